@@ -1,0 +1,174 @@
+"""Argument validators shared by the statistical modules.
+
+The statistics modules call these before computing anything, so every public
+function rejects bad input with one clear :class:`~blinastudy.errors.InputError`
+instead of an exception from numpy, scikit-learn or lifelines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from blinastudy.errors import InputError
+
+__all__ = [
+    "as_durations",
+    "as_events",
+    "as_groups",
+    "as_treatment",
+    "require_columns",
+    "require_frame",
+]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+def _where(values: npt.NDArray[Any], mask: npt.NDArray[np.bool_], labels: Sequence[Any] | None) -> str:
+    idx = np.flatnonzero(mask)[:5]
+    shown = [labels[i] if labels is not None else i for i in idx]
+    more = "" if mask.sum() <= 5 else f" and {int(mask.sum()) - 5} more"
+    vals = ", ".join(f"{s!r} ({values[i]!r})" for s, i in zip(shown, idx, strict=True))
+    return f"at {vals}{more}"
+
+
+def require_frame(frame: Any, what: str = "frame") -> pd.DataFrame:
+    """Check that ``frame`` is a non-empty pandas DataFrame.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> require_frame(pd.DataFrame({"a": [1]})).shape
+    (1, 1)
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(f"{what} must be a pandas DataFrame, got {type(frame).__name__}")
+    if len(frame) == 0:
+        raise InputError(f"{what} has no rows")
+    return frame
+
+
+def require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str = "frame") -> None:
+    """Raise :class:`InputError` naming every column of ``columns`` missing from ``frame``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> require_columns(pd.DataFrame({"a": [1]}), ["a"])
+    """
+    cols = list(columns)
+    missing = [c for c in cols if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"{what} is missing column(s) {', '.join(map(repr, missing))}; "
+            f"it has {', '.join(map(repr, map(str, frame.columns[:20])))}"
+        )
+
+
+def _numeric(values: Any, name: str) -> FloatArray:
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        ser = pd.Series(np.asarray(values, dtype=object).ravel())
+        bad = pd.to_numeric(ser, errors="coerce").isna() & ser.notna()
+        i = int(np.flatnonzero(bad.to_numpy())[0]) if bad.any() else 0
+        raise InputError(f"{name} must be numeric; position {i} holds {ser.iloc[i]!r}") from None
+    if arr.ndim != 1:
+        raise InputError(f"{name} must be one-dimensional, got shape {arr.shape}")
+    if arr.size == 0:
+        raise InputError(f"{name} is empty")
+    return arr
+
+
+def _labels(values: Any) -> list[Any] | None:
+    return list(values.index) if isinstance(values, pd.Series) else None
+
+
+def as_durations(values: Any, name: str = "durations") -> FloatArray:
+    """Return ``values`` as finite, non-negative floats, or raise naming the bad entries.
+
+    Examples
+    --------
+    >>> as_durations([1, 2.5]).tolist()
+    [1.0, 2.5]
+    """
+    arr = _numeric(values, name)
+    labels = _labels(values)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise InputError(f"{name} has missing or infinite values {_where(arr, bad, labels)}")
+    bad = arr < 0
+    if bad.any():
+        raise InputError(f"{name} has negative times {_where(arr, bad, labels)}")
+    return arr
+
+
+def as_events(values: Any, n: int | None = None, name: str = "events") -> IntArray:
+    """Return ``values`` as a 0/1 integer array, or raise naming the entries that are not 0/1.
+
+    Examples
+    --------
+    >>> as_events([1, 0, True]).tolist()
+    [1, 0, 1]
+    """
+    arr = _numeric(values, name)
+    labels = _labels(values)
+    bad = ~np.isin(arr, (0.0, 1.0))
+    if bad.any():
+        raise InputError(f"{name} must be 0/1; {_where(arr, bad, labels)}")
+    if n is not None and arr.size != n:
+        raise InputError(f"{name} has {arr.size} values but durations has {n}")
+    return arr.astype(np.int64)
+
+
+def as_treatment(values: Any, name: str = "treatment") -> IntArray:
+    """Return a two-arm indicator as 0/1, requiring both arms to be present.
+
+    Accepts 0/1, booleans, or the canonical arm labels ``"blinatumomab"`` (1) and
+    ``"chemotherapy"`` (0).
+
+    Examples
+    --------
+    >>> as_treatment(["blinatumomab", "chemotherapy"]).tolist()
+    [1, 0]
+    """
+    ser = pd.Series(values)
+    if ser.isna().any():
+        i = int(np.flatnonzero(ser.isna().to_numpy())[0])
+        raise InputError(f"{name} has a missing value at {ser.index[i]!r}")
+    if ser.dtype == object or isinstance(ser.dtype, pd.CategoricalDtype) or ser.dtype == "string":
+        mapped = ser.astype(str).map({"blinatumomab": 1, "chemotherapy": 0, "1": 1, "0": 0})
+        if mapped.isna().any():
+            i = int(np.flatnonzero(mapped.isna().to_numpy())[0])
+            raise InputError(
+                f"{name} must be 0/1 or 'blinatumomab'/'chemotherapy'; "
+                f"{ser.index[i]!r} holds {ser.iloc[i]!r}"
+            )
+        arr = mapped.to_numpy(dtype=np.int64)
+    else:
+        arr = as_events(ser, name=name)
+    if arr.min() == arr.max():
+        raise InputError(f"{name} has a single arm ({int(arr[0])}); both arms are needed")
+    return arr
+
+
+def as_groups(values: Any, n: int, name: str = "groups") -> npt.NDArray[Any]:
+    """Return group labels as an array of length ``n`` with no missing values.
+
+    Examples
+    --------
+    >>> as_groups(["a", "b"], 2).tolist()
+    ['a', 'b']
+    """
+    arr = np.asarray(values, dtype=object).ravel()
+    if arr.size != n:
+        raise InputError(f"{name} has {arr.size} values but durations has {n}")
+    miss = pd.isna(pd.Series(arr)).to_numpy()
+    if miss.any():
+        raise InputError(f"{name} has missing values {_where(arr, miss, _labels(values))}")
+    return arr
