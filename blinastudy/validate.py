@@ -29,7 +29,9 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
-def _where(values: npt.NDArray[Any], mask: npt.NDArray[np.bool_], labels: Sequence[Any] | None) -> str:
+def _where(
+    values: npt.NDArray[Any], mask: npt.NDArray[np.bool_], labels: Sequence[Any] | None
+) -> str:
     idx = np.flatnonzero(mask)[:5]
     shown = [labels[i] if labels is not None else i for i in idx]
     more = "" if mask.sum() <= 5 else f" and {int(mask.sum()) - 5} more"
@@ -123,7 +125,7 @@ def as_events(values: Any, n: int | None = None, name: str = "events") -> IntArr
         raise InputError(f"{name} must be 0/1; {_where(arr, bad, labels)}")
     if n is not None and arr.size != n:
         raise InputError(f"{name} has {arr.size} values but durations has {n}")
-    return arr.astype(np.int64)
+    return np.asarray(arr.astype(np.int64), dtype=np.int64)
 
 
 def as_treatment(values: Any, name: str = "treatment") -> IntArray:
@@ -149,12 +151,12 @@ def as_treatment(values: Any, name: str = "treatment") -> IntArray:
                 f"{name} must be 0/1 or 'blinatumomab'/'chemotherapy'; "
                 f"{ser.index[i]!r} holds {ser.iloc[i]!r}"
             )
-        arr = mapped.to_numpy(dtype=np.int64)
+        arr = np.asarray(mapped.to_numpy(dtype=np.int64), dtype=np.int64)
     else:
         arr = as_events(ser, name=name)
     if arr.min() == arr.max():
         raise InputError(f"{name} has a single arm ({int(arr[0])}); both arms are needed")
-    return arr
+    return np.asarray(arr, dtype=np.int64)
 
 
 def as_groups(values: Any, n: int, name: str = "groups") -> npt.NDArray[Any]:

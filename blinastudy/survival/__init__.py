@@ -1,0 +1,47 @@
+"""Survival estimators: Kaplan-Meier, log-rank and Cox, with R's numbers.
+
+One estimator per module: :mod:`~blinastudy.survival.kaplan_meier`,
+:mod:`~blinastudy.survival.logrank`, :mod:`~blinastudy.survival.cox`.
+
+Examples
+--------
+>>> from blinastudy.survival import kaplan_meier, median_survival
+>>> median_survival(kaplan_meier([2, 4, 6, 8], [1, 1, 1, 1])).quantile
+5.0
+"""
+
+from __future__ import annotations
+
+from blinastudy.survival.cox import COX_COLUMNS, CoxFit, cox, cox_fit, design_matrix
+from blinastudy.survival.kaplan_meier import (
+    KM_COLUMNS,
+    MedianResult,
+    SurvivalAt,
+    confidence_band,
+    kaplan_meier,
+    median_survival,
+    number_at_risk,
+    quantile_survival,
+    survival_at,
+)
+from blinastudy.survival.logrank import LogRankResult, logrank, logrank_stratified
+
+__all__ = [
+    "COX_COLUMNS",
+    "KM_COLUMNS",
+    "CoxFit",
+    "LogRankResult",
+    "MedianResult",
+    "SurvivalAt",
+    "confidence_band",
+    "cox",
+    "cox_fit",
+    "design_matrix",
+    "kaplan_meier",
+    "logrank",
+    "logrank_stratified",
+    "median_survival",
+    "number_at_risk",
+    "quantile_survival",
+    "survival_at",
+]
