@@ -26,7 +26,7 @@ import pandas as pd
 
 from blinastudy.balance import balance
 from blinastudy.errors import InputError
-from blinastudy.survival.cox import design_matrix
+from blinastudy.survival.cox import design_matrix, independent_columns
 from blinastudy.validate import as_treatment, require_columns, require_frame
 
 __all__ = [
@@ -132,12 +132,7 @@ def fit_propensity(
     design = design_matrix(frame, covariates)
     x_all = np.column_stack([np.ones(len(frame)), design.to_numpy(dtype=float)])
     names = ["(Intercept)", *design.columns]
-    # drop aliased columns in order, as R reports NA for them
-    keep: list[int] = []
-    for j in range(x_all.shape[1]):
-        cand = [*keep, j]
-        if np.linalg.matrix_rank(x_all[:, cand]) == len(cand):
-            keep.append(j)
+    keep = independent_columns(x_all)  # aliased columns are NA in R
     x = x_all[:, keep]
     mu = (y + 0.5) / 2
     eta = np.log(mu / (1 - mu))

@@ -21,12 +21,12 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize, special
 
 from blinastudy.errors import InputError
 from blinastudy.validate import as_durations, as_events, require_columns, require_frame
 
-__all__ = ["COX_COLUMNS", "CoxFit", "cox", "cox_fit", "design_matrix"]
+__all__ = ["COX_COLUMNS", "CoxFit", "cox", "cox_fit", "design_matrix", "independent_columns"]
 
 FloatArray = npt.NDArray[np.float64]
 Ties = Literal["efron", "breslow"]
@@ -78,6 +78,25 @@ def design_matrix(frame: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFram
     if not parts:
         raise InputError("no covariates given")
     return pd.concat(parts, axis=1)
+
+
+def independent_columns(x: Any) -> list[int]:
+    """Indices of columns that are not linear combinations of earlier ones.
+
+    R reports ``NA`` for aliased columns of a model matrix; callers drop them.
+
+    Examples
+    --------
+    >>> independent_columns([[1, 2, 1], [1, 4, 1], [1, 5, 1]])
+    [0, 1]
+    """
+    xa = np.asarray(x, dtype=float)
+    keep: list[int] = []
+    for j in range(xa.shape[1]):
+        cand = [*keep, j]
+        if np.linalg.matrix_rank(xa[:, cand]) == len(cand):
+            keep.append(j)
+    return keep
 
 
 # ---------------------------------------------------------------------------
@@ -156,9 +175,12 @@ def _risk_sums(r: _Risk, values: FloatArray) -> FloatArray:
 
 
 def _death_sums(r: _Risk, values: FloatArray) -> FloatArray:
-    out = np.zeros((r.d.size, values.shape[1]))
-    np.add.at(out, r.death_block, values[r.death_rows])
-    return out
+    sel = values[r.death_rows]
+    cols = [
+        np.bincount(r.death_block, weights=sel[:, k], minlength=r.d.size)
+        for k in range(sel.shape[1])
+    ]
+    return np.column_stack(cols)
 
 
 @dataclass
@@ -295,6 +317,10 @@ class CoxFit:
         On the log-hazard scale for the CIs.
     n, n_events : int
         Sample size and number of events.
+    converged : bool
+        Whether the iterations met the convergence rule.
+    estimable : numpy.ndarray of bool
+        False for covariates that are constant or aliased (R's ``NA``).
     """
 
     names: list[str]
@@ -310,6 +336,7 @@ class CoxFit:
     n: int
     n_events: int
     converged: bool
+    estimable: npt.NDArray[np.bool_]
 
     def table(self) -> pd.DataFrame:
         """The hazard-ratio table (``hr, ci_lower, ci_upper, se, p_value, method``)."""
@@ -320,7 +347,7 @@ class CoxFit:
                 "ci_upper": np.exp(self.ci_upper),
                 "se": self.se,
                 "p_value": self.p_value,
-                "method": self.method,
+                "method": np.where(self.estimable, self.method, "not estimable"),
             },
             index=pd.Index(self.names, name="covariate"),
         )
@@ -433,7 +460,7 @@ def _profile_ci(
         a, b = (hi, lo) if direction < 0 else (lo, hi)
         limits.append(float(optimize.brentq(gap, a, b, xtol=1e-12, rtol=1e-12, maxiter=500)))
     lr = max(2.0 * (ll_max - prof(0.0)), 0.0)
-    return limits[0], limits[1], float(stats.chi2.sf(lr, 1))
+    return limits[0], limits[1], float(special.chdtrc(1, lr))
 
 
 def cox_fit(
@@ -500,30 +527,80 @@ def cox_fit(
     else:
         _, s = np.unique(np.asarray(strata).astype(str), return_inverse=True)
         s = s.astype(np.int64)
-    z = float(stats.norm.ppf(1 - (1 - conf_level) / 2))
+    if cluster is not None:
+        cluster = np.asarray(cluster)
+        if cluster.shape[0] != t.size:
+            raise InputError(f"cluster has {cluster.shape[0]} values but durations has {t.size}")
+        if pd.isna(pd.Series(cluster)).any():
+            raise InputError("cluster has missing values")
     n_events = int(e.sum())
     xc = xa - xa.mean(axis=0)
-    nan = np.full(p, np.nan)
-
-    def not_estimable() -> CoxFit:
+    keep = independent_columns(xc) if n_events > 0 else []
+    full = np.full(p, np.nan)
+    if not keep:
         return CoxFit(
             labels,
-            nan,
+            full,
             np.full((p, p), np.nan),
-            nan,
-            nan,
-            nan,
-            nan,
+            full,
+            full,
+            full,
+            full,
             float("nan"),
             float("nan"),
             "not estimable",
             t.size,
             n_events,
             False,
+            np.zeros(p, dtype=bool),
         )
+    fit = _fit(xc[:, keep], t, e, s, cluster, ties, conf_level, firth)
+    if len(keep) == p:
+        fit.names = labels
+        return fit
 
-    if n_events == 0 or np.any(xc.std(axis=0) == 0):
-        return not_estimable()
+    def expand(v: FloatArray) -> FloatArray:
+        out = np.full(p, np.nan)
+        out[keep] = v
+        return out
+
+    var = np.full((p, p), np.nan)
+    var[np.ix_(keep, keep)] = fit.var
+    estimable = np.zeros(p, dtype=bool)
+    estimable[keep] = fit.estimable
+    return CoxFit(
+        labels,
+        expand(fit.coef),
+        var,
+        expand(fit.se),
+        expand(fit.ci_lower),
+        expand(fit.ci_upper),
+        expand(fit.p_value),
+        fit.loglik,
+        fit.loglik_null,
+        fit.method,
+        fit.n,
+        fit.n_events,
+        fit.converged,
+        estimable,
+    )
+
+
+def _fit(
+    xc: FloatArray,
+    t: FloatArray,
+    e: FloatArray,
+    s: npt.NDArray[np.int64],
+    cluster: Any,
+    ties: Ties,
+    conf_level: float,
+    firth: bool | Literal["auto"],
+) -> CoxFit:
+    """Fit on a centred full-rank design with at least one event."""
+    p = xc.shape[1]
+    names = [f"x{i + 1}" for i in range(p)]
+    n_events = int(e.sum())
+    z = float(special.ndtri(1 - (1 - conf_level) / 2))
     r = _prepare(xc, t, e, s, ties)
     ll_null = _evaluate(r, np.zeros(p)).loglik
     use_firth = firth is True
@@ -532,22 +609,12 @@ def cox_fit(
         if firth == "auto" and (_diverging(beta, ev.info, ev.score, np.arange(p)) or not converged):
             use_firth = True
     if not use_firth:
-        try:
-            var = np.asarray(np.linalg.inv(ev.info), dtype=np.float64)
-        except np.linalg.LinAlgError:
-            return not_estimable()
+        var = np.asarray(np.linalg.pinv(ev.info), dtype=np.float64)
         method = "ml"
         if cluster is not None:
-            labels_c = np.asarray(cluster)
-            if labels_c.shape[0] != t.size:
-                raise InputError(
-                    f"cluster has {labels_c.shape[0]} values but durations has {t.size}"
-                )
-            if pd.isna(pd.Series(labels_c)).any():
-                raise InputError("cluster has missing values")
             resid = _score_residuals(r, beta, ev)
             dfbeta = resid @ var
-            _, cid = np.unique(labels_c[r.order].astype(str), return_inverse=True)
+            _, cid = np.unique(cluster[r.order].astype(str), return_inverse=True)
             summed = np.zeros((int(cid.max()) + 1, p))
             np.add.at(summed, cid, dfbeta)
             var = summed.T @ summed
@@ -555,37 +622,54 @@ def cox_fit(
         se = np.sqrt(np.diag(var)).astype(np.float64)
         zstat = beta / se
         return CoxFit(
-            labels,
+            names,
             beta,
             var,
             se,
             beta - z * se,
             beta + z * se,
-            2 * stats.norm.sf(np.abs(zstat)),
+            2 * special.ndtr(-np.abs(zstat)),
             ev.loglik,
             ll_null,
             method,
             t.size,
             n_events,
             converged,
+            np.ones(p, dtype=bool),
         )
     # Firth's penalised likelihood, Breslow ties as coxphf
     rb = _prepare(xc, t, e, s, "breslow")
     beta, ev, converged = _newton(rb, p, firth=True)
     sign, logdet = np.linalg.slogdet(ev.info)
+    nan = np.full(p, np.nan)
     if sign <= 0:
-        return not_estimable()
+        return CoxFit(
+            names,
+            nan,
+            np.full((p, p), np.nan),
+            nan,
+            nan,
+            nan,
+            nan,
+            float("nan"),
+            ll_null,
+            "not estimable",
+            t.size,
+            n_events,
+            False,
+            np.zeros(p, dtype=bool),
+        )
     ll_max = ev.loglik + 0.5 * logdet
     var = np.asarray(np.linalg.inv(ev.info), dtype=np.float64)
     se = np.sqrt(np.diag(var)).astype(np.float64)
-    crit = float(stats.chi2.ppf(conf_level, 1))
+    crit = float(special.chdtri(1, 1 - conf_level))
     lo, hi, pv = np.empty(p), np.empty(p), np.empty(p)
     for k in range(p):
         lo[k], hi[k], pv[k] = _profile_ci(rb, p, beta, ll_max, k, se[k], crit)
     ll0 = _evaluate(rb, np.zeros(p), third=True)
     sign0, logdet0 = np.linalg.slogdet(ll0.info)
     return CoxFit(
-        labels,
+        names,
         beta,
         var,
         se,
@@ -598,6 +682,7 @@ def cox_fit(
         t.size,
         n_events,
         converged,
+        np.ones(p, dtype=bool),
     )
 
 
