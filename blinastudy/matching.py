@@ -26,7 +26,7 @@ import pandas as pd
 
 from blinastudy.balance import balance
 from blinastudy.errors import InputError
-from blinastudy.survival.cox import design_matrix, independent_columns
+from blinastudy.survival.coxph import design_matrix, independent_columns
 from blinastudy.validate import as_treatment, require_columns, require_frame
 
 __all__ = [

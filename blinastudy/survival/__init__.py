@@ -1,7 +1,7 @@
 """Survival estimators: Kaplan-Meier, log-rank and Cox, with R's numbers.
 
-One estimator per module: :mod:`~blinastudy.survival.kaplan_meier`,
-:mod:`~blinastudy.survival.logrank`, :mod:`~blinastudy.survival.cox`.
+One estimator per module: :mod:`~blinastudy.survival.km`,
+:mod:`~blinastudy.survival.logrank_test`, :mod:`~blinastudy.survival.coxph`.
 
 Examples
 --------
@@ -12,8 +12,8 @@ Examples
 
 from __future__ import annotations
 
-from blinastudy.survival.cox import COX_COLUMNS, CoxFit, cox, cox_fit, design_matrix
-from blinastudy.survival.kaplan_meier import (
+from blinastudy.survival.coxph import COX_COLUMNS, CoxFit, cox, cox_fit, design_matrix
+from blinastudy.survival.km import (
     KM_COLUMNS,
     MedianResult,
     SurvivalAt,
@@ -24,7 +24,7 @@ from blinastudy.survival.kaplan_meier import (
     quantile_survival,
     survival_at,
 )
-from blinastudy.survival.logrank import LogRankResult, logrank, logrank_stratified
+from blinastudy.survival.logrank_test import LogRankResult, logrank, logrank_stratified
 
 __all__ = [
     "COX_COLUMNS",

@@ -403,7 +403,7 @@ def _newton(
         beta, ll, score, info, ev = trial, ll_new, score_new, info_new, ev_new
         if firth:
             # coxphf: converged when the step and the penalised score are negligible
-            if np.abs(step).max() <= 1e-10 * max(1.0, np.abs(beta).max()) or (
+            if np.abs(step).max() <= 1e-9 * max(1.0, np.abs(beta).max()) or (
                 np.abs(score[free]).max() < 1e-10
             ):
                 converged = True
@@ -426,6 +426,15 @@ def _diverging(
     except np.linalg.LinAlgError:
         return True
     return bool(np.any((step > _EPS) & (step > _TOLER_INF * np.abs(beta[free]))))
+
+
+def _empty_level(x: FloatArray, e: FloatArray) -> bool:
+    """A two-valued covariate one of whose values has no events: the likelihood is monotone."""
+    for col in x.T:
+        values = np.unique(col)
+        if values.size == 2 and (e[col == values[0]].sum() == 0 or e[col == values[1]].sum() == 0):
+            return True
+    return False
 
 
 def _profile_ci(
@@ -458,7 +467,7 @@ def _profile_ci(
             limits.append(direction * np.inf)
             continue
         a, b = (hi, lo) if direction < 0 else (lo, hi)
-        limits.append(float(optimize.brentq(gap, a, b, xtol=1e-12, rtol=1e-12, maxiter=500)))
+        limits.append(float(optimize.brentq(gap, a, b, xtol=1e-10, rtol=1e-12, maxiter=500)))
     lr = max(2.0 * (ll_max - prof(0.0)), 0.0)
     return limits[0], limits[1], float(special.chdtrc(1, lr))
 
@@ -603,7 +612,7 @@ def _fit(
     z = float(special.ndtri(1 - (1 - conf_level) / 2))
     r = _prepare(xc, t, e, s, ties)
     ll_null = _evaluate(r, np.zeros(p)).loglik
-    use_firth = firth is True
+    use_firth = firth is True or (firth == "auto" and _empty_level(xc, e))
     if not use_firth:
         beta, ev, converged = _newton(r, p, firth=False)
         if firth == "auto" and (_diverging(beta, ev.info, ev.score, np.arange(p)) or not converged):
