@@ -122,6 +122,9 @@ class _Risk:
     jl_block: npt.NDArray[np.int64]
     jl_frac: FloatArray
 
+    def evaluate(self, beta: FloatArray, *, third: bool = False) -> _Eval:
+        return _evaluate(self, beta, third=third)
+
 
 def _prepare(
     x: FloatArray, time: FloatArray, event: FloatArray, stratum: npt.NDArray[np.int64], ties: Ties
@@ -231,6 +234,68 @@ def _evaluate(r: _Risk, beta: FloatArray, *, third: bool = False) -> _Eval:
         )
         out.dinfo = k3.sum(axis=0)
     return out
+
+
+@dataclass
+class _BinaryRisk:
+    """One two-valued covariate, no strata: risk sets reduce to counts per arm.
+
+    The covariate is recoded to 0/1 (``scale`` = gap between its two values);
+    every (event time, Efron step) term has ``s0 = a0 + a1 exp(beta)`` and the
+    moments of a Bernoulli variable, so each evaluation costs a few vector
+    operations on the event times only.
+    """
+
+    a0: FloatArray
+    a1: FloatArray
+    deaths1: float
+
+    @classmethod
+    def build(cls, x: FloatArray, t: FloatArray, e: FloatArray, ties: Ties) -> _BinaryRisk:
+        times, inv = np.unique(t, return_inverse=True)
+        m = times.size
+        x1 = x == x.max()
+        n1 = np.bincount(inv, weights=x1.astype(float), minlength=m)
+        n0 = np.bincount(inv, weights=(~x1).astype(float), minlength=m)
+        d1 = np.bincount(inv, weights=(x1 & (e > 0)).astype(float), minlength=m)
+        d0 = np.bincount(inv, weights=(~x1 & (e > 0)).astype(float), minlength=m)
+        r1 = np.cumsum(n1[::-1])[::-1]
+        r0 = np.cumsum(n0[::-1])[::-1]
+        d = d0 + d1
+        has = d > 0
+        di = d[has].astype(np.int64)
+        j = np.repeat(np.arange(di.size), di)
+        if ties == "efron":
+            first = np.repeat(np.cumsum(di) - di, di)
+            f = (np.arange(j.size) - first) / d[has][j]
+        else:
+            f = np.zeros(j.size)
+        a0 = r0[has][j] - f * d0[has][j]
+        a1 = r1[has][j] - f * d1[has][j]
+        return cls(a0=a0, a1=a1, deaths1=float(d1.sum()))
+
+    def evaluate(self, beta: FloatArray, *, third: bool = False) -> _Eval:
+        b = float(beta[0])
+        # work with weights relative to the larger arm weight to avoid overflow
+        if b > 0:
+            w0, w1, shift = np.exp(-b), 1.0, b
+        else:
+            w0, w1, shift = 1.0, np.exp(b), 0.0
+        s0 = self.a0 * w0 + self.a1 * w1
+        mu = self.a1 * w1 / s0
+        loglik = b * self.deaths1 - float(np.sum(np.log(s0) + shift))
+        v = mu * (1 - mu)
+        out = _Eval(
+            loglik,
+            np.array([self.deaths1 - mu.sum()]),
+            np.array([[v.sum()]]),
+        )
+        if third:
+            out.dinfo = np.array([[[float(np.sum(v * (1 - 2 * mu)))]]])
+        return out
+
+
+_Evaluator = _Risk | _BinaryRisk
 
 
 def _score_residuals(r: _Risk, beta: FloatArray, ev: _Eval) -> FloatArray:
@@ -354,7 +419,12 @@ class CoxFit:
 
 
 def _newton(
-    r: _Risk, p: int, *, firth: bool, fixed: dict[int, float] | None = None, max_iter: int = 200
+    r: _Evaluator,
+    p: int,
+    *,
+    firth: bool,
+    fixed: dict[int, float] | None = None,
+    max_iter: int = 200,
 ) -> tuple[FloatArray, _Eval, bool]:
     """Maximise the (penalised) log partial likelihood; ``fixed`` pins coordinates."""
     beta = np.zeros(p)
@@ -364,7 +434,7 @@ def _newton(
     free = np.array([k for k in range(p) if k not in fixed], dtype=np.int64)
 
     def objective(b: FloatArray) -> tuple[float, FloatArray, FloatArray, _Eval]:
-        ev = _evaluate(r, b, third=firth)
+        ev = r.evaluate(b, third=firth)
         if not firth:
             return ev.loglik, ev.score, ev.info, ev
         sign, logdet = np.linalg.slogdet(ev.info)
@@ -438,13 +508,13 @@ def _empty_level(x: FloatArray, e: FloatArray) -> bool:
 
 
 def _profile_ci(
-    r: _Risk, p: int, beta_hat: FloatArray, ll_max: float, k: int, se_k: float, crit: float
+    r: _Evaluator, p: int, beta_hat: FloatArray, ll_max: float, k: int, se_k: float, crit: float
 ) -> tuple[float, float, float]:
     """Profile penalised-likelihood limits and LR p-value for coordinate ``k``."""
 
     def prof(b: float) -> float:
         if p == 1:
-            ev = _evaluate(r, np.array([b]), third=True)
+            ev = r.evaluate(np.array([b]), third=True)
             sign, logdet = np.linalg.slogdet(ev.info)
             return ev.loglik + 0.5 * logdet if sign > 0 else -np.inf
         _, ev, _ = _newton(r, p, firth=True, fixed={k: b})
@@ -595,6 +665,17 @@ def cox_fit(
     )
 
 
+def _rescale(fit: CoxFit, scale: float) -> CoxFit:
+    """Express a fit on a 0/1-recoded covariate per unit of the original covariate."""
+    if scale == 1.0:
+        return fit
+    fit.coef = fit.coef / scale
+    fit.var = fit.var / scale**2
+    fit.se = fit.se / scale
+    fit.ci_lower, fit.ci_upper = fit.ci_lower / scale, fit.ci_upper / scale
+    return fit
+
+
 def _fit(
     xc: FloatArray,
     t: FloatArray,
@@ -610,8 +691,12 @@ def _fit(
     names = [f"x{i + 1}" for i in range(p)]
     n_events = int(e.sum())
     z = float(special.ndtri(1 - (1 - conf_level) / 2))
-    r = _prepare(xc, t, e, s, ties)
-    ll_null = _evaluate(r, np.zeros(p)).loglik
+    binary = cluster is None and p == 1 and np.unique(s).size == 1 and np.unique(xc).size == 2
+    scale = float(xc.max() - xc.min()) if binary else 1.0
+    r: _Evaluator = (
+        _BinaryRisk.build(xc[:, 0], t, e, ties) if binary else _prepare(xc, t, e, s, ties)
+    )
+    ll_null = r.evaluate(np.zeros(p)).loglik
     use_firth = firth is True or (firth == "auto" and _empty_level(xc, e))
     if not use_firth:
         beta, ev, converged = _newton(r, p, firth=False)
@@ -621,6 +706,7 @@ def _fit(
         var = np.asarray(np.linalg.pinv(ev.info), dtype=np.float64)
         method = "ml"
         if cluster is not None:
+            assert isinstance(r, _Risk)
             resid = _score_residuals(r, beta, ev)
             dfbeta = resid @ var
             _, cid = np.unique(cluster[r.order].astype(str), return_inverse=True)
@@ -630,24 +716,29 @@ def _fit(
             method = "ml-robust"
         se = np.sqrt(np.diag(var)).astype(np.float64)
         zstat = beta / se
-        return CoxFit(
-            names,
-            beta,
-            var,
-            se,
-            beta - z * se,
-            beta + z * se,
-            2 * special.ndtr(-np.abs(zstat)),
-            ev.loglik,
-            ll_null,
-            method,
-            t.size,
-            n_events,
-            converged,
-            np.ones(p, dtype=bool),
+        return _rescale(
+            CoxFit(
+                names,
+                beta,
+                var,
+                se,
+                beta - z * se,
+                beta + z * se,
+                2 * special.ndtr(-np.abs(zstat)),
+                ev.loglik,
+                ll_null,
+                method,
+                t.size,
+                n_events,
+                converged,
+                np.ones(p, dtype=bool),
+            ),
+            scale,
         )
     # Firth's penalised likelihood, Breslow ties as coxphf
-    rb = _prepare(xc, t, e, s, "breslow")
+    rb: _Evaluator = (
+        _BinaryRisk.build(xc[:, 0], t, e, "breslow") if binary else _prepare(xc, t, e, s, "breslow")
+    )
     beta, ev, converged = _newton(rb, p, firth=True)
     sign, logdet = np.linalg.slogdet(ev.info)
     nan = np.full(p, np.nan)
@@ -675,23 +766,26 @@ def _fit(
     lo, hi, pv = np.empty(p), np.empty(p), np.empty(p)
     for k in range(p):
         lo[k], hi[k], pv[k] = _profile_ci(rb, p, beta, ll_max, k, se[k], crit)
-    ll0 = _evaluate(rb, np.zeros(p), third=True)
+    ll0 = rb.evaluate(np.zeros(p), third=True)
     sign0, logdet0 = np.linalg.slogdet(ll0.info)
-    return CoxFit(
-        names,
-        beta,
-        var,
-        se,
-        lo,
-        hi,
-        pv,
-        ll_max,
-        ll0.loglik + 0.5 * logdet0 if sign0 > 0 else float("nan"),
-        "firth",
-        t.size,
-        n_events,
-        converged,
-        np.ones(p, dtype=bool),
+    return _rescale(
+        CoxFit(
+            names,
+            beta,
+            var,
+            se,
+            lo,
+            hi,
+            pv,
+            ll_max,
+            ll0.loglik + 0.5 * logdet0 if sign0 > 0 else float("nan"),
+            "firth",
+            t.size,
+            n_events,
+            converged,
+            np.ones(p, dtype=bool),
+        ),
+        scale,
     )
 
 
