@@ -1,0 +1,296 @@
+"""The settings of an analysis: the whole state the app, reports and CLI share.
+
+A :class:`Settings` value plus a cohort determine every number BlinaStudy
+shows. It is immutable, validated on construction, and round-trips through
+JSON (:meth:`Settings.to_json` / :meth:`Settings.from_json`) so that a saved
+analysis reloads to the identical state.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any, Literal
+
+from blinastudy.errors import InputError
+
+__all__ = [
+    "DEFAULT_COVARIATES",
+    "DEFAULT_SUBGROUPS",
+    "SETTINGS_VERSION",
+    "DisplaySettings",
+    "MatchingSettings",
+    "MrdSettings",
+    "Settings",
+]
+
+SETTINGS_VERSION = 1
+
+#: Baseline covariates of the propensity model by default (those the study matched on).
+DEFAULT_COVARIATES: tuple[str, ...] = (
+    "age_years",
+    "sex",
+    "wbc_10e9_l",
+    "risk_group",
+    "genetic_subtype",
+    "mrd_eoi_pct",
+)
+
+#: Subgroup variables of the forest plot by default; the ``*_group``/``*_band``
+#: names are derived from the cohort by :mod:`blinastudy.analysis`.
+DEFAULT_SUBGROUPS: tuple[str, ...] = (
+    "risk_group",
+    "mrd_group",
+    "age_band",
+    "wbc_band",
+    "genetic_subtype",
+    "sex",
+)
+
+Endpoint = Literal["efs", "os"]
+Population = Literal["matched", "all"]
+Origin = Literal["diagnosis", "landmark"]
+MrdTimepoint = Literal["eoi", "day15"]
+
+
+def _check(cond: bool, message: str) -> None:
+    if not cond:
+        raise InputError(message)
+
+
+@dataclass(frozen=True)
+class MatchingSettings:
+    """Propensity model and matching options (see :func:`blinastudy.matching.match`)."""
+
+    covariates: tuple[str, ...] = DEFAULT_COVARIATES
+    caliper: float | None = 0.2
+    scale: Literal["logit", "ps"] = "logit"
+    ratio: int = 1
+    replace: bool = False
+    order: Literal["largest", "smallest", "random", "data"] = "largest"
+    exact: tuple[str, ...] = ()
+    random_state: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "covariates", tuple(self.covariates))
+        object.__setattr__(self, "exact", tuple(self.exact))
+        _check(len(self.covariates) > 0, "matching.covariates: choose at least one covariate")
+        _check(
+            self.caliper is None
+            or (isinstance(self.caliper, (int, float)) and 0 < float(self.caliper) <= 10),
+            f"matching.caliper must be a number of SDs in (0, 10] or null, got {self.caliper!r}",
+        )
+        _check(
+            self.scale in ("logit", "ps"), f"matching.scale must be logit or ps, got {self.scale!r}"
+        )
+        _check(
+            isinstance(self.ratio, int)
+            and not isinstance(self.ratio, bool)
+            and 1 <= self.ratio <= 10,
+            f"matching.ratio must be a whole number from 1 to 10, got {self.ratio!r}",
+        )
+        _check(isinstance(self.replace, bool), "matching.replace must be true or false")
+        _check(
+            self.order in ("largest", "smallest", "random", "data"),
+            f"matching.order must be largest, smallest, random or data, got {self.order!r}",
+        )
+
+
+@dataclass(frozen=True)
+class MrdSettings:
+    """Minimal residual disease grouping: time point and threshold (percent)."""
+
+    timepoint: MrdTimepoint = "eoi"
+    threshold_pct: float = 0.1
+    compare_threshold_pct: float = 0.01
+
+    def __post_init__(self) -> None:
+        _check(
+            self.timepoint in ("eoi", "day15"),
+            f"mrd.timepoint must be eoi or day15, got {self.timepoint!r}",
+        )
+        for name in ("threshold_pct", "compare_threshold_pct"):
+            v = getattr(self, name)
+            _check(
+                isinstance(v, (int, float)) and 0.0001 <= float(v) <= 100,
+                f"mrd.{name} must be a percentage between 0.0001 and 100, got {v!r}",
+            )
+
+    @property
+    def column(self) -> str:
+        """The cohort column holding MRD at the chosen time point."""
+        return "mrd_eoi_pct" if self.timepoint == "eoi" else "mrd_day15_pct"
+
+
+@dataclass(frozen=True)
+class DisplaySettings:
+    """How results are shown (no effect on any number)."""
+
+    presentation: bool = False
+    teaching: bool = False
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that defines an analysis, validated and JSON round-trippable.
+
+    Examples
+    --------
+    >>> s = Settings(endpoint="os", horizon_months=36.0)
+    >>> Settings.from_json(s.to_json()) == s
+    True
+    """
+
+    matching: MatchingSettings = field(default_factory=MatchingSettings)
+    endpoint: Endpoint = "efs"
+    population: Population = "matched"
+    origin: Origin = "diagnosis"
+    landmark_months: float = 12.0
+    horizon_months: float = 24.0
+    conf_level: float = 0.95
+    conf_type: Literal["log-log", "log", "plain"] = "log-log"
+    mrd: MrdSettings = field(default_factory=MrdSettings)
+    subgroups: tuple[str, ...] = DEFAULT_SUBGROUPS
+    subgroup_filter: tuple[str, str] | None = None
+    sweep_calipers: tuple[float, ...] = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 1.0)
+    mappings: tuple[dict[str, Any], ...] = ()
+    display: DisplaySettings = field(default_factory=DisplaySettings)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "subgroups", tuple(self.subgroups))
+        object.__setattr__(self, "sweep_calipers", tuple(float(c) for c in self.sweep_calipers))
+        object.__setattr__(self, "mappings", tuple(dict(m) for m in self.mappings))
+        if self.subgroup_filter is not None:
+            object.__setattr__(self, "subgroup_filter", tuple(str(v) for v in self.subgroup_filter))
+            _check(len(self.subgroup_filter) == 2, "subgroup_filter must be [variable, level]")
+        _check(self.endpoint in ("efs", "os"), f"endpoint must be efs or os, got {self.endpoint!r}")
+        _check(
+            self.population in ("matched", "all"),
+            f"population must be matched or all, got {self.population!r}",
+        )
+        _check(
+            self.origin in ("diagnosis", "landmark"),
+            f"origin must be diagnosis or landmark, got {self.origin!r}",
+        )
+        _check(
+            isinstance(self.landmark_months, (int, float)) and 0 < self.landmark_months <= 120,
+            f"landmark_months must be in (0, 120], got {self.landmark_months!r}",
+        )
+        _check(
+            isinstance(self.horizon_months, (int, float)) and 0 < self.horizon_months <= 240,
+            f"horizon_months must be in (0, 240], got {self.horizon_months!r}",
+        )
+        _check(
+            isinstance(self.conf_level, float) and 0.5 <= self.conf_level < 1,
+            f"conf_level must be in [0.5, 1), got {self.conf_level!r}",
+        )
+        _check(
+            self.conf_type in ("log-log", "log", "plain"),
+            f"conf_type must be log-log, log or plain, got {self.conf_type!r}",
+        )
+        _check(
+            all(0 < c <= 10 for c in self.sweep_calipers) and len(self.sweep_calipers) <= 40,
+            "sweep_calipers must be at most 40 values in (0, 10]",
+        )
+
+    # -- JSON -------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dictionary (tuples as lists), with a format version.
+
+        Examples
+        --------
+        >>> Settings().to_dict()["endpoint"]
+        'efs'
+        """
+        data = asdict(self)
+        data["version"] = SETTINGS_VERSION
+        out: dict[str, Any] = json.loads(json.dumps(data))  # tuples -> lists
+        return out
+
+    def to_json(self) -> str:
+        """Serialise to a JSON string (sorted keys, stable).
+
+        Examples
+        --------
+        >>> '"caliper": 0.2' in Settings().to_json()
+        True
+        """
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Settings:
+        """Rebuild settings from :meth:`to_dict` output; unknown keys are an error.
+
+        Examples
+        --------
+        >>> Settings.from_dict({"endpoint": "os"}).endpoint
+        'os'
+        """
+        if not isinstance(data, dict):
+            raise InputError("settings must be a JSON object")
+        data = dict(data)
+        version = data.pop("version", SETTINGS_VERSION)
+        if version != SETTINGS_VERSION:
+            raise InputError(
+                f"settings version {version!r} is not supported (expected {SETTINGS_VERSION})"
+            )
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InputError(f"settings has unknown key(s): {', '.join(unknown)}")
+        nested = {"matching": MatchingSettings, "mrd": MrdSettings, "display": DisplaySettings}
+        kwargs: dict[str, Any] = {}
+        for key, value in data.items():
+            if key in nested:
+                sub = nested[key]
+                if not isinstance(value, dict):
+                    raise InputError(f"settings.{key} must be an object")
+                sub_known = {f.name for f in fields(sub)}
+                bad = sorted(set(value) - sub_known)
+                if bad:
+                    raise InputError(f"settings.{key} has unknown key(s): {', '.join(bad)}")
+                try:
+                    kwargs[key] = sub(**value)
+                except TypeError as exc:
+                    raise InputError(f"settings.{key}: {exc}") from None
+            else:
+                kwargs[key] = value
+        try:
+            return cls(**kwargs)
+        except TypeError as exc:
+            raise InputError(f"settings: {exc}") from None
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Settings:
+        """Parse settings saved by :meth:`to_json`.
+
+        Examples
+        --------
+        >>> Settings.from_json('{"population": "all"}').population
+        'all'
+        """
+        try:
+            data = json.loads(text)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"settings file is not valid JSON: {exc}") from None
+        return cls.from_dict(data)
+
+    def update(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (nested ones as ``matching__caliper=0.1``).
+
+        Examples
+        --------
+        >>> Settings().update(matching__caliper=0.1).matching.caliper
+        0.1
+        """
+        top: dict[str, Any] = {}
+        nested: dict[str, dict[str, Any]] = {}
+        for key, value in changes.items():
+            if "__" in key:
+                outer, inner = key.split("__", 1)
+                nested.setdefault(outer, {})[inner] = value
+            else:
+                top[key] = value
+        for outer, inner_changes in nested.items():
+            top[outer] = replace(getattr(self, outer), **inner_changes)
+        return replace(self, **top)
