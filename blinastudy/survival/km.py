@@ -178,6 +178,8 @@ class SurvivalAt:
     ci_lower: float
     ci_upper: float
     n_at_risk: int
+    std_err: float = 0.0
+    """Greenwood standard error of the survival estimate (R's ``std.err`` times S)."""
 
 
 def survival_at(km: pd.DataFrame, time: float) -> SurvivalAt:
@@ -199,15 +201,17 @@ def survival_at(km: pd.DataFrame, time: float) -> SurvivalAt:
         raise InputError(f"time must be a finite number, got {time!r}")
     times = km["time"].to_numpy(dtype=float)
     n_risk = number_at_risk(km, t)
+    nan = float("nan")
     if t > times[-1]:
-        return SurvivalAt(t, float("nan"), float("nan"), float("nan"), n_risk)
+        return SurvivalAt(t, nan, nan, nan, n_risk, nan)
     i = int(np.searchsorted(times, t, side="right")) - 1
     if i < 0:
-        return SurvivalAt(t, 1.0, 1.0, 1.0, n_risk)
+        return SurvivalAt(t, 1.0, 1.0, 1.0, n_risk, 0.0)
     row = km.iloc[i]
-    return SurvivalAt(
-        t, float(row["survival"]), float(row["ci_lower"]), float(row["ci_upper"]), n_risk
-    )
+    se_log = km.attrs.get("std_err")
+    surv = float(row["survival"])
+    std_err = surv * float(se_log[i]) if se_log is not None else nan
+    return SurvivalAt(t, surv, float(row["ci_lower"]), float(row["ci_upper"]), n_risk, std_err)
 
 
 def number_at_risk(km: pd.DataFrame, time: float) -> int:
