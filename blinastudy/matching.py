@@ -23,6 +23,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy import linalg
 
 from blinastudy.balance import balance
 from blinastudy.errors import InputError
@@ -146,7 +147,8 @@ def fit_propensity(
         var = mu * (1 - mu)
         z = eta + (y - mu) / mu_eta
         w = np.sqrt(mu_eta**2 / var)
-        coef = np.linalg.lstsq(x * w[:, None], z * w, rcond=None)[0]
+        q, r = np.linalg.qr(x * w[:, None])  # weighted least squares by QR, as Cdqrls
+        coef = linalg.solve_triangular(r, q.T @ (z * w))
         eta = x @ coef
         mu = _linkinv(eta)
         dev = _deviance(y, mu)

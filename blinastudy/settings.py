@@ -31,8 +31,10 @@ DEFAULT_COVARIATES: tuple[str, ...] = (
     "age_years",
     "sex",
     "wbc_10e9_l",
-    "risk_group",
+    "cns_status",
     "genetic_subtype",
+    "risk_group",
+    "prednisone_response",
     "mrd_eoi_pct",
 )
 

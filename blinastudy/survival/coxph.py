@@ -92,10 +92,18 @@ def independent_columns(x: Any) -> list[int]:
     """
     xa = np.asarray(x, dtype=float)
     keep: list[int] = []
+    basis = np.zeros((xa.shape[0], 0))
     for j in range(xa.shape[1]):
-        cand = [*keep, j]
-        if np.linalg.matrix_rank(xa[:, cand]) == len(cand):
+        col = xa[:, j]
+        norm = float(np.linalg.norm(col))
+        if norm == 0:
+            continue
+        resid = col - basis @ (basis.T @ col)
+        resid = resid - basis @ (basis.T @ resid)  # re-orthogonalise
+        rnorm = float(np.linalg.norm(resid))
+        if rnorm > 1e-7 * norm:  # R's qr tolerance
             keep.append(j)
+            basis = np.column_stack([basis, resid / rnorm])
     return keep
 
 
@@ -478,14 +486,18 @@ def _newton(
             ):
                 converged = True
                 break
-        elif change <= 1e-13 * max(1.0, abs(ll)):
+        elif change <= _EPS * abs(ll) or change <= 1e-12:  # R: |1 - old/new| <= eps
             converged = True
             break
     return beta, ev, converged
 
 
 def _diverging(
-    beta: FloatArray, info: FloatArray, score: FloatArray, free: npt.NDArray[np.int64]
+    beta: FloatArray,
+    info: FloatArray,
+    score: FloatArray,
+    free: npt.NDArray[np.int64],
+    spread: FloatArray,
 ) -> bool:
     """R coxph's test for an infinite coefficient: a last Newton step that is not negligible."""
     if free.size == 0:
@@ -495,7 +507,10 @@ def _diverging(
         step = np.abs(np.linalg.lstsq(sub, score[free], rcond=None)[0])
     except np.linalg.LinAlgError:
         return True
-    return bool(np.any((step > _EPS) & (step > _TOLER_INF * np.abs(beta[free]))))
+    flagged = (step > _EPS) & (step > _TOLER_INF * np.abs(beta[free]))
+    # a genuinely infinite coefficient has drifted far by then: HR beyond e^5 across the
+    # covariate's range
+    return bool(np.any(flagged & (np.abs(beta[free]) * spread[free] > 5.0)))
 
 
 def _empty_level(x: FloatArray, e: FloatArray) -> bool:
@@ -691,7 +706,7 @@ def _fit(
     names = [f"x{i + 1}" for i in range(p)]
     n_events = int(e.sum())
     z = float(special.ndtri(1 - (1 - conf_level) / 2))
-    binary = cluster is None and p == 1 and np.unique(s).size == 1 and np.unique(xc).size == 2
+    binary = p == 1 and np.unique(s).size == 1 and np.unique(xc).size == 2
     scale = float(xc.max() - xc.min()) if binary else 1.0
     r: _Evaluator = (
         _BinaryRisk.build(xc[:, 0], t, e, ties) if binary else _prepare(xc, t, e, s, ties)
@@ -700,13 +715,19 @@ def _fit(
     use_firth = firth is True or (firth == "auto" and _empty_level(xc, e))
     if not use_firth:
         beta, ev, converged = _newton(r, p, firth=False)
-        if firth == "auto" and (_diverging(beta, ev.info, ev.score, np.arange(p)) or not converged):
+        spread = np.ones(p) if binary else np.ptp(xc, axis=0)
+        if firth == "auto" and (
+            _diverging(beta, ev.info, ev.score, np.arange(p), spread) or not converged
+        ):
             use_firth = True
     if not use_firth:
         var = np.asarray(np.linalg.pinv(ev.info), dtype=np.float64)
         method = "ml"
         if cluster is not None:
-            assert isinstance(r, _Risk)
+            if isinstance(r, _BinaryRisk):  # residuals need the rows: 0/1-recoded design
+                x01 = (xc == xc.max()).astype(float)
+                r = _prepare(x01 - x01.mean(axis=0), t, e, s, ties)
+                ev = r.evaluate(beta)
             resid = _score_residuals(r, beta, ev)
             dfbeta = resid @ var
             _, cid = np.unique(cluster[r.order].astype(str), return_inverse=True)
