@@ -186,12 +186,9 @@ def _risk_sums(r: _Risk, values: FloatArray) -> FloatArray:
 
 
 def _death_sums(r: _Risk, values: FloatArray) -> FloatArray:
-    sel = values[r.death_rows]
-    cols = [
-        np.bincount(r.death_block, weights=sel[:, k], minlength=r.d.size)
-        for k in range(sel.shape[1])
-    ]
-    return np.column_stack(cols)
+    # deaths are contiguous per event block in the sorted order
+    starts = np.flatnonzero(np.r_[True, r.death_block[1:] != r.death_block[:-1]])
+    return np.asarray(np.add.reduceat(values[r.death_rows], starts, axis=0), dtype=np.float64)
 
 
 @dataclass

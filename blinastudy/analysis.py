@@ -1,0 +1,810 @@
+"""One pure function from (cohort, settings) to everything the app shows.
+
+:func:`analyze` validates the cohort's analysis columns, derives subgroup
+bands, fits the propensity model, matches, measures balance, and computes for
+EFS and OS the Kaplan-Meier curves, at-risk tables, survival at the horizon,
+medians, log-rank and Cox hazard ratios (cluster-robust within matched pairs,
+Firth when an arm has no events), the MRD analysis, the subgroup forest, the
+immortal-time comparison and the caliper sweep. Pages only render the returned
+:class:`AnalysisResult`; the report, the slides and the command line read the
+same object, so their numbers are the app's.
+
+Everything charted is aggregated (counts per time, per bin, per group): no
+patient-level rows are needed to draw a chart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from blinastudy import __version__
+from blinastudy.baseline import baseline_table
+from blinastudy.errors import InputError
+from blinastudy.matching import MatchResult, balance, match
+from blinastudy.settings import Settings
+from blinastudy.subgroups import forest
+from blinastudy.survival import (
+    LogRankResult,
+    cox,
+    kaplan_meier,
+    logrank,
+    median_survival,
+    survival_at,
+)
+from blinastudy.validate import as_durations, as_events, require_columns, require_frame
+
+__all__ = [
+    "ARMS",
+    "AnalysisResult",
+    "EndpointResult",
+    "MrdResult",
+    "analyze",
+    "caliper_sweep",
+    "cohort_hash",
+    "derive_columns",
+    "prepare_cohort",
+]
+
+ARMS = ("blinatumomab", "chemotherapy")
+ENDPOINTS = {
+    "efs": ("efs_months", "efs_event", "Event-free survival"),
+    "os": ("os_months", "os_event", "Overall survival"),
+}
+REQUIRED = ["patient_id", "arm", "efs_months", "efs_event", "os_months", "os_event"]
+TREATED = "_treated"
+PAIR = "pair"
+
+
+# ---------------------------------------------------------------------------
+# cohort preparation
+
+
+def cohort_hash(cohort: pd.DataFrame) -> str:
+    """SHA-256 of the cohort's content (columns, order and values).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> len(cohort_hash(pd.DataFrame({"a": [1]})))
+    64
+    """
+    h = hashlib.sha256()
+    h.update("\x1f".join(map(str, cohort.columns)).encode())
+    h.update(pd.util.hash_pandas_object(cohort, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def _band(values: pd.Series, cuts: list[float], labels: list[str]) -> pd.Series:
+    out = pd.cut(values, bins=[-np.inf, *cuts, np.inf], labels=labels, right=False)
+    return out.astype(object).where(values.notna(), None)
+
+
+def mrd_label(threshold: float) -> tuple[str, str]:
+    """Labels of the low and high MRD groups at ``threshold`` percent.
+
+    Examples
+    --------
+    >>> mrd_label(0.1)
+    ('MRD < 0.1%', 'MRD ≥ 0.1%')
+    """
+    text = f"{threshold:g}%"
+    return f"MRD < {text}", f"MRD ≥ {text}"
+
+
+def derive_columns(cohort: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """Add the derived subgroup columns: ``mrd_group``, ``age_band``, ``wbc_band``.
+
+    Bands: age < 10 vs >= 10 years (NCI), WBC < 50 vs >= 50 x10^9/L (NCI), MRD at
+    the chosen time point below vs at or above the threshold. A missing value
+    stays missing (shown as its own level in forests).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from blinastudy.settings import Settings
+    >>> f = pd.DataFrame({"age_years": [3.0, 12.0], "mrd_eoi_pct": [0.0, 0.5]})
+    >>> derive_columns(f, Settings())["mrd_group"].tolist()
+    ['MRD < 0.1%', 'MRD ≥ 0.1%']
+    """
+    out = cohort.copy()
+    if "age_years" in out:
+        out["age_band"] = _band(out["age_years"], [10.0], ["< 10 y", "≥ 10 y"])
+    if "wbc_10e9_l" in out:
+        out["wbc_band"] = _band(out["wbc_10e9_l"], [50.0], ["WBC < 50", "WBC ≥ 50"])
+    col = settings.mrd.column
+    if col in out:
+        low, high = mrd_label(settings.mrd.threshold_pct)
+        out["mrd_group"] = _band(out[col], [settings.mrd.threshold_pct], [low, high])
+    return out
+
+
+def prepare_cohort(cohort: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """Check the analysis columns and return the working frame indexed by patient_id.
+
+    Raises
+    ------
+    InputError
+        Missing required columns, duplicate or empty identifiers, bad times or
+        event codes, an arm other than ``blinatumomab``/``chemotherapy``, or a
+        single arm.
+
+    Examples
+    --------
+    >>> from blinastudy.demo import make_demo_cohort
+    >>> from blinastudy.settings import Settings
+    >>> prepare_cohort(make_demo_cohort(), Settings())["_treated"].sum()
+    90
+    """
+    cohort = require_frame(cohort, "cohort")
+    require_columns(cohort, REQUIRED, what="cohort")
+    ids = cohort["patient_id"]
+    if ids.isna().any() or (ids.astype(str).str.strip() == "").any():
+        raise InputError("cohort has an empty patient_id")
+    dup = ids[ids.duplicated()]
+    if len(dup):
+        raise InputError(f"cohort has duplicate patient_id values: {', '.join(map(str, dup[:5]))}")
+    arm = cohort["arm"].astype(str)
+    bad = ~arm.isin(ARMS)
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(
+            f"arm must be 'blinatumomab' or 'chemotherapy'; patient {ids.iloc[i]!r} has {arm.iloc[i]!r}"
+        )
+    if arm.nunique() < 2:
+        raise InputError(f"cohort has a single arm ({arm.iloc[0]}); both arms are needed")
+    frame = cohort.copy()
+    frame.index = pd.Index(ids.astype(str), name="patient_id")
+    for key, (tcol, ecol, _) in ENDPOINTS.items():
+        as_durations(frame[tcol], name=f"column {tcol!r}")
+        as_events(frame[ecol], name=f"column {ecol!r}")
+        del key
+    frame[TREATED] = (arm == ARMS[0]).astype(int).to_numpy()
+    for col in settings.matching.covariates:
+        if col not in frame.columns:
+            raise InputError(
+                f"matching covariate {col!r} is not a column of the cohort; "
+                f"available: {', '.join(c for c in cohort.columns if c not in REQUIRED)}"
+            )
+    return derive_columns(frame, settings)
+
+
+# ---------------------------------------------------------------------------
+# result types
+
+
+@dataclass
+class EndpointResult:
+    """Survival comparison of the two arms for one endpoint."""
+
+    endpoint: str
+    label: str
+    origin: str
+    n: dict[str, int]
+    events: dict[str, int]
+    km: dict[str, pd.DataFrame]
+    curve: pd.DataFrame
+    censor_marks: pd.DataFrame
+    risk_table: pd.DataFrame
+    at_horizon: pd.DataFrame
+    difference: dict[str, float]
+    medians: pd.DataFrame
+    logrank: LogRankResult | None
+    hazard_ratio: pd.DataFrame
+    excluded: pd.DataFrame
+
+
+@dataclass
+class MrdResult:
+    """Outcome by MRD group at the chosen time point and threshold."""
+
+    column: str
+    threshold_pct: float
+    groups: pd.DataFrame
+    curve: pd.DataFrame
+    changed: pd.DataFrame
+    missing: int
+
+
+@dataclass
+class AnalysisResult:
+    """Everything the pages, report, slides and command line show."""
+
+    settings: Settings
+    cohort_hash: str
+    version: str
+    n: dict[str, int]
+    warnings: list[str]
+    match: MatchResult | None
+    match_error: str | None
+    matching_summary: dict[str, Any]
+    unmatched: pd.DataFrame
+    excluded_from_matching: pd.DataFrame
+    balance: pd.DataFrame
+    baseline_before: pd.DataFrame
+    baseline_after: pd.DataFrame | None
+    overlap: pd.DataFrame
+    endpoints: dict[str, EndpointResult]
+    immortal_time: pd.DataFrame
+    mrd: MrdResult | None
+    forest: pd.DataFrame
+    sweep: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def endpoint(self) -> EndpointResult:
+        """The endpoint selected in the settings."""
+        return self.endpoints[self.settings.endpoint]
+
+    def numbers(self) -> dict[str, Any]:
+        """The headline numbers as plain JSON-ready values (for results.json and tests).
+
+        Examples
+        --------
+        >>> from blinastudy.demo import make_demo_cohort
+        >>> res = analyze(make_demo_cohort(), Settings())
+        >>> res.numbers()["matching"]["n_matched_treated"]
+        90
+        """
+
+        def clean(x: Any) -> Any:
+            if isinstance(x, dict):
+                return {str(k): clean(v) for k, v in x.items()}
+            if isinstance(x, (list, tuple)):
+                return [clean(v) for v in x]
+            if isinstance(x, (np.integer,)):
+                return int(x)
+            if isinstance(x, (float, np.floating)):
+                return None if not np.isfinite(x) else float(x)
+            return x
+
+        out: dict[str, Any] = {
+            "version": self.version,
+            "cohort_hash": self.cohort_hash,
+            "settings": self.settings.to_dict(),
+            "n": self.n,
+            "matching": self.matching_summary,
+            "endpoints": {},
+            "forest": self.forest.to_dict(orient="records"),
+            "immortal_time": self.immortal_time.to_dict(orient="records"),
+        }
+        for key, ep in self.endpoints.items():
+            out["endpoints"][key] = {
+                "n": ep.n,
+                "events": ep.events,
+                "at_horizon": ep.at_horizon.to_dict(orient="records"),
+                "difference": ep.difference,
+                "medians": ep.medians.to_dict(orient="records"),
+                "logrank_p": None if ep.logrank is None else ep.logrank.p_value,
+                "logrank_statistic": None if ep.logrank is None else ep.logrank.statistic,
+                "hazard_ratio": ep.hazard_ratio.reset_index().to_dict(orient="records"),
+            }
+        if self.mrd is not None:
+            out["mrd"] = {"groups": self.mrd.groups.to_dict(orient="records")}
+        if not self.sweep.empty:
+            out["sweep"] = self.sweep.to_dict(orient="records")
+        cleaned: dict[str, Any] = clean(out)
+        return cleaned
+
+
+# ---------------------------------------------------------------------------
+# pieces
+
+
+def _ticks(max_time: float) -> list[float]:
+    step = 6.0 if max_time <= 72 else 12.0
+    return [float(x) for x in np.arange(0.0, max_time + 1e-9, step)]
+
+
+def _curve_points(km: pd.DataFrame, arm: str) -> pd.DataFrame:
+    """Step-curve points starting at (0, 1), with CI filled where R gives NA at S = 1."""
+    surv = km["survival"].to_numpy()
+    lo = np.where(np.isnan(km["ci_lower"]) & (surv == 1), 1.0, km["ci_lower"])
+    hi = np.where(np.isnan(km["ci_upper"]) & (surv == 1), 1.0, km["ci_upper"])
+    return pd.DataFrame(
+        {
+            "arm": arm,
+            "time": np.r_[0.0, km["time"].to_numpy()],
+            "survival": np.r_[1.0, surv],
+            "ci_lower": np.r_[1.0, lo],
+            "ci_upper": np.r_[1.0, hi],
+        }
+    )
+
+
+def _risk_table(t: np.ndarray, e: np.ndarray, arm: str, ticks: list[float]) -> pd.DataFrame:
+    rows = []
+    for tick in ticks:
+        rows.append(
+            {
+                "arm": arm,
+                "time": tick,
+                "at_risk": int(np.sum(t >= tick)),
+                "events": int(np.sum((t <= tick) & (e == 1))),
+                "censored": int(np.sum((t <= tick) & (e == 0) & (tick > 0))),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _endpoint(
+    frame: pd.DataFrame,
+    key: str,
+    settings: Settings,
+    *,
+    origin: str,
+    cluster: str | None,
+) -> EndpointResult:
+    tcol, ecol, label = ENDPOINTS[key]
+    data = frame
+    excluded = pd.DataFrame(columns=["patient_id", "arm", "reason"])
+    if origin == "landmark":
+        lm = settings.landmark_months
+        before = data[tcol] <= lm
+        not_started = pd.Series(False, index=data.index)
+        if "blina_start_months" in data:
+            not_started = (data[TREATED] == 1) & (
+                data["blina_start_months"].isna() | (data["blina_start_months"] > lm)
+            )
+        reason = np.where(
+            before & (data[ecol] == 1),
+            f"event at or before the {lm:g}-month landmark",
+            np.where(
+                before,
+                f"follow-up ended at or before the {lm:g}-month landmark",
+                f"blinatumomab not started by the {lm:g}-month landmark",
+            ),
+        )
+        drop = before | not_started
+        excluded = pd.DataFrame(
+            {
+                "patient_id": data.index[drop],
+                "arm": data.loc[drop, "arm"].to_numpy(),
+                "reason": reason[drop.to_numpy()],
+            }
+        )
+        data = data.loc[~drop].copy()
+        data[tcol] = data[tcol] - lm
+    kms: dict[str, pd.DataFrame] = {}
+    curves, marks, risks, horizon, medians = [], [], [], [], []
+    n: dict[str, int] = {}
+    events: dict[str, int] = {}
+    max_time = float(data[tcol].max()) if len(data) else 0.0
+    ticks = _ticks(max_time)
+    at_h: dict[str, Any] = {}
+    for arm in ARMS:
+        sub = data[data["arm"] == arm]
+        n[arm] = len(sub)
+        events[arm] = int(sub[ecol].sum())
+        if sub.empty:
+            continue
+        t = sub[tcol].to_numpy(dtype=float)
+        e = sub[ecol].to_numpy(dtype=float).astype(int)
+        km = kaplan_meier(t, e, conf_level=settings.conf_level, conf_type=settings.conf_type)
+        kms[arm] = km
+        curves.append(_curve_points(km, arm))
+        cens = km[km["n_censored"] > 0]
+        marks.append(
+            pd.DataFrame(
+                {
+                    "arm": arm,
+                    "time": cens["time"],
+                    "survival": cens["survival"],
+                    "n_censored": cens["n_censored"].astype(int),
+                }
+            )
+        )
+        risks.append(_risk_table(t, e, arm, ticks))
+        s = survival_at(km, settings.horizon_months)
+        at_h[arm] = s
+        horizon.append(
+            {
+                "arm": arm,
+                "time": s.time,
+                "survival": s.survival,
+                "ci_lower": s.ci_lower,
+                "ci_upper": s.ci_upper,
+                "std_err": s.std_err,
+                "n_at_risk": s.n_at_risk,
+            }
+        )
+        med = median_survival(km)
+        medians.append(
+            {"arm": arm, "median": med.quantile, "ci_lower": med.ci_lower, "ci_upper": med.ci_upper}
+        )
+    z = float(special.ndtri(1 - (1 - settings.conf_level) / 2))
+    diff = {"estimate": np.nan, "ci_lower": np.nan, "ci_upper": np.nan}
+    if all(a in at_h for a in ARMS):
+        s1, s0 = at_h[ARMS[0]], at_h[ARMS[1]]
+        est = s1.survival - s0.survival
+        se = float(np.sqrt(s1.std_err**2 + s0.std_err**2))
+        diff = {"estimate": est, "ci_lower": est - z * se, "ci_upper": est + z * se}
+    both = all(n[a] > 0 for a in ARMS)
+    lr = None
+    hr = pd.DataFrame(columns=["hr", "ci_lower", "ci_upper", "se", "p_value", "method"])
+    if both and data[ecol].sum() > 0:
+        lr = logrank(data[tcol], data[ecol], data[TREATED])
+        hr = cox(data, tcol, ecol, [TREATED], cluster=cluster, conf_level=settings.conf_level)
+        hr.index = pd.Index(["blinatumomab vs chemotherapy"], name="comparison")
+    empty_curve = pd.DataFrame(columns=["arm", "time", "survival", "ci_lower", "ci_upper"])
+    return EndpointResult(
+        endpoint=key,
+        label=label,
+        origin=origin if origin == "diagnosis" else f"landmark {settings.landmark_months:g} months",
+        n=n,
+        events=events,
+        km=kms,
+        curve=pd.concat(curves, ignore_index=True) if curves else empty_curve,
+        censor_marks=pd.concat(marks, ignore_index=True)
+        if marks
+        else pd.DataFrame(columns=["arm", "time", "survival", "n_censored"]),
+        risk_table=pd.concat(risks, ignore_index=True)
+        if risks
+        else pd.DataFrame(columns=["arm", "time", "at_risk", "events", "censored"]),
+        at_horizon=pd.DataFrame(horizon),
+        difference=diff,
+        medians=pd.DataFrame(medians),
+        logrank=lr,
+        hazard_ratio=hr,
+        excluded=excluded,
+    )
+
+
+def _overlap(frame: pd.DataFrame, res: MatchResult | None, bins: int = 20) -> pd.DataFrame:
+    """Histogram counts of the propensity score by arm, before and after matching."""
+    if res is None:
+        return pd.DataFrame(columns=["sample", "arm", "bin_start", "bin_end", "count"])
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    rows = []
+    ps_all = res.propensity
+    arms_all = frame.loc[ps_all.index, "arm"]
+    for sample, ps, arms in (
+        ("before matching", ps_all.to_numpy(), arms_all.to_numpy()),
+        ("after matching", res.matched["propensity"].to_numpy(), res.matched["arm"].to_numpy()),
+    ):
+        for arm in ARMS:
+            counts, _ = np.histogram(ps[arms == arm], bins=edges)
+            rows.extend(
+                {
+                    "sample": sample,
+                    "arm": arm,
+                    "bin_start": edges[i],
+                    "bin_end": edges[i + 1],
+                    "count": int(c),
+                }
+                for i, c in enumerate(counts)
+            )
+    return pd.DataFrame(rows)
+
+
+def _mrd(frame: pd.DataFrame, settings: Settings, key: str) -> MrdResult | None:
+    col = settings.mrd.column
+    if col not in frame.columns:
+        return None
+    tcol, ecol, _ = ENDPOINTS[key]
+    thr, ref = settings.mrd.threshold_pct, settings.mrd.compare_threshold_pct
+    low, high = mrd_label(thr)
+    values = frame[col]
+    group = np.where(values.isna(), "MRD missing", np.where(values >= thr, high, low))
+    rows: list[dict[str, Any]] = []
+    curves: list[pd.DataFrame] = []
+    for g in (low, high, "MRD missing"):
+        for arm in ARMS:
+            sel = (group == g) & (frame["arm"] == arm).to_numpy()
+            sub = frame[sel]
+            row: dict[str, Any] = {
+                "group": g,
+                "arm": arm,
+                "n": len(sub),
+                "events": int(sub[ecol].sum()),
+            }
+            if len(sub):
+                km = kaplan_meier(
+                    sub[tcol],
+                    sub[ecol],
+                    conf_level=settings.conf_level,
+                    conf_type=settings.conf_type,
+                )
+                s = survival_at(km, settings.horizon_months)
+                row.update(survival=s.survival, ci_lower=s.ci_lower, ci_upper=s.ci_upper)
+                pts = _curve_points(km, arm)
+                pts["group"] = g
+                curves.append(pts)
+            else:
+                row.update(survival=np.nan, ci_lower=np.nan, ci_upper=np.nan)
+            rows.append(row)
+    was_high = values >= ref
+    now_high = values >= thr
+    changed_mask = values.notna() & (was_high != now_high)
+    ref_low, ref_high = mrd_label(ref)
+    changed = pd.DataFrame(
+        {
+            "patient_id": frame.index[changed_mask],
+            "arm": frame.loc[changed_mask, "arm"].to_numpy(),
+            col: values[changed_mask].to_numpy(),
+            "group_at_reference": np.where(was_high[changed_mask], ref_high, ref_low),
+            "group_now": np.where(now_high[changed_mask], high, low),
+        }
+    )
+    return MrdResult(
+        column=col,
+        threshold_pct=thr,
+        groups=pd.DataFrame(rows),
+        curve=pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(),
+        changed=changed,
+        missing=int(values.isna().sum()),
+    )
+
+
+def _max_abs_smd(bal: pd.DataFrame, column: str) -> float:
+    vals = bal[column].abs()
+    return float(vals.max()) if vals.notna().any() else float("nan")
+
+
+def caliper_sweep(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """Matched N, worst |SMD| and the EFS hazard ratio across caliper widths.
+
+    ``frame`` is the prepared working frame (:func:`prepare_cohort`), complete on
+    the matching covariates.
+
+    Examples
+    --------
+    >>> from blinastudy.demo import make_demo_cohort
+    >>> s = Settings(sweep_calipers=(0.1, 0.2))
+    >>> caliper_sweep(prepare_cohort(make_demo_cohort(), s), s)["caliper"].tolist()
+    [0.1, 0.2]
+    """
+    m = settings.matching
+    rows = []
+    for cal in settings.sweep_calipers:
+        row: dict[str, Any] = {"caliper": cal}
+        try:
+            res = match(
+                frame,
+                TREATED,
+                m.covariates,
+                caliper=cal,
+                scale=m.scale,
+                ratio=m.ratio,
+                replace=m.replace,
+                order=m.order,
+                exact=m.exact or None,
+                random_state=m.random_state,
+            )
+        except InputError:
+            row.update(
+                caliper_width=np.nan,
+                n_matched_treated=0,
+                max_abs_smd=np.nan,
+                hr=np.nan,
+                ci_lower=np.nan,
+                ci_upper=np.nan,
+                method="no match",
+            )
+            rows.append(row)
+            continue
+        bal = balance(frame, TREATED, m.covariates, matched=res)
+        cl = PAIR if not m.replace else None
+        hr = cox(
+            res.matched,
+            "efs_months",
+            "efs_event",
+            [TREATED],
+            cluster=cl,
+            conf_level=settings.conf_level,
+        )
+        row.update(
+            caliper_width=res.caliper_width,
+            n_matched_treated=res.n_pairs,
+            max_abs_smd=_max_abs_smd(bal, "smd_after"),
+            hr=float(hr["hr"].iloc[0]),
+            ci_lower=float(hr["ci_lower"].iloc[0]),
+            ci_upper=float(hr["ci_upper"].iloc[0]),
+            method=str(hr["method"].iloc[0]),
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------
+# the one entry point
+
+
+def analyze(
+    cohort: pd.DataFrame, settings: Settings | None = None, *, sweep: bool = True
+) -> AnalysisResult:
+    """Compute everything the app shows for ``cohort`` under ``settings``.
+
+    Parameters
+    ----------
+    cohort : pandas.DataFrame
+        A canonical cohort (see ``docs/DATA_DICTIONARY.md``), e.g. from
+        :func:`blinastudy.cohort.load_cohort` or :func:`blinastudy.demo.make_demo_cohort`.
+    settings : Settings, optional
+        The analysis settings (defaults if omitted).
+    sweep : bool, default True
+        Also compute the caliper sweep (the heaviest part).
+
+    Returns
+    -------
+    AnalysisResult
+
+    Raises
+    ------
+    InputError
+        When the cohort lacks what the analysis needs; the message says what.
+
+    Examples
+    --------
+    >>> from blinastudy.demo import make_demo_cohort
+    >>> res = analyze(make_demo_cohort(), Settings(), sweep=False)
+    >>> res.n
+    {'blinatumomab': 90, 'chemotherapy': 600}
+    """
+    settings = settings or Settings()
+    frame = prepare_cohort(cohort, settings)
+    m = settings.matching
+    warnings: list[str] = []
+    n = {arm: int((frame["arm"] == arm).sum()) for arm in ARMS}
+    # patients without a complete propensity covariate set cannot be matched: list them
+    needed = list(dict.fromkeys([*m.covariates, *m.exact]))
+    incomplete = frame[needed].isna().any(axis=1)
+    excluded_matching = pd.DataFrame(
+        {
+            "patient_id": frame.index[incomplete],
+            "arm": frame.loc[incomplete, "arm"].to_numpy(),
+            "reason": [
+                "missing " + ", ".join(c for c, miss in zip(needed, row, strict=True) if miss)
+                for row in frame.loc[incomplete, needed].isna().to_numpy()
+            ],
+        }
+    )
+    if incomplete.any():
+        warnings.append(
+            f"{int(incomplete.sum())} patient(s) lack a matching covariate and cannot be matched "
+            "(listed under 'excluded from matching')."
+        )
+    complete = frame.loc[~incomplete]
+    res: MatchResult | None = None
+    match_error: str | None = None
+    try:
+        res = match(
+            complete,
+            TREATED,
+            m.covariates,
+            caliper=m.caliper,
+            scale=m.scale,
+            ratio=m.ratio,
+            replace=m.replace,
+            order=m.order,
+            exact=m.exact or None,
+            random_state=m.random_state,
+        )
+    except InputError as exc:
+        match_error = str(exc)
+        warnings.append(f"Matching failed: {exc}")
+    if res is not None and res.model.separation:
+        warnings.append(
+            "Some propensity scores are numerically 0 or 1: a covariate separates the arms "
+            "(e.g. a risk group with no blinatumomab patient). Those patients cannot be matched."
+        )
+    bal = (
+        balance(complete, TREATED, m.covariates, matched=res)
+        if res is not None and len(complete)
+        else pd.DataFrame()
+    )
+    unmatched = pd.DataFrame(columns=["patient_id", "propensity", "reason"])
+    summary: dict[str, Any] = {
+        "n_treated": n[ARMS[0]],
+        "n_control_pool": n[ARMS[1]],
+        "n_matched_treated": 0,
+        "n_matched_controls": 0,
+        "caliper_width": None,
+        "error": match_error,
+    }
+    if res is not None:
+        unmatched = res.unmatched.rename(columns={"treated": "patient_id"})
+        summary.update(
+            n_matched_treated=res.n_pairs,
+            n_matched_controls=int(res.pairs["control"].nunique()),
+            caliper_width=res.caliper_width if np.isfinite(res.caliper_width) else None,
+            caliper_sd=m.caliper,
+            scale=m.scale,
+            max_abs_smd_before=_max_abs_smd(bal, "smd_before"),
+            max_abs_smd_after=_max_abs_smd(bal, "smd_after"),
+            separation=res.model.separation,
+        )
+    base_vars = [
+        c
+        for c in dict.fromkeys(
+            [*m.covariates, "cns_status", "prednisone_response", "mrd_day15_pct"]
+        )
+        if c in frame.columns
+    ]
+    baseline_before = baseline_table(frame, TREATED, base_vars)
+    baseline_after = baseline_table(res.matched, TREATED, base_vars) if res is not None else None
+
+    use_matched = settings.population == "matched"
+    if use_matched and res is None:
+        warnings.append("No matched sample: survival results use all patients.")
+        use_matched = False
+    pop = res.matched if (use_matched and res is not None) else frame
+    cluster = (PAIR if not m.replace else None) if use_matched else None
+    survival_pop = pop
+    if settings.subgroup_filter is not None:
+        var, level = settings.subgroup_filter
+        if var not in pop.columns:
+            raise InputError(f"subgroup filter variable {var!r} is not a column of the cohort")
+        survival_pop = pop[pop[var].astype(str) == level]
+        if survival_pop.empty:
+            raise InputError(f"no patient in subgroup {var} = {level!r}")
+    endpoints = {
+        key: _endpoint(survival_pop, key, settings, origin=settings.origin, cluster=cluster)
+        for key in ENDPOINTS
+    }
+    # immortal time: the same comparison from diagnosis and from the landmark
+    immortal_rows = []
+    for key in ENDPOINTS:
+        for origin in ("diagnosis", "landmark"):
+            ep = (
+                endpoints[key]
+                if origin == settings.origin
+                else _endpoint(survival_pop, key, settings, origin=origin, cluster=cluster)
+            )
+            hr = ep.hazard_ratio
+            immortal_rows.append(
+                {
+                    "endpoint": key,
+                    "origin": ep.origin,
+                    "n_blinatumomab": ep.n[ARMS[0]],
+                    "n_chemotherapy": ep.n[ARMS[1]],
+                    "events_blinatumomab": ep.events[ARMS[0]],
+                    "events_chemotherapy": ep.events[ARMS[1]],
+                    "hr": float(hr["hr"].iloc[0]) if len(hr) else np.nan,
+                    "ci_lower": float(hr["ci_lower"].iloc[0]) if len(hr) else np.nan,
+                    "ci_upper": float(hr["ci_upper"].iloc[0]) if len(hr) else np.nan,
+                    "method": str(hr["method"].iloc[0]) if len(hr) else "not estimable",
+                    "excluded": len(ep.excluded),
+                }
+            )
+    tcol, ecol, _ = ENDPOINTS[settings.endpoint]
+    by = [v for v in settings.subgroups if v in pop.columns]
+    missing_by = [v for v in settings.subgroups if v not in pop.columns]
+    if missing_by:
+        warnings.append(f"Subgroup variable(s) not in this cohort: {', '.join(missing_by)}.")
+    forest_table = forest(
+        pop, tcol, ecol, TREATED, by, conf_level=settings.conf_level, cluster=cluster
+    )
+    few = forest_table[(forest_table["events_treated"] + forest_table["events_control"]) < 5]
+    if len(few):
+        warnings.append(
+            f"{len(few)} subgroup level(s) have fewer than 5 events: their hazard ratios are "
+            "imprecise and should not be over-read."
+        )
+    result = AnalysisResult(
+        settings=settings,
+        cohort_hash=cohort_hash(cohort),
+        version=__version__,
+        n=n,
+        warnings=warnings,
+        match=res,
+        match_error=match_error,
+        matching_summary=summary,
+        unmatched=unmatched,
+        excluded_from_matching=excluded_matching,
+        balance=bal,
+        baseline_before=baseline_before,
+        baseline_after=baseline_after,
+        overlap=_overlap(frame, res),
+        endpoints=endpoints,
+        immortal_time=pd.DataFrame(immortal_rows),
+        mrd=_mrd(pop, settings, settings.endpoint),
+        forest=forest_table,
+    )
+    if sweep and len(complete):
+        result.sweep = caliper_sweep(complete, settings)
+    return result
