@@ -247,7 +247,20 @@ class _Available:
             else:
                 out.append((hi, float(dr)))
                 hi += 1
-        return out
+        if not out:
+            return out
+        # Walking left visits a run of equal values in reverse data order, so controls
+        # tied at the k-th distance may have been taken out of order: gather every
+        # control at that distance and keep the first ones in data order.
+        last = out[-1][1]
+        while lo >= 0 and v - self.values[lo] == last:
+            out.append((lo, float(last)))
+            lo -= 1
+        while hi < m and self.values[hi] - v == last:
+            out.append((hi, float(last)))
+            hi += 1
+        out.sort(key=lambda kd: (kd[1], int(self.members[kd[0]])))
+        return out[:k]
 
 
 @dataclass
