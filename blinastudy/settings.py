@@ -154,7 +154,7 @@ class Settings:
     mrd: MrdSettings = field(default_factory=MrdSettings)
     subgroups: tuple[str, ...] = DEFAULT_SUBGROUPS
     subgroup_filter: tuple[str, str] | None = None
-    sweep_calipers: tuple[float, ...] = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 1.0)
+    sweep_calipers: tuple[float, ...] = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
     mappings: tuple[dict[str, Any], ...] = ()
     display: DisplaySettings = field(default_factory=DisplaySettings)
 

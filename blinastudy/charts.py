@@ -1,0 +1,528 @@
+"""Altair charts drawn from the aggregated tables of an analysis.
+
+Every builder takes a table from :class:`~blinastudy.analysis.AnalysisResult`
+(curve points, counts at ticks, per-bin counts, per-level estimates): no
+patient-level rows reach a chart. Arms have the same colour-blind-safe colours
+(Okabe-Ito) everywhere; ``presentation=True`` gives larger text and thicker
+lines for a lecture hall. :func:`to_svg` and :func:`to_png` render any chart
+offline with vl-convert.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "ARM_COLORS",
+    "ARM_LABELS",
+    "forest_chart",
+    "km_chart",
+    "love_plot",
+    "mrd_chart",
+    "overlap_chart",
+    "sweep_chart",
+    "to_png",
+    "to_svg",
+]
+
+#: Okabe-Ito blue and vermillion: distinguishable with every common colour-vision deficiency.
+ARM_COLORS = {"blinatumomab": "#0072B2", "chemotherapy": "#D55E00"}
+ARM_LABELS = {"blinatumomab": "Blinatumomab", "chemotherapy": "Chemotherapy"}
+_ARM_ORDER = list(ARM_COLORS)
+HR_DOMAIN = (0.001, 100.0)
+
+
+def _style(presentation: bool) -> dict[str, float]:
+    return {
+        "font": 18.0 if presentation else 12.0,
+        "title": 22.0 if presentation else 14.0,
+        "line": 4.0 if presentation else 2.0,
+        "point": 160.0 if presentation else 60.0,
+        "width": 760.0 if presentation else 620.0,
+    }
+
+
+def _arm_color() -> alt.Color:
+    return alt.Color(
+        "arm:N",
+        title="Arm",
+        scale=alt.Scale(domain=_ARM_ORDER, range=[ARM_COLORS[a] for a in _ARM_ORDER]),
+        legend=alt.Legend(
+            labelExpr="datum.label == 'blinatumomab' ? 'Blinatumomab' : 'Chemotherapy'"
+        ),
+    )
+
+
+def _configure(chart: Any, presentation: bool) -> Any:
+    st = _style(presentation)
+    return (
+        chart.configure_axis(labelFontSize=st["font"], titleFontSize=st["font"])
+        .configure_legend(labelFontSize=st["font"], titleFontSize=st["font"])
+        .configure_title(fontSize=st["title"])
+        .configure_text(fontSize=st["font"])
+    )
+
+
+def km_chart(
+    endpoint: Any,
+    *,
+    presentation: bool = False,
+    horizon: float | None = None,
+    title: str | None = None,
+) -> alt.VConcatChart:
+    """Kaplan-Meier curves per arm with CI bands, censor marks and a KMunicate table.
+
+    ``endpoint`` is an :class:`~blinastudy.analysis.EndpointResult`; the table
+    under the plot gives, per arm and at each x tick, the number at risk and the
+    cumulative numbers censored and with an event, aligned with the ticks.
+
+    Examples
+    --------
+    >>> from blinastudy.analysis import analyze
+    >>> from blinastudy.demo import make_demo_cohort
+    >>> res = analyze(make_demo_cohort(), sweep=False)
+    >>> chart = km_chart(res.endpoints["efs"])
+    >>> "vconcat" in chart.to_dict()
+    True
+    """
+    st = _style(presentation)
+    curve = endpoint.curve.copy()
+    ticks = sorted(endpoint.risk_table["time"].unique()) if len(endpoint.risk_table) else [0.0]
+    x_max = float(max(ticks[-1], curve["time"].max() if len(curve) else 0.0))
+    x_scale = alt.Scale(domain=[0, x_max], nice=False)
+    x_axis = alt.Axis(
+        values=[float(t) for t in ticks],
+        title="Months"
+        + (" from landmark" if endpoint.origin.startswith("landmark") else " from diagnosis"),
+    )
+    base = alt.Chart(curve)
+    band = base.mark_area(opacity=0.18, interpolate="step-after").encode(
+        x=alt.X("time:Q", scale=x_scale, axis=x_axis),
+        y=alt.Y("ci_lower:Q"),
+        y2="ci_upper:Q",
+        color=_arm_color(),
+    )
+    line = base.mark_line(interpolate="step-after", strokeWidth=st["line"]).encode(
+        x=alt.X("time:Q", scale=x_scale, axis=x_axis),
+        y=alt.Y(
+            "survival:Q",
+            scale=alt.Scale(domain=[0, 1]),
+            title=endpoint.label,
+            axis=alt.Axis(format="%"),
+        ),
+        color=_arm_color(),
+        tooltip=[
+            alt.Tooltip("arm:N", title="Arm"),
+            alt.Tooltip("time:Q", title="Month", format=".1f"),
+            alt.Tooltip("survival:Q", title="Survival", format=".1%"),
+            alt.Tooltip("ci_lower:Q", title="CI lower", format=".1%"),
+            alt.Tooltip("ci_upper:Q", title="CI upper", format=".1%"),
+        ],
+    )
+    marks = (
+        alt.Chart(endpoint.censor_marks)
+        .mark_point(shape="stroke", size=st["point"], angle=90, strokeWidth=st["line"] / 1.5)
+        .encode(
+            x=alt.X("time:Q", scale=x_scale),
+            y="survival:Q",
+            color=_arm_color(),
+            tooltip=[alt.Tooltip("n_censored:Q", title="Censored here")],
+        )
+    )
+    layers = [band, line, marks]
+    if horizon is not None and horizon <= x_max:
+        layers.append(
+            alt.Chart(pd.DataFrame({"time": [float(horizon)]}))
+            .mark_rule(strokeDash=[4, 4], color="#555555")
+            .encode(x=alt.X("time:Q", scale=x_scale))
+        )
+    plot = alt.layer(*layers).properties(
+        width=st["width"], height=st["width"] * 0.55, title=title or endpoint.label
+    )
+    rt = endpoint.risk_table
+    rows = []
+    for _, r in rt.iterrows():
+        lab = ARM_LABELS.get(r["arm"], r["arm"])
+        rows.append(
+            {
+                "time": r["time"],
+                "row": f"{lab}: at risk",
+                "value": int(r["at_risk"]),
+                "arm": r["arm"],
+            }
+        )
+        rows.append(
+            {
+                "time": r["time"],
+                "row": f"{lab}: censored",
+                "value": int(r["censored"]),
+                "arm": r["arm"],
+            }
+        )
+        rows.append(
+            {"time": r["time"], "row": f"{lab}: events", "value": int(r["events"]), "arm": r["arm"]}
+        )
+    table_data = pd.DataFrame(rows, columns=["time", "row", "value", "arm"])
+    order = [f"{ARM_LABELS[a]}: {k}" for a in _ARM_ORDER for k in ("at risk", "censored", "events")]
+    table = (
+        alt.Chart(table_data)
+        .mark_text(fontSize=st["font"])
+        .encode(
+            x=alt.X("time:Q", scale=x_scale, axis=None),
+            y=alt.Y(
+                "row:N", sort=order, title=None, axis=alt.Axis(labelLimit=260, labelPadding=22)
+            ),
+            text="value:Q",
+            color=alt.Color(
+                "arm:N",
+                scale=alt.Scale(domain=_ARM_ORDER, range=[ARM_COLORS[a] for a in _ARM_ORDER]),
+                legend=None,
+            ),
+        )
+        .properties(width=st["width"], height=st["font"] * 1.6 * 6)
+    )
+    chart = alt.vconcat(plot, table, spacing=6).resolve_scale(x="shared", color="shared")
+    return cast(alt.VConcatChart, _configure(chart, presentation))
+
+
+def forest_chart(
+    forest: pd.DataFrame, *, presentation: bool = False, title: str | None = None
+) -> alt.LayerChart:
+    """Forest plot of treatment hazard ratios with CIs; symbol size by number of events.
+
+    Firth estimates are drawn as diamonds; levels that are not estimable have no
+    symbol. The x axis is logarithmic, clipped to 0.001-100.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"variable": ["Overall"], "level": ["All"], "events_treated": [2],
+    ...     "events_control": [20], "hr": [0.1], "ci_lower": [0.02], "ci_upper": [0.4],
+    ...     "method": ["ml"], "n_treated": [90], "n_control": [90], "p_interaction": [None]})
+    >>> "layer" in forest_chart(f).to_dict()
+    True
+    """
+    st = _style(presentation)
+    data = forest.copy()
+    data["label"] = np.where(
+        data["variable"] == "Overall",
+        "Overall",
+        data["variable"].astype(str) + ": " + data["level"].astype(str),
+    )
+    data["events"] = data["events_treated"] + data["events_control"]
+    lo, hi = HR_DOMAIN
+    for col in ("hr", "ci_lower", "ci_upper"):
+        data[col + "_plot"] = data[col].clip(lo, hi)
+    data["estimator"] = np.where(
+        data["method"].astype(str).str.startswith("firth"),
+        "Firth penalised",
+        np.where(data["method"] == "not estimable", "not estimable", "Cox"),
+    )
+    order = list(data["label"])
+    y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=320))
+    x_scale = alt.Scale(type="log", domain=[lo, hi])
+    est = data[data["estimator"] != "not estimable"]
+    bars = (
+        alt.Chart(est)
+        .mark_rule(strokeWidth=st["line"])
+        .encode(
+            x=alt.X(
+                "ci_lower_plot:Q",
+                scale=x_scale,
+                title="Hazard ratio, blinatumomab vs chemotherapy (log scale)",
+                axis=alt.Axis(values=[0.001, 0.01, 0.1, 1, 10, 100], format="~g"),
+            ),
+            x2="ci_upper_plot:Q",
+            y=y,
+        )
+    )
+    points = (
+        alt.Chart(est)
+        .mark_point(filled=True, color="#0072B2")
+        .encode(
+            x=alt.X("hr_plot:Q", scale=x_scale),
+            y=y,
+            size=alt.Size(
+                "events:Q",
+                title="Events",
+                scale=alt.Scale(range=[st["point"] / 2, st["point"] * 4]),
+            ),
+            shape=alt.Shape(
+                "estimator:N",
+                title="Estimate",
+                scale=alt.Scale(domain=["Cox", "Firth penalised"], range=["circle", "diamond"]),
+            ),
+            tooltip=[
+                alt.Tooltip("label:N", title="Subgroup"),
+                alt.Tooltip("hr:Q", title="HR", format=".3f"),
+                alt.Tooltip("ci_lower:Q", title="CI lower", format=".3f"),
+                alt.Tooltip("ci_upper:Q", title="CI upper", format=".3f"),
+                alt.Tooltip("events_treated:Q", title="Events (blinatumomab)"),
+                alt.Tooltip("events_control:Q", title="Events (chemotherapy)"),
+                alt.Tooltip("estimator:N", title="Estimate"),
+            ],
+        )
+    )
+    one = (
+        alt.Chart(pd.DataFrame({"x": [1.0]}))
+        .mark_rule(strokeDash=[4, 4], color="#555555")
+        .encode(x="x:Q")
+    )
+    layers = [one, bars, points]
+    missing = data[data["estimator"] == "not estimable"]
+    if len(missing):
+        layers.append(
+            alt.Chart(missing.assign(x=1.0))
+            .mark_text(text="not estimable", color="#555555", fontSize=st["font"])
+            .encode(x=alt.X("x:Q", scale=x_scale), y=y)
+        )
+    chart = alt.layer(*layers).properties(
+        width=st["width"] * 0.7,
+        height=max(len(order), 1) * st["font"] * 2.0,
+        title=title or "Treatment effect by subgroup",
+    )
+    return cast(alt.LayerChart, _configure(chart, presentation))
+
+
+def love_plot(
+    balance: pd.DataFrame, *, presentation: bool = False, threshold: float = 0.1
+) -> alt.LayerChart:
+    """Absolute standardised mean differences before and after matching, with the 0.1 line.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> b = pd.DataFrame({"smd_before": [0.5], "smd_after": [0.05]}, index=["age"])
+    >>> "layer" in love_plot(b).to_dict()
+    True
+    """
+    st = _style(presentation)
+    data = balance.reset_index().rename(columns={balance.index.name or "index": "covariate"})
+    if "covariate" not in data.columns:
+        data = data.rename(columns={data.columns[0]: "covariate"})
+    long = data.melt(
+        id_vars="covariate",
+        value_vars=["smd_before", "smd_after"],
+        var_name="sample",
+        value_name="smd",
+    )
+    long["abs_smd"] = long["smd"].abs()
+    long["sample"] = long["sample"].map(
+        {"smd_before": "Before matching", "smd_after": "After matching"}
+    )
+    order = list(
+        data.sort_values("smd_before", key=lambda s: s.abs(), ascending=False)["covariate"]
+    )
+    pts = (
+        alt.Chart(long.dropna(subset=["abs_smd"]))
+        .mark_point(filled=True, size=st["point"])
+        .encode(
+            x=alt.X("abs_smd:Q", title="|Standardised mean difference|"),
+            y=alt.Y("covariate:N", sort=order, title=None),
+            color=alt.Color(
+                "sample:N",
+                title=None,
+                scale=alt.Scale(
+                    domain=["Before matching", "After matching"], range=["#999999", "#009E73"]
+                ),
+            ),
+            shape=alt.Shape("sample:N", legend=None),
+            tooltip=["covariate:N", "sample:N", alt.Tooltip("smd:Q", format=".3f")],
+        )
+    )
+    rule = (
+        alt.Chart(pd.DataFrame({"x": [threshold]}))
+        .mark_rule(strokeDash=[4, 4], color="#555555")
+        .encode(x="x:Q")
+    )
+    chart = alt.layer(rule, pts).properties(
+        width=st["width"] * 0.7,
+        height=max(len(order), 1) * st["font"] * 1.8,
+        title="Covariate balance",
+    )
+    return cast(alt.LayerChart, _configure(chart, presentation))
+
+
+def overlap_chart(overlap: pd.DataFrame, *, presentation: bool = False) -> alt.FacetChart:
+    """Propensity-score histograms by arm, before and after matching (binned counts).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> o = pd.DataFrame({"sample": ["before matching"], "arm": ["blinatumomab"],
+    ...     "bin_start": [0.0], "bin_end": [0.05], "count": [3]})
+    >>> "facet" in overlap_chart(o).to_dict()
+    True
+    """
+    st = _style(presentation)
+    chart = (
+        alt.Chart(overlap)
+        .mark_bar(opacity=0.6, binSpacing=0)
+        .encode(
+            x=alt.X(
+                "bin_start:Q",
+                bin="binned",
+                title="Propensity score",
+                scale=alt.Scale(domain=[0, 1]),
+            ),
+            x2="bin_end:Q",
+            y=alt.Y("count:Q", stack=None, title="Patients"),
+            color=_arm_color(),
+            tooltip=[
+                "arm:N",
+                "count:Q",
+                alt.Tooltip("bin_start:Q", format=".2f"),
+                alt.Tooltip("bin_end:Q", format=".2f"),
+            ],
+        )
+        .properties(width=st["width"] / 2 - 20, height=220)
+        .facet(
+            column=alt.Column("sample:N", sort=["before matching", "after matching"], title=None)
+        )
+    )
+    return cast(alt.FacetChart, _configure(chart, presentation))
+
+
+def sweep_chart(
+    sweep: pd.DataFrame, *, presentation: bool = False, current: float | None = None
+) -> alt.VConcatChart:
+    """Matched N, worst |SMD| and EFS hazard ratio (with CI) across caliper widths.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"caliper": [0.1, 0.2], "n_matched_treated": [80, 90],
+    ...     "max_abs_smd": [0.1, 0.2], "hr": [0.1, 0.2], "ci_lower": [0.05, 0.1], "ci_upper": [0.5, 0.6]})
+    >>> "vconcat" in sweep_chart(s).to_dict()
+    True
+    """
+    st = _style(presentation)
+    x = alt.X("caliper:Q", title="Caliper (SD of the logit propensity score)")
+    base = alt.Chart(sweep)
+    w, h = st["width"], 150
+
+    def with_current(chart: Any) -> Any:
+        if current is None:
+            return chart
+        rule = (
+            alt.Chart(pd.DataFrame({"caliper": [current]}))
+            .mark_rule(strokeDash=[4, 4], color="#555555")
+            .encode(x="caliper:Q")
+        )
+        return alt.layer(chart, rule)
+
+    n_chart = with_current(
+        base.mark_line(point=True, strokeWidth=st["line"], color="#0072B2").encode(
+            x=x,
+            y=alt.Y("n_matched_treated:Q", title="Matched treated"),
+            tooltip=["caliper:Q", "n_matched_treated:Q"],
+        )
+    ).properties(width=w, height=h)
+    smd_rule = (
+        alt.Chart(pd.DataFrame({"y": [0.1]}))
+        .mark_rule(strokeDash=[4, 4], color="#555555")
+        .encode(y="y:Q")
+    )
+    smd_chart = with_current(
+        alt.layer(
+            base.mark_line(point=True, strokeWidth=st["line"], color="#009E73").encode(
+                x=x,
+                y=alt.Y("max_abs_smd:Q", title="Max |SMD|"),
+                tooltip=["caliper:Q", alt.Tooltip("max_abs_smd:Q", format=".3f")],
+            ),
+            smd_rule,
+        )
+    ).properties(width=w, height=h)
+    hr_scale = alt.Scale(type="log")
+    hr_data = sweep.dropna(subset=["hr"])
+    hr_base = alt.Chart(hr_data)
+    hr_chart = with_current(
+        alt.layer(
+            hr_base.mark_rule(strokeWidth=st["line"], color="#D55E00").encode(
+                x=x,
+                y=alt.Y("ci_lower:Q", scale=hr_scale, title="EFS hazard ratio"),
+                y2="ci_upper:Q",
+            ),
+            hr_base.mark_point(filled=True, size=st["point"], color="#D55E00").encode(
+                x=x,
+                y=alt.Y("hr:Q", scale=hr_scale),
+                tooltip=[
+                    "caliper:Q",
+                    alt.Tooltip("hr:Q", format=".3f"),
+                    alt.Tooltip("ci_lower:Q", format=".3f"),
+                    alt.Tooltip("ci_upper:Q", format=".3f"),
+                ],
+            ),
+        )
+    ).properties(width=w, height=h)
+    chart = alt.vconcat(n_chart, smd_chart, hr_chart).properties(title="Caliper sweep")
+    return cast(alt.VConcatChart, _configure(chart, presentation))
+
+
+def mrd_chart(mrd: Any, *, label: str = "Survival", presentation: bool = False) -> alt.Chart:
+    """Kaplan-Meier curves by MRD group (dash) and arm (colour).
+
+    ``mrd`` is a :class:`~blinastudy.analysis.MrdResult`.
+
+    Examples
+    --------
+    >>> from blinastudy.analysis import analyze
+    >>> from blinastudy.demo import make_demo_cohort
+    >>> res = analyze(make_demo_cohort(), sweep=False)
+    >>> "mark" in mrd_chart(res.mrd).to_dict()
+    True
+    """
+    st = _style(presentation)
+    chart = (
+        alt.Chart(mrd.curve)
+        .mark_line(interpolate="step-after", strokeWidth=st["line"])
+        .encode(
+            x=alt.X("time:Q", title="Months from diagnosis"),
+            y=alt.Y(
+                "survival:Q", title=label, scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")
+            ),
+            color=_arm_color(),
+            strokeDash=alt.StrokeDash("group:N", title="MRD group"),
+            detail="group:N",
+            tooltip=[
+                "arm:N",
+                "group:N",
+                alt.Tooltip("time:Q", format=".1f"),
+                alt.Tooltip("survival:Q", format=".1%"),
+            ],
+        )
+        .properties(width=st["width"], height=st["width"] * 0.5, title=f"{label} by MRD group")
+    )
+    return cast(alt.Chart, _configure(chart, presentation))
+
+
+def to_svg(chart: Any) -> str:
+    """Render a chart to SVG text, offline (vl-convert).
+
+    Examples
+    --------
+    >>> import altair as alt, pandas as pd
+    >>> to_svg(alt.Chart(pd.DataFrame({"x": [1]})).mark_point().encode(x="x:Q")).startswith("<svg")
+    True
+    """
+    import vl_convert as vlc
+
+    return str(vlc.vegalite_to_svg(chart.to_json()))
+
+
+def to_png(chart: Any, scale: float = 2.0) -> bytes:
+    """Render a chart to PNG bytes, offline (vl-convert).
+
+    Examples
+    --------
+    >>> import altair as alt, pandas as pd
+    >>> to_png(alt.Chart(pd.DataFrame({"x": [1]})).mark_point().encode(x="x:Q"))[:4]
+    b'\\x89PNG'
+    """
+    import vl_convert as vlc
+
+    return bytes(vlc.vegalite_to_png(chart.to_json(), scale=scale))
