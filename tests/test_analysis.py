@@ -1,0 +1,311 @@
+"""analyze(): the one function behind every page, checked against R and by hand."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from blinastudy.analysis import (
+    ARMS,
+    TREATED,
+    analyze,
+    caliper_sweep,
+    cohort_hash,
+    derive_columns,
+    mrd_label,
+    prepare_cohort,
+)
+from blinastudy.demo import make_demo_cohort
+from blinastudy.errors import InputError
+from blinastudy.matching import match
+from blinastudy.settings import Settings
+from blinastudy.survival import cox, kaplan_meier, logrank, survival_at
+
+DATA = Path(__file__).parent / "data"
+REL = 1e-6
+
+
+@pytest.fixture(scope="module")
+def cohort() -> pd.DataFrame:
+    return make_demo_cohort()
+
+
+@pytest.fixture(scope="module")
+def result(cohort: pd.DataFrame):  # type: ignore[no-untyped-def]
+    return analyze(cohort, Settings(), sweep=False)
+
+
+@pytest.fixture(scope="module")
+def expected() -> dict:  # type: ignore[type-arg]
+    return json.loads((DATA / "demo.expected.json").read_text())
+
+
+def test_propensity_equals_r_glm(result, expected) -> None:  # type: ignore[no-untyped-def]
+    ps = result.match.propensity
+    want = pd.Series(expected["propensity"])
+    np.testing.assert_allclose(ps[want.index].to_numpy(), want.to_numpy(), rtol=1e-6)
+    lp = result.match.model.linear_predictor
+    want_lp = pd.Series(expected["linear_predictor"])
+    np.testing.assert_allclose(lp[want_lp.index].to_numpy(), want_lp.to_numpy(), rtol=1e-6)
+    assert result.match.caliper_width == pytest.approx(expected["caliper_width_logit_0.2"], rel=REL)
+
+
+def test_matched_sample_is_the_stored_one(result) -> None:  # type: ignore[no-untyped-def]
+    stored = pd.read_csv(DATA / "demo_matched.csv")
+    got = result.match.matched
+    assert list(got.index) == list(stored["patient_id"])
+    assert list(got["pair"]) == list(stored["pair"])
+
+
+def test_efs_numbers_equal_r(result, expected) -> None:  # type: ignore[no-untyped-def]
+    ep = result.endpoints["efs"]
+    hr = ep.hazard_ratio.iloc[0]
+    for key, value in expected["efs_cox_cluster"].items():
+        assert hr[key] == pytest.approx(value, rel=REL), key
+    assert hr["method"] == "ml-robust"
+    assert ep.logrank.statistic == pytest.approx(expected["efs_logrank"]["statistic"], rel=REL)
+    assert ep.logrank.p_value == pytest.approx(expected["efs_logrank"]["p_value"], rel=REL)
+    ctl = ep.at_horizon.set_index("arm").loc["chemotherapy"]
+    want = expected["efs_control_24_loglog"]
+    for key in ("survival", "ci_lower", "ci_upper", "std_err"):
+        assert ctl[key] == pytest.approx(want[key], rel=REL), key
+    med = ep.medians.set_index("arm").loc["chemotherapy"]
+    assert np.isnan(med["median"]) and np.isnan(med["ci_upper"])
+    assert med["ci_lower"] == pytest.approx(expected["efs_control_median_loglog"]["lower"], rel=REL)
+
+
+def test_os_uses_firth_when_no_deaths_in_treated(result, expected) -> None:  # type: ignore[no-untyped-def]
+    ep = result.endpoints["os"]
+    assert ep.events["blinatumomab"] == 0
+    hr = ep.hazard_ratio.iloc[0]
+    assert hr["method"] == "firth"
+    assert 0 < hr["ci_lower"] < hr["hr"] < hr["ci_upper"] < 1
+    assert ep.logrank.statistic == pytest.approx(expected["os_logrank"]["statistic"], rel=REL)
+
+
+def test_forest_equals_r_subgroups(result, expected) -> None:  # type: ignore[no-untyped-def]
+    f = result.forest
+    relabel = {
+        "mrd_group": {"MRD < 0.1%": "low", "MRD ≥ 0.1%": "high"},
+        "age_band": {"< 10 y": "young", "≥ 10 y": "older"},
+        "wbc_band": {"WBC < 50": "low", "WBC ≥ 50": "high"},
+    }
+    checked = 0
+    for key, want in expected["efs_subgroups"].items():
+        var, level = key.split("=")
+        rows = f[f["variable"] == var]
+        row = rows[rows["level"].map(lambda x, v=var: relabel.get(v, {}).get(x, x)) == level].iloc[
+            0
+        ]
+        # R's anova iterates to its own stopping point under monotone likelihood
+        assert row["p_interaction"] == pytest.approx(want["p_interaction"], rel=1e-4), key
+        if want["cox_cluster"] is not None:
+            assert row["method"] == "ml-robust"
+            for k, v in want["cox_cluster"].items():
+                if k == "se":
+                    continue  # the forest reports HR, CI and p
+                assert row[k] == pytest.approx(v, rel=REL), (key, k)
+            checked += 1
+        else:
+            assert row["method"] in ("firth", "not estimable")
+    assert checked >= 4
+
+
+def test_study_claims_hold_on_demo(result) -> None:  # type: ignore[no-untyped-def]
+    assert result.matching_summary["n_matched_treated"] == 90
+    for key in ("efs", "os"):
+        ep = result.endpoints[key]
+        assert ep.logrank.p_value < 0.05
+        assert ep.hazard_ratio.iloc[0]["ci_upper"] < 1
+    efs = result.endpoints["efs"].at_horizon.set_index("arm")
+    assert efs.loc["blinatumomab", "survival"] == pytest.approx(88 / 90)
+    assert result.endpoints["os"].at_horizon.set_index("arm").loc["blinatumomab", "survival"] == 1
+
+
+def test_immortal_time_landmark_shrinks_effect(result) -> None:  # type: ignore[no-untyped-def]
+    it = result.immortal_time.set_index(["endpoint", "origin"])
+    diag = it.loc[("efs", "diagnosis"), "hr"]
+    land = it.loc[("efs", "landmark 12 months"), "hr"]
+    assert diag < land < 1
+
+
+def test_landmark_excludes_and_shifts(cohort) -> None:  # type: ignore[no-untyped-def]
+    s = Settings(origin="landmark", landmark_months=12.0, population="all")
+    res = analyze(cohort, s, sweep=False)
+    ep = res.endpoints["efs"]
+    frame = prepare_cohort(cohort, s)
+    early = frame["efs_months"] <= 12
+    not_started = (frame["arm"] == "blinatumomab") & (frame["blina_start_months"] > 12)
+    assert set(ep.excluded["patient_id"]) == set(frame.index[early | not_started])
+    kept = frame[~(early | not_started)]
+    km = kaplan_meier(
+        kept.loc[kept.arm == "chemotherapy", "efs_months"] - 12,
+        kept.loc[kept.arm == "chemotherapy", "efs_event"],
+    )
+    assert ep.km["chemotherapy"]["survival"].tolist() == km["survival"].tolist()
+    assert sum(ep.n.values()) + len(ep.excluded) == len(frame)
+
+
+def test_population_all_uses_every_patient(cohort) -> None:  # type: ignore[no-untyped-def]
+    res = analyze(cohort, Settings(population="all"), sweep=False)
+    ep = res.endpoints["efs"]
+    assert ep.n == {"blinatumomab": 90, "chemotherapy": 600}
+    frame = prepare_cohort(cohort, Settings())
+    direct = cox(frame, "efs_months", "efs_event", [TREATED])
+    assert ep.hazard_ratio.iloc[0]["hr"] == pytest.approx(direct.iloc[0]["hr"], rel=1e-12)
+    assert ep.hazard_ratio.iloc[0]["method"] == "ml"
+
+
+def test_risk_table_counts_by_hand(result) -> None:  # type: ignore[no-untyped-def]
+    ep = result.endpoints["efs"]
+    m = result.match.matched
+    for _, row in ep.risk_table.iterrows():
+        sub = m[m["arm"] == row["arm"]]
+        t, e = sub["efs_months"].to_numpy(), sub["efs_event"].to_numpy()
+        assert row["at_risk"] == int((t >= row["time"]).sum())
+        assert row["events"] == int(((t <= row["time"]) & (e == 1)).sum())
+        if row["time"] > 0:
+            assert row["censored"] == int(((t <= row["time"]) & (e == 0)).sum())
+
+
+def test_survival_difference_ci(result) -> None:  # type: ignore[no-untyped-def]
+    ep = result.endpoints["efs"]
+    h = ep.at_horizon.set_index("arm")
+    est = h.loc["blinatumomab", "survival"] - h.loc["chemotherapy", "survival"]
+    se = np.hypot(h.loc["blinatumomab", "std_err"], h.loc["chemotherapy", "std_err"])
+    assert ep.difference["estimate"] == pytest.approx(est)
+    assert ep.difference["ci_lower"] == pytest.approx(est - 1.959963984540054 * se)
+
+
+def test_mrd_groups_and_changes(cohort) -> None:  # type: ignore[no-untyped-def]
+    s = Settings(mrd={"timepoint": "eoi", "threshold_pct": 0.01, "compare_threshold_pct": 0.1})  # type: ignore[arg-type]
+    s = Settings.from_dict(
+        s.to_dict()
+        | {"mrd": {"timepoint": "eoi", "threshold_pct": 0.01, "compare_threshold_pct": 0.1}}
+    )
+    res = analyze(cohort, s, sweep=False)
+    pop = res.match.matched
+    vals = pop["mrd_eoi_pct"]
+    g = res.mrd.groups.set_index(["group", "arm"])
+    low, high = mrd_label(0.01)
+    for arm in ARMS:
+        sel = pop["arm"] == arm
+        assert g.loc[(high, arm), "n"] == int((vals[sel] >= 0.01).sum())
+        assert g.loc[(low, arm), "n"] == int((vals[sel] < 0.01).sum())
+    changed = set(res.mrd.changed["patient_id"])
+    assert changed == set(pop.index[(vals >= 0.01) & (vals < 0.1)])
+
+
+def test_subgroup_filter_restricts_survival(cohort) -> None:  # type: ignore[no-untyped-def]
+    res = analyze(cohort, Settings(subgroup_filter=("risk_group", "HR")), sweep=False)
+    full = analyze(cohort, Settings(), sweep=False)
+    assert sum(res.endpoints["efs"].n.values()) == int(
+        (full.match.matched["risk_group"] == "HR").sum()
+    )
+    row = full.forest[(full.forest.variable == "risk_group") & (full.forest.level == "HR")].iloc[0]
+    assert res.endpoints["efs"].hazard_ratio.iloc[0]["hr"] == pytest.approx(row["hr"], rel=1e-12)
+    with pytest.raises(InputError, match="no patient"):
+        analyze(cohort, Settings(subgroup_filter=("risk_group", "XX")), sweep=False)
+
+
+def test_caliper_sweep_matches_direct_matching(cohort) -> None:  # type: ignore[no-untyped-def]
+    s = Settings(sweep_calipers=(0.005, 0.2))
+    frame = prepare_cohort(cohort, s)
+    sw = caliper_sweep(frame, s).set_index("caliper")
+    for cal in (0.005, 0.2):
+        res = match(frame, TREATED, s.matching.covariates, caliper=cal)
+        assert sw.loc[cal, "n_matched_treated"] == res.n_pairs
+        hr = cox(res.matched, "efs_months", "efs_event", [TREATED], cluster="pair")
+        assert sw.loc[cal, "hr"] == pytest.approx(hr.iloc[0]["hr"], rel=1e-12)
+    assert sw.loc[0.005, "n_matched_treated"] < sw.loc[0.2, "n_matched_treated"]
+
+
+def test_missing_covariates_listed_not_dropped(cohort) -> None:  # type: ignore[no-untyped-def]
+    c = cohort.copy()
+    c.loc[c.index[:3], "age_years"] = np.nan  # three treated patients
+    c.loc[c.index[-2:], "mrd_eoi_pct"] = np.nan  # two controls
+    res = analyze(c, Settings(), sweep=False)
+    ex = res.excluded_from_matching.set_index("patient_id")
+    assert len(ex) == 5
+    assert ex.loc[c["patient_id"].iloc[0], "reason"] == "missing age_years"
+    assert ex.loc[c["patient_id"].iloc[-1], "reason"] == "missing mrd_eoi_pct"
+    assert any("cannot be matched" in w for w in res.warnings)
+    assert res.n == {"blinatumomab": 90, "chemotherapy": 600}
+
+
+def test_numbers_are_json_and_stable(result, cohort) -> None:  # type: ignore[no-untyped-def]
+    numbers = result.numbers()
+    text = json.dumps(numbers, allow_nan=False)
+    again = analyze(cohort, Settings.from_json(result.settings.to_json()), sweep=False).numbers()
+    assert json.dumps(again, allow_nan=False) == text
+    assert numbers["cohort_hash"] == cohort_hash(cohort)
+
+
+def test_cohort_hash_changes_with_content(cohort) -> None:  # type: ignore[no-untyped-def]
+    c = cohort.copy()
+    c.loc[0, "efs_months"] += 0.01
+    assert cohort_hash(c) != cohort_hash(cohort)
+    assert cohort_hash(cohort.copy()) == cohort_hash(cohort)
+
+
+def test_derived_bands() -> None:
+    f = pd.DataFrame(
+        {
+            "age_years": [9.99, 10.0, np.nan],
+            "wbc_10e9_l": [49.9, 50.0, 1.0],
+            "mrd_eoi_pct": [0.0999, 0.1, np.nan],
+        }
+    )
+    d = derive_columns(f, Settings())
+    assert d["age_band"].tolist()[:2] == ["< 10 y", "≥ 10 y"] and d["age_band"].iloc[2] is None
+    assert d["wbc_band"].tolist() == ["WBC < 50", "WBC ≥ 50", "WBC < 50"]
+    assert d["mrd_group"].tolist()[:2] == ["MRD < 0.1%", "MRD ≥ 0.1%"]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda c: c.drop(columns=["efs_event"]), "efs_event"),
+        (lambda c: c.assign(arm="chemotherapy"), "single arm"),
+        (lambda c: c.assign(arm=c["arm"].replace("chemotherapy", "chemo")), "arm must be"),
+        (lambda c: c.assign(patient_id="X"), "duplicate patient_id"),
+        (lambda c: c.assign(efs_months=-c["efs_months"]), "negative"),
+        (lambda c: c.assign(os_event=2), "0/1"),
+        (lambda c: c.iloc[0:0], "no rows"),
+    ],
+)
+def test_bad_cohorts_get_clear_messages(cohort, mutate, message) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InputError, match=message):
+        analyze(mutate(cohort), Settings(), sweep=False)
+
+
+def test_unknown_covariate_is_named(cohort) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InputError, match="bogus"):
+        analyze(cohort, Settings().update(matching__covariates=("bogus",)), sweep=False)
+
+
+def test_no_match_reported_not_raised(cohort) -> None:  # type: ignore[no-untyped-def]
+    s = Settings().update(matching__caliper=0.0001)
+    res = analyze(cohort, s, sweep=False)
+    if res.match is None:
+        assert res.match_error and "caliper" in res.match_error
+        assert res.endpoints["efs"].n == {"blinatumomab": 90, "chemotherapy": 600}
+    else:
+        assert res.matching_summary["n_matched_treated"] < 90
+
+
+def test_horizon_reads_km(result) -> None:  # type: ignore[no-untyped-def]
+    ep = result.endpoints["efs"]
+    for arm, km in ep.km.items():
+        s = survival_at(km, 24.0)
+        assert ep.at_horizon.set_index("arm").loc[arm, "survival"] == s.survival
+
+
+def test_logrank_matches_direct(result) -> None:  # type: ignore[no-untyped-def]
+    m = result.match.matched
+    lr = logrank(m["os_months"], m["os_event"], m[TREATED])
+    assert result.endpoints["os"].logrank.statistic == pytest.approx(lr.statistic, rel=1e-12)
