@@ -677,6 +677,14 @@ def cox_fit(
     )
 
 
+def _safe_sqrt(values: FloatArray) -> FloatArray:
+    """Square roots of variances; a negative one (a singular fit) is not estimable: NaN."""
+    out = np.full(values.shape, np.nan)
+    ok = values >= 0
+    out[ok] = np.sqrt(values[ok])
+    return out
+
+
 def _rescale(fit: CoxFit, scale: float) -> CoxFit:
     """Express a fit on a 0/1-recoded covariate per unit of the original covariate."""
     if scale == 1.0:
@@ -686,6 +694,27 @@ def _rescale(fit: CoxFit, scale: float) -> CoxFit:
     fit.se = fit.se / scale
     fit.ci_lower, fit.ci_upper = fit.ci_lower / scale, fit.ci_upper / scale
     return fit
+
+
+def _not_estimable(names: list[str], n: int, n_events: int, ll_null: float) -> CoxFit:
+    p = len(names)
+    nan = np.full(p, np.nan)
+    return CoxFit(
+        names,
+        nan,
+        np.full((p, p), np.nan),
+        nan,
+        nan,
+        nan,
+        nan,
+        float("nan"),
+        ll_null,
+        "not estimable",
+        n,
+        n_events,
+        False,
+        np.zeros(p, dtype=bool),
+    )
 
 
 def _fit(
@@ -717,6 +746,10 @@ def _fit(
             _diverging(beta, ev.info, ev.score, np.arange(p), spread) or not converged
         ):
             use_firth = True
+    if not use_firth and np.linalg.matrix_rank(ev.info) < p:
+        # No information about a coefficient (e.g. the covariate is constant within every
+        # risk set with a death): coxph reports NA, not a zero standard error.
+        return _not_estimable(names, t.size, n_events, ll_null)
     if not use_firth:
         var = np.asarray(np.linalg.pinv(ev.info), dtype=np.float64)
         method = "ml"
@@ -732,7 +765,7 @@ def _fit(
             np.add.at(summed, cid, dfbeta)
             var = summed.T @ summed
             method = "ml-robust"
-        se = np.sqrt(np.diag(var)).astype(np.float64)
+        se = _safe_sqrt(np.diag(var))
         zstat = beta / se
         return _rescale(
             CoxFit(
@@ -779,7 +812,7 @@ def _fit(
         )
     ll_max = ev.loglik + 0.5 * logdet
     var = np.asarray(np.linalg.inv(ev.info), dtype=np.float64)
-    se = np.sqrt(np.diag(var)).astype(np.float64)
+    se = _safe_sqrt(np.diag(var))
     crit = float(special.chdtri(1, 1 - conf_level))
     lo, hi, pv = np.empty(p), np.empty(p), np.empty(p)
     for k in range(p):
