@@ -138,7 +138,7 @@ def prepare_cohort(cohort: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     --------
     >>> from blinastudy.demo import make_demo_cohort
     >>> from blinastudy.settings import Settings
-    >>> prepare_cohort(make_demo_cohort(), Settings())["_treated"].sum()
+    >>> int(prepare_cohort(make_demo_cohort(), Settings())["_treated"].sum())
     90
     """
     cohort = require_frame(cohort, "cohort")

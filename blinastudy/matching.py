@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -177,7 +178,7 @@ def propensity_scores(frame: pd.DataFrame, treatment: str, covariates: Sequence[
     >>> import pandas as pd
     >>> f = pd.DataFrame({"t": [1, 1, 0, 0, 1, 0], "x": [2.0, 1.0, 0.5, 1.5, 0.2, 0.1]})
     >>> round(float(propensity_scores(f, "t", ["x"]).iloc[0]), 4)
-    0.7054
+    0.7106
     """
     return fit_propensity(frame, treatment, covariates).propensity
 
@@ -369,7 +370,7 @@ def match(
     Examples
     --------
     >>> import pandas as pd
-    >>> f = pd.DataFrame({"t": [1, 1, 0, 0, 0, 0], "x": [2.0, 1.0, 0.5, 1.5, 0.2, 2.2]})
+    >>> f = pd.DataFrame({"t": [1, 1, 0, 0, 0, 0], "x": [2.0, 1.0, 0.5, 1.4, 0.2, 2.2]})
     >>> res = match(f, "t", ["x"], caliper=None)
     >>> res.pairs[["treated", "control"]].to_numpy().tolist()
     [[0, 5], [1, 3]]
@@ -381,7 +382,11 @@ def match(
         raise InputError(f"order must be largest, smallest, random or data; got {order!r}")
     if not isinstance(ratio, (int, np.integer)) or isinstance(ratio, bool) or ratio < 1:
         raise InputError(f"ratio must be a whole number >= 1, got {ratio!r}")
-    if caliper is not None and not (np.isfinite(caliper) and caliper > 0):
+    if caliper is not None and (
+        isinstance(caliper, bool)
+        or not isinstance(caliper, numbers.Real)
+        or not (np.isfinite(caliper) and caliper > 0)
+    ):
         raise InputError(f"caliper must be a positive number of SDs or None, got {caliper!r}")
     model = fit_propensity(frame, treatment, covariates)
     treat = as_treatment(frame[treatment], name=f"treatment column {treatment!r}")
@@ -397,7 +402,11 @@ def match(
     elif order == "smallest":
         t_order = t_pos[np.argsort(ps[t_pos], kind="stable")]
     elif order == "random":
-        t_order = np.random.default_rng(random_state).permutation(t_pos)
+        try:
+            rng = np.random.default_rng(random_state)
+        except (TypeError, ValueError):
+            raise InputError(f"random_state must be a whole number, got {random_state!r}") from None
+        t_order = rng.permutation(t_pos)
     else:
         t_order = t_pos
     pools: dict[int, _Available] = {}

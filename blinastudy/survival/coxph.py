@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -596,11 +597,14 @@ def cox_fit(
     --------
     >>> fit = cox_fit([[0], [1], [0], [1]], [1, 2, 3, 4], [1, 1, 1, 0])
     >>> fit.method, round(float(fit.coef[0]), 4)
-    ('ml', -0.9339)
+    ('ml', -0.9406)
     """
     t = as_durations(durations)
     e = as_events(events, n=t.size).astype(float)
-    xa = np.asarray(x, dtype=float)
+    try:
+        xa = np.asarray(x, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError("covariates must be numeric (use cox() for text columns)") from None
     if xa.ndim == 1:
         xa = xa[:, None]
     if xa.shape[0] != t.size:
@@ -609,14 +613,25 @@ def cox_fit(
         raise InputError("covariates have missing or infinite values")
     if ties not in ("efron", "breslow"):
         raise InputError(f"ties must be 'efron' or 'breslow', got {ties!r}")
-    if not 0 < conf_level < 1:
+    if not (firth is True or firth is False or firth == "auto"):
+        raise InputError(f"firth must be True, False or 'auto', got {firth!r}")
+    if (
+        isinstance(conf_level, bool)
+        or not isinstance(conf_level, numbers.Real)
+        or not 0 < conf_level < 1
+    ):
         raise InputError(f"conf_level must be strictly between 0 and 1, got {conf_level!r}")
     p = xa.shape[1]
     labels = list(names) if names is not None else [f"x{i + 1}" for i in range(p)]
     if strata is None:
         s = np.zeros(t.size, dtype=np.int64)
     else:
-        _, s = np.unique(np.asarray(strata).astype(str), return_inverse=True)
+        strata = np.asarray(strata, dtype=object).ravel()
+        if strata.shape[0] != t.size:
+            raise InputError(f"strata has {strata.shape[0]} values but durations has {t.size}")
+        if pd.isna(pd.Series(strata)).any():
+            raise InputError("strata has missing values")
+        _, s = np.unique(strata.astype(str), return_inverse=True)
         s = s.astype(np.int64)
     if cluster is not None:
         cluster = np.asarray(cluster)
@@ -894,7 +909,7 @@ def cox(
     >>> f = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6], "e": [1, 1, 0, 1, 1, 0],
     ...                   "arm": [0, 1, 0, 1, 0, 1]})
     >>> round(float(cox(f, "t", "e", ["arm"]).loc["arm", "hr"]), 4)
-    0.3935
+    0.7604
     """
     frame = require_frame(frame)
     cols = [duration, event, *covariates]

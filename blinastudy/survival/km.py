@@ -64,7 +64,7 @@ def confidence_band(
     >>> import numpy as np
     >>> lo, hi = confidence_band(np.array([0.5]), np.array([0.2]), 1.96, "log")
     >>> round(float(lo[0]), 4), round(float(hi[0]), 4)
-    (0.3378, 0.74)
+    (0.3379, 0.74)
     """
     if conf_type not in _CONF_TYPES:
         raise InputError(f"conf_type must be one of {', '.join(_CONF_TYPES)}; got {conf_type!r}")
@@ -163,6 +163,13 @@ def kaplan_meier(
     return table
 
 
+def _number(value: Any, name: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number, got {value!r}") from None
+
+
 def _check_km(km: Any) -> pd.DataFrame:
     if not isinstance(km, pd.DataFrame) or not set(KM_COLUMNS) <= set(km.columns):
         raise InputError("expected a table returned by kaplan_meier()")
@@ -196,7 +203,7 @@ def survival_at(km: pd.DataFrame, time: float) -> SurvivalAt:
     0.75
     """
     km = _check_km(km)
-    t = float(time)
+    t = _number(time, "time")
     if not np.isfinite(t):
         raise InputError(f"time must be a finite number, got {time!r}")
     times = km["time"].to_numpy(dtype=float)
@@ -225,7 +232,10 @@ def number_at_risk(km: pd.DataFrame, time: float) -> int:
     km = _check_km(km)
     times = km["time"].to_numpy(dtype=float)
     counts = (km["n_events"] + km["n_censored"]).to_numpy(dtype=float)
-    i = int(np.searchsorted(times, float(time), side="left"))
+    t = _number(time, "time")
+    if np.isnan(t):
+        raise InputError(f"time must be a number, got {time!r}")
+    i = int(np.searchsorted(times, t, side="left"))
     return round(float(counts[i:].sum()))
 
 
@@ -287,7 +297,7 @@ def quantile_survival(km: pd.DataFrame, prob: float = 0.5) -> MedianResult:
     2.5
     """
     km = _check_km(km)
-    p = float(prob)
+    p = _number(prob, "prob")
     if not 0.0 <= p <= 1.0:
         raise InputError(f"prob must be between 0 and 1, got {prob!r}")
     times = km["time"].to_numpy(dtype=float)
@@ -298,9 +308,9 @@ def quantile_survival(km: pd.DataFrame, prob: float = 0.5) -> MedianResult:
         return np.concatenate([[0.0], 1.0 - km[col].to_numpy(dtype=float)])
 
     return MedianResult(
-        _findq(x, curve("survival"), p, _TOL, xmax),
-        _findq(x, curve("ci_lower"), p, _TOL, xmax),
-        _findq(x, curve("ci_upper"), p, _TOL, xmax),
+        float(_findq(x, curve("survival"), p, _TOL, xmax)),
+        float(_findq(x, curve("ci_lower"), p, _TOL, xmax)),
+        float(_findq(x, curve("ci_upper"), p, _TOL, xmax)),
     )
 
 
@@ -309,8 +319,8 @@ def median_survival(km: pd.DataFrame) -> MedianResult:
 
     Examples
     --------
-    >>> km = kaplan_meier([1, 2, 3, 4], [1, 1, 0, 0])
-    >>> median_survival(km).quantile
-    2.0
+    >>> km = kaplan_meier([1, 2, 3, 4], [1, 1, 0, 0])  # S = 0.5 from t = 2 to the end
+    >>> median_survival(km).quantile  # R: midpoint of the flat, (2 + 4) / 2
+    3.0
     """
     return quantile_survival(km, 0.5)
