@@ -24,6 +24,7 @@ import pandas as pd
 from scipy import special
 
 from blinastudy import __version__
+from blinastudy._threads import single_blas_thread
 from blinastudy.baseline import baseline_table
 from blinastudy.errors import InputError
 from blinastudy.matching import MatchResult, balance, match
@@ -459,7 +460,7 @@ def _overlap(frame: pd.DataFrame, res: MatchResult | None, bins: int = 20) -> pd
     if res is None:
         return pd.DataFrame(columns=["sample", "arm", "bin_start", "bin_end", "count"])
     edges = np.linspace(0.0, 1.0, bins + 1)
-    rows = []
+    rows: list[dict[str, Any]] = []
     ps_all = res.propensity
     arms_all = frame.loc[ps_all.index, "arm"]
     for sample, ps, arms in (
@@ -545,6 +546,7 @@ def _max_abs_smd(bal: pd.DataFrame, column: str) -> float:
     return float(vals.max()) if vals.notna().any() else float("nan")
 
 
+@single_blas_thread
 def caliper_sweep(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """Matched N, worst |SMD| and the EFS hazard ratio across caliper widths.
 
@@ -614,6 +616,7 @@ def caliper_sweep(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
 # the one entry point
 
 
+@single_blas_thread
 def analyze(
     cohort: pd.DataFrame, settings: Settings | None = None, *, sweep: bool = True
 ) -> AnalysisResult:
