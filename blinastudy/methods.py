@@ -1,0 +1,458 @@
+"""A methods paragraph written from the settings (and, when given, the result).
+
+:func:`methods_text` describes what :func:`blinastudy.analysis.analyze` did
+under a :class:`~blinastudy.settings.Settings`: the propensity model, the
+matching options, balance, the time origin, the survival estimators, the MRD
+grouping and the subgroup tests. Every option that changes a number changes the
+text. With an :class:`~blinastudy.analysis.AnalysisResult` it also gives the
+absolute caliper width, the numbers matched and which estimates needed Firth's
+correction.
+
+The small formatting helpers (:func:`fmt_hr`, :func:`fmt_p`, ...) are shared by
+the report, the slides and the teaching texts, so numbers read the same
+everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from blinastudy import __version__
+from blinastudy.settings import Settings
+
+__all__ = [
+    "COVARIATE_LABELS",
+    "ENDPOINT_NAMES",
+    "fmt_ci",
+    "fmt_hr",
+    "fmt_level",
+    "fmt_num",
+    "fmt_p",
+    "fmt_pct",
+    "fmt_ratio",
+    "label",
+    "methods_text",
+    "term_label",
+    "words",
+]
+
+#: How a cohort column reads in a sentence.
+COVARIATE_LABELS: dict[str, str] = {
+    "age_years": "age",
+    "sex": "sex",
+    "wbc_10e9_l": "white cell count at diagnosis",
+    "cns_status": "CNS status",
+    "genetic_subtype": "genetic subtype",
+    "risk_group": "CCLG-ALL-2018 risk group",
+    "prednisone_response": "prednisone response",
+    "mrd_day15_pct": "day-15 MRD",
+    "mrd_eoi_pct": "end-of-induction MRD",
+    "mrd_group": "MRD group",
+    "age_band": "age band (< 10 vs ≥ 10 years)",
+    "wbc_band": "WBC band (< 50 vs ≥ 50 ×10⁹/L)",
+    "indication": "indication for blinatumomab",
+    "hsct": "transplant in first remission",
+}
+
+#: Endpoint key -> (short name, name, definition).
+ENDPOINT_NAMES: dict[str, tuple[str, str, str]] = {
+    "efs": (
+        "EFS",
+        "event-free survival",
+        "time to induction failure, relapse, second malignancy or death from any cause",
+    ),
+    "os": ("OS", "overall survival", "time to death from any cause"),
+}
+
+_CONF_TYPE = {
+    "log-log": "on the log-log scale",
+    "log": "on the log scale",
+    "plain": "on the plain (linear) scale",
+}
+
+_ORDER = {
+    "largest": "treated patients in descending propensity order (highest score first)",
+    "smallest": "treated patients in ascending propensity order (lowest score first)",
+    "data": "treated patients in the order of the data file",
+}
+
+
+# ---------------------------------------------------------------------------
+# formatting
+
+
+def _finite(x: Any) -> bool:
+    try:
+        return x is not None and math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def fmt_num(x: Any, digits: int = 2) -> str:
+    """A number with ``digits`` decimals, or an en dash when missing.
+
+    Examples
+    --------
+    >>> fmt_num(1.23456), fmt_num(None), fmt_num(float("nan"))
+    ('1.23', '–', '–')
+    """
+    return f"{float(x):.{digits}f}" if _finite(x) else "–"
+
+
+def fmt_pct(x: Any, digits: int = 1) -> str:
+    """A proportion as a percentage.
+
+    Examples
+    --------
+    >>> fmt_pct(0.97777)
+    '97.8%'
+    """
+    return f"{100 * float(x):.{digits}f}%" if _finite(x) else "–"
+
+
+def fmt_level(conf_level: float) -> str:
+    """A confidence level as a percentage.
+
+    Examples
+    --------
+    >>> fmt_level(0.95), fmt_level(0.9), fmt_level(0.975)
+    ('95%', '90%', '97.5%')
+    """
+    return f"{round(100 * conf_level, 6):g}%"
+
+
+def fmt_p(p: Any) -> str:
+    """A p-value as journals print it (``< 0.001`` below a thousandth).
+
+    Examples
+    --------
+    >>> fmt_p(0.0000128), fmt_p(0.0412), fmt_p(0.71), fmt_p(None)
+    ('< 0.001', '0.041', '0.71', '–')
+    """
+    if not _finite(p):
+        return "–"
+    v = float(p)
+    if v < 0.001:
+        return "< 0.001"
+    if v < 0.1:
+        return f"{v:.3f}"
+    return f"{v:.2f}"
+
+
+def fmt_ratio(x: Any) -> str:
+    """A ratio with two decimals, or two significant digits below 0.01 (never shown as 0.00).
+
+    Examples
+    --------
+    >>> fmt_ratio(0.0810), fmt_ratio(0.000250), fmt_ratio(12.345), fmt_ratio(None)
+    ('0.08', '0.00025', '12.35', '–')
+    """
+    if not _finite(x):
+        return "–"
+    v = float(x)
+    if v == 0 or abs(v) >= 0.01:
+        return f"{v:.2f}"
+    digits = 1 - math.floor(math.log10(abs(v)))
+    return f"{v:.{digits}f}"
+
+
+def fmt_ci(lo: Any, hi: Any) -> str:
+    """A confidence interval of ratios ``lo–hi`` (en dash), each end as :func:`fmt_ratio`.
+
+    Examples
+    --------
+    >>> fmt_ci(0.0202, 0.3252), fmt_ci(0.00025, 0.236)
+    ('0.02–0.33', '0.00025–0.24')
+    """
+    return f"{fmt_ratio(lo)}–{fmt_ratio(hi)}"
+
+
+def fmt_hr(hr: Any, lo: Any, hi: Any, conf_level: float = 0.95) -> str:
+    """A hazard ratio with its confidence interval.
+
+    Examples
+    --------
+    >>> fmt_hr(0.081, 0.0202, 0.3252)
+    'HR 0.08 (95% CI 0.02–0.33)'
+    """
+    if not _finite(hr):
+        return "HR not estimable"
+    return f"HR {fmt_ratio(hr)} ({fmt_level(conf_level)} CI {fmt_ci(lo, hi)})"
+
+
+def label(column: str) -> str:
+    """How a cohort column reads in a sentence (the column name when unknown).
+
+    Examples
+    --------
+    >>> label("wbc_10e9_l"), label("my_column")
+    ('white cell count at diagnosis', 'my_column')
+    """
+    return COVARIATE_LABELS.get(column, column)
+
+
+def term_label(term: str, covariates: Iterable[str]) -> str:
+    """A balance-table or model term (``genetic_subtypeTCF3-PBX1``) in words.
+
+    Examples
+    --------
+    >>> term_label("genetic_subtypeTCF3-PBX1", ["age_years", "genetic_subtype"])
+    'genetic subtype TCF3-PBX1'
+    >>> term_label("age_years", ["age_years"])
+    'age'
+    """
+    for cov in sorted(covariates, key=len, reverse=True):
+        if term == cov:
+            return label(cov)
+        if term.startswith(cov):
+            return f"{label(cov)} {term[len(cov) :]}"
+    return label(term)
+
+
+def words(items: Iterable[str]) -> str:
+    """Join words as English does: ``a``, ``a and b``, ``a, b and c``.
+
+    Examples
+    --------
+    >>> words(["age", "sex", "CNS status"])
+    'age, sex and CNS status'
+    """
+    xs = list(items)
+    if not xs:
+        return ""
+    if len(xs) == 1:
+        return xs[0]
+    return ", ".join(xs[:-1]) + " and " + xs[-1]
+
+
+# ---------------------------------------------------------------------------
+# the paragraph
+
+
+def _matching_sentences(settings: Settings, result: Any) -> list[str]:
+    m = settings.matching
+    scale = "the logit of the propensity score" if m.scale == "logit" else "the propensity score"
+    out = [
+        "The propensity score (the probability of receiving blinatumomab given baseline "
+        "characteristics) was estimated by logistic regression on "
+        f"{words(label(c) for c in m.covariates)}."
+    ]
+    if m.replace:
+        how = f"1:{m.ratio} nearest-neighbour matching with replacement on {scale}"
+    else:
+        how = f"1:{m.ratio} greedy nearest-neighbour matching without replacement on {scale}"
+    parts = [how]
+    if m.caliper is None:
+        parts.append("without a caliper (every treated patient took its nearest control)")
+    else:
+        cal = f"caliper {m.caliper:g} SD of {scale}"
+        width: Any = None if result is None else result.matching_summary.get("caliper_width")
+        if _finite(width):
+            cal += f" (absolute width {float(width):.2f})"
+        parts.append(cal)
+    if m.order == "random":
+        seed = "unseeded" if m.random_state is None else f"seed {m.random_state}"
+        parts.append(f"treated patients in random order ({seed})")
+    else:
+        parts.append(_ORDER[m.order])
+    sentence = "Blinatumomab patients were matched to historical controls by " + ", ".join(parts)
+    if m.exact:
+        sentence += (
+            f"; matched patients had to agree exactly on {words(label(c) for c in m.exact)} "
+            "(matching within strata)"
+        )
+    out.append(sentence + ".")
+    if m.replace:
+        out.append(
+            "A control could serve several treated patients"
+            + (f"; each treated patient took its {m.ratio} nearest controls" if m.ratio > 1 else "")
+            + "; controls were weighted by their number of uses."
+        )
+    elif m.ratio > 1:
+        out.append(
+            "Every treated patient received a first control before any received a second "
+            "(MatchIt's order of rounds); ties went to the first control in data order."
+        )
+    else:
+        out.append("Ties went to the first control in data order (MatchIt ≥ 4.5.4 conventions).")
+    if result is not None:
+        s = result.matching_summary
+        if s.get("error"):
+            out.append(f"Matching failed ({s['error']}).")
+        else:
+            text = (
+                f"{s['n_matched_treated']} of {s['n_treated']} blinatumomab patients were "
+                f"matched to {s['n_matched_controls']} controls from a pool of "
+                f"{s['n_control_pool']}"
+            )
+            n_ex = len(result.excluded_from_matching)
+            if n_ex:
+                text += f"; {n_ex} patient(s) lacking a matching covariate could not be matched"
+            out.append(text + ".")
+    balance = (
+        "Balance was judged by standardised mean differences (|SMD| < 0.1 taken as "
+        "negligible imbalance), not by significance tests"
+    )
+    if result is not None and _finite(result.matching_summary.get("max_abs_smd_after")):
+        s = result.matching_summary
+        balance += (
+            f"; the largest |SMD| was {fmt_num(s.get('max_abs_smd_before'))} before and "
+            f"{fmt_num(s.get('max_abs_smd_after'))} after matching"
+        )
+    out.append(balance + ".")
+    return out
+
+
+def _survival_sentences(settings: Settings, result: Any) -> list[str]:
+    out: list[str] = []
+    short, name, definition = ENDPOINT_NAMES[settings.endpoint]
+    other = "os" if settings.endpoint == "efs" else "efs"
+    o_short, o_name, o_definition = ENDPOINT_NAMES[other]
+    m = settings.matching
+    out.append(
+        f"The primary endpoint was {name} ({short}: {definition}); {o_name} "
+        f"({o_short}: {o_definition}) was secondary."
+    )
+    if settings.population == "matched":
+        pop = "Survival was compared in the matched sample"
+    else:
+        pop = (
+            "Survival was compared in all patients without matching (an unadjusted "
+            "comparison; matching is reported for balance only)"
+        )
+    if settings.subgroup_filter is not None:
+        var, level = settings.subgroup_filter
+        pop += f", restricted to patients with {label(var)} = {level}"
+    out.append(pop + ".")
+    lm = f"{settings.landmark_months:g}"
+    if settings.origin == "diagnosis":
+        out.append(
+            f"Time was measured from diagnosis (time origin diagnosis); a landmark analysis at "
+            f"{lm} months, excluding patients with an event or end of follow-up by then and "
+            "blinatumomab patients who had not started blinatumomab by then, shows the size of "
+            "immortal-time bias."
+        )
+    else:
+        out.append(
+            f"Time was measured from a landmark at {lm} months after diagnosis (time origin "
+            f"landmark at {lm} months): patients with an event or end of follow-up at or before "
+            f"{lm} months, and blinatumomab patients who had not started blinatumomab by "
+            f"{lm} months, were excluded, to avoid immortal-time bias; the analysis from "
+            "diagnosis is shown for comparison."
+        )
+    level = fmt_level(settings.conf_level)
+    out.append(
+        f"Survival curves were estimated by Kaplan-Meier with {level} pointwise confidence "
+        f"intervals {_CONF_TYPE[settings.conf_type]} (Greenwood variance, as R survfit), with "
+        "KMunicate-style tables of patients at risk, censored and with an event; survival at "
+        f"{settings.horizon_months:g} months was compared by its difference between arms with "
+        "a normal-approximation confidence interval."
+    )
+    matched = settings.population == "matched"
+    if matched and not m.replace:
+        se = "cluster-robust (matched pair) standard errors"
+    elif matched:
+        se = (
+            "model-based standard errors (pairs were not used as clusters because controls "
+            "could be reused)"
+        )
+    else:
+        se = "model-based standard errors"
+    out.append(
+        "Arms were compared by the log-rank test and by Cox proportional hazards models with "
+        f"Efron ties and {se}, giving hazard ratios with {level} confidence intervals."
+    )
+    firth = (
+        "Firth's penalised likelihood with profile likelihood CIs replaced the ordinary "
+        "estimate when an arm had no events (Heinze & Schemper 2001)"
+    )
+    if result is not None:
+        used = [
+            ENDPOINT_NAMES[key][0]
+            for key, ep in result.endpoints.items()
+            if len(ep.hazard_ratio) and str(ep.hazard_ratio["method"].iloc[0]) == "firth"
+        ]
+        if used:
+            firth += f"; it was needed for {words(used)}"
+    out.append(firth + ".")
+    return out
+
+
+def _mrd_and_subgroups(settings: Settings) -> list[str]:
+    out: list[str] = []
+    mrd = settings.mrd
+    when = "end-of-induction" if mrd.timepoint == "eoi" else "day-15"
+    text = (
+        f"For the MRD analysis, patients were grouped by {when} MRD below versus at or above "
+        f"the MRD threshold of {mrd.threshold_pct:g}%"
+    )
+    if mrd.compare_threshold_pct != mrd.threshold_pct:
+        text += (
+            f"; the patients who change group against the reference threshold of "
+            f"{mrd.compare_threshold_pct:g}% are listed (a threshold chosen after seeing the "
+            "data inflates significance)"
+        )
+    out.append(text + ".")
+    if settings.subgroups:
+        out.append(
+            f"Subgroup hazard ratios for {words(label(v) for v in settings.subgroups)} came from "
+            "separate Cox models within each level; heterogeneity was assessed by subgroup "
+            "interaction tests by likelihood ratio (treatment-by-subgroup interaction in a Cox "
+            "model of the whole sample), not by comparing subgroup p-values."
+        )
+    else:
+        out.append("No subgroup analyses were done.")
+    if settings.sweep_calipers:
+        lo, hi = min(settings.sweep_calipers), max(settings.sweep_calipers)
+        out.append(
+            f"As a sensitivity analysis, matching and the EFS hazard ratio were repeated for "
+            f"{len(settings.sweep_calipers)} caliper widths from {lo:g} to {hi:g} SD."
+        )
+    return out
+
+
+def methods_text(settings: Settings, result: Any = None) -> str:
+    """A methods paragraph describing the analysis ``settings`` define.
+
+    Parameters
+    ----------
+    settings : Settings
+        The analysis settings.
+    result : AnalysisResult, optional
+        The result computed under ``settings``; adds the absolute caliper width,
+        the numbers matched, the worst SMDs, where Firth's correction was used
+        and the software version.
+
+    Returns
+    -------
+    str
+        One paragraph of plain text (Unicode, no markup).
+
+    Examples
+    --------
+    >>> from blinastudy.settings import Settings
+    >>> text = methods_text(Settings())
+    >>> "1:1 greedy nearest-neighbour matching without replacement" in text
+    True
+    >>> "caliper 0.2 SD of the logit of the propensity score" in text
+    True
+    >>> "without a caliper" in methods_text(Settings().update(matching__caliper=None))
+    True
+    """
+    sentences = [
+        "Children with B-cell acute lymphoblastic leukaemia who received blinatumomab during "
+        "first-line therapy were compared with historical controls treated with chemotherapy "
+        "alone (CCLG-ALL-2018)."
+    ]
+    sentences += _matching_sentences(settings, result)
+    sentences += _survival_sentences(settings, result)
+    sentences += _mrd_and_subgroups(settings)
+    version = str(result.version) if result is not None else __version__
+    sentences.append(
+        f"Analyses used BlinaStudy {version}, whose estimators reproduce R's survival and "
+        "MatchIt packages; every export is stamped with the settings, the cohort's SHA-256 "
+        "content hash, the version and the date."
+    )
+    return " ".join(sentences)

@@ -1,0 +1,25 @@
+"""One demo analysis shared by the report, slides, CLI and teaching tests (computed once)."""
+
+from __future__ import annotations
+
+import functools
+from datetime import UTC, datetime
+
+import pandas as pd
+
+from blinastudy.analysis import AnalysisResult, analyze
+from blinastudy.demo import make_demo_cohort
+from blinastudy.settings import Settings
+
+#: The fixed export date used by tests, so outputs are reproducible.
+WHEN = datetime(2025, 3, 14, 9, 26, 53, tzinfo=UTC)
+
+
+@functools.lru_cache(maxsize=1)
+def demo_cohort() -> pd.DataFrame:
+    return make_demo_cohort()
+
+
+@functools.lru_cache(maxsize=4)
+def demo_result(sweep: bool = True) -> AnalysisResult:
+    return analyze(demo_cohort(), Settings(), sweep=sweep)
