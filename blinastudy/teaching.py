@@ -1,0 +1,393 @@
+"""Short explanations for residents, shown beside the controls in teaching mode.
+
+:data:`TEXTS` holds the fixed explanation of each topic (:data:`TITLES` their
+headings). :func:`explain` returns the explanation followed, when settings or a
+result are given, by what the current analysis shows: the caliper in use and how
+many patients it matched, the worst SMDs, the hazard ratios from diagnosis and
+from the landmark, the patients who change MRD group, the smallest interaction
+p-value, the Firth estimates, the numbers at risk. An explanation adds to the
+numbers on the page; it never replaces them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from blinastudy.errors import InputError
+from blinastudy.methods import (
+    ENDPOINT_NAMES,
+    fmt_hr,
+    fmt_num,
+    fmt_p,
+    fmt_pct,
+    label,
+    term_label,
+    words,
+)
+from blinastudy.settings import Settings
+
+__all__ = ["KEYS", "TEXTS", "TITLES", "explain"]
+
+#: Heading of each topic.
+TITLES: dict[str, str] = {
+    "propensity": "Propensity scores",
+    "caliper": "The caliper: bias against sample size",
+    "smd": "Balance: standardised differences, not p-values",
+    "immortal_time": "Immortal time bias and the landmark",
+    "mrd_threshold": "Choosing an MRD threshold after the fact",
+    "forest": "Reading a forest plot and its interaction p-value",
+    "firth": "Firth estimates when an arm has no events",
+    "kmunicate": "The KMunicate table under a survival curve",
+}
+
+#: The fixed explanation of each topic.
+TEXTS: dict[str, str] = {
+    "propensity": (
+        "The propensity score is each child's probability of having received blinatumomab, "
+        "given the baseline characteristics in the model (a logistic regression). Children "
+        "with similar scores are comparable on those characteristics, so pairing each "
+        "blinatumomab patient with a control of similar score balances them. It balances only "
+        "what was measured: historical controls were also treated earlier, with older "
+        "supportive care, and no score corrects for that. The overlap chart shows whether the "
+        "arms share a range of scores; a treated child whose score lies beyond every control "
+        "cannot be matched."
+    ),
+    "caliper": (
+        "The caliper is the largest distance allowed between a treated child and the control "
+        "matched to them, in standard deviations of the logit of the propensity score. A "
+        "narrow caliper gives closer pairs and so less bias from residual imbalance, but it "
+        "leaves treated children unmatched: the estimate then describes only those matched, "
+        "with fewer patients and wider intervals. A wide caliper keeps everyone but admits "
+        "poor pairs. 0.2 SD of the logit (Austin 2011) removes most of the bias in most "
+        "settings. Check the caliper sweep: if the hazard ratio hardly moves as the caliper "
+        "narrows, the conclusion does not hang on this choice."
+    ),
+    "smd": (
+        "Balance is judged with standardised mean differences (the difference between arms "
+        "in a mean or a proportion, divided by a standard deviation), not with p-values. A "
+        "p-value depends on the sample size: matching shrinks the sample, so p-values rise "
+        "even when balance has not improved, and a large cohort flags trivial differences. "
+        "Balance is a property of these patients, not a hypothesis about a population. An "
+        "|SMD| below 0.1 is the usual target; the love plot shows each covariate before "
+        "(grey) and after (green) matching."
+    ),
+    "immortal_time": (
+        "Blinatumomab was not given at diagnosis: children received it after induction, in "
+        "the reported study a median of 10.8 months after diagnosis. To be in the "
+        "blinatumomab arm a child had to be alive and event-free until the first dose. When "
+        "follow-up starts at diagnosis, those months count as event-free time for the treated "
+        "arm although no event could happen in them ('immortal' time), while every early "
+        "relapse of the controls counts. That flatters the treated arm. A landmark analysis "
+        "starts the clock at the same time for everyone (e.g. 12 months), keeps only children "
+        "alive and event-free then, and drops treated children who had not yet started "
+        "blinatumomab; the hazard ratio usually moves towards 1. (A Cox model with treatment "
+        "as a time-dependent covariate is the other remedy.)"
+    ),
+    "mrd_threshold": (
+        "MRD thresholds such as 0.01% and 0.1% are protocol conventions. If several "
+        "thresholds are tried and the one with the smallest p-value is reported, that "
+        "p-value is no longer valid: with five looks at the same data, the chance that at "
+        "least one gives p < 0.05 by chance alone is up to 23% instead of 5%. Fix the "
+        "threshold before looking (the protocol's), report it, and present other thresholds "
+        "as exploratory. The page lists the children who change group when the threshold "
+        "moves: a 'significant' result carried by a handful of children is fragile."
+    ),
+    "forest": (
+        "Each row is the hazard ratio of blinatumomab against chemotherapy within one "
+        "subgroup, with its confidence interval; left of the dashed line at 1 favours "
+        "blinatumomab. Symbol size shows the number of events, and wide intervals mean few "
+        "events. Do not compare subgroups by their own p-values ('significant in HR, not in "
+        "IR'): whether the effect differs between levels is what the interaction p-value "
+        "tests, and it is the only p-value to read for a subgroup claim. Even then, many "
+        "subgroups give chance findings: with six subgroup variables and no real difference, "
+        "the chance of at least one interaction p < 0.05 is about 26%. Diamonds are Firth "
+        "estimates (an arm without events in that subgroup)."
+    ),
+    "firth": (
+        "When one arm has no events (for example no deaths among blinatumomab patients), "
+        "the ordinary Cox estimate runs off towards a hazard ratio of 0 and its confidence "
+        "interval means nothing. Firth's penalised likelihood (Heinze & Schemper 2001) adds "
+        "a small penalty that keeps the estimate finite, with profile likelihood confidence "
+        "intervals that are asymmetric and honest about the uncertainty. Read such an "
+        "estimate as 'compatible with a large benefit, and at most as large as the upper "
+        "limit', not as a precise number: the upper limit carries the information."
+    ),
+    "kmunicate": (
+        "Under each Kaplan-Meier plot the KMunicate table gives, for each arm at each time "
+        "mark, the number of children still at risk, and how many have so far been censored "
+        "(left follow-up without an event) and had an event. The right end of a curve rests "
+        "on few children: where few are at risk, each event moves the curve a lot and the "
+        "confidence band widens. Censored children are not events; many censored children "
+        "early on mean short follow-up. Read survival at a time point together with the "
+        "number still at risk there."
+    ),
+}
+
+#: The topics :func:`explain` knows.
+KEYS: tuple[str, ...] = tuple(TEXTS)
+
+
+def _finite(x: Any) -> bool:
+    try:
+        return x is not None and math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def _hr_row(row: Any, conf_level: float) -> str:
+    return fmt_hr(row["hr"], row["ci_lower"], row["ci_upper"], conf_level)
+
+
+def _propensity(settings: Settings, result: Any) -> list[str]:
+    m = settings.matching
+    out = [f"The model here uses {words(label(c) for c in m.covariates)}."]
+    if result is not None:
+        s = result.matching_summary
+        if s.get("error"):
+            out.append(f"Matching failed: {s['error']}")
+        else:
+            out.append(
+                f"{s['n_matched_treated']} of {s['n_treated']} blinatumomab patients found a "
+                f"control among {s['n_control_pool']}."
+            )
+        if s.get("separation"):
+            out.append(
+                "Some scores are numerically 0 or 1: a covariate separates the arms, and those "
+                "patients cannot be matched."
+            )
+    return out
+
+
+def _caliper(settings: Settings, result: Any) -> list[str]:
+    m = settings.matching
+    scale = "logit" if m.scale == "logit" else "propensity-score"
+    if m.caliper is None:
+        out = ["No caliper is set: every treated child takes the nearest available control."]
+    else:
+        out = [f"The caliper is {m.caliper:g} SD"]
+        if result is not None and _finite(result.matching_summary.get("caliper_width")):
+            out[0] += (
+                f", an absolute width of {result.matching_summary['caliper_width']:.2f} on the "
+                f"{scale} scale"
+            )
+        out[0] += "."
+    if result is not None:
+        s = result.matching_summary
+        if not s.get("error"):
+            out.append(
+                f"It matched {s['n_matched_treated']} of {s['n_treated']} treated children "
+                f"({len(result.unmatched)} unmatched); the largest |SMD| after matching is "
+                f"{fmt_num(s.get('max_abs_smd_after'))}."
+            )
+        sweep = result.sweep
+        if len(sweep) >= 2:
+            rows = sweep.sort_values("caliper")
+            first, last = rows.iloc[0], rows.iloc[-1]
+            out.append(
+                f"Across the sweep, a caliper of {first['caliper']:g} SD matches "
+                f"{int(first['n_matched_treated'])} with EFS {_hr_row(first, settings.conf_level)}"
+                f", and {last['caliper']:g} SD matches {int(last['n_matched_treated'])} with EFS "
+                f"{_hr_row(last, settings.conf_level)}."
+            )
+    return out
+
+
+def _smd(settings: Settings, result: Any) -> list[str]:
+    if result is None or result.balance is None or len(result.balance) == 0:
+        return []
+    s = result.matching_summary
+    out = [
+        f"Here the largest |SMD| is {fmt_num(s.get('max_abs_smd_before'))} before and "
+        f"{fmt_num(s.get('max_abs_smd_after'))} after matching."
+    ]
+    after = result.balance["smd_after"].abs()
+    above = after[after >= 0.1].sort_values(ascending=False)
+    if len(above):
+        covs = settings.matching.covariates
+        listed = [f"{term_label(str(name), covs)} ({value:.2f})" for name, value in above.items()]
+        out.append(f"Still at or above 0.1 after matching: {words(listed)}.")
+    else:
+        out.append("Every covariate is below 0.1 after matching.")
+    return out
+
+
+def _immortal(settings: Settings, result: Any) -> list[str]:
+    out: list[str] = []
+    lm = f"{settings.landmark_months:g}"
+    out.append(
+        f"The landmark is set at {lm} months; the current time origin is "
+        f"{'diagnosis' if settings.origin == 'diagnosis' else 'the landmark'}."
+    )
+    if result is None:
+        return out
+    res = result.match
+    if res is not None and "blina_start_months" in res.matched.columns:
+        starts = res.matched.loc[res.matched["_treated"] == 1, "blina_start_months"].dropna()
+        if len(starts):
+            out.append(
+                f"In the matched sample blinatumomab started a median of "
+                f"{float(starts.median()):.1f} months after diagnosis."
+            )
+    table = result.immortal_time
+    for key in ("efs", "os"):
+        rows = table[table["endpoint"] == key] if len(table) else table
+        if len(rows) < 2:
+            continue
+        diag = rows[rows["origin"] == "diagnosis"]
+        land = rows[rows["origin"] != "diagnosis"]
+        if diag.empty or land.empty:
+            continue
+        d, lmk = diag.iloc[0], land.iloc[0]
+        out.append(
+            f"{ENDPOINT_NAMES[key][0]}: from diagnosis {_hr_row(d, settings.conf_level)}; from "
+            f"the {lm}-month landmark {_hr_row(lmk, settings.conf_level)}, with "
+            f"{int(lmk['excluded'])} patients excluded at the landmark."
+        )
+    return out
+
+
+def _mrd(settings: Settings, result: Any) -> list[str]:
+    mrd = settings.mrd
+    out = [
+        f"The threshold is {mrd.threshold_pct:g}% "
+        f"({'end of induction' if mrd.timepoint == 'eoi' else 'day 15'}), the reference "
+        f"{mrd.compare_threshold_pct:g}%."
+    ]
+    if result is None or result.mrd is None:
+        return out
+    out.append(
+        f"Moving from the reference to the current threshold moves {len(result.mrd.changed)} "
+        "patients to the other group."
+    )
+    groups = result.mrd.groups
+    shown = [
+        f"{r['group']}, {r['arm']}: {fmt_pct(r['survival'])} (n = {int(r['n'])})"
+        for _, r in groups.iterrows()
+        if int(r["n"]) > 0
+    ]
+    if shown:
+        out.append(
+            f"{ENDPOINT_NAMES[settings.endpoint][0]} at {settings.horizon_months:g} months: "
+            + "; ".join(shown)
+            + "."
+        )
+    return out
+
+
+def _forest(settings: Settings, result: Any) -> list[str]:
+    n_vars = len(settings.subgroups)
+    out: list[str] = []
+    if n_vars:
+        chance = 1 - 0.95**n_vars
+        out.append(
+            f"{n_vars} subgroup variables are shown: with no real difference, the chance of at "
+            f"least one interaction p < 0.05 is about {chance:.0%}."
+        )
+    if result is None or len(result.forest) == 0:
+        return out
+    f = result.forest
+    overall = f[f["variable"] == "Overall"]
+    if len(overall):
+        out.append(f"Overall: {_hr_row(overall.iloc[0], settings.conf_level)}.")
+    ints = f[f["variable"] != "Overall"].drop_duplicates("variable")
+    ints = ints[ints["p_interaction"].map(_finite)]
+    if len(ints):
+        best = ints.sort_values("p_interaction").iloc[0]
+        out.append(
+            f"The smallest interaction p-value is for {label(str(best['variable']))} "
+            f"(p = {fmt_p(best['p_interaction'])})."
+        )
+    return out
+
+
+def _firth(settings: Settings, result: Any) -> list[str]:
+    if result is None:
+        return []
+    out: list[str] = []
+    for key, ep in result.endpoints.items():
+        hr = ep.hazard_ratio
+        if len(hr) and str(hr["method"].iloc[0]) == "firth":
+            out.append(
+                f"{ENDPOINT_NAMES[key][0]} ({ep.events['blinatumomab']} events with "
+                f"blinatumomab, {ep.events['chemotherapy']} with chemotherapy): Firth "
+                f"{_hr_row(hr.iloc[0], settings.conf_level)}."
+            )
+    n_forest = int((result.forest["method"] == "firth").sum()) if len(result.forest) else 0
+    if n_forest:
+        out.append(f"{n_forest} forest-plot rows are Firth estimates.")
+    if not out:
+        out.append("No estimate in this analysis needed Firth's correction.")
+    return out
+
+
+def _kmunicate(settings: Settings, result: Any) -> list[str]:
+    if result is None:
+        return []
+    ep = result.endpoint
+    out: list[str] = []
+    for _, r in ep.at_horizon.iterrows():
+        out.append(
+            f"{r['arm'].capitalize()}: {ENDPOINT_NAMES[ep.endpoint][0]} "
+            f"{fmt_pct(r['survival'])} at {settings.horizon_months:g} months with "
+            f"{int(r['n_at_risk'])} still at risk."
+        )
+    return out
+
+
+_NUMBERS = {
+    "propensity": _propensity,
+    "caliper": _caliper,
+    "smd": _smd,
+    "immortal_time": _immortal,
+    "mrd_threshold": _mrd,
+    "forest": _forest,
+    "firth": _firth,
+    "kmunicate": _kmunicate,
+}
+
+
+def explain(key: str, settings: Settings | None = None, result: Any = None) -> str:
+    """The explanation of a topic, with the current analysis' numbers when given.
+
+    Parameters
+    ----------
+    key : str
+        One of :data:`KEYS`: ``propensity``, ``caliper``, ``smd``,
+        ``immortal_time``, ``mrd_threshold``, ``forest``, ``firth``,
+        ``kmunicate``.
+    settings : Settings, optional
+        The settings in use (default: those of ``result``).
+    result : AnalysisResult, optional
+        The current result; its numbers follow the explanation.
+
+    Returns
+    -------
+    str
+        The fixed text, then (with settings or a result) a blank line and a
+        paragraph "In this analysis: ...".
+
+    Raises
+    ------
+    InputError
+        An unknown key.
+
+    Examples
+    --------
+    >>> explain("caliper").startswith("The caliper is the largest distance")
+    True
+    >>> from blinastudy.settings import Settings
+    >>> "0.1 SD" in explain("caliper", Settings().update(matching__caliper=0.1))
+    True
+    """
+    if key not in TEXTS:
+        raise InputError(f"unknown teaching topic {key!r}; known: {', '.join(KEYS)}")
+    text = TEXTS[key]
+    if settings is None and result is not None:
+        settings = result.settings
+    if settings is None:
+        return text
+    extra = _NUMBERS[key](settings, result)
+    if not extra:
+        return text
+    return f"{text}\n\nIn this analysis: " + " ".join(extra)
