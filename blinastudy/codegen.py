@@ -1,0 +1,297 @@
+"""Python source that reproduces an analysis from its saved settings.
+
+:func:`show_code` writes a short, runnable script: it loads the cohort, rebuilds
+the :class:`~blinastudy.settings.Settings` from their JSON, runs
+:func:`~blinastudy.analysis.analyze` and prints the key numbers, then repeats the
+selected endpoint's analysis with the lower-level calls
+(:func:`~blinastudy.analysis.prepare_cohort`, :func:`~blinastudy.matching.match`,
+:func:`~blinastudy.matching.balance`, :func:`~blinastudy.survival.kaplan_meier`,
+:func:`~blinastudy.survival.logrank`, :func:`~blinastudy.survival.cox` with the
+matched pair as cluster, :func:`~blinastudy.subgroups.forest`) with the actual
+option values written out, and checks that both routes give the same numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from blinastudy import __version__
+from blinastudy.settings import Settings
+
+__all__ = ["show_code"]
+
+_TIME = {"efs": ("efs_months", "efs_event"), "os": ("os_months", "os_event")}
+_WIDTH = 88
+
+
+def _lit(value: object) -> str:
+    """A Python literal for a settings value, with double-quoted strings."""
+    if value is None or isinstance(value, (bool, int)):
+        return repr(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_lit(v) for v in value) + "]"
+    raise TypeError(f"no literal for {type(value).__name__}")
+
+
+def _assign(name: str, values: Sequence[object]) -> list[str]:
+    """``name = [...]``, one item per line when it does not fit on one."""
+    one = f"{name} = {_lit(list(values))}"
+    if len(one) <= _WIDTH:
+        return [one]
+    return [f"{name} = [", *[f"    {_lit(v)}," for v in values], "]"]
+
+
+def _settings_literal(settings: Settings) -> list[str]:
+    text = settings.to_json()
+    if "\\" in text or '"""' in text:
+        return [f"SETTINGS_JSON = {text!r}"]
+    return ['SETTINGS_JSON = """', *text.splitlines(), '"""']
+
+
+def _cohort_lines(
+    settings: Settings,
+    cohort_path: str | None,
+    pool_path: str | None,
+    mapping_paths: Sequence[str | None],
+) -> tuple[list[str], list[str]]:
+    """Import lines and statements that build ``cohort``."""
+    if cohort_path is None:
+        return (
+            ["from blinastudy.demo import make_demo_cohort"],
+            ["cohort = make_demo_cohort()  # Synthetic demo data (no real patient)"],
+        )
+    imports: list[str] = []
+    lines: list[str] = []
+    names: list[str] = []
+    n_files = 1 if pool_path is None else 2
+    paths = list(mapping_paths) + [None] * (2 - len(mapping_paths))
+    uses_mapping = False
+    for i in range(n_files):
+        var = "mapping" if n_files == 1 else ("mapping_treated", "mapping_pool")[i]
+        if paths[i] is not None:
+            lines.append(
+                f'{var} = Mapping.from_json(Path({_lit(paths[i])}).read_text(encoding="utf-8"))'
+            )
+            uses_mapping = True
+        elif i < len(settings.mappings):
+            lines.append(f"{var} = Mapping.from_dict(settings.mappings[{i}])")
+            uses_mapping = True
+        else:
+            lines.append(f"{var} = None  # the file uses the canonical column names")
+        names.append(var)
+    if uses_mapping:
+        imports.append("from blinastudy.mapping import Mapping")
+    if any(p is not None for p in paths[:n_files]):
+        imports.insert(0, "from pathlib import Path")
+    if pool_path is None:
+        imports.append("from blinastudy.cohort import load_cohort")
+        lines.append(f"cohort = load_cohort({_lit(cohort_path)}, {names[0]})")
+    else:
+        imports.append("from blinastudy.cohort import combine_cohorts")
+        lines.append(
+            f"cohort = combine_cohorts({_lit(cohort_path)}, {_lit(pool_path)}, "
+            f"mappings=({names[0]}, {names[1]}))"
+        )
+    return imports, lines
+
+
+def show_code(
+    settings: Settings,
+    *,
+    cohort_path: str | None = None,
+    pool_path: str | None = None,
+    mapping_paths: Sequence[str | None] = (),
+    cohort_hash: str | None = None,
+    sweep: bool = True,
+) -> str:
+    """Python source reproducing the analysis ``settings`` define.
+
+    Parameters
+    ----------
+    settings : Settings
+        The saved settings; embedded as JSON in the script.
+    cohort_path : str, optional
+        The cohort file (the treated cohort when ``pool_path`` is given). Default:
+        the bundled synthetic demo cohort (``make_demo_cohort()``).
+    pool_path : str, optional
+        A second file with the historical control pool (``combine_cohorts``).
+    mapping_paths : sequence of str or None, optional
+        Saved mapping JSON for each file; otherwise ``settings.mappings[i]`` when
+        present, else none (canonical column names).
+    cohort_hash : str, optional
+        The SHA-256 of the cohort the settings were used with; the script warns
+        when the cohort it loads differs.
+    sweep : bool, default True
+        Whether the script's :func:`~blinastudy.analysis.analyze` call includes
+        the caliper sweep.
+
+    Returns
+    -------
+    str
+        The script. Executed, it defines ``result`` (the
+        :class:`~blinastudy.analysis.AnalysisResult`), ``numbers``
+        (``result.numbers()``), ``hr``, ``test``, ``km`` and ``subgroup_table``
+        (the step-by-step results), and prints the key numbers.
+
+    Examples
+    --------
+    >>> from blinastudy.settings import Settings
+    >>> code = show_code(Settings().update(matching__caliper=0.1))
+    >>> "caliper=0.1," in code and 'cluster="pair"' in code
+    True
+    >>> compile(code, "reproduce.py", "exec") is not None
+    True
+    """
+    m = settings.matching
+    tcol, ecol = _TIME[settings.endpoint]
+    cohort_imports, cohort_lines = _cohort_lines(
+        settings, cohort_path, pool_path, list(mapping_paths)
+    )
+    matched = settings.population == "matched"
+    cluster = "pair" if matched and not m.replace else None
+    conf = settings.conf_level
+    out: list[str] = [
+        f'"""Reproduce a BlinaStudy {__version__} analysis from its saved settings.',
+        "",
+        "Runs the whole analysis with analyze(), then the selected endpoint step by step",
+        "with the lower-level functions, and checks that both give the same numbers.",
+        '"""',
+        "",
+        "import math",
+        *[line for line in cohort_imports if line.startswith("from pathlib")],
+        "",
+        *sorted(
+            [
+                "from blinastudy.analysis import analyze, cohort_hash, prepare_cohort",
+                *[line for line in cohort_imports if not line.startswith("from pathlib")],
+                "from blinastudy.matching import balance, match",
+                "from blinastudy.settings import Settings",
+                "from blinastudy.subgroups import forest",
+                "from blinastudy.survival import cox, kaplan_meier, logrank, survival_at",
+            ]
+        ),
+        "",
+        "# The saved settings (Settings.to_json()).",
+        *_settings_literal(settings),
+        "settings = Settings.from_json(SETTINGS_JSON)",
+        "",
+        "# 1. The cohort",
+        *cohort_lines,
+        'print("cohort SHA-256:", cohort_hash(cohort))',
+    ]
+    if cohort_hash is not None:
+        out += [
+            f"EXPECTED_HASH = {_lit(cohort_hash)}",
+            "if cohort_hash(cohort) != EXPECTED_HASH:",
+            '    print("warning: this is not the cohort the settings were saved with")',
+        ]
+    out += [
+        "",
+        "# 2. Everything at once, as the app computes it",
+        f"result = analyze(cohort, settings, sweep={sweep!r})",
+        "numbers = result.numbers()",
+        "for warning in result.warnings:",
+        '    print("warning:", warning)',
+        'summary = numbers["matching"]',
+        "print(",
+        "    f\"matched {summary['n_matched_treated']} of {summary['n_treated']} treated to \"",
+        "    f\"{summary['n_matched_controls']} controls; caliper width {summary['caliper_width']}\"",
+        ")",
+        'for key, ep in numbers["endpoints"].items():',
+        '    for row in ep["hazard_ratio"]:',
+        "        print(",
+        "            f\"{key}: HR {row['hr']:.4g} ({row['ci_lower']:.4g} to {row['ci_upper']:.4g}), \"",
+        "            f\"{row['method']}; log-rank p {ep['logrank_p']}\"",
+        "        )",
+        '    for row in ep["at_horizon"]:',
+        "        print(f\"  {row['arm']}: survival at {row['time']:g} months {row['survival']}\")",
+        "",
+        f"# 3. The same {settings.endpoint.upper()} analysis step by step",
+        "frame = prepare_cohort(cohort, settings)  # indexed by patient_id; adds _treated, bands",
+        *_assign("covariates", m.covariates),
+        *_assign("exact", m.exact),
+        "complete = frame.dropna(subset=covariates + exact)  # every matching covariate known",
+        "matching = match(",
+        "    complete,",
+        '    "_treated",',
+        "    covariates,",
+        f"    caliper={m.caliper!r},",
+        f"    scale={_lit(m.scale)},",
+        f"    ratio={m.ratio!r},",
+        f"    replace={m.replace!r},",
+        f"    order={_lit(m.order)},",
+        "    exact=exact or None,",
+        f"    random_state={m.random_state!r},",
+        ")",
+        'smd = balance(complete, "_treated", covariates, matched=matching)',
+        'print("max |SMD| after matching:", smd["smd_after"].abs().max())',
+    ]
+    if matched:
+        out.append("population = matching.matched  # the matched sample, with its pair column")
+    else:
+        out.append("population = frame  # all patients, unmatched")
+    out.append("sample = population")
+    if settings.subgroup_filter is not None:
+        var, level = settings.subgroup_filter
+        out.append(f"sample = sample[sample[{_lit(var)}].astype(str) == {_lit(level)}]")
+    if settings.origin == "landmark":
+        out += [
+            f"landmark = {settings.landmark_months!r}  # months after diagnosis",
+            f'before = sample["{tcol}"] <= landmark',
+            'not_started = (sample["_treated"] == 1) & (',
+            '    sample["blina_start_months"].isna() | (sample["blina_start_months"] > landmark)',
+            ")  # blinatumomab not started by the landmark",
+            "sample = sample[~(before | not_started)].copy()",
+            f'sample["{tcol}"] = sample["{tcol}"] - landmark  # time from the landmark',
+        ]
+    cluster_arg = f'"{cluster}"' if cluster else "None"
+    out += [
+        "hr = cox(",
+        "    sample,",
+        f'    "{tcol}",',
+        f'    "{ecol}",',
+        '    ["_treated"],',
+        f"    cluster={cluster_arg},",
+        '    ties="efron",',
+        f"    conf_level={conf!r},",
+        ")",
+        f'test = logrank(sample["{tcol}"], sample["{ecol}"], sample["_treated"])',
+        'print(hr.to_string(), "\\nlog-rank p:", test.p_value)',
+        "km = {}",
+        'for arm in ("blinatumomab", "chemotherapy"):',
+        '    rows = sample[sample["arm"] == arm]',
+        "    km[arm] = kaplan_meier(",
+        f'        rows["{tcol}"], rows["{ecol}"], conf_level={conf!r}, '
+        f"conf_type={_lit(settings.conf_type)}",
+        "    )",
+        f"    at = survival_at(km[arm], {settings.horizon_months!r})",
+        '    print(f"{arm}: {at.survival:.4f} ({at.ci_lower:.4f} to {at.ci_upper:.4f})")',
+        *_assign("wanted", settings.subgroups),
+        "subgroups = [v for v in wanted if v in population.columns]",
+        "subgroup_table = forest(",
+        "    population,",
+        f'    "{tcol}",',
+        f'    "{ecol}",',
+        '    "_treated",',
+        "    subgroups,",
+        f"    conf_level={conf!r},",
+        f"    cluster={cluster_arg},",
+        ")",
+        "",
+        "# 4. Both routes agree",
+        "ep = result.endpoint",
+        'for column in ("hr", "ci_lower", "ci_upper"):',
+        "    assert math.isclose(",
+        "        float(hr[column].iloc[0]), float(ep.hazard_ratio[column].iloc[0]), rel_tol=1e-12",
+        "    )",
+        "assert math.isclose(test.p_value, ep.logrank.p_value, rel_tol=1e-12)",
+        "assert subgroup_table.equals(result.forest)",
+        'print("step-by-step numbers equal analyze()")',
+        "",
+    ]
+    return "\n".join(out)
