@@ -41,6 +41,7 @@ __all__ = [
     "CohortError",
     "ColumnSpec",
     "Problem",
+    "SharedTuple",
     "category_value",
     "check_cohort",
     "column_spec",
@@ -60,6 +61,30 @@ Group = Literal["required", "baseline", "treatment"]
 ROWS_ATTR = "blinastudy.rows"
 #: ``DataFrame.attrs`` key: ``True`` when text numbers use a decimal comma (``1,5``).
 DECIMAL_COMMA_ATTR = "blinastudy.decimal_comma"
+
+
+class SharedTuple(tuple[Any, ...]):
+    """An immutable sequence kept in ``DataFrame.attrs`` (row numbers, source files).
+
+    pandas deep-copies ``attrs`` on most operations; copying a ``SharedTuple``
+    returns the same object, so long per-row lists cost nothing to carry along.
+
+    Examples
+    --------
+    >>> import copy
+    >>> rows = SharedTuple([2, 3, 5])
+    >>> copy.deepcopy(rows) is rows, list(rows)
+    (True, [2, 3, 5])
+    """
+
+    __slots__ = ()
+
+    def __copy__(self) -> SharedTuple:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SharedTuple:
+        return self
+
 
 #: Cell texts read as a missing value (compared case-insensitively after trimming spaces).
 MISSING_TOKENS: frozenset[str] = frozenset({"", "na", "n/a", "nan", "null", "#n/a", "<na>", "nat"})
@@ -512,7 +537,13 @@ def normalise_key(text: str) -> str:
     >>> normalise_key("KMT2A::AFF1") == normalise_key("KMT2A-AFF1")
     True
     """
-    return _KEY_DROP.sub("", unicodedata.normalize("NFKC", text).casefold())
+    key = text
+    for _ in range(4):  # casefolding can un-normalise; repeat until stable
+        folded = _KEY_DROP.sub("", unicodedata.normalize("NFKC", key).casefold())
+        if folded == key:
+            break
+        key = folded
+    return key
 
 
 def _build_alias_index() -> dict[str, dict[str, str]]:
@@ -695,7 +726,14 @@ def is_missing(value: Any) -> bool:
     >>> [is_missing(v) for v in (None, float("nan"), " ", "N/A", "na", "none", 0)]
     [True, True, True, True, True, False, False]
     """
-    if value is None or value is pd.NA or value is pd.NaT:
+    if value is None:
+        return True
+    kind = type(value)
+    if kind is str:
+        return value.strip().casefold() in MISSING_TOKENS
+    if kind is float:
+        return bool(value != value)
+    if value is pd.NA or value is pd.NaT:
         return True
     if isinstance(value, str):
         return value.strip().casefold() in MISSING_TOKENS
@@ -906,6 +944,9 @@ def validate_cohort(
     )[1]
 
 
+_OK, _MISSING, _BAD = 0, 1, 2
+
+
 class _Checker:
     def __init__(
         self,
@@ -977,7 +1018,7 @@ class _Checker:
         typed = pd.DataFrame(self.typed, columns=canonical, index=pd.RangeIndex(len(frame)))
         result = pd.concat([typed, frame.iloc[:, extras].reset_index(drop=True)], axis=1)
         result.attrs = dict(frame.attrs)
-        result.attrs[ROWS_ATTR] = list(self.rows)
+        result.attrs[ROWS_ATTR] = SharedTuple(self.rows)
         return result
 
     def parse_column(self, spec: ColumnSpec, column: pd.Series[Any]) -> None:
@@ -985,59 +1026,60 @@ class _Checker:
         n = len(values)
         bad = np.zeros(n, dtype=bool)
         parsed: list[Any] = [None] * n
+        cache: dict[tuple[type, Any], tuple[int, Any]] = {}
         for pos, value in enumerate(values):
-            if is_missing(value):
+            kind = type(value)
+            if kind is str or kind is int or kind is float:
+                key = (kind, value)
+                result = cache.get(key)
+                if result is None:
+                    result = cache[key] = self.parse_cell(spec, value)
+            else:
+                result = self.parse_cell(spec, value)
+            status, payload = result
+            if status == _OK:
+                parsed[pos] = payload
+            elif status == _MISSING:
                 if spec.required:
                     self.add(pos, spec.name, "", "required value is missing")
                     bad[pos] = True
-                continue
-            if spec.kind == "text":
-                parsed[pos] = _parse_text(value)
-                continue
-            if spec.kind == "category":
-                canonical = category_value(spec.name, value) if isinstance(value, str) else None
-                if canonical is None:
-                    self.add(
-                        pos,
-                        spec.name,
-                        self.shown(spec.name, pos),
-                        f"unknown value; allowed: {', '.join(spec.values)}",
-                    )
-                    bad[pos] = True
-                parsed[pos] = canonical
-                continue
-            try:
-                number = parse_number(value, decimal_comma=self.decimal_comma)
-            except ValueError as exc:
-                self.add(pos, spec.name, self.shown(spec.name, pos), self.type_message(spec, exc))
+            else:
+                self.add(pos, spec.name, self.shown(spec.name, pos), payload)
                 bad[pos] = True
-                continue
-            if spec.kind == "binary":
-                if number not in (0.0, 1.0):
-                    self.add(pos, spec.name, self.shown(spec.name, pos), "must be 0 or 1")
-                    bad[pos] = True
-                    continue
-            elif spec.kind == "integer" and not number.is_integer():
-                self.add(pos, spec.name, self.shown(spec.name, pos), "must be a whole number")
-                bad[pos] = True
-                continue
-            if not spec.in_range(number):
-                self.add(pos, spec.name, self.shown(spec.name, pos), spec.range_text())
-                bad[pos] = True
-                continue
-            parsed[pos] = number
         self.bad[spec.name] = bad
         self.typed[spec.name] = self.to_series(spec, parsed, bad)
 
+    def parse_cell(self, spec: ColumnSpec, value: Any) -> tuple[int, Any]:
+        """Read one cell: ``(_OK, value)``, ``(_MISSING, None)`` or ``(_BAD, message)``."""
+        if is_missing(value):
+            return _MISSING, None
+        if spec.kind == "text":
+            return _OK, _parse_text(value)
+        if spec.kind == "category":
+            canonical = category_value(spec.name, value) if isinstance(value, str) else None
+            if canonical is None:
+                return _BAD, f"unknown value; allowed: {', '.join(spec.values)}"
+            return _OK, canonical
+        try:
+            number = parse_number(value, decimal_comma=self.decimal_comma)
+        except ValueError as exc:
+            return _BAD, self.type_message(spec, exc)
+        if spec.kind == "binary" and number not in (0.0, 1.0):
+            return _BAD, "must be 0 or 1"
+        if spec.kind == "integer" and not number.is_integer():
+            return _BAD, "must be a whole number"
+        if not spec.in_range(number):
+            return _BAD, spec.range_text()
+        return _OK, number
+
     def type_message(self, spec: ColumnSpec, exc: ValueError) -> str:
-        expected = {
-            "number": "a number",
-            "integer": "a whole number",
-            "binary": "0 or 1",
-        }[spec.kind]
         if spec.kind == "binary":
-            return f"must be 0 or 1 (the cell {exc}); map other event codes with a Mapping"
-        return f"must be {expected} (the cell {exc})"
+            return "must be 0 or 1 (other event codes can be translated with a Mapping)"
+        expected = "a whole number" if spec.kind == "integer" else "a number"
+        reason = str(exc)
+        if reason == "is not a number":
+            return f"must be {expected}"
+        return f"must be {expected}; the cell {reason}"
 
     def to_series(self, spec: ColumnSpec, parsed: list[Any], bad: Any) -> pd.Series[Any]:
         name = spec.name

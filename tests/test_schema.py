@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from blinastudy.errors import InputError
 from blinastudy.schema import (
@@ -239,7 +241,7 @@ def test_valid_cohort_has_no_problems_and_canonical_dtypes() -> None:
     assert str(out["crs_grade"].dtype) == "Int64"
     assert out["genetic_subtype"].tolist() == ["KMT2A-r", "high-hyperdiploid", None]
     assert out["sex"].tolist() == ["M", "F", None]
-    assert out.attrs[ROWS_ATTR] == [2, 3, 4]
+    assert list(out.attrs[ROWS_ATTR]) == [2, 3, 4]
 
 
 def test_missing_required_columns() -> None:
@@ -458,3 +460,11 @@ def test_cohort_error_caps_list_and_pickles() -> None:
     again = pickle.loads(pickle.dumps(err))
     assert again.problems == problems and str(again) == text
     assert format_problems([]) == ""
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=20))
+def test_normalise_key_is_idempotent(text: str) -> None:
+    key = normalise_key(text)
+    assert normalise_key(key) == key
+    assert normalise_key(text.upper().replace("-", " _ ")) == normalise_key(text.upper())
