@@ -563,6 +563,23 @@ def test_not_estimable_without_events() -> None:
     assert table["hr"].isna().all()
 
 
+def test_no_information_at_the_event_times_is_not_estimable() -> None:
+    # Both deaths (t = 0.5) happen when only the two dying patients, with the same x,
+    # are still at risk: every risk set is constant in x, the information is 0 and
+    # the likelihood is flat. coxph reports NA; a zero SE with HR 1 (1 to 1) is wrong.
+    f = pd.DataFrame(
+        {
+            "t": [0.5, 0.5, 0, 0, 0, 0],
+            "e": [1, 1, 0, 0, 0, 0],
+            "x": [-2.4, -2.4, 1.5, 1.5, -2.9, 1.5],
+        }
+    )
+    for kwargs in ({}, {"cluster": "id"}):
+        table = cox(f.assign(id=range(6)), "t", "e", ["x"], **kwargs)  # type: ignore[arg-type]
+        assert table.loc["x", "method"] == "not estimable"
+        assert np.isnan(table.loc["x", ["hr", "se", "ci_lower", "ci_upper"]].astype(float)).all()
+
+
 def test_constant_and_collinear_covariates_do_not_raise() -> None:
     g = _tied_frame(4).assign(const=1.0)
     g["x2"] = 2 * g["x"]
