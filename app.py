@@ -1,0 +1,33 @@
+"""BlinaStudy app: the router over the pages in ``pages/``.
+
+Run with ``streamlit run app.py``. The session's cohort (the synthetic demo
+cohort until the user uploads one) and its :class:`~blinastudy.settings.Settings`
+live in ``st.session_state`` (see :mod:`pages.common.ui`); each file in ``pages/``
+draws one page, with the shared sidebar, from the cached
+:func:`blinastudy.analysis.analyze` result.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pages.common.ui import guard
+
+st.set_page_config(
+    page_title="BlinaStudy",
+    page_icon=":material/monitoring:",
+    layout="wide",
+    menu_items={"About": "BlinaStudy: propensity-matched survival analysis for paediatric B-ALL."},
+)
+
+PAGES = [
+    st.Page("pages/data.py", title="Data", icon=":material/table_view:", default=True),
+    st.Page("pages/matching.py", title="Matching", icon=":material/join_inner:"),
+    st.Page("pages/survival.py", title="Survival", icon=":material/show_chart:"),
+    st.Page("pages/mrd.py", title="MRD", icon=":material/biotech:"),
+    st.Page("pages/subgroups.py", title="Subgroups", icon=":material/forest:"),
+]
+
+page = st.navigation(PAGES)
+with guard():
+    page.run()

@@ -1,0 +1,454 @@
+"""What every page shares: the session's cohort and settings, the cached analysis,
+widgets bound to settings fields, chart downloads, teaching notes, the sidebar and
+the error guard.
+
+Every page calls :func:`render`, which draws the common frame (sidebar, display
+mode, demo label, messages) and then the page inside the error guard. The frame is
+drawn by the page rather than by ``app.py`` so that a page looks the same however
+Streamlit reaches it (through the router, or directly on a cold start's deep link).
+
+The cohort and the :class:`~blinastudy.settings.Settings` live in one
+:class:`Store` object in ``st.session_state``. Widgets are bound to a settings
+field: they start from the settings and write back through an ``on_change``
+callback, so the settings object is always the whole state of the analysis.
+Results come from :func:`blinastudy.analysis.analyze`, cached per session by the
+cohort's content hash and the settings JSON, in memory only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import pandas as pd
+import streamlit as st
+
+from blinastudy import charts
+from blinastudy.analysis import AnalysisResult, analyze
+from blinastudy.cohort import content_hash
+from blinastudy.demo import DEMO_LABEL, make_demo_cohort
+from blinastudy.errors import InputError
+from blinastudy.settings import Settings
+from blinastudy.ui_state import adapt_settings, analysis_key, get_field, sweep_settings
+
+LOG = logging.getLogger("blinastudy.app")
+STORE_KEY = "blinastudy.store"
+WIDGET_PREFIX = "w."
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+# --------------------------------------------------------------------------------------
+# Session state
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Store:
+    """The session's cohort and settings (one per browser session, memory only)."""
+
+    cohort: pd.DataFrame
+    cohort_hash: str
+    source: str
+    is_demo: bool
+    settings: Settings = field(default_factory=Settings)
+    flash: list[tuple[str, str]] = field(default_factory=list)
+    uploads: dict[str, Any] = field(default_factory=dict)
+
+
+@st.cache_data(show_spinner=False)
+def _demo_cohort() -> pd.DataFrame:
+    # Synthetic data (no patient): safe to share between sessions.
+    return make_demo_cohort()
+
+
+def store() -> Store:
+    """The session's store, created on the demo cohort at the first call."""
+    if STORE_KEY not in st.session_state:
+        cohort = _demo_cohort()
+        st.session_state[STORE_KEY] = Store(
+            cohort=cohort,
+            cohort_hash=content_hash(cohort),
+            source=DEMO_LABEL,
+            is_demo=True,
+        )
+    value: Store = st.session_state[STORE_KEY]
+    return value
+
+
+def reset_widgets() -> None:
+    """Forget every bound widget's value so that widgets re-read the settings."""
+    for key in list(st.session_state.keys()):
+        if str(key).startswith(WIDGET_PREFIX):
+            del st.session_state[key]
+
+
+def set_cohort(cohort: pd.DataFrame, source: str, *, is_demo: bool) -> None:
+    """Make ``cohort`` the session's cohort and fit the settings to its columns."""
+    s = store()
+    s.cohort = cohort
+    s.cohort_hash = content_hash(cohort)
+    s.source = source
+    s.is_demo = is_demo
+    s.settings = adapt_settings(s.settings, cohort)
+    reset_widgets()
+
+
+def use_demo() -> None:
+    """Switch the session back to the synthetic demo cohort."""
+    set_cohort(_demo_cohort(), DEMO_LABEL, is_demo=True)
+    flash("success", f"Using the {DEMO_LABEL.lower()}.")
+
+
+def flash(kind: str, message: str) -> None:
+    """Queue a message for the next render (callbacks cannot draw)."""
+    store().flash.append((kind, message))
+
+
+def show_flash() -> None:
+    """Draw and clear the queued messages."""
+    s = store()
+    for kind, message in s.flash:
+        {"error": st.error, "warning": st.warning, "success": st.success}.get(kind, st.info)(
+            message
+        )
+    s.flash.clear()
+
+
+def update_settings(**changes: Any) -> bool:
+    """Apply ``Settings.update(**changes)``; an invalid value is reported, not raised."""
+    s = store()
+    try:
+        s.settings = s.settings.update(**changes)
+    except (InputError, TypeError) as exc:
+        flash("error", f"That setting was not applied: {exc}")
+        return False
+    return True
+
+
+def replace_settings(settings: Settings) -> None:
+    """Replace the whole settings object (e.g. loaded from JSON) and refresh widgets."""
+    store().settings = settings
+    reset_widgets()
+
+
+def widget_key(field_name: str) -> str:
+    """Session-state key of the widget bound to a settings field."""
+    return f"{WIDGET_PREFIX}{field_name}"
+
+
+def set_field(field_name: str, value: Any) -> None:
+    """Change one settings field from code and let its widget follow."""
+    if update_settings(**{field_name: value}):
+        st.session_state.pop(widget_key(field_name), None)
+
+
+def _on_change(field_name: str, key: str, convert: Callable[[Any], Any] | None) -> None:
+    value = st.session_state[key]
+    if convert is not None:
+        value = convert(value)
+    if not update_settings(**{field_name: value}):
+        st.session_state.pop(key, None)
+
+
+def bound(
+    widget: Callable[..., Any],
+    label: str,
+    field_name: str,
+    *,
+    to_widget: Callable[[Any], Any] | None = None,
+    from_widget: Callable[[Any], Any] | None = None,
+    key: str | None = None,
+    **kwargs: Any,
+) -> Any:
+    """Draw ``widget`` bound to the settings field ``field_name`` (``a__b`` for nested).
+
+    The widget starts from the settings; a change is written back by a callback
+    before the rerun, so everything drawn after it sees the new settings.
+    """
+    key = key or widget_key(field_name)
+    if key not in st.session_state:
+        value = get_field(store().settings, field_name)
+        st.session_state[key] = to_widget(value) if to_widget else value
+    return widget(
+        label,
+        key=key,
+        on_change=_on_change,
+        args=(field_name, key, from_widget),
+        **kwargs,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Analysis (cached per session, in memory)
+# --------------------------------------------------------------------------------------
+
+
+@st.cache_data(scope="session", max_entries=24, show_spinner=False)
+def _analysis(cohort_key: str, settings_json: str, _cohort: pd.DataFrame) -> AnalysisResult:
+    return analyze(_cohort, Settings.from_json(settings_json), sweep=False)
+
+
+@st.cache_data(scope="session", max_entries=8, show_spinner=False)
+def _sweep(cohort_key: str, settings_json: str, _cohort: pd.DataFrame) -> pd.DataFrame:
+    return analyze(_cohort, Settings.from_json(settings_json), sweep=True).sweep
+
+
+def result() -> AnalysisResult | None:
+    """The analysis of the session's cohort under its settings, or ``None`` after
+    showing why it cannot be computed."""
+    s = store()
+    try:
+        with st.spinner("Updating the analysis..."):
+            return _analysis(s.cohort_hash, analysis_key(s.settings), s.cohort)
+    except InputError as exc:
+        st.error(f"The analysis cannot run with these data and settings: {exc}")
+        return None
+
+
+def sweep() -> pd.DataFrame | None:
+    """The caliper sweep (independent of the current caliper, so cached across moves)."""
+    s = store()
+    try:
+        with st.spinner("Matching at every caliper width..."):
+            return _sweep(s.cohort_hash, sweep_settings(s.settings).to_json(), s.cohort)
+    except InputError as exc:
+        st.warning(f"The caliper sweep cannot run: {exc}")
+        return None
+
+
+# --------------------------------------------------------------------------------------
+# Display helpers
+# --------------------------------------------------------------------------------------
+
+
+def presentation() -> bool:
+    """Whether presentation mode is on."""
+    return store().settings.display.presentation
+
+
+def teaching() -> bool:
+    """Whether teaching mode is on."""
+    return store().settings.display.teaching
+
+
+def teach(text: str) -> None:
+    """A short explanation for residents, shown only in teaching mode."""
+    if teaching():
+        st.info(text, icon=":material/school:")
+
+
+def csv_bytes(table: pd.DataFrame) -> bytes:
+    """A table as CSV bytes with spreadsheet formulas neutralised."""
+    from blinastudy.export import to_csv_bytes
+
+    return bytes(to_csv_bytes(table))
+
+
+def csv_download(table: pd.DataFrame, name: str, label: str = "Table (CSV)") -> None:
+    """A download button for ``table`` as formula-safe CSV."""
+    st.download_button(
+        label,
+        data=csv_bytes(table),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        key=f"dl.{name}.csv",
+        on_click="ignore",
+        icon=":material/download:",
+    )
+
+
+def chart(
+    figure: Any,
+    table: pd.DataFrame,
+    name: str,
+    *,
+    key: str | None = None,
+    **kwargs: Any,
+) -> Any:
+    """Draw an Altair chart with SVG, PNG and CSV (its table) downloads under it.
+
+    SVG and PNG are rendered only when the button is clicked.
+    """
+    event = st.altair_chart(figure, key=key, **kwargs)
+    cols = st.columns(3)
+    with cols[0]:
+        st.download_button(
+            "SVG",
+            data=lambda: charts.to_svg(figure),
+            file_name=f"{name}.svg",
+            mime="image/svg+xml",
+            key=f"dl.{name}.svg",
+            on_click="ignore",
+            icon=":material/download:",
+        )
+    with cols[1]:
+        st.download_button(
+            "PNG",
+            data=lambda: charts.to_png(figure),
+            file_name=f"{name}.png",
+            mime="image/png",
+            key=f"dl.{name}.png",
+            on_click="ignore",
+            icon=":material/download:",
+        )
+    with cols[2]:
+        csv_download(table, name)
+    return event
+
+
+def table(frame: pd.DataFrame, **kwargs: Any) -> None:
+    """A read-only table without the index."""
+    st.dataframe(frame, hide_index=True, **kwargs)
+
+
+def presentation_css() -> None:
+    """Larger text for a lecture hall (charts get thicker lines themselves)."""
+    if presentation():
+        st.html(
+            """<style>
+            .stMainBlockContainer p, .stMainBlockContainer li,
+            .stMainBlockContainer label p { font-size: 1.3rem; }
+            [data-testid="stMetricValue"] { font-size: 3rem; }
+            [data-testid="stMetricLabel"] p { font-size: 1.25rem; }
+            .stMainBlockContainer h1 { font-size: 3rem; }
+            .stMainBlockContainer h2, .stMainBlockContainer h3 { font-size: 2.1rem; }
+            </style>"""
+        )
+
+
+def demo_badge() -> None:
+    """The synthetic-data label, on every page while the demo cohort is in use."""
+    if store().is_demo:
+        st.badge(DEMO_LABEL + ": no real patients", icon=":material/science:", color="orange")
+
+
+# --------------------------------------------------------------------------------------
+# Errors: a short message and an id, never a traceback or a patient value
+# --------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def guard() -> Iterator[None]:
+    """Show an unexpected exception as a friendly message with an error id.
+
+    Only the id and the exception type are logged: messages can hold data values.
+    """
+    try:
+        yield
+    except Exception as exc:
+        error_id = uuid.uuid4().hex[:12]
+        LOG.error("page error %s (%s)", error_id, type(exc).__name__)
+        st.error(
+            "Something went wrong while drawing this part of the page. "
+            "Try another setting or reload the page. "
+            f"If it keeps happening, report error id `{error_id}`.",
+            icon=":material/error:",
+        )
+
+
+def guarded(func: F) -> F:
+    """Run ``func`` inside :func:`guard`."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with guard():
+            return func(*args, **kwargs)
+        return None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def fragment(func: F) -> F:
+    """A guarded ``st.fragment``: a control inside it reruns only this part of the page."""
+    return st.fragment(guarded(func))  # type: ignore[return-value]
+
+
+def named_bytes(data: bytes, name: str) -> io.BytesIO:
+    """An in-memory file object with a name (what the loaders expect of an upload)."""
+    handle = io.BytesIO(data)
+    handle.name = name
+    return handle
+
+
+# --------------------------------------------------------------------------------------
+# The frame around every page
+# --------------------------------------------------------------------------------------
+
+
+def _load_settings() -> None:
+    upload = st.session_state.get("settings_upload")
+    if upload is None:
+        return
+    try:
+        loaded = Settings.from_json(upload.getvalue())
+    except InputError as exc:
+        flash("error", f"Those settings were not loaded: {exc}")
+        return
+    replace_settings(loaded)
+    flash("success", f"Settings loaded from {upload.name}.")
+
+
+def sidebar() -> None:
+    """Display modes, the settings file, and which cohort is in use."""
+    s = store()
+    with st.sidebar:
+        if s.is_demo:
+            st.warning(
+                f"**{DEMO_LABEL}.** Generated from published summary figures; "
+                "no row describes a real patient.",
+                icon=":material/science:",
+            )
+        else:
+            st.caption(f"Cohort: **{s.source}** ({len(s.cohort)} patients, memory only)")
+        bound(
+            st.toggle,
+            "Presentation mode",
+            "display__presentation",
+            help="Larger text, thicker lines.",
+        )
+        bound(
+            st.toggle,
+            "Teaching mode",
+            "display__teaching",
+            help="Short explanations beside the controls.",
+        )
+        teach(
+            "Teaching mode adds short explanations; every number stays visible. "
+            "Turn it off for a cleaner screen."
+        )
+        st.divider()
+        st.markdown("**Settings**")
+        st.download_button(
+            "Save settings (JSON)",
+            data=lambda: s.settings.to_json(),
+            file_name="blinastudy-settings.json",
+            mime="application/json",
+            on_click="ignore",
+            icon=":material/download:",
+            key="settings_download",
+        )
+        st.file_uploader(
+            "Load settings (JSON)",
+            type=["json"],
+            key="settings_upload",
+            on_change=_load_settings,
+            help="A file saved with the button above restores the whole analysis state.",
+        )
+
+
+def render(main: Callable[[], None]) -> None:
+    """Draw the common frame, then the page body ``main``, each inside the error guard."""
+    st.set_page_config(layout="wide", page_icon=":material/monitoring:")
+    with guard():
+        sidebar()
+    presentation_css()
+    with guard():
+        demo_badge()
+        show_flash()
+        main()

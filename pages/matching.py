@@ -1,0 +1,181 @@
+"""Matching: propensity model, caliper, ratio, replacement and exact strata; overlap,
+balance (love plot), who was not matched and why, and the caliper sweep."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from blinastudy import charts
+from blinastudy.ui_state import CALIPER_OPTIONS, covariate_options, exact_options, fmt_num
+from pages.common.ui import (
+    bound,
+    chart,
+    fragment,
+    presentation,
+    render,
+    result,
+    show_flash,
+    store,
+    sweep,
+    table,
+    teach,
+)
+
+CALIPER_KEY = "w.matching__caliper"
+
+
+def _caliper_on(on: bool) -> Any:
+    return st.session_state.get(CALIPER_KEY, 0.2) if on else None
+
+
+def controls() -> None:
+    s = store()
+    m = s.settings.matching
+    c1, c2, c3 = st.columns([3, 1, 1])
+    with c1:
+        bound(
+            st.toggle,
+            "Use a caliper",
+            "matching__caliper",
+            key=CALIPER_KEY + ".on",
+            to_widget=lambda v: v is not None,
+            from_widget=_caliper_on,
+        )
+        current = m.caliper if m.caliper is not None else 0.2
+        bound(
+            st.select_slider,
+            "Caliper (SD of the logit propensity score)",
+            "matching__caliper",
+            key=CALIPER_KEY,
+            options=sorted({*CALIPER_OPTIONS, current}),
+            to_widget=lambda v: v if v is not None else 0.2,
+            format_func=lambda v: f"{v:g} SD",
+            disabled=m.caliper is None,
+        )
+        teach(
+            "A caliper forbids pairs whose scores differ by more than this width. "
+            "Narrower: closer pairs and less residual bias, but more treated patients "
+            "left unmatched (smaller N, and the result then describes only those matched). "
+            "Wider: more pairs, poorer balance."
+        )
+    with c2:
+        bound(
+            st.number_input,
+            "Controls per treated (1:k)",
+            "matching__ratio",
+            min_value=1,
+            max_value=10,
+            step=1,
+        )
+    with c3:
+        bound(st.toggle, "With replacement", "matching__replace")
+    teach(
+        "1:k uses k controls per treated patient: more precision, usually worse pairs. "
+        "With replacement a control can serve several treated patients (better pairs, "
+        "fewer distinct controls; the confidence interval then does not cluster on pairs)."
+    )
+    cohort = s.cohort
+    bound(
+        st.multiselect,
+        "Covariates in the propensity model",
+        "matching__covariates",
+        options=list(dict.fromkeys([*covariate_options(cohort.columns), *m.covariates])),
+        to_widget=list,
+        from_widget=tuple,
+    )
+    bound(
+        st.multiselect,
+        "Exact matching on (strata)",
+        "matching__exact",
+        options=list(dict.fromkeys([*exact_options(cohort), *m.exact])),
+        to_widget=list,
+        from_widget=tuple,
+        help="Pairs only within the same level of these variables.",
+    )
+
+
+def numbers(res: Any) -> None:
+    summary = res.matching_summary
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric(
+        "Matched blinatumomab patients",
+        f"{summary['n_matched_treated']} of {summary['n_treated']}",
+    )
+    c2.metric("Matched controls", summary["n_matched_controls"])
+    before = summary.get("max_abs_smd_before")
+    after = summary.get("max_abs_smd_after")
+    c3.metric("Max |SMD| before → after", f"{fmt_num(before)} → {fmt_num(after)}")
+    width = summary.get("caliper_width")
+    c4.metric(
+        "Caliper width (logit scale)",
+        "no caliper" if width is None else f"{width:.3f}",
+        help="The caliper in SD times the SD of the logit propensity score.",
+    )
+
+
+@fragment
+def body() -> None:
+    show_flash()
+    controls()
+    res = result()
+    if res is None:
+        return
+    for w in res.warnings:
+        if "match" in w.lower() or "propensity" in w.lower():
+            st.warning(w)
+    numbers(res)
+    pres = presentation()
+    teach(
+        "Judge balance by standardised mean differences (target |SMD| < 0.1), not "
+        "p-values: p-values depend on sample size, and matching shrinks the sample."
+    )
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Propensity score overlap**")
+        if len(res.overlap):
+            chart(charts.overlap_chart(res.overlap, presentation=pres), res.overlap, "overlap")
+        teach(
+            "Matching can only compare like with like where the two histograms overlap; "
+            "treated patients outside the controls' range stay unmatched."
+        )
+    with right:
+        st.markdown("**Covariate balance (love plot)**")
+        if len(res.balance):
+            bal = res.balance.reset_index()
+            chart(charts.love_plot(res.balance, presentation=pres), bal, "love-plot")
+    st.subheader("Not matched")
+    if len(res.unmatched):
+        st.markdown(f"**{len(res.unmatched)} blinatumomab patient(s) without a match**")
+        table(res.unmatched)
+    else:
+        st.caption("Every blinatumomab patient with complete covariates was matched.")
+    if len(res.excluded_from_matching):
+        st.markdown("**Excluded from matching** (missing covariates)")
+        table(res.excluded_from_matching)
+    st.subheader("Caliper sweep")
+    teach(
+        "The sweep repeats the matching at each width: watch matched N fall and balance "
+        "improve as the caliper narrows, and check that the hazard ratio is stable."
+    )
+    bound(
+        st.multiselect,
+        "Caliper widths in the sweep",
+        "sweep_calipers",
+        options=sorted({*CALIPER_OPTIONS, *store().settings.sweep_calipers}),
+        to_widget=list,
+        from_widget=lambda v: tuple(sorted(v)),
+    )
+    sw = sweep()
+    if sw is not None and len(sw):
+        current = store().settings.matching.caliper
+        chart(charts.sweep_chart(sw, presentation=pres, current=current), sw, "caliper-sweep")
+
+
+def main() -> None:
+    st.title("Propensity matching")
+    body()
+
+
+render(main)

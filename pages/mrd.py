@@ -1,0 +1,155 @@
+"""MRD: outcome by MRD group and arm at a chosen time point and threshold, and which
+patients change group as the threshold moves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from blinastudy import charts
+from blinastudy.ui_state import MARKED_THRESHOLDS, MRD_THRESHOLDS, fmt_ci, fmt_pct, threshold_label
+from pages.common.ui import (
+    bound,
+    chart,
+    fragment,
+    presentation,
+    render,
+    result,
+    set_field,
+    show_flash,
+    store,
+    table,
+    teach,
+)
+
+TIMEPOINTS = {"eoi": "End of induction", "day15": "Day 15"}
+ENDPOINT_LABELS = {"efs": "Event-free survival", "os": "Overall survival"}
+
+
+def controls() -> None:
+    mrd = store().settings.mrd
+    c1, c2 = st.columns([1, 3])
+    with c1:
+        bound(
+            st.radio,
+            "MRD time point",
+            "mrd__timepoint",
+            options=list(TIMEPOINTS),
+            format_func=TIMEPOINTS.get,
+        )
+    with c2:
+        bound(
+            st.select_slider,
+            "MRD threshold (log scale; ◆ marks the usual cut-offs)",
+            "mrd__threshold_pct",
+            options=sorted({*MRD_THRESHOLDS, mrd.threshold_pct}),
+            format_func=threshold_label,
+        )
+        cols = st.columns(len(MARKED_THRESHOLDS) + 1)
+        cols[0].caption("Jump to")
+        for col, value in zip(cols[1:], MARKED_THRESHOLDS, strict=True):
+            col.button(
+                f"{value:g} %",
+                on_click=set_field,
+                args=("mrd__threshold_pct", value),
+                key=f"mrd_jump_{value:g}",
+                type="primary" if value == mrd.threshold_pct else "secondary",
+            )
+        bound(
+            st.select_slider,
+            "Compare with threshold",
+            "mrd__compare_threshold_pct",
+            options=sorted({*MRD_THRESHOLDS, mrd.compare_threshold_pct}),
+            format_func=threshold_label,
+            help="Patients whose group differs between the two thresholds are listed below.",
+        )
+
+
+def group_numbers(mrd: Any, horizon: float) -> None:
+    groups = mrd.groups
+    shown = groups[(groups["group"] != "MRD missing") | (groups["n"] > 0)]
+    cols = st.columns(max(1, shown["group"].nunique()))
+    for col, (group, rows) in zip(cols, shown.groupby("group", sort=False), strict=False):
+        n = int(rows["n"].sum())
+        events = int(rows["events"].sum())
+        col.metric(group, f"{n} patients", help="Both arms together.")
+        col.caption(
+            "; ".join(
+                f"{r['arm']}: n {r['n']}, {r['events']} events" for r in rows.to_dict("records")
+            )
+            + f" (total events {events})"
+        )
+    detail = pd.DataFrame(
+        {
+            "MRD group": groups["group"],
+            "arm": groups["arm"],
+            "n": groups["n"],
+            "events": groups["events"],
+            f"survival at {horizon:g} months": groups["survival"].map(fmt_pct),
+            "95% CI": [
+                fmt_ci(lo, hi, pct=True)
+                for lo, hi in zip(groups["ci_lower"], groups["ci_upper"], strict=True)
+            ],
+        }
+    )
+    table(detail)
+
+
+@fragment
+def body() -> None:
+    show_flash()
+    controls()
+    st.warning(
+        "**A threshold chosen after looking at the outcomes inflates significance.** "
+        "Trying cut-offs until the curves separate is a hidden multiple comparison: the "
+        "p-values and confidence intervals no longer mean what they say. Prefer a "
+        "threshold fixed in advance (0.01 % or 0.1 % in current protocols).",
+        icon=":material/warning:",
+    )
+    teach(
+        "Moving the slider re-sorts patients near the cut-off between the groups; the list "
+        "at the bottom shows exactly who moves. Small groups give wide intervals."
+    )
+    res = result()
+    if res is None:
+        return
+    settings = store().settings
+    mrd = res.mrd
+    if mrd is None:
+        st.info(f"This cohort has no {settings.mrd.column} column, so there is no MRD analysis.")
+        return
+    label = ENDPOINT_LABELS[settings.endpoint]
+    st.caption(
+        f"{label} (endpoint chosen on the Survival page), "
+        f"{'matched pairs' if settings.population == 'matched' else 'all patients'}, "
+        f"MRD at {TIMEPOINTS[settings.mrd.timepoint].lower()}, threshold {mrd.threshold_pct:g} %."
+    )
+    group_numbers(mrd, settings.horizon_months)
+    if mrd.missing:
+        st.caption(f"{mrd.missing} patient(s) have no MRD value at this time point.")
+    if len(mrd.curve):
+        chart(
+            charts.mrd_chart(mrd, label=label, presentation=presentation()),
+            mrd.groups,
+            "mrd-groups",
+        )
+    ref = settings.mrd.compare_threshold_pct
+    st.subheader("Patients who change group")
+    if len(mrd.changed):
+        st.markdown(
+            f"**{len(mrd.changed)} patient(s)** are in a different group at "
+            f"{mrd.threshold_pct:g} % than at {ref:g} %."
+        )
+        table(mrd.changed)
+    else:
+        st.caption(f"No patient changes group between {ref:g} % and {mrd.threshold_pct:g} %.")
+
+
+def main() -> None:
+    st.title("Minimal residual disease")
+    body()
+
+
+render(main)

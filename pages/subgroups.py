@@ -1,0 +1,165 @@
+"""Subgroups: forest plot of the treatment hazard ratio by chosen variables, with
+interaction tests; choosing a row restricts the Survival page to that subgroup."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from blinastudy import charts
+from blinastudy.ui_state import SUBGROUP_LABELS, fmt_hr, fmt_p, method_label, subgroup_options
+from pages.common.ui import (
+    bound,
+    chart,
+    fragment,
+    presentation,
+    render,
+    result,
+    set_field,
+    show_flash,
+    store,
+    teach,
+)
+
+FEW_EVENTS = 5
+SELECT_KEY = "forest_rows"
+
+
+def label(var: str) -> str:
+    return SUBGROUP_LABELS.get(var, var)
+
+
+def forest_table(forest: pd.DataFrame) -> pd.DataFrame:
+    """The forest numbers as shown: counts per arm, HR (CI), interaction p."""
+    return pd.DataFrame(
+        {
+            "variable": forest["variable"].map(label),
+            "level": forest["level"].astype(str),
+            "blinatumomab n (events)": forest["n_treated"].astype(str)
+            + " ("
+            + forest["events_treated"].astype(str)
+            + ")",
+            "chemotherapy n (events)": forest["n_control"].astype(str)
+            + " ("
+            + forest["events_control"].astype(str)
+            + ")",
+            "HR (95% CI)": [fmt_hr(r) for r in forest.to_dict(orient="records")],
+            "estimate": forest["method"].map(method_label),
+            "interaction p": forest["p_interaction"].map(lambda p: "" if pd.isna(p) else fmt_p(p)),
+        }
+    )
+
+
+def _select_row(forest: pd.DataFrame) -> None:
+    state = st.session_state.get(SELECT_KEY)
+    rows = list(getattr(getattr(state, "selection", None), "rows", []) or [])
+    if not rows:
+        return
+    apply_filter(forest, rows[0])
+
+
+def apply_filter(forest: pd.DataFrame, index: int) -> None:
+    row = forest.iloc[index]
+    if row["variable"] == "Overall":
+        set_field("subgroup_filter", None)
+        return
+    set_field("subgroup_filter", (str(row["variable"]), str(row["level"])))
+
+
+def _apply_choice(forest: pd.DataFrame) -> None:
+    choice = st.session_state.get("forest_choice")
+    if choice is not None:
+        apply_filter(forest, int(choice))
+
+
+def chooser(forest: pd.DataFrame) -> None:
+    settings = store().settings
+    options = [i for i in range(len(forest)) if forest.iloc[i]["variable"] != "Overall"]
+    c1, c2 = st.columns([3, 1])
+    c1.selectbox(
+        "Show one subgroup on the Survival page",
+        options,
+        format_func=lambda i: f"{label(forest.iloc[i]['variable'])} = {forest.iloc[i]['level']}",
+        key="forest_choice",
+        index=None,
+        placeholder="Choose a subgroup (or select a row in the table)",
+    )
+    c2.button(
+        "Restrict Survival page",
+        on_click=_apply_choice,
+        args=(forest,),
+        icon=":material/filter_alt:",
+        key="apply_subgroup",
+    )
+    if settings.subgroup_filter is not None:
+        var, level = settings.subgroup_filter
+        st.success(
+            f"The Survival page is restricted to **{label(var)} = {level}**.",
+            icon=":material/filter_alt:",
+        )
+        st.page_link(
+            "pages/survival.py", label="Open the Survival page", icon=":material/show_chart:"
+        )
+
+
+@fragment
+def body() -> None:
+    show_flash()
+    s = store()
+    bound(
+        st.multiselect,
+        "Split by",
+        "subgroups",
+        options=list(dict.fromkeys([*subgroup_options(s.cohort), *s.settings.subgroups])),
+        format_func=label,
+        to_widget=list,
+        from_widget=tuple,
+    )
+    teach(
+        "Each row is the treatment hazard ratio within one subgroup (left of 1 favours "
+        "blinatumomab; larger symbols have more events). Ask whether the effect differs "
+        "between levels with the interaction p, not by checking which intervals cross 1: "
+        "with many rows some differ by chance alone."
+    )
+    res = result()
+    if res is None:
+        return
+    forest = res.forest
+    if forest.empty:
+        st.info("No subgroup results.")
+        return
+    few = forest[(forest["events_treated"] + forest["events_control"]) < FEW_EVENTS]
+    if len(few):
+        st.warning(
+            f"**{len(few)} level(s) have fewer than {FEW_EVENTS} events** "
+            f"({', '.join(f'{label(v)} = {lv}' for v, lv in zip(few['variable'], few['level'], strict=True))}). "
+            "Their hazard ratios are imprecise: do not over-read them.",
+            icon=":material/warning:",
+        )
+    endpoint = "EFS" if s.settings.endpoint == "efs" else "OS"
+    chart(
+        charts.forest_chart(
+            forest,
+            presentation=presentation(),
+            title=f"{endpoint}: treatment effect by subgroup",
+        ),
+        forest,
+        "forest",
+    )
+    st.markdown("**Numbers** (select a row to restrict the Survival page to it)")
+    st.dataframe(
+        forest_table(forest),
+        hide_index=True,
+        on_select=lambda: _select_row(forest),
+        selection_mode="single-row",
+        key=SELECT_KEY,
+    )
+    chooser(forest)
+
+
+def main() -> None:
+    st.title("Subgroups")
+    body()
+
+
+render(main)

@@ -1,0 +1,245 @@
+"""Survival: Kaplan-Meier curves with the KMunicate table, survival at a chosen month,
+medians, log-rank, Cox hazard ratio, and diagnosis versus landmark (immortal time)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from blinastudy import charts
+from blinastudy.ui_state import (
+    SUBGROUP_LABELS,
+    fmt_ci,
+    fmt_hr,
+    fmt_months,
+    fmt_p,
+    fmt_pct,
+    method_label,
+)
+from pages.common.ui import (
+    bound,
+    chart,
+    csv_download,
+    fragment,
+    presentation,
+    render,
+    result,
+    set_field,
+    show_flash,
+    store,
+    table,
+    teach,
+)
+
+ENDPOINTS = {"efs": "Event-free survival", "os": "Overall survival"}
+POPULATIONS = {"matched": "Matched pairs", "all": "All patients"}
+ORIGINS = {"diagnosis": "Diagnosis", "landmark": "Landmark"}
+ARM_NAMES = {"blinatumomab": "Blinatumomab", "chemotherapy": "Chemotherapy"}
+
+
+def filter_banner() -> None:
+    flt = store().settings.subgroup_filter
+    if flt is None:
+        return
+    var, level = flt
+    c1, c2 = st.columns([4, 1])
+    c1.info(
+        f"Filtered to **{SUBGROUP_LABELS.get(var, var)} = {level}** (chosen on the Subgroups "
+        "page). Every number on this page is for that subgroup only.",
+        icon=":material/filter_alt:",
+    )
+    c2.button(
+        "Clear filter",
+        on_click=set_field,
+        args=("subgroup_filter", None),
+        icon=":material/filter_alt_off:",
+        key="clear_filter",
+    )
+
+
+def controls() -> None:
+    c1, c2, c3 = st.columns(3)
+    with c1:
+        bound(
+            st.radio,
+            "Endpoint",
+            "endpoint",
+            options=list(ENDPOINTS),
+            format_func=ENDPOINTS.get,
+            horizontal=True,
+        )
+        bound(
+            st.radio,
+            "Population",
+            "population",
+            options=list(POPULATIONS),
+            format_func=POPULATIONS.get,
+            horizontal=True,
+        )
+    with c2:
+        bound(
+            st.radio,
+            "Time origin",
+            "origin",
+            options=list(ORIGINS),
+            format_func=ORIGINS.get,
+            horizontal=True,
+        )
+        landmark = store().settings.origin == "landmark"
+        bound(
+            st.slider,
+            "Landmark (months after diagnosis)",
+            "landmark_months",
+            min_value=1.0,
+            max_value=36.0,
+            step=1.0,
+            disabled=not landmark,
+        )
+    with c3:
+        bound(
+            st.slider,
+            "Survival at month",
+            "horizon_months",
+            min_value=1.0,
+            max_value=120.0,
+            step=1.0,
+        )
+
+
+def estimates(ep: Any) -> None:
+    horizon = store().settings.horizon_months
+    cols = st.columns(3)
+    rows = {r["arm"]: r for r in ep.at_horizon.to_dict(orient="records")}
+    for col, arm in zip(cols[:2], ARM_NAMES, strict=True):
+        r = rows.get(arm)
+        col.metric(
+            f"{ARM_NAMES[arm]}: {ep.endpoint.upper()} at {horizon:g} months",
+            fmt_pct(r["survival"]) if r else "NA",
+            help=None if r is None else f"95% CI {fmt_ci(r['ci_lower'], r['ci_upper'], pct=True)}",
+        )
+        if r:
+            col.caption(
+                f"95% CI {fmt_ci(r['ci_lower'], r['ci_upper'], pct=True)}; {r['n_at_risk']} at risk"
+            )
+    d = ep.difference
+    est = d.get("estimate")
+    cols[2].metric(
+        "Difference (blinatumomab − chemotherapy)",
+        "NA" if est is None or pd.isna(est) else f"{est * 100:+.1f} points",
+    )
+    cols[2].caption(f"95% CI {fmt_ci(d.get('ci_lower'), d.get('ci_upper'), pct=True)}")
+    c1, c2, c3 = st.columns(3)
+    hr = ep.hazard_ratio
+    if len(hr):
+        row = hr.iloc[0]
+        c1.metric("Hazard ratio (95% CI)", fmt_hr(row))
+        c1.caption(f"{method_label(row['method'])}; Wald p {fmt_p(row['p_value'])}")
+    else:
+        c1.metric("Hazard ratio (95% CI)", "not estimable")
+        c1.caption("No events, or one arm is empty.")
+    c2.metric("Log-rank p", fmt_p(None if ep.logrank is None else ep.logrank.p_value))
+    meds = "; ".join(
+        f"{ARM_NAMES.get(r['arm'], r['arm'])}: {fmt_months(r['median'])}"
+        for r in ep.medians.to_dict(orient="records")
+    )
+    c3.markdown(f"**Median {ep.endpoint.upper()}**  \n{meds or 'NA'}")
+    c3.caption(
+        "Patients: "
+        + ", ".join(
+            f"{ARM_NAMES[a]} {ep.n.get(a, 0)} ({ep.events.get(a, 0)} events)" for a in ARM_NAMES
+        )
+    )
+    if len(hr) and str(hr.iloc[0]["method"]).startswith("firth"):
+        st.warning(
+            "**Firth penalised estimate.** One arm has no events, so the ordinary Cox "
+            "hazard ratio is zero or infinite. Firth's correction gives a finite estimate "
+            "with profile-likelihood limits; read it as 'strongly favours' rather than as "
+            "a precise size of effect.",
+            icon=":material/warning:",
+        )
+    teach(
+        "HR below 1 favours blinatumomab. In matched pairs the confidence interval is "
+        "cluster-robust (pairs are not independent). The log-rank p tests whether the "
+        "curves differ at all; the difference at a chosen month is what a family hears."
+    )
+
+
+def immortal_time(res: Any) -> None:
+    st.subheader("Immortal time: from diagnosis versus from a landmark")
+    st.markdown(
+        "In the study, blinatumomab was started a median **10.8 months** after diagnosis. "
+        "A patient had to stay event-free until then to receive it, so counting from "
+        "diagnosis credits the blinatumomab arm with event-free time that the treatment "
+        "could not have caused (*immortal time bias*). A landmark analysis starts the "
+        "clock at the same month for everyone and leaves out patients who had an event, "
+        "were lost, or had not started blinatumomab by then."
+    )
+    it = res.immortal_time
+    if len(it):
+        shown = pd.DataFrame(
+            {
+                "endpoint": it["endpoint"].str.upper(),
+                "time origin": it["origin"],
+                "n (blina / chemo)": it["n_blinatumomab"].astype(str)
+                + " / "
+                + it["n_chemotherapy"].astype(str),
+                "events (blina / chemo)": it["events_blinatumomab"].astype(str)
+                + " / "
+                + it["events_chemotherapy"].astype(str),
+                "HR (95% CI)": [fmt_hr(r) for r in it.to_dict(orient="records")],
+                "method": it["method"].map(method_label),
+                "excluded": it["excluded"],
+            }
+        )
+        table(shown)
+        csv_download(it, "immortal-time")
+    teach(
+        "If the hazard ratio moves towards 1 at the landmark, part of the apparent "
+        "benefit from diagnosis was immortal time."
+    )
+
+
+@fragment
+def body() -> None:
+    show_flash()
+    filter_banner()
+    controls()
+    res = result()
+    if res is None:
+        return
+    for w in res.warnings:
+        if "survival" in w.lower() or "matched sample" in w.lower():
+            st.warning(w)
+    ep = res.endpoint
+    pres = presentation()
+    settings = store().settings
+    teach(
+        "Read a Kaplan-Meier curve as the estimated share still event-free. Shaded bands "
+        "are 95% CIs; ticks are censored patients; the table underneath gives, at each "
+        "month on the axis, the number still at risk and the running counts of events and "
+        "censored. Where few remain at risk the curve's tail is unreliable."
+    )
+    if len(ep.curve):
+        chart(
+            charts.km_chart(ep, presentation=pres, horizon=settings.horizon_months),
+            ep.curve,
+            f"km-{ep.endpoint}",
+        )
+        csv_download(ep.risk_table, f"risk-table-{ep.endpoint}", "Numbers at risk (CSV)")
+    else:
+        st.info("No patients in this selection.")
+    estimates(ep)
+    if len(ep.excluded):
+        with st.expander(f"{len(ep.excluded)} patient(s) excluded at the landmark"):
+            table(ep.excluded)
+    immortal_time(res)
+
+
+def main() -> None:
+    st.title("Survival")
+    body()
+
+
+render(main)
