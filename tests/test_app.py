@@ -1,0 +1,414 @@
+"""The Streamlit app, driven headless with ``streamlit.testing.v1.AppTest``.
+
+Every page opens on the demo cohort; uploads go through the real file uploader;
+moving the caliper and MRD sliders changes the numbers on screen; bad files and
+bad settings give messages, never exceptions.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import tomllib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from blinastudy.demo import DEMO_LABEL, make_demo_cohort
+from blinastudy.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+PAGES = [
+    "pages/data.py",
+    "pages/matching.py",
+    "pages/survival.py",
+    "pages/mrd.py",
+    "pages/subgroups.py",
+]
+STORE = "blinastudy.store"
+TIMEOUT = 180
+
+
+def start(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    if page is not None:
+        at.switch_page(page).run()
+    return at
+
+
+def texts(at: AppTest) -> str:
+    """All text an element tree shows (markdown, captions, alerts, metrics)."""
+    parts: list[str] = []
+    for kind in (
+        "markdown",
+        "caption",
+        "info",
+        "warning",
+        "error",
+        "success",
+        "title",
+        "header",
+        "subheader",
+    ):
+        parts.extend(str(e.value) for e in getattr(at, kind))
+    parts.extend(f"{m.label}: {m.value}" for m in at.metric)
+    return "\n".join(parts)
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    errors = [e.value for e in at.error if "error id" in str(e.value)]
+    assert not errors, errors
+
+
+def metric(at: AppTest, label: str) -> str:
+    found = [m.value for m in at.metric if m.label == label]
+    assert found, f"no metric {label!r}; have {[m.label for m in at.metric]}"
+    return str(found[0])
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False).encode()
+
+
+def small_cohort() -> pd.DataFrame:
+    """A subset of the demo cohort: 40 treated, 300 controls."""
+    demo = make_demo_cohort()
+    treated = demo[demo["arm"] == "blinatumomab"].head(40)
+    pool = demo[demo["arm"] == "chemotherapy"].head(300)
+    return pd.concat([treated, pool], ignore_index=True)
+
+
+def upload(at: AppTest, key: str, name: str, data: bytes) -> AppTest:
+    return at.file_uploader(key=key).set_value((name, data, "text/csv")).run()
+
+
+# --------------------------------------------------------------------------------------
+# Opening
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_opens_on_the_demo_cohort(page: str) -> None:
+    at = start(page)
+    assert_clean(at)
+    assert any(DEMO_LABEL in str(w.value) for w in at.sidebar.warning)
+    assert at.session_state[STORE].is_demo
+    assert at.title[0].value
+
+
+def test_pages_show_the_expected_numbers() -> None:
+    at = start("pages/matching.py")
+    assert metric(at, "Matched blinatumomab patients") == "90 of 90"
+    at.switch_page("pages/survival.py").run()
+    assert_clean(at)
+    assert metric(at, "Blinatumomab: EFS at 24 months") == "97.8 %"
+    assert metric(at, "Hazard ratio (95% CI)").startswith("0.081 (")
+    at.switch_page("pages/subgroups.py").run()
+    assert_clean(at)
+    assert any("fewer than 5 events" in str(w.value) for w in at.warning)
+
+
+# --------------------------------------------------------------------------------------
+# Sliders change the numbers
+# --------------------------------------------------------------------------------------
+
+
+def test_caliper_slider_changes_matched_n_and_width() -> None:
+    at = start("pages/matching.py")
+    before_n = metric(at, "Matched blinatumomab patients")
+    before_w = metric(at, "Caliper width (logit scale)")
+    at.select_slider(key="w.matching__caliper").set_value(0.01).run()
+    assert_clean(at)
+    assert metric(at, "Matched blinatumomab patients") != before_n
+    assert metric(at, "Matched blinatumomab patients") == "83 of 90"
+    assert metric(at, "Caliper width (logit scale)") != before_w
+    assert at.session_state[STORE].settings.matching.caliper == 0.01
+    assert "7 blinatumomab patient(s) without a match" in texts(at)
+
+
+def test_caliper_can_be_switched_off() -> None:
+    at = start("pages/matching.py")
+    at.toggle(key="w.matching__caliper.on").set_value(False).run()
+    assert_clean(at)
+    assert at.session_state[STORE].settings.matching.caliper is None
+    assert metric(at, "Caliper width (logit scale)") == "no caliper"
+
+
+def test_mrd_threshold_slider_changes_the_groups() -> None:
+    at = start("pages/mrd.py")
+    before = [(m.label, m.value) for m in at.metric]
+    assert ("MRD ≥ 0.1%", "49 patients") in before
+    at.select_slider(key="w.mrd__threshold_pct").set_value(1.0).run()
+    assert_clean(at)
+    after = [(m.label, m.value) for m in at.metric]
+    assert after != before
+    assert ("MRD ≥ 1%", "7 patients") in after
+    assert "change group" in texts(at)
+    assert any("inflates significance" in str(w.value) for w in at.warning)
+
+
+def test_mrd_jump_buttons_set_the_marked_thresholds() -> None:
+    at = start("pages/mrd.py")
+    at.button(key="mrd_jump_0.01").click().run()
+    assert_clean(at)
+    assert at.session_state[STORE].settings.mrd.threshold_pct == 0.01
+    assert at.select_slider(key="w.mrd__threshold_pct").value == 0.01
+
+
+def test_survival_controls_and_landmark() -> None:
+    at = start("pages/survival.py")
+    at.radio(key="w.endpoint").set_value("os").run()
+    assert_clean(at)
+    assert metric(at, "Blinatumomab: OS at 24 months") == "100.0 %"
+    assert any("Firth penalised" in str(w.value) for w in at.warning)
+    at.radio(key="w.origin").set_value("landmark").run()
+    assert_clean(at)
+    assert any("excluded at the landmark" in e.label for e in at.expander)
+    at.slider(key="w.horizon_months").set_value(12.0).run()
+    assert metric(at, "Blinatumomab: OS at 12 months") == "100.0 %"
+
+
+# --------------------------------------------------------------------------------------
+# Uploads
+# --------------------------------------------------------------------------------------
+
+
+def test_upload_one_file_and_analyse_it() -> None:
+    at = start()
+    upload(at, "upload.treated", "cohort.csv", csv_bytes(small_cohort()))
+    assert_clean(at)
+    assert any("340 patients pass every check" in str(s.value) for s in at.success)
+    at.button(key="use_cohort").click().run()
+    assert_clean(at)
+    store = at.session_state[STORE]
+    assert not store.is_demo and store.source == "cohort.csv"
+    assert len(store.cohort) == 340
+    assert not any(DEMO_LABEL in str(w.value) for w in at.sidebar.warning)
+    at.switch_page("pages/matching.py").run()
+    assert_clean(at)
+    assert metric(at, "Matched blinatumomab patients").endswith("of 40")
+    before = metric(at, "Matched blinatumomab patients")
+    at.select_slider(key="w.matching__caliper").set_value(0.005).run()
+    assert metric(at, "Matched blinatumomab patients") != before
+    for page in PAGES[2:]:
+        at.switch_page(page).run()
+        assert_clean(at)
+
+
+def test_upload_two_files_without_arm_columns() -> None:
+    demo = small_cohort()
+    treated = demo[demo["arm"] == "blinatumomab"].drop(columns="arm")
+    pool = demo[demo["arm"] == "chemotherapy"].drop(columns="arm")
+    at = start()
+    at.file_uploader(key="upload.treated").set_value(
+        ("treated.csv", csv_bytes(treated), "text/csv")
+    )
+    at.file_uploader(key="upload.pool").set_value(("pool.csv", csv_bytes(pool), "text/csv"))
+    at.run()
+    assert_clean(at)
+    assert any("40 blinatumomab" in str(s.value) for s in at.success)
+    at.button(key="use_cohort").click().run()
+    assert at.session_state[STORE].source == "treated.csv + pool.csv"
+
+
+def test_upload_with_other_names_and_units_uses_the_suggested_mapping() -> None:
+    demo = small_cohort()
+    frame = demo.rename(
+        columns={"patient_id": "Patient ID", "efs_months": "EFS (days)", "os_months": "OS (days)"}
+    )
+    for col in ("EFS (days)", "OS (days)"):
+        frame[col] = frame[col] * 365.25 / 12
+    at = start()
+    upload(at, "upload.treated", "renamed.csv", csv_bytes(frame))
+    assert_clean(at)
+    assert any("340 patients pass every check" in str(s.value) for s in at.success)
+    assert (
+        at.selectbox(key=next(k for k in _keys(at) if k.startswith("tu.treated"))).value == "days"
+    )
+    at.button(key="use_cohort").click().run()
+    cohort = at.session_state[STORE].cohort
+    assert cohort["efs_months"].round(6).tolist() == demo["efs_months"].round(6).tolist()
+    assert cohort["os_months"].round(6).tolist() == demo["os_months"].round(6).tolist()
+
+
+def _keys(at: AppTest) -> list[str]:
+    return [str(w.key) for w in at.selectbox if w.key]
+
+
+def test_bad_file_shows_the_validation_report() -> None:
+    bad = b"patient_id,arm,efs_months,efs_event,os_months,os_event\nP1,blina,-3,0,5,0\nP2,chemo,4,2,4,0\n"
+    at = start()
+    upload(at, "upload.treated", "bad.csv", bad)
+    assert_clean(at)
+    assert any("bad.csv has" in str(e.value) for e in at.error)
+    report = next(d.value for d in at.dataframe if "message" in d.value.columns)
+    assert list(report.columns) == ["row", "column", "value", "message"]
+    assert {"efs_months", "efs_event"} <= set(report["column"])
+    assert not [b for b in at.button if b.key == "use_cohort"]
+    assert at.session_state[STORE].is_demo
+
+
+def test_unreadable_file_is_reported() -> None:
+    at = start()
+    upload(at, "upload.treated", "empty.csv", b"")
+    assert_clean(at)
+    assert at.error
+
+
+def test_identifier_columns_are_flagged_and_dropped() -> None:
+    frame = small_cohort()
+    frame["Surname"] = [f"Name{i}" for i in range(len(frame))]
+    at = start()
+    upload(at, "upload.treated", "ids.csv", csv_bytes(frame))
+    assert_clean(at)
+    assert any("direct identifiers" in str(w.value) for w in at.warning)
+    assert at.multiselect(key="drop_identifiers").value == ["Surname"]
+    at.button(key="use_cohort").click().run()
+    assert "Surname" not in at.session_state[STORE].cohort.columns
+
+
+def test_mapping_json_round_trip() -> None:
+    frame = small_cohort().rename(columns={"patient_id": "PID"})
+    at = start()
+    upload(at, "upload.treated", "pid.csv", csv_bytes(frame))
+    mapping = json.dumps({"columns": {"PID": "patient_id"}, "time_unit": "months"})
+    at.file_uploader(key="mapload.treated").set_value(
+        ("m.json", mapping.encode(), "application/json")
+    )
+    at.run()
+    assert_clean(at)
+    assert any("340 patients" in str(s.value) for s in at.success)
+    at.file_uploader(key="mapload.treated").set_value(("m.json", b"{not json", "application/json"))
+    at.run()
+    assert_clean(at)
+    assert any("mapping was not loaded" in str(e.value) for e in at.error)
+
+
+def test_use_demo_button_returns_to_the_demo() -> None:
+    at = start()
+    upload(at, "upload.treated", "cohort.csv", csv_bytes(small_cohort()))
+    at.button(key="use_cohort").click().run()
+    assert not at.session_state[STORE].is_demo
+    at.button(key="use_demo").click().run()
+    assert at.session_state[STORE].is_demo
+
+
+# --------------------------------------------------------------------------------------
+# Sidebar: display modes and settings files
+# --------------------------------------------------------------------------------------
+
+
+def test_presentation_and_teaching_toggles() -> None:
+    at = start("pages/matching.py")
+    assert not any("caliper forbids" in str(i.value) for i in at.info)
+    at.sidebar.toggle(key="w.display__teaching").set_value(True).run()
+    assert_clean(at)
+    assert at.session_state[STORE].settings.display.teaching
+    assert any("caliper forbids" in str(i.value) for i in at.info)
+    assert not at.get("html")
+    at.sidebar.toggle(key="w.display__presentation").set_value(True).run()
+    assert_clean(at)
+    assert at.session_state[STORE].settings.display.presentation
+    assert any("font-size" in str(h.proto.body) for h in at.get("html"))
+    at.sidebar.toggle(key="w.display__presentation").set_value(False).run()
+    assert not at.get("html")
+
+
+def test_settings_save_and_load_round_trip() -> None:
+    at = start("pages/matching.py")
+    at.select_slider(key="w.matching__caliper").set_value(0.01).run()
+    at.switch_page("pages/survival.py").run()
+    at.radio(key="w.endpoint").set_value("os").run()
+    assert any(b.label == "Save settings (JSON)" for b in at.sidebar.get("download_button"))
+    saved = at.session_state[STORE].settings.to_json()
+    assert Settings.from_json(saved).matching.caliper == 0.01
+
+    fresh = start("pages/matching.py")
+    assert metric(fresh, "Matched blinatumomab patients") == "90 of 90"
+    fresh.sidebar.file_uploader(key="settings_upload").set_value(
+        ("blinastudy-settings.json", saved.encode(), "application/json")
+    ).run()
+    assert_clean(fresh)
+    assert fresh.session_state[STORE].settings == Settings.from_json(saved)
+    assert metric(fresh, "Matched blinatumomab patients") == "83 of 90"
+    assert fresh.select_slider(key="w.matching__caliper").value == 0.01
+
+
+def test_bad_settings_file_is_reported() -> None:
+    at = start()
+    at.sidebar.file_uploader(key="settings_upload").set_value(
+        ("s.json", b'{"matching": {"caliper": -1}}', "application/json")
+    ).run()
+    assert_clean(at)
+    assert any("settings were not loaded" in str(e.value) for e in at.error)
+    assert at.session_state[STORE].settings == Settings()
+
+
+# --------------------------------------------------------------------------------------
+# Subgroups restrict the survival page
+# --------------------------------------------------------------------------------------
+
+
+def test_subgroup_choice_filters_the_survival_page() -> None:
+    at = start("pages/subgroups.py")
+    options = at.selectbox(key="forest_choice").options
+    row = options.index("Risk group = HR") + 1  # row 0 of the forest is "Overall"
+    at.selectbox(key="forest_choice").set_value(row)
+    at.button(key="apply_subgroup").click().run()
+    assert_clean(at)
+    flt = at.session_state[STORE].settings.subgroup_filter
+    assert flt is not None and flt[0] == "risk_group"
+    at.switch_page("pages/survival.py").run()
+    assert_clean(at)
+    assert any("Filtered to" in str(i.value) for i in at.info)
+    n_filtered = metric(at, "Blinatumomab: EFS at 24 months")
+    at.button(key="clear_filter").click().run()
+    assert at.session_state[STORE].settings.subgroup_filter is None
+    assert not any("Filtered to" in str(i.value) for i in at.info)
+    assert metric(at, "Blinatumomab: EFS at 24 months") != n_filtered
+
+
+# --------------------------------------------------------------------------------------
+# Safety
+# --------------------------------------------------------------------------------------
+
+
+def test_unexpected_error_shows_an_id_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    from blinastudy import charts
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("patient BLN-001 value 19.58")
+
+    monkeypatch.setattr(charts, "km_chart", boom)
+    at = start("pages/survival.py")
+    assert not at.exception
+    shown = texts(at)
+    assert "error id" in shown
+    assert "BLN-001" not in shown and "19.58" not in shown and "Traceback" not in shown
+
+
+def test_pages_compute_no_statistics_themselves() -> None:
+    banned = {"lifelines", "sklearn", "scipy", "statsmodels"}
+    for path in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]:
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                assert name.split(".")[0] not in banned, f"{path.name} imports {name}"
+
+
+def test_streamlit_config_is_private_and_safe() -> None:
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["browser"]["gatherUsageStats"] is False
+    assert config["client"]["showErrorDetails"] == "none"
+    assert config["server"]["enableXsrfProtection"] is True
+    assert config["server"]["maxUploadSize"] == 50
+    assert config["logger"]["level"] == "warning"
