@@ -154,8 +154,12 @@ def _read_bytes(source: Any, limits: Limits) -> tuple[str, bytes]:
                 raise _too_big(name, limits)
             with path.open("rb") as handle:
                 data = handle.read(limits.max_bytes + 1)
+        except CohortError:
+            raise
         except FileNotFoundError:
             raise CohortError(f"{name}: file not found") from None
+        except ValueError:  # e.g. a NUL character in the path
+            raise CohortError(f"{name!r} is not a usable file path") from None
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
             raise CohortError(f"{name} could not be opened ({reason})") from None

@@ -262,6 +262,8 @@ def test_sources_path_str_upload_readonly_and_bytes(tmp_path: Path) -> None:
 def test_missing_file_and_folder_and_wrong_type(tmp_path: Path) -> None:
     with pytest.raises(CohortError, match=r"nope\.csv: file not found"):
         load_cohort(tmp_path / "nope.csv")
+    with pytest.raises(CohortError, match="not a usable file path"):
+        load_cohort(str(tmp_path / "a\x00.csv"))
     with pytest.raises(CohortError, match="is a folder"):
         load_cohort(tmp_path)
     with pytest.raises(CohortError, match="cannot read a cohort from a int"):
