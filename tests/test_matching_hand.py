@@ -251,7 +251,7 @@ def test_separation_gives_scores_near_zero_and_one() -> None:
     assert model.separation
     ps = model.propensity.to_numpy()
     assert np.all(ps[:5] < 1e-6) and np.all(ps[5:] > 1 - 1e-6)
-    # matching still runs: nothing is inside any caliper, so it says so
+    # matching still runs; without a caliper every treated unit gets a control
     res = match(frame, "t", ["x"], caliper=None)
     assert res.model.separation
     assert len(res.pairs) == 5
