@@ -367,15 +367,15 @@ def _clean(value: str) -> str | None:
 
 
 def _header_names(cells: Sequence[Any]) -> list[str]:
+    """Column names from header cells; a blank header cell becomes ``column_<n>``."""
     names = []
     for i, cell in enumerate(cells, start=1):
-        text = (
-            ""
-            if is_missing(cell)
-            else show_value(cell).strip()
-            if not isinstance(cell, str)
-            else cell.strip()
-        )
+        if is_missing(cell):
+            text = ""
+        elif isinstance(cell, str):
+            text = cell.strip()
+        else:
+            text = show_value(cell).strip()  # a number or date used as a header
         names.append(text or f"column_{i}")
     return names
 
@@ -493,24 +493,16 @@ def _check_archive(name: str, data: bytes, limits: Limits) -> zipfile.ZipFile:
     return archive
 
 
-def _has_formulas(archive: zipfile.ZipFile, member: str | None) -> bool:
-    names = (
-        [member]
-        if member
-        else [
-            n for n in archive.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")
-        ]
-    )
-    for entry in names:
-        try:
-            with archive.open(entry) as handle:
-                tail = b""
-                while chunk := handle.read(1 << 20):
-                    if _FORMULA_TAG.search(tail + chunk):
-                        return True
-                    tail = chunk[-16:]
-        except KeyError:
-            return True  # cannot tell; do the careful check
+def _has_formulas(archive: zipfile.ZipFile, member: str) -> bool:
+    try:
+        with archive.open(member) as handle:
+            tail = b""
+            while chunk := handle.read(1 << 20):
+                if _FORMULA_TAG.search(tail + chunk):
+                    return True
+                tail = chunk[-16:]
+    except KeyError:
+        return True  # cannot tell; do the careful check
     return False
 
 
@@ -595,63 +587,65 @@ def _read_excel(name: str, data: bytes, limits: Limits, sheet: str | int | None)
     problems: list[Problem] = []
     header_full = list(header) + [None] * (width - len(header))
     records = [r + [None] * (width - len(r)) for r in records]
-    if member is None or _has_formulas(archive, str(member).lstrip("/")):
+    if member is None:
+        notes.append("formula cells could not be checked for saved results")
+    elif _has_formulas(archive, str(member).lstrip("/")):
         problems.extend(
-            _unsaved_formulas(name, data, title, header_row, rows, records, header_full)
+            _unsaved_formulas(name, archive, str(member).lstrip("/"), header_row, header_full)
         )
     return _Raw(name, header_full, header_row, rows, records, notes, False, problems)
 
 
 def _unsaved_formulas(
-    name: str,
-    data: bytes,
-    title: str,
-    header_row: int,
-    rows: list[int],
-    records: list[list[Any]],
-    header: list[Any],
+    name: str, archive: zipfile.ZipFile, member: str, header_row: int, header: list[Any]
 ) -> list[Problem]:
-    """Find formula cells whose saved result is missing (read back as blank)."""
-    import openpyxl
+    """Formula cells with no saved result (a blank would otherwise be read).
 
-    blanks = {
-        (row, col)
-        for row, record in zip(rows, records, strict=True)
-        for col, value in enumerate(record)
-        if value is None
-    }
-    if not blanks:
-        return []
+    A formula cell normally carries the value computed when the file was last saved
+    (``<v>``); a string result, even an empty one, is marked ``t="str"``. A formula
+    with neither was never computed (e.g. a file written by a script).
+    """
+    from xml.etree.ElementTree import ParseError, iterparse
+
+    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+
     names = _header_names(header)
     problems: list[Problem] = []
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-            try:
-                ws = wb[title]
-                ws.reset_dimensions()
-                for index, values in enumerate(ws.iter_rows(values_only=True), start=1):
-                    if index < header_row or index > (rows[-1] if rows else 0):
-                        continue
-                    for col, value in enumerate(values[: len(header)]):
-                        if (
-                            isinstance(value, str)
-                            and value.startswith("=")
-                            and (index, col) in blanks
-                        ):
-                            problems.append(
-                                Problem(
-                                    index,
-                                    names[col],
-                                    None,
-                                    "the cell holds a formula with no saved result; open the"
-                                    " file in a spreadsheet program and save it, or paste values",
-                                )
-                            )
-            finally:
-                wb.close()
-    except Exception:
+        with archive.open(member) as handle:
+            for _, elem in iterparse(handle, events=("end",)):
+                tag = elem.tag.rsplit("}", 1)[-1]
+                if tag == "row":
+                    elem.clear()
+                    continue
+                if tag != "c":
+                    continue
+                children = {child.tag.rsplit("}", 1)[-1]: child for child in elem}
+                formula = children.get("f")
+                value = children.get("v")
+                ref = elem.get("r")
+                if (
+                    formula is None
+                    or ref is None
+                    or elem.get("t") == "str"
+                    or (value is not None and (value.text or "") != "")
+                ):
+                    continue
+                letters, row = coordinate_from_string(ref)
+                col = column_index_from_string(letters)
+                if row < header_row:
+                    continue
+                column = names[col - 1] if col <= len(names) else f"column_{col}"
+                problems.append(
+                    Problem(
+                        row,
+                        None if row == header_row else column,
+                        None,
+                        "the cell holds a formula with no saved result; open the file in a"
+                        " spreadsheet program and save it, or paste values",
+                    )
+                )
+    except (ParseError, KeyError, ValueError, OSError, zipfile.BadZipFile):
         raise CohortError(
             f"{name} could not be read as an Excel workbook (damaged or not .xlsx)"
         ) from None

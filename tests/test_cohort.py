@@ -1075,3 +1075,40 @@ def test_fuzz_random_xlsx_cells(cells: list[Any]) -> None:
     except Exception:  # openpyxl refuses some strings; not what is tested here
         return
     outcome(data, "f.xlsx")
+
+
+def test_overlong_cell_is_one_line_reason() -> None:
+    data = csv_bytes("P1,chemo,1,0,1,0," + '"' + "x" * 200_000 + '"', header=HEADER + ",note")
+    with pytest.raises(CohortError, match="not a readable table") as info:
+        load(data)
+    assert "\n" not in str(info.value)
+
+
+def test_numeric_headers_from_excel() -> None:
+    rows = table_rows()
+    rows[0].append(2020)
+    for r in rows[1:]:
+        r.append(1)
+    frame = load(xlsx_bytes(rows), "c.xlsx")
+    assert frame["2020"].tolist() == [1.0, 1.0, 1.0]
+
+
+def test_xlsx_formula_with_saved_empty_text_is_a_blank_cell() -> None:
+    rows = table_rows()
+    rows[0].append("note")
+    rows[1].append('=IF(A2="","x","")')
+    data = rewrite_zip(
+        xlsx_bytes(rows),
+        "xl/worksheets/sheet1.xml",
+        lambda xml: xml.replace(b'<c r="G2"><f>', b'<c r="G2" t="str"><f>'),
+    )
+    frame = load(data, "c.xlsx")
+    assert frame["note"].isna().all()
+
+
+def test_xlsx_row_of_only_uncomputed_formulas_is_reported() -> None:
+    rows = [*table_rows(), [None, None, "=1+2"]]
+    with pytest.raises(CohortError) as info:
+        load(xlsx_bytes(rows), "c.xlsx")
+    (problem,) = info.value.problems
+    assert (problem.row, problem.column) == (5, "efs_months")
