@@ -352,7 +352,8 @@ def match(
     replace : bool, default False
         Whether a control may serve several treated units.
     order : {"largest", "smallest", "random", "data"}, default "largest"
-        Order in which treated units choose (by propensity score).
+        Order in which treated units choose, by distance (as MatchIt: the same as by
+        propensity score except where scores are clamped at 0 or 1).
     exact : sequence of str, optional
         Columns on which matched units must agree (matching within strata).
     random_state : int, optional
@@ -398,9 +399,9 @@ def match(
     t_pos = np.flatnonzero(treat == 1)
     c_pos = np.flatnonzero(treat == 0)
     if order == "largest":
-        t_order = t_pos[np.argsort(-ps[t_pos], kind="stable")]
+        t_order = t_pos[np.argsort(-dist[t_pos], kind="stable")]
     elif order == "smallest":
-        t_order = t_pos[np.argsort(ps[t_pos], kind="stable")]
+        t_order = t_pos[np.argsort(dist[t_pos], kind="stable")]
     elif order == "random":
         try:
             rng = np.random.default_rng(random_state)

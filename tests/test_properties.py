@@ -224,9 +224,9 @@ def reference_greedy(
     )
     treated = [i for i in range(len(frame)) if treat[i] == 1]
     if order == "largest":
-        treated.sort(key=lambda i: -ps[i])  # stable: ties stay in data order
+        treated.sort(key=lambda i: -dist[i])  # by distance, as MatchIt; stable for ties
     elif order == "smallest":
-        treated.sort(key=lambda i: ps[i])
+        treated.sort(key=lambda i: dist[i])
     controls = [j for j in range(len(frame)) if treat[j] == 0]
     chosen: dict[int, list[int]] = {i: [] for i in treated}
     if replace:
