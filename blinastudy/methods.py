@@ -32,8 +32,10 @@ __all__ = [
     "fmt_p",
     "fmt_pct",
     "fmt_ratio",
+    "fmt_survival",
     "label",
     "methods_text",
+    "p_text",
     "term_label",
     "words",
 ]
@@ -112,6 +114,21 @@ def fmt_pct(x: Any, digits: int = 1) -> str:
     return f"{100 * float(x):.{digits}f}%" if _finite(x) else "–"
 
 
+def fmt_survival(s: Any, lo: Any, hi: Any) -> str:
+    """A survival probability with its confidence interval, as percentages.
+
+    Examples
+    --------
+    >>> fmt_survival(0.9778, 0.9141, 0.9944)
+    '97.8% (91.4% to 99.4%)'
+    >>> fmt_survival(1.0, float("nan"), float("nan"))
+    '100.0% (CI not estimable)'
+    """
+    if not _finite(lo) and not _finite(hi):
+        return f"{fmt_pct(s)} (CI not estimable)"
+    return f"{fmt_pct(s)} ({fmt_pct(lo)} to {fmt_pct(hi)})"
+
+
 def fmt_level(conf_level: float) -> str:
     """A confidence level as a percentage.
 
@@ -156,6 +173,18 @@ def fmt_ratio(x: Any) -> str:
         return f"{v:.2f}"
     digits = 1 - math.floor(math.log10(abs(v)))
     return f"{v:.{digits}f}"
+
+
+def p_text(p: Any) -> str:
+    """``p = 0.041`` or ``p < 0.001``.
+
+    Examples
+    --------
+    >>> p_text(0.0412), p_text(0.00001)
+    ('p = 0.041', 'p < 0.001')
+    """
+    shown = fmt_p(p)
+    return f"p {shown}" if shown.startswith("<") else f"p = {shown}"
 
 
 def fmt_ci(lo: Any, hi: Any) -> str:

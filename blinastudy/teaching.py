@@ -19,9 +19,9 @@ from blinastudy.methods import (
     ENDPOINT_NAMES,
     fmt_hr,
     fmt_num,
-    fmt_p,
     fmt_pct,
     label,
+    p_text,
     term_label,
     words,
 )
@@ -296,7 +296,7 @@ def _forest(settings: Settings, result: Any) -> list[str]:
         best = ints.sort_values("p_interaction").iloc[0]
         out.append(
             f"The smallest interaction p-value is for {label(str(best['variable']))} "
-            f"(p = {fmt_p(best['p_interaction'])})."
+            f"({p_text(best['p_interaction'])})."
         )
     return out
 
