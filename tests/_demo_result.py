@@ -23,3 +23,17 @@ def demo_cohort() -> pd.DataFrame:
 @functools.lru_cache(maxsize=4)
 def demo_result(sweep: bool = True) -> AnalysisResult:
     return analyze(demo_cohort(), Settings(), sweep=sweep)
+
+
+@functools.lru_cache(maxsize=1)
+def demo_svgs() -> dict[str, str]:
+    from blinastudy.report import render_svgs, result_charts
+
+    return render_svgs(result_charts(demo_result()))
+
+
+@functools.lru_cache(maxsize=1)
+def demo_pngs() -> dict[str, bytes]:
+    from blinastudy.slides import render_pngs
+
+    return render_pngs(demo_result())

@@ -1,0 +1,106 @@
+"""The HTML report: one offline file with figures, tables, methods, settings and stamp."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from blinastudy.analysis import analyze
+from blinastudy.methods import methods_text
+from blinastudy.report import (
+    FIGURE_TITLES,
+    PATIENT_TABLES,
+    headline_table,
+    html_report,
+    pdf_report,
+    result_charts,
+    result_tables,
+)
+from blinastudy.settings import Settings
+from tests._demo_result import WHEN, demo_cohort, demo_result, demo_svgs
+
+
+@pytest.fixture(scope="module")
+def page() -> str:
+    return html_report(demo_result(), when=WHEN, svgs=demo_svgs())
+
+
+def test_every_figure_is_inline_svg(page: str) -> None:
+    assert set(demo_svgs()) == set(FIGURE_TITLES)  # the demo has every figure
+    assert page.count("<svg") == len(FIGURE_TITLES)
+    for name in FIGURE_TITLES:
+        assert f'<figure id="figure-{name}"><svg' in page
+
+
+def test_settings_stamp_methods_and_label(page: str) -> None:
+    res = demo_result()
+    match = re.search(r'<pre id="settings-json">(.*?)</pre>', page, re.S)
+    assert match is not None
+    assert Settings.from_json(html.unescape(match.group(1))) == res.settings
+    assert res.settings.to_json() in page  # the JSON itself, readable in the page
+    assert res.cohort_hash in page
+    assert f"BlinaStudy {res.version}" in page
+    assert "2025-03-14T09:26:53+00:00" in page
+    assert html.escape(methods_text(res.settings, res)) in page
+    assert "Synthetic demo data" in page and 'id="synthetic-label"' in page
+    for warning in res.warnings:
+        assert html.escape(warning) in page
+    assert 'id="python-code"' in page
+
+
+def test_offline_no_external_references(page: str) -> None:
+    # SVG namespace names are identifiers, not references; nothing else may point outside
+    stripped = re.sub(r'xmlns(:\w+)?="http://www\.w3\.org/[^"]*"', "", page)
+    assert "http://" not in stripped and "https://" not in stripped
+    lowered = page.lower()
+    for needle in ("<script", "<link", "<img", "<iframe", "@import", "url(", "src="):
+        assert needle not in lowered, needle
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+
+
+def test_label_only_for_the_demo(page: str) -> None:
+    plain = html_report(demo_result(), when=WHEN, svgs={}, demo=False)
+    assert "Synthetic demo data" not in plain
+    assert "<svg" not in plain  # no figures given, none rendered
+
+
+def test_tables_are_escaped_and_neutralised() -> None:
+    cohort = demo_cohort().copy()
+    cohort.loc[0, "patient_id"] = "<b>bold</b>"
+    cohort.loc[1, "patient_id"] = "=1+1"
+    res = analyze(cohort, Settings(), sweep=False)
+    page = html_report(res, when=WHEN, svgs={})
+    assert "<b>bold</b>" not in page
+    assert "&lt;b&gt;bold&lt;/b&gt;" in page
+    assert "<td>&#x27;=1+1</td>" in page or "<td>'=1+1</td>" in page
+    assert "<td>=1+1</td>" not in page
+
+
+def test_headline_and_tables_match_the_result() -> None:
+    res = demo_result()
+    head = headline_table(res).set_index(["endpoint", "arm"])
+    efs = res.endpoints["efs"]
+    assert head.loc[("EFS", "blinatumomab"), "events"] == efs.events["blinatumomab"]
+    assert head.loc[("EFS", "blinatumomab"), "hr"] == efs.hazard_ratio["hr"].iloc[0]
+    assert head.loc[("OS", "blinatumomab"), "hr_method"] == "firth"
+    assert np.isnan(head.loc[("EFS", "chemotherapy"), "hr"])
+    tables = result_tables(res)
+    assert tables["forest"].equals(res.forest.reset_index(drop=True))
+    assert tables["sweep"].equals(res.sweep)
+    assert set(PATIENT_TABLES) - {"landmark_excluded"} <= set(tables)
+    assert all(isinstance(t, pd.DataFrame) for t in tables.values())
+
+
+def test_charts_skip_what_has_no_data() -> None:
+    res = demo_result(sweep=False)
+    assert "sweep" not in result_charts(res)
+    assert set(result_charts(res)) == set(FIGURE_TITLES) - {"sweep"}
+
+
+def test_pdf_none_without_engine() -> None:
+    assert pdf_report("<p>x</p>", chromium=None, use_weasyprint=False) is None
+    assert pdf_report("<p>x</p>", chromium="/nonexistent/chromium", use_weasyprint=False) is None
