@@ -1,0 +1,89 @@
+"""The PowerPoint deck: seven slides, figures, stamp and synthetic label."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from pptx import Presentation
+from pptx.enum.shapes import MSO_SHAPE_TYPE
+
+from blinastudy.slides import SLIDE_FIGURES, SLIDE_TITLES, pptx_deck
+from blinastudy.teaching import TEXTS
+from tests._demo_result import WHEN, demo_pngs, demo_result
+
+
+def texts(slide: object) -> str:
+    return "\n".join(
+        shape.text_frame.text
+        for shape in slide.shapes  # type: ignore[attr-defined]
+        if shape.has_text_frame
+    )
+
+
+@pytest.fixture(scope="module")
+def deck() -> Presentation:
+    data = pptx_deck(demo_result(), when=WHEN, images=demo_pngs())
+    assert data[:2] == b"PK"
+    return Presentation(io.BytesIO(data))
+
+
+def test_slide_count_and_titles(deck: Presentation) -> None:
+    slides = list(deck.slides)
+    assert len(slides) == len(SLIDE_TITLES) == 7
+    for slide, title in zip(slides, SLIDE_TITLES, strict=True):
+        assert slide.shapes.title.text.startswith(title)
+    assert slides[5].shapes.title.text == "MRD: threshold 0.1%"
+
+
+def test_figures_are_pictures(deck: Presentation) -> None:
+    assert set(demo_pngs()) == set(SLIDE_FIGURES)
+    pictures = [
+        sum(shape.shape_type == MSO_SHAPE_TYPE.PICTURE for shape in slide.shapes)
+        for slide in deck.slides
+    ]
+    assert pictures == [0, 1, 1, 1, 1, 1, 0]
+    blobs = {
+        shape.image.blob
+        for slide in deck.slides
+        for shape in slide.shapes
+        if shape.shape_type == MSO_SHAPE_TYPE.PICTURE
+    }
+    assert blobs == set(demo_pngs().values())
+
+
+def test_stamp_and_label(deck: Presentation) -> None:
+    res = demo_result()
+    slides = list(deck.slides)
+    for slide in (slides[0], slides[-1]):
+        text = texts(slide)
+        assert res.cohort_hash in text
+        assert f"BlinaStudy {res.version}" in text
+        assert "2025-03-14T09:26:53+00:00" in text
+    for slide in slides:
+        assert "Synthetic demo data" in texts(slide)  # every slide's footer
+    settings_text = texts(slides[-1])
+    for key in res.settings.to_dict():
+        assert key in settings_text
+    assert res.settings.to_json() in slides[-1].notes_slide.notes_text_frame.text
+
+
+def test_numbers_and_notes(deck: Presentation) -> None:
+    slides = list(deck.slides)
+    efs = texts(slides[1])
+    assert "Blinatumomab: 97.8% (91.4% to 99.4%), 2 events in 90" in efs
+    assert "HR 0.08 (95% CI 0.02–0.33)" in efs
+    assert "100.0% (CI not estimable)" in texts(slides[2])
+    assert "Matched 90 of 90 blinatumomab patients" in texts(slides[3])
+    assert TEXTS["kmunicate"] in slides[1].notes_slide.notes_text_frame.text
+    assert TEXTS["forest"] in slides[4].notes_slide.notes_text_frame.text
+    table = next(s for s in slides[5].shapes if s.has_table).table
+    assert table.cell(0, 0).text == "Group"
+    assert table.cell(1, 0).text == "MRD < 0.1%"
+
+
+def test_no_label_for_a_real_cohort() -> None:
+    data = pptx_deck(demo_result(), when=WHEN, images={}, demo=False)
+    deck = Presentation(io.BytesIO(data))
+    assert all("Synthetic demo data" not in texts(s) for s in deck.slides)
+    assert "(no figure: no data)" in texts(list(deck.slides)[1])
