@@ -7,8 +7,8 @@ cohort (a second file is the historical control pool, stacked with
 ``DIR``:
 
 * ``results.json``: :meth:`AnalysisResult.numbers` plus the ``stamp``;
-* ``settings.json``: the settings used; ``reproduce.py``: the script of
-  :func:`~blinastudy.codegen.show_code`;
+* ``settings.json``: the settings used; ``stamp.json``: the stamp alone;
+  ``reproduce.py``: the script of :func:`~blinastudy.codegen.show_code`;
 * ``figures/NAME.svg`` and ``figures/NAME.png`` for every chart;
 * ``tables/NAME.csv`` for every table (formula-neutralised);
 * ``report.html`` (self-contained), ``report.pdf`` when a PDF engine exists;
@@ -143,7 +143,11 @@ def _parser() -> _Parser:
     )
     rep.add_argument("cohort", nargs="?", help="cohort file (treated patients, or everyone)")
     rep.add_argument("pool", nargs="?", help="optional second file: historical control pool")
-    rep.add_argument("--settings", help="saved settings JSON (default: the default settings)")
+    rep.add_argument(
+        "--settings",
+        help="saved settings: settings.json, stamp.json or a previous results.json "
+        "(default: the default settings)",
+    )
     rep.add_argument("--out", required=True, help="output folder (created if needed)")
     rep.add_argument("--mapping", help="column mapping JSON for the first file")
     rep.add_argument("--mapping2", help="column mapping JSON for the second file")
@@ -178,11 +182,12 @@ def _read_text(path: str, what: str) -> str:
 
 def _load_settings(path: str | None) -> Any:
     from blinastudy.settings import Settings
+    from blinastudy.stamp import settings_from_saved
 
     if path is None:
         return Settings()
     try:
-        return Settings.from_json(_read_text(path, "settings file"))
+        return settings_from_saved(_read_text(path, "settings file"))
     except InputError as exc:
         raise InputError(f"settings file {path}: {exc}") from None
 
@@ -321,6 +326,7 @@ def _export(
     numbers["stamp"] = st
     save("results.json", json.dumps(numbers, indent=2, allow_nan=False) + "\n")
     save("settings.json", settings.to_json() + "\n")
+    save("stamp.json", json.dumps(st, indent=2) + "\n")
     save(
         "reproduce.py",
         show_code(

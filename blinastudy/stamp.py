@@ -12,12 +12,14 @@ version, :func:`blinastudy.analysis.analyze` gives the same numbers again.
 from __future__ import annotations
 
 import functools
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 from blinastudy.errors import InputError
+from blinastudy.settings import Settings
 
-__all__ = ["demo_cohort_hash", "is_demo", "stamp", "stamp_line"]
+__all__ = ["demo_cohort_hash", "is_demo", "settings_from_saved", "stamp", "stamp_line"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -124,3 +126,35 @@ def stamp_line(st: dict[str, Any], *, short_hash: bool = False) -> str:
     if st.get("synthetic"):
         line = f"{st.get('label') or 'Synthetic demo data'} · {line}"
     return line
+
+
+def settings_from_saved(text: str | bytes) -> Settings:
+    """Settings from any saved file: settings JSON, a stamp, or a ``results.json``.
+
+    A saved analysis can be reloaded from whichever file is at hand: the
+    ``settings.json`` of :meth:`Settings.to_json`, the ``stamp.json`` of an
+    export (its ``settings``), or the ``results.json`` of the command line (its
+    ``stamp``'s settings).
+
+    Raises
+    ------
+    InputError
+        Text that is not JSON, or settings that do not validate.
+
+    Examples
+    --------
+    >>> s = Settings(endpoint="os")
+    >>> settings_from_saved(s.to_json()) == s
+    True
+    >>> settings_from_saved(json.dumps({"stamp": {"settings": s.to_dict()}})) == s
+    True
+    """
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"the saved settings are not valid JSON ({exc})") from None
+    if isinstance(data, dict) and isinstance(data.get("stamp"), dict):
+        data = data["stamp"].get("settings")  # results.json
+    elif isinstance(data, dict) and "cohort_hash" in data and "settings" in data:
+        data = data["settings"]  # stamp.json
+    return Settings.from_dict(data)

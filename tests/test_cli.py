@@ -398,3 +398,50 @@ def test_one_line_and_progress() -> None:
     bar.step("x")
     bar.step("y")
     assert stream.getvalue().splitlines() == ["[##-] 1/2 x", "[###] 2/2 y"]
+
+
+# ---------------------------------------------------------------------------
+# saved analyses
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        Settings(),
+        Settings(
+            endpoint="os",
+            origin="landmark",
+            landmark_months=9.0,
+            conf_level=0.9,
+            conf_type="plain",
+            subgroups=("risk_group", "sex"),
+            subgroup_filter=("sex", "M"),
+        ).update(
+            matching__caliper=0.1,
+            matching__ratio=2,
+            matching__exact=("risk_group",),
+            mrd__threshold_pct=0.01,
+        ),
+    ],
+    ids=["default", "non-default"],
+)
+def test_saved_settings_round_trip(settings: Settings, tmp_path: Path) -> None:
+    path = tmp_path / "saved.json"
+    path.write_text(settings.to_json(), encoding="utf-8")
+    reloaded = Settings.from_json(path.read_text(encoding="utf-8"))
+    assert reloaded == settings
+    first = analyze(demo_cohort(), settings, sweep=False).numbers()
+    again = analyze(demo_cohort(), reloaded, sweep=False).numbers()
+    assert normal(again) == normal(first)
+    assert json.dumps(again, sort_keys=True) == json.dumps(first, sort_keys=True)
+
+
+def test_any_export_reloads_the_settings(demo_run: tuple[Path, int, str, str]) -> None:
+    from blinastudy.stamp import settings_from_saved
+
+    folder = demo_run[0]
+    for name in ("settings.json", "stamp.json", "results.json"):
+        assert settings_from_saved((folder / name).read_text(encoding="utf-8")) == Settings()
+    stamp = json.loads((folder / "stamp.json").read_text(encoding="utf-8"))
+    results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    assert stamp == results["stamp"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,30 @@ from blinastudy.report import (
     result_tables,
 )
 from blinastudy.settings import Settings
+from blinastudy.stamp import is_demo, stamp, stamp_line
 from tests._demo_result import WHEN, demo_cohort, demo_result, demo_svgs
+
+
+def test_stamp_fields() -> None:
+    res = demo_result()
+    st = stamp(res, when=WHEN)
+    assert st == {
+        "software": "BlinaStudy",
+        "version": res.version,
+        "cohort_hash": res.cohort_hash,
+        "settings": res.settings.to_dict(),
+        "date": "2025-03-14T09:26:53+00:00",
+        "synthetic": True,
+        "label": "Synthetic demo data",
+    }
+    naive = stamp(res, when=datetime(2025, 3, 14, 9, 26, 53), demo=False)
+    assert naive["date"] == st["date"] and naive["synthetic"] is False and naive["label"] is None
+    later = stamp(res, when=datetime(2025, 3, 14, 12, 0, tzinfo=timezone(timedelta(hours=3))))
+    assert later["date"] == "2025-03-14T09:00:00+00:00"
+    now = stamp(res)["date"]
+    assert now.endswith("+00:00") and now[:4] >= "2025"
+    assert stamp_line(st).startswith("Synthetic demo data · BlinaStudy")
+    assert is_demo(res)
 
 
 @pytest.fixture(scope="module")
