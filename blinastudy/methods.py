@@ -344,8 +344,11 @@ def _survival_sentences(settings: Settings, result: Any) -> list[str]:
         f"The primary endpoint was {name} ({short}: {definition}); {o_name} "
         f"({o_short}: {o_definition}) was secondary."
     )
-    if settings.population == "matched":
+    matched = settings.population == "matched" and (result is None or result.match is not None)
+    if matched:
         pop = "Survival was compared in the matched sample"
+    elif settings.population == "matched":
+        pop = "Matching failed, so survival was compared in all patients (unadjusted)"
     else:
         pop = (
             "Survival was compared in all patients without matching (an unadjusted "
@@ -379,7 +382,6 @@ def _survival_sentences(settings: Settings, result: Any) -> list[str]:
         f"{settings.horizon_months:g} months was compared by its difference between arms with "
         "a normal-approximation confidence interval."
     )
-    matched = settings.population == "matched"
     if matched and not m.replace:
         se = "cluster-robust (matched pair) standard errors"
     elif matched:

@@ -145,3 +145,17 @@ def test_formatters() -> None:
     assert fmt_ci(0.000925, 0.966) == "0.00093–0.97"
     assert fmt_hr(float("nan"), 1, 2) == "HR not estimable"
     assert fmt_level(0.975) == "97.5%"
+
+
+def test_failed_matching_is_described() -> None:
+    from blinastudy.analysis import analyze
+    from tests._demo_result import demo_cohort
+
+    # exact strata on a column the controls lack: nothing can be matched
+    s = Settings(sweep_calipers=()).update(matching__exact=("blina_start_months",))
+    res = analyze(demo_cohort(), s, sweep=False)
+    assert res.match is None
+    text = methods_text(s, res)
+    assert "Matching failed" in text
+    assert "survival was compared in all patients" in text
+    assert "model-based standard errors" in text and "cluster-robust" not in text
