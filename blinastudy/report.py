@@ -301,8 +301,10 @@ pre { background: #f6f6f6; border: 1px solid #ddd; padding: 0.6rem; font-size: 0
   overflow-x: auto; white-space: pre-wrap; word-break: break-word; }
 details { margin: 0.5rem 0; }
 footer { margin-top: 2rem; border-top: 1px solid #ccc; padding-top: 0.5rem; }
-@media print { body { max-width: none; padding: 0; } details { display: block; }
-  h2 { page-break-after: avoid; break-after: avoid; } }
+@page { margin: 12mm; }
+@media print { body { max-width: none; padding: 0; }
+  h2 { page-break-after: avoid; break-after: avoid; }
+  .table-wrap { overflow: visible; } table { font-size: 6.5pt; } th, td { padding: 1px 3px; } }
 """
 
 
