@@ -33,6 +33,7 @@ __all__ = [
     "SUBGROUP_LABELS",
     "adapt_settings",
     "analysis_key",
+    "baseline_display",
     "covariate_options",
     "exact_options",
     "fmt_ci",
@@ -405,6 +406,27 @@ def method_label(method: Any) -> str:
 # --------------------------------------------------------------------------------------
 # Files, mappings, problems
 # --------------------------------------------------------------------------------------
+
+
+def baseline_display(table: pd.DataFrame) -> pd.DataFrame:
+    """A baseline table as shown: SMD to three decimals (blank where not defined) and
+    readable column names. The numbers are those of the table, only formatted.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"variable": ["n", "age"], "smd": [float("nan"), 0.22893],
+    ...                   "missing_blinatumomab": [0, 1]})
+    >>> baseline_display(t).to_dict("list")
+    {'variable': ['n', 'age'], 'SMD': ['', '0.229'], 'missing (blinatumomab)': [0, 1]}
+    """
+    out = table.copy()
+    if "smd" in out:
+        out["smd"] = [f"{v:.3f}" if _finite(v) else "" for v in out["smd"]]
+    names = {"smd": "SMD"}
+    for col in out.columns:
+        if str(col).startswith("missing_"):
+            names[col] = f"missing ({str(col)[len('missing_') :]})"
+    return out.rename(columns=names)
 
 
 def problems_table(problems: Sequence[Problem]) -> pd.DataFrame:

@@ -20,8 +20,15 @@ from blinastudy.cohort import (
 from blinastudy.errors import InputError
 from blinastudy.mapping import MRD_UNITS, TIME_UNITS, Mapping, suggest_mapping
 from blinastudy.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS, Problem, schema_markdown
-from blinastudy.ui_state import KEEP_NAME, mapping_from_table, mapping_table, problems_table
+from blinastudy.ui_state import (
+    KEEP_NAME,
+    baseline_display,
+    mapping_from_table,
+    mapping_table,
+    problems_table,
+)
 from pages.common.ui import (
+    callback,
     csv_download,
     flash,
     named_bytes,
@@ -179,6 +186,7 @@ def handle_upload(slot: str, upload: Any) -> tuple[Mapping | None, dict[str, str
     return mapping, reasons
 
 
+@callback
 def _load_mapping(slot: str) -> None:
     upload = st.session_state.get(f"mapload.{slot}")
     entry = store().uploads.get(slot)
@@ -203,6 +211,7 @@ def report(headline: str, problems: list[Problem], name: str) -> None:
         csv_download(frame, name, "Problems (CSV)")
 
 
+@callback
 def _use(frame: pd.DataFrame, drop: list[str], source: str) -> None:
     try:
         cohort = drop_columns(frame, drop) if drop else frame
@@ -314,13 +323,13 @@ def baseline_section() -> None:
     )
     tabs = st.tabs(["Before matching", "After matching"])
     with tabs[0]:
-        table(res.baseline_before)
+        table(baseline_display(res.baseline_before), height="content")
         csv_download(res.baseline_before, "baseline-before")
     with tabs[1]:
         if res.baseline_after is None:
             st.info(res.match_error or "No matched sample.")
         else:
-            table(res.baseline_after)
+            table(baseline_display(res.baseline_after), height="content")
             csv_download(res.baseline_after, "baseline-after")
     if len(res.excluded_from_matching):
         st.markdown("**Excluded from matching** (a matching covariate is missing)")

@@ -21,6 +21,7 @@ from pages.common.ui import (
     sweep,
     table,
     teach,
+    teach_topic,
 )
 
 CALIPER_KEY = "w.matching__caliper"
@@ -53,12 +54,6 @@ def controls() -> None:
             to_widget=lambda v: v if v is not None else 0.2,
             format_func=lambda v: f"{v:g} SD",
             disabled=m.caliper is None,
-        )
-        teach(
-            "A caliper forbids pairs whose scores differ by more than this width. "
-            "Narrower: closer pairs and less residual bias, but more treated patients "
-            "left unmatched (smaller N, and the result then describes only those matched). "
-            "Wider: more pairs, poorer balance."
         )
     with c2:
         bound(
@@ -126,25 +121,21 @@ def body() -> None:
         if "match" in w.lower() or "propensity" in w.lower():
             st.warning(w)
     numbers(res)
+    teach_topic("caliper", res)
     pres = presentation()
-    teach(
-        "Judge balance by standardised mean differences (target |SMD| < 0.1), not "
-        "p-values: p-values depend on sample size, and matching shrinks the sample."
-    )
-    left, right = st.columns(2)
-    with left:
-        st.markdown("**Propensity score overlap**")
-        if len(res.overlap):
-            chart(charts.overlap_chart(res.overlap, presentation=pres), res.overlap, "overlap")
-        teach(
-            "Matching can only compare like with like where the two histograms overlap; "
-            "treated patients outside the controls' range stay unmatched."
+    st.subheader("Propensity score overlap")
+    if len(res.overlap):
+        chart(charts.overlap_chart(res.overlap, presentation=pres), res.overlap, "overlap")
+    teach_topic("propensity", res)
+    st.subheader("Covariate balance (love plot)")
+    teach_topic("smd", res)
+    if len(res.balance):
+        bal = res.balance.reset_index()
+        chart(charts.love_plot(res.balance, presentation=pres), bal, "love-plot", width="stretch")
+        st.caption(
+            "Grey: before matching; green: after. Dashed line: |SMD| = 0.1. A covariate "
+            "level absent from the blinatumomab arm has no SMD and no point."
         )
-    with right:
-        st.markdown("**Covariate balance (love plot)**")
-        if len(res.balance):
-            bal = res.balance.reset_index()
-            chart(charts.love_plot(res.balance, presentation=pres), bal, "love-plot")
     st.subheader("Not matched")
     if len(res.unmatched):
         st.markdown(f"**{len(res.unmatched)} blinatumomab patient(s) without a match**")

@@ -21,7 +21,7 @@ from pages.common.ui import (
     show_flash,
     store,
     table,
-    teach,
+    teach_topic,
 )
 
 TIMEPOINTS = {"eoi": "End of induction", "day15": "Day 15"}
@@ -69,7 +69,8 @@ def controls() -> None:
 
 def group_numbers(mrd: Any, horizon: float) -> None:
     groups = mrd.groups
-    shown = groups[(groups["group"] != "MRD missing") | (groups["n"] > 0)]
+    groups = groups[(groups["group"] != "MRD missing") | (groups["n"] > 0)]
+    shown = groups
     cols = st.columns(max(1, shown["group"].nunique()))
     for col, (group, rows) in zip(cols, shown.groupby("group", sort=False), strict=False):
         n = int(rows["n"].sum())
@@ -108,13 +109,10 @@ def body() -> None:
         "threshold fixed in advance (0.01 % or 0.1 % in current protocols).",
         icon=":material/warning:",
     )
-    teach(
-        "Moving the slider re-sorts patients near the cut-off between the groups; the list "
-        "at the bottom shows exactly who moves. Small groups give wide intervals."
-    )
     res = result()
     if res is None:
         return
+    teach_topic("mrd_threshold", res)
     settings = store().settings
     mrd = res.mrd
     if mrd is None:

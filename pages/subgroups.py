@@ -10,6 +10,7 @@ from blinastudy import charts
 from blinastudy.ui_state import SUBGROUP_LABELS, fmt_hr, fmt_p, method_label, subgroup_options
 from pages.common.ui import (
     bound,
+    callback,
     chart,
     fragment,
     presentation,
@@ -18,7 +19,7 @@ from pages.common.ui import (
     set_field,
     show_flash,
     store,
-    teach,
+    teach_topic,
 )
 
 FEW_EVENTS = 5
@@ -50,6 +51,7 @@ def forest_table(forest: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+@callback
 def _select_row(forest: pd.DataFrame) -> None:
     state = st.session_state.get(SELECT_KEY)
     rows = list(getattr(getattr(state, "selection", None), "rows", []) or [])
@@ -66,6 +68,7 @@ def apply_filter(forest: pd.DataFrame, index: int) -> None:
     set_field("subgroup_filter", (str(row["variable"]), str(row["level"])))
 
 
+@callback
 def _apply_choice(forest: pd.DataFrame) -> None:
     choice = st.session_state.get("forest_choice")
     if choice is not None:
@@ -115,25 +118,19 @@ def body() -> None:
         to_widget=list,
         from_widget=tuple,
     )
-    teach(
-        "Each row is the treatment hazard ratio within one subgroup (left of 1 favours "
-        "blinatumomab; larger symbols have more events). Ask whether the effect differs "
-        "between levels with the interaction p, not by checking which intervals cross 1: "
-        "with many rows some differ by chance alone."
-    )
     res = result()
     if res is None:
         return
+    teach_topic("forest", res)
     forest = res.forest
     if forest.empty:
         st.info("No subgroup results.")
         return
-    few = forest[(forest["events_treated"] + forest["events_control"]) < FEW_EVENTS]
-    if len(few):
+    few = (forest["events_treated"] + forest["events_control"]) < FEW_EVENTS
+    if few.any():
         st.warning(
-            f"**{len(few)} level(s) have fewer than {FEW_EVENTS} events** "
-            f"({', '.join(f'{label(v)} = {lv}' for v, lv in zip(few['variable'], few['level'], strict=True))}). "
-            "Their hazard ratios are imprecise: do not over-read them.",
+            f"**{int(few.sum())} level(s) have fewer than {FEW_EVENTS} events** (marked ⚠ in "
+            "the table). Their hazard ratios are imprecise: do not over-read them.",
             icon=":material/warning:",
         )
     endpoint = "EFS" if s.settings.endpoint == "efs" else "OS"
@@ -145,10 +142,13 @@ def body() -> None:
         ),
         forest,
         "forest",
+        width="stretch",
     )
     st.markdown("**Numbers** (select a row to restrict the Survival page to it)")
+    shown = forest_table(forest)
+    shown.insert(6, "note", ["⚠ few events" if f else "" for f in few])
     st.dataframe(
-        forest_table(forest),
+        shown,
         hide_index=True,
         on_select=lambda: _select_row(forest),
         selection_mode="single-row",

@@ -14,6 +14,7 @@ from blinastudy.ui_state import (
     fmt_ci,
     fmt_hr,
     fmt_months,
+    fmt_num,
     fmt_p,
     fmt_pct,
     method_label,
@@ -31,6 +32,7 @@ from pages.common.ui import (
     store,
     table,
     teach,
+    teach_topic,
 )
 
 ENDPOINTS = {"efs": "Event-free survival", "os": "Overall survival"}
@@ -95,6 +97,7 @@ def controls() -> None:
             min_value=1.0,
             max_value=36.0,
             step=1.0,
+            format="%.0f",
             disabled=not landmark,
         )
     with c3:
@@ -105,10 +108,11 @@ def controls() -> None:
             min_value=1.0,
             max_value=120.0,
             step=1.0,
+            format="%.0f",
         )
 
 
-def estimates(ep: Any) -> None:
+def estimates(ep: Any, res: Any) -> None:
     horizon = store().settings.horizon_months
     cols = st.columns(3)
     rows = {r["arm"]: r for r in ep.at_horizon.to_dict(orient="records")}
@@ -117,7 +121,6 @@ def estimates(ep: Any) -> None:
         col.metric(
             f"{ARM_NAMES[arm]}: {ep.endpoint.upper()} at {horizon:g} months",
             fmt_pct(r["survival"]) if r else "NA",
-            help=None if r is None else f"95% CI {fmt_ci(r['ci_lower'], r['ci_upper'], pct=True)}",
         )
         if r:
             col.caption(
@@ -126,7 +129,7 @@ def estimates(ep: Any) -> None:
     d = ep.difference
     est = d.get("estimate")
     cols[2].metric(
-        "Difference (blinatumomab − chemotherapy)",
+        "Difference (blina − chemo)",
         "NA" if est is None or pd.isna(est) else f"{est * 100:+.1f} points",
     )
     cols[2].caption(f"95% CI {fmt_ci(d.get('ci_lower'), d.get('ci_upper'), pct=True)}")
@@ -134,10 +137,13 @@ def estimates(ep: Any) -> None:
     hr = ep.hazard_ratio
     if len(hr):
         row = hr.iloc[0]
-        c1.metric("Hazard ratio (95% CI)", fmt_hr(row))
-        c1.caption(f"{method_label(row['method'])}; Wald p {fmt_p(row['p_value'])}")
+        c1.metric("Hazard ratio (blina vs chemo)", fmt_num(row["hr"]))
+        c1.caption(
+            f"95% CI {fmt_ci(row['ci_lower'], row['ci_upper'])}; {method_label(row['method'])}; "
+            f"Wald p {fmt_p(row['p_value'])}"
+        )
     else:
-        c1.metric("Hazard ratio (95% CI)", "not estimable")
+        c1.metric("Hazard ratio (blina vs chemo)", "not estimable")
         c1.caption("No events, or one arm is empty.")
     c2.metric("Log-rank p", fmt_p(None if ep.logrank is None else ep.logrank.p_value))
     meds = "; ".join(
@@ -164,6 +170,7 @@ def estimates(ep: Any) -> None:
         "cluster-robust (pairs are not independent). The log-rank p tests whether the "
         "curves differ at all; the difference at a chosen month is what a family hears."
     )
+    teach_topic("firth", res)
 
 
 def immortal_time(res: Any) -> None:
@@ -195,10 +202,7 @@ def immortal_time(res: Any) -> None:
         )
         table(shown)
         csv_download(it, "immortal-time")
-    teach(
-        "If the hazard ratio moves towards 1 at the landmark, part of the apparent "
-        "benefit from diagnosis was immortal time."
-    )
+    teach_topic("immortal_time", res)
 
 
 @fragment
@@ -215,12 +219,7 @@ def body() -> None:
     ep = res.endpoint
     pres = presentation()
     settings = store().settings
-    teach(
-        "Read a Kaplan-Meier curve as the estimated share still event-free. Shaded bands "
-        "are 95% CIs; ticks are censored patients; the table underneath gives, at each "
-        "month on the axis, the number still at risk and the running counts of events and "
-        "censored. Where few remain at risk the curve's tail is unreliable."
-    )
+    teach_topic("kmunicate", res)
     if len(ep.curve):
         chart(
             charts.km_chart(ep, presentation=pres, horizon=settings.horizon_months),
@@ -230,7 +229,7 @@ def body() -> None:
         csv_download(ep.risk_table, f"risk-table-{ep.endpoint}", "Numbers at risk (CSV)")
     else:
         st.info("No patients in this selection.")
-    estimates(ep)
+    estimates(ep, res)
     if len(ep.excluded):
         with st.expander(f"{len(ep.excluded)} patient(s) excluded at the landmark"):
             table(ep.excluded)

@@ -34,13 +34,36 @@ from blinastudy.analysis import AnalysisResult, analyze
 from blinastudy.cohort import content_hash
 from blinastudy.demo import DEMO_LABEL, make_demo_cohort
 from blinastudy.errors import InputError
+from blinastudy.export import to_csv_bytes
 from blinastudy.settings import Settings
+from blinastudy.teaching import TEXTS, TITLES, explain
 from blinastudy.ui_state import adapt_settings, analysis_key, get_field, sweep_settings
 
 LOG = logging.getLogger("blinastudy.app")
 STORE_KEY = "blinastudy.store"
 WIDGET_PREFIX = "w."
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def callback(func: F) -> F:
+    """Make a widget callback safe: an unexpected exception becomes a message with an
+    error id (callbacks run before the page, outside :func:`guard`)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except Exception as exc:
+            error_id = uuid.uuid4().hex[:12]
+            LOG.error("callback error %s (%s)", error_id, type(exc).__name__)
+            flash(
+                "error",
+                f"That change could not be applied. If it keeps happening, report error id "
+                f"`{error_id}`.",
+            )
+            return None
+
+    return wrapper  # type: ignore[return-value]
 
 
 # --------------------------------------------------------------------------------------
@@ -99,6 +122,7 @@ def set_cohort(cohort: pd.DataFrame, source: str, *, is_demo: bool) -> None:
     reset_widgets()
 
 
+@callback
 def use_demo() -> None:
     """Switch the session back to the synthetic demo cohort."""
     set_cohort(_demo_cohort(), DEMO_LABEL, is_demo=True)
@@ -142,12 +166,14 @@ def widget_key(field_name: str) -> str:
     return f"{WIDGET_PREFIX}{field_name}"
 
 
+@callback
 def set_field(field_name: str, value: Any) -> None:
     """Change one settings field from code and let its widget follow."""
     if update_settings(**{field_name: value}):
         st.session_state.pop(widget_key(field_name), None)
 
 
+@callback
 def _on_change(field_name: str, key: str, convert: Callable[[Any], Any] | None) -> None:
     value = st.session_state[key]
     if convert is not None:
@@ -243,11 +269,22 @@ def teach(text: str) -> None:
         st.info(text, icon=":material/school:")
 
 
+def teach_topic(key: str, res: AnalysisResult | None = None) -> None:
+    """The shared explanation of a topic (:mod:`blinastudy.teaching`) with the current
+    numbers, shown only in teaching mode."""
+    if not teaching():
+        return
+    try:
+        text = explain(key, store().settings, res)
+    except Exception as exc:  # the fixed text still helps when the numbers cannot be read
+        LOG.error("teaching text %s (%s)", key, type(exc).__name__)
+        text = TEXTS[key]
+    st.info(f"**{TITLES[key]}**\n\n{text}", icon=":material/school:")
+
+
 def csv_bytes(table: pd.DataFrame) -> bytes:
     """A table as CSV bytes with spreadsheet formulas neutralised."""
-    from blinastudy.export import to_csv_bytes
-
-    return bytes(to_csv_bytes(table))
+    return to_csv_bytes(table)
 
 
 def csv_download(table: pd.DataFrame, name: str, label: str = "Table (CSV)") -> None:
@@ -275,6 +312,8 @@ def chart(
 
     SVG and PNG are rendered only when the button is clicked.
     """
+    kwargs.setdefault("width", "content")
+    kwargs.setdefault("theme", None)  # as designed, and as the SVG/PNG downloads look
     event = st.altair_chart(figure, key=key, **kwargs)
     cols = st.columns(3)
     with cols[0]:
@@ -312,10 +351,13 @@ def presentation_css() -> None:
     if presentation():
         st.html(
             """<style>
+            .stMainBlockContainer { padding-left: 1.5rem; padding-right: 1.5rem; }
             .stMainBlockContainer p, .stMainBlockContainer li,
             .stMainBlockContainer label p { font-size: 1.3rem; }
-            [data-testid="stMetricValue"] { font-size: 3rem; }
-            [data-testid="stMetricLabel"] p { font-size: 1.25rem; }
+            .stMainBlockContainer [data-testid="stMetricValue"],
+            .stMainBlockContainer [data-testid="stMetricValue"] p,
+            .stMainBlockContainer [data-testid="stMetricValue"] div { font-size: 3.2rem; }
+            .stMainBlockContainer [data-testid="stMetricLabel"] p { font-size: 1.3rem; }
             .stMainBlockContainer h1 { font-size: 3rem; }
             .stMainBlockContainer h2, .stMainBlockContainer h3 { font-size: 2.1rem; }
             </style>"""
@@ -381,6 +423,7 @@ def named_bytes(data: bytes, name: str) -> io.BytesIO:
 # --------------------------------------------------------------------------------------
 
 
+@callback
 def _load_settings() -> None:
     upload = st.session_state.get("settings_upload")
     if upload is None:
