@@ -379,13 +379,11 @@ def pptx_deck(
     # 7. settings
     slide = prs.slides.add_slide(title_only)
     _title(slide, SLIDE_TITLES[6])
-    _text(slide, _settings_lines(s), Inches(0.4), body_top, Inches(8.2), Inches(5.6), size=10)
+    _text(slide, _settings_lines(s), Inches(0.4), body_top, Inches(8.2), Inches(5.0), size=10)
     _text(
         slide,
         [
             f"BlinaStudy {st['version']}",
-            "Cohort SHA-256:",
-            str(st["cohort_hash"]),
             f"Date: {st['date']}",
             *([str(st["label"])] if synthetic else []),
             "Reproduce: python -m blinastudy report COHORT --settings settings.json --out DIR",
@@ -393,8 +391,18 @@ def pptx_deck(
         Inches(8.8),
         body_top,
         Inches(4.2),
-        Inches(5.6),
+        Inches(5.0),
         size=12,
+    )
+    _text(
+        slide,
+        [f"Cohort SHA-256: {st['cohort_hash']}"],
+        Inches(0.4),
+        Inches(6.45),
+        Inches(12.5),
+        Inches(0.45),
+        size=12,
+        bold=True,
     )
     _notes(slide, "Settings JSON:\n" + s.to_json())
     _footer(slide, footer, synthetic)
