@@ -132,6 +132,7 @@ def body() -> None:
             charts.mrd_chart(mrd, label=label, presentation=presentation()),
             mrd.groups,
             "mrd-groups",
+            width="stretch",
         )
     ref = settings.mrd.compare_threshold_pct
     st.subheader("Patients who change group")

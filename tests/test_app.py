@@ -429,3 +429,40 @@ def test_failing_callback_shows_an_id_not_a_traceback(monkeypatch: pytest.Monkey
     shown = texts(at)
     assert "could not be applied" in shown and "error id" in shown
     assert "BLN-001" not in shown and "19.58" not in shown
+
+
+def test_a_minimal_cohort_works_on_every_page() -> None:
+    demo = small_cohort()
+    minimal = demo[
+        ["patient_id", "arm", "efs_months", "efs_event", "os_months", "os_event", "sex"]
+    ].assign(site=["A", "B"] * (len(demo) // 2))
+    at = start()
+    upload(at, "upload.treated", "minimal.csv", csv_bytes(minimal))
+    at.button(key="use_cohort").click().run()
+    assert_clean(at)
+    settings = at.session_state[STORE].settings
+    assert settings.matching.covariates == ("sex",)
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert_clean(at)
+    assert any(
+        "no mrd_eoi_pct column" in str(i.value) for i in at.switch_page("pages/mrd.py").run().info
+    )
+    at.switch_page("pages/subgroups.py").run()
+    assert "site" in at.multiselect(key="w.subgroups").options
+
+
+def test_a_filter_that_stops_matching_anyone_is_removed() -> None:
+    at = start("pages/subgroups.py")
+    options = at.selectbox(key="forest_choice").options
+    at.selectbox(key="forest_choice").set_value(
+        options.index("MRD group (current threshold) = MRD ≥ 0.1%") + 1
+    )
+    at.button(key="apply_subgroup").click().run()
+    assert at.session_state[STORE].settings.subgroup_filter == ("mrd_group", "MRD ≥ 0.1%")
+    at.switch_page("pages/mrd.py").run()
+    at.select_slider(key="w.mrd__threshold_pct").set_value(1.0).run()
+    assert_clean(at)
+    assert not at.error
+    assert any("no longer matches any patient" in str(w.value) for w in at.warning)
+    assert at.session_state[STORE].settings.subgroup_filter is None

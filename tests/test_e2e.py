@@ -8,6 +8,7 @@ because CI installs it.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -193,6 +194,15 @@ def test_upload_move_a_slider_and_see_every_page(browser_page: Page, server: str
     after = _metric(page, "Matched blinatumomab patients")
     assert after != before and after.endswith("of 40")
     _shot(page, "03-matching")
+
+    # The sidebar saves the current settings; a chart downloads as SVG.
+    with page.expect_download() as saved:
+        page.get_by_role("button", name="Save settings (JSON)").click()
+    settings = json.loads(Path(saved.value.path()).read_text())
+    assert settings["matching"]["caliper"] == 0.005
+    with page.expect_download() as svg:
+        page.get_by_role("button", name="SVG").first.click()
+    assert Path(svg.value.path()).read_text().lstrip().startswith("<svg")
 
     for n, name in enumerate(PAGES[2:], start=4):
         _goto(page, name)

@@ -233,8 +233,26 @@ def result() -> AnalysisResult | None:
         with st.spinner("Updating the analysis..."):
             return _analysis(s.cohort_hash, analysis_key(s.settings), s.cohort)
     except InputError as exc:
-        st.error(f"The analysis cannot run with these data and settings: {exc}")
-        return None
+        error = exc
+    flt = s.settings.subgroup_filter
+    if flt is not None:
+        # A subgroup chosen earlier can stop existing (another MRD threshold, another
+        # matched set): drop the filter if that is what stops the analysis.
+        unfiltered = s.settings.update(subgroup_filter=None)
+        try:
+            res = _analysis(s.cohort_hash, analysis_key(unfiltered), s.cohort)
+        except InputError:
+            res = None
+        if res is not None:
+            s.settings = unfiltered
+            st.warning(
+                f"The subgroup filter {flt[0]} = {flt[1]} no longer matches any patient "
+                "with these settings, so it was removed.",
+                icon=":material/filter_alt_off:",
+            )
+            return res
+    st.error(f"The analysis cannot run with these data and settings: {error}")
+    return None
 
 
 def sweep() -> pd.DataFrame | None:
