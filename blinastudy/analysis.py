@@ -339,7 +339,9 @@ def _endpoint(
     *,
     origin: str,
     cluster: str | None,
+    full: bool = True,
 ) -> EndpointResult:
+    """Survival comparison for one endpoint; ``full=False``: counts and hazard ratio only."""
     tcol, ecol, label = ENDPOINTS[key]
     data = frame
     excluded = pd.DataFrame(columns=["patient_id", "arm", "reason"])
@@ -381,7 +383,7 @@ def _endpoint(
         sub = data[data["arm"] == arm]
         n[arm] = len(sub)
         events[arm] = int(sub[ecol].sum())
-        if sub.empty:
+        if sub.empty or not full:
             continue
         t = sub[tcol].to_numpy(dtype=float)
         e = sub[ecol].to_numpy(dtype=float).astype(int)
@@ -428,7 +430,7 @@ def _endpoint(
     lr = None
     hr = pd.DataFrame(columns=["hr", "ci_lower", "ci_upper", "se", "p_value", "method"])
     if both and data[ecol].sum() > 0:
-        lr = logrank(data[tcol], data[ecol], data[TREATED])
+        lr = logrank(data[tcol], data[ecol], data[TREATED]) if full else None
         hr = cox(data, tcol, ecol, [TREATED], cluster=cluster, conf_level=settings.conf_level)
         hr.index = pd.Index(["blinatumomab vs chemotherapy"], name="comparison")
     empty_curve = pd.DataFrame(columns=["arm", "time", "survival", "ci_lower", "ci_upper"])
@@ -749,14 +751,17 @@ def analyze(
         key: _endpoint(survival_pop, key, settings, origin=settings.origin, cluster=cluster)
         for key in ENDPOINTS
     }
-    # immortal time: the same comparison from diagnosis and from the landmark
+    # immortal time: the same comparison from diagnosis and from the landmark (of the
+    # origin not shown only the counts and the hazard ratio are needed)
     immortal_rows = []
     for key in ENDPOINTS:
         for origin in ("diagnosis", "landmark"):
             ep = (
                 endpoints[key]
                 if origin == settings.origin
-                else _endpoint(survival_pop, key, settings, origin=origin, cluster=cluster)
+                else _endpoint(
+                    survival_pop, key, settings, origin=origin, cluster=cluster, full=False
+                )
             )
             hr = ep.hazard_ratio
             immortal_rows.append(
