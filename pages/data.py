@@ -224,6 +224,25 @@ def _use(frame: pd.DataFrame, drop: list[str], source: str) -> None:
     flash("success", f"Now analysing {source}: {len(cohort)} patients.")
 
 
+def identifiers(flagged: dict[str, tuple[str, str]]) -> None:
+    """Columns that look like direct identifiers, and what to do about them."""
+    if not flagged:
+        return
+    st.warning(
+        "These columns look like direct identifiers. They are not needed for the "
+        "analysis; drop them before going on.",
+        icon=":material/badge:",
+    )
+    table(pd.DataFrame(list(flagged.values()), columns=["column", "why"]))
+    required = [c for c in flagged if c in REQUIRED_COLUMNS]
+    if required:
+        st.error(
+            "patient_id looks identifying: replace it with study codes in the file."
+            if "patient_id" in required
+            else f"Required column(s) {', '.join(required)} look identifying."
+        )
+
+
 def uploads_section() -> None:
     st.subheader("Your cohort")
     teach(
@@ -247,11 +266,14 @@ def uploads_section() -> None:
     for slot, up in present.items():
         with st.expander(f"Columns of {up.name}", expanded=True):
             mapping, reasons = handle_upload(slot, up)
-        if mapping is None:
-            return
-        mappings[slot] = mapping
+        if mapping is not None:
+            mappings[slot] = mapping
         for col, why in reasons.items():
-            flagged[mapping.columns.get(col, col)] = (f"{up.name}: {col}", why)
+            name = mapping.columns.get(col, col) if mapping is not None else col
+            flagged[name] = (f"{up.name}: {col}", why)
+    identifiers(flagged)
+    if len(mappings) < len(present):
+        return
     names = tuple(present[s].name for s in present)
     datas = tuple(bytes(present[s].getvalue()) for s in present)
     digests = tuple(hashlib.sha256(d).hexdigest() for d in datas)
@@ -268,28 +290,14 @@ def uploads_section() -> None:
         + ", ".join(f"{n} {arm}" for arm, n in counts.items()),
         icon=":material/check_circle:",
     )
+    droppable = [c for c in flagged if c not in REQUIRED_COLUMNS and c in frame.columns]
     drop: list[str] = []
-    if flagged:
-        st.warning(
-            "These columns look like direct identifiers. They are not needed for the "
-            "analysis; drop them before going on.",
-            icon=":material/badge:",
-        )
-        table(
-            pd.DataFrame(
-                [(where, why) for where, why in flagged.values()], columns=["column", "why"]
-            )
-        )
-        required = [c for c in flagged if c in REQUIRED_COLUMNS]
-        if required:
-            st.error(
-                "patient_id looks identifying: replace it with study codes in the file."
-                if "patient_id" in required
-                else f"Required column(s) {', '.join(required)} look identifying."
-            )
-        droppable = [c for c in flagged if c not in REQUIRED_COLUMNS and c in frame.columns]
+    if droppable:
         drop = st.multiselect(
-            "Drop these columns", droppable, default=droppable, key="drop_identifiers"
+            "Drop these identifier-like columns before analysis",
+            droppable,
+            default=droppable,
+            key="drop_identifiers",
         )
     st.button(
         "Use this cohort",

@@ -466,3 +466,15 @@ def test_a_filter_that_stops_matching_anyone_is_removed() -> None:
     assert not at.error
     assert any("no longer matches any patient" in str(w.value) for w in at.warning)
     assert at.session_state[STORE].settings.subgroup_filter is None
+
+
+def test_identifiers_are_flagged_even_when_the_file_has_problems() -> None:
+    frame = small_cohort()
+    frame["Date of birth"] = "2015-03-02"
+    frame.loc[0, "efs_months"] = -1
+    at = start()
+    upload(at, "upload.treated", "dob.csv", csv_bytes(frame))
+    assert_clean(at)
+    assert any("direct identifiers" in str(w.value) for w in at.warning)
+    assert any("dob.csv has" in str(e.value) for e in at.error)
+    assert not [b for b in at.button if b.key == "use_cohort"]
