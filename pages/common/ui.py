@@ -360,7 +360,11 @@ def chart(
 
 
 def table(frame: pd.DataFrame, **kwargs: Any) -> None:
-    """A read-only table without the index."""
+    """A read-only table without the index (a plain, larger table in presentation mode
+    when it is short enough to read from the back of a room)."""
+    if presentation() and len(frame) <= 30:
+        st.table(frame, hide_index=True, border="horizontal")
+        return
     st.dataframe(frame, hide_index=True, **kwargs)
 
 
@@ -376,6 +380,8 @@ def presentation_css() -> None:
             .stMainBlockContainer [data-testid="stMetricValue"] p,
             .stMainBlockContainer [data-testid="stMetricValue"] div { font-size: 3.2rem; }
             .stMainBlockContainer [data-testid="stMetricLabel"] p { font-size: 1.3rem; }
+            .stMainBlockContainer [data-testid="stTable"] th,
+            .stMainBlockContainer [data-testid="stTable"] td { font-size: 1.2rem; }
             .stMainBlockContainer h1 { font-size: 3rem; }
             .stMainBlockContainer h2, .stMainBlockContainer h3 { font-size: 2.1rem; }
             </style>"""
