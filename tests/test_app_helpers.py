@@ -137,3 +137,14 @@ def test_problems_table_never_loses_a_problem() -> None:
         },
         {"file": "pool.csv", "row": "4", "column": "sex", "value": "", "message": "blank"},
     ]
+
+
+def test_a_failing_chart_download_gives_a_note_not_a_trace() -> None:
+    from pages.common.ui import _deferred
+
+    def broken() -> bytes:
+        raise RuntimeError("patient BLN-001")
+
+    note = _deferred(broken, "png")()
+    assert isinstance(note, str) and "could not be drawn" in note and "BLN-001" not in note
+    assert _deferred(lambda: b"ok", "png")() == b"ok"

@@ -318,6 +318,20 @@ def csv_download(table: pd.DataFrame, name: str, label: str = "Table (CSV)") -> 
     )
 
 
+def _deferred(make: Callable[[], str | bytes], kind: str) -> Callable[[], str | bytes]:
+    """A download generated on click, that fails with a short note instead of a trace."""
+
+    def run() -> str | bytes:
+        try:
+            return make()
+        except Exception as exc:
+            error_id = uuid.uuid4().hex[:12]
+            LOG.error("download error %s (%s, %s)", error_id, kind, type(exc).__name__)
+            return f"The {kind.upper()} could not be drawn (error id {error_id})."
+
+    return run
+
+
 def chart(
     figure: Any,
     table: pd.DataFrame,
@@ -337,7 +351,7 @@ def chart(
     with cols[0]:
         st.download_button(
             "SVG",
-            data=lambda: charts.to_svg(figure),
+            data=_deferred(lambda: charts.to_svg(figure), "svg"),
             file_name=f"{name}.svg",
             mime="image/svg+xml",
             key=f"dl.{name}.svg",
@@ -347,7 +361,7 @@ def chart(
     with cols[1]:
         st.download_button(
             "PNG",
-            data=lambda: charts.to_png(figure),
+            data=_deferred(lambda: charts.to_png(figure), "png"),
             file_name=f"{name}.png",
             mime="image/png",
             key=f"dl.{name}.png",
