@@ -31,7 +31,7 @@ def _caliper_on(on: bool) -> Any:
     return st.session_state.get(CALIPER_KEY, 0.2) if on else None
 
 
-def controls() -> None:
+def controls() -> Any:
     s = store()
     m = s.settings.matching
     c1, c2, c3 = st.columns([3, 1, 1])
@@ -55,6 +55,7 @@ def controls() -> None:
             format_func=lambda v: f"{v:g} SD",
             disabled=m.caliper is None,
         )
+        width_slot = st.empty()
     with c2:
         bound(
             st.number_input,
@@ -89,6 +90,7 @@ def controls() -> None:
         from_widget=tuple,
         help="Pairs only within the same level of these variables.",
     )
+    return width_slot
 
 
 def numbers(res: Any) -> None:
@@ -113,10 +115,13 @@ def numbers(res: Any) -> None:
 @fragment
 def body() -> None:
     show_flash()
-    controls()
+    width_slot = controls()
     res = result()
     if res is None:
         return
+    width = res.matching_summary.get("caliper_width")
+    if width is not None:
+        width_slot.caption(f"= {width:.3f} on the logit scale (absolute width)")
     for w in res.warnings:
         if "match" in w.lower() or "propensity" in w.lower():
             st.warning(w)

@@ -129,6 +129,7 @@ def test_caliper_slider_changes_matched_n_and_width() -> None:
     assert metric(at, "Caliper width (logit scale)") != before_w
     assert at.session_state[STORE].settings.matching.caliper == 0.01
     assert "7 blinatumomab patient(s) without a match" in texts(at)
+    assert "= 0.089 on the logit scale (absolute width)" in texts(at)
 
 
 def test_caliper_can_be_switched_off() -> None:
