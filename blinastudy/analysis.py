@@ -60,6 +60,15 @@ ENDPOINTS = {
 REQUIRED = ["patient_id", "arm", "efs_months", "efs_event", "os_months", "os_event"]
 TREATED = "_treated"
 PAIR = "pair"
+CLUSTER = "_cluster"
+
+
+def _with_cluster(matched: pd.DataFrame, replace: bool) -> pd.DataFrame:
+    """Matched rows with the robust-variance cluster: the pair, or the patient when
+    controls may be reused (a reused control's rows are not independent)."""
+    out = matched.copy()
+    out[CLUSTER] = matched.index.astype(str) if replace else matched[PAIR].astype(str)
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -592,13 +601,12 @@ def caliper_sweep(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
             rows.append(row)
             continue
         bal = balance(frame, TREATED, m.covariates, matched=res)
-        cl = PAIR if not m.replace else None
         hr = cox(
-            res.matched,
+            _with_cluster(res.matched, m.replace),
             "efs_months",
             "efs_event",
             [TREATED],
-            cluster=cl,
+            cluster=CLUSTER,
             conf_level=settings.conf_level,
         )
         row.update(
@@ -737,8 +745,13 @@ def analyze(
     if use_matched and res is None:
         warnings.append("No matched sample: survival results use all patients.")
         use_matched = False
-    pop = res.matched if (use_matched and res is not None) else frame
-    cluster = (PAIR if not m.replace else None) if use_matched else None
+    pop = _with_cluster(res.matched, m.replace) if (use_matched and res is not None) else frame
+    cluster = CLUSTER if use_matched else None
+    if use_matched and res is not None and res.matched["weight"].nunique() > 1:
+        warnings.append(
+            "Matching weights are unequal (incomplete 1:k sets or reused controls); the "
+            "survival estimates count each matched row once and are not weighted."
+        )
     survival_pop = pop
     if settings.subgroup_filter is not None:
         var, level = settings.subgroup_filter

@@ -153,7 +153,8 @@ def show_code(
         settings, cohort_path, pool_path, list(mapping_paths)
     )
     matched = settings.population == "matched"
-    cluster = "pair" if matched and not m.replace else None
+    # robust variance: by matched pair, or by patient when controls may be reused
+    cluster = ("pair" if not m.replace else "patient") if matched else None
     conf = settings.conf_level
     out: list[str] = [
         f'"""Reproduce a BlinaStudy {__version__} analysis from its saved settings.',
@@ -231,7 +232,10 @@ def show_code(
         'smd = balance(complete, "_treated", covariates, matched=matching)',
         'print("max |SMD| after matching:", smd["smd_after"].abs().max())',
     ]
-    if matched:
+    if matched and m.replace:
+        out.append("population = matching.matched  # the matched sample, controls may repeat")
+        out.append('population = population.assign(patient=population.index.astype(str))')
+    elif matched:
         out.append("population = matching.matched  # the matched sample, with its pair column")
     else:
         out.append("population = frame  # all patients, unmatched")

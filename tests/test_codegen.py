@@ -91,8 +91,10 @@ def test_variants_reproduce_exactly(settings: Settings) -> None:
     assert ns["numbers"] == analyze(demo_cohort(), settings, sweep=False).numbers()
     assert "step-by-step numbers equal analyze()" in printed
     code = show_code(settings)
-    if settings.population == "all" or settings.matching.replace:
+    if settings.population == "all":
         assert "cluster=None," in code
+    elif settings.matching.replace:
+        assert 'cluster="patient",' in code  # reused controls: robust by patient
     if settings.origin == "landmark":
         assert f"landmark = {settings.landmark_months!r}" in code
 

@@ -203,6 +203,13 @@ class _Eval:
 
 
 def _evaluate(r: _Risk, beta: FloatArray, *, third: bool = False) -> _Eval:
+    # Far along a diverging direction a whole risk set can underflow to zero weight;
+    # the log-likelihood is then -inf and the caller halves its step.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        return _evaluate_sums(r, beta, third=third)
+
+
+def _evaluate_sums(r: _Risk, beta: FloatArray, *, third: bool = False) -> _Eval:
     x = r.x
     n, p = x.shape
     eta = x @ beta
