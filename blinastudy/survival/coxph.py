@@ -464,6 +464,8 @@ def _newton(
         if free.size == 0:
             break
         sub = info[np.ix_(free, free)]
+        if firth:
+            sub = _penalised_curvature(objective, beta, free, sub)
         try:
             step = np.linalg.solve(sub, score[free])
         except np.linalg.LinAlgError:
@@ -485,9 +487,10 @@ def _newton(
         change = abs(ll_new - ll)
         beta, ll, score, info, ev = trial, ll_new, score_new, info_new, ev_new
         if firth:
-            # coxphf: converged when the step and the penalised score are negligible
-            if np.abs(step).max() <= 1e-9 * max(1.0, np.abs(beta).max()) or (
-                np.abs(score[free]).max() < 1e-10
+            # converged when the penalised score vanishes, or a full (unhalved) step is
+            # negligible; a step shrunk by halving says nothing about convergence
+            if np.abs(score[free]).max() < 1e-10 or (
+                halvings == 0 and np.abs(step).max() <= 1e-11 * max(1.0, np.abs(beta).max())
             ):
                 converged = True
                 break
@@ -495,6 +498,34 @@ def _newton(
             converged = True
             break
     return beta, ev, converged
+
+
+def _penalised_curvature(
+    objective: Any, beta: FloatArray, free: npt.NDArray[np.int64], fallback: FloatArray
+) -> FloatArray:
+    """Minus the Jacobian of the penalised score, by central differences.
+
+    The Fisher information alone (coxphf's choice) ignores the penalty's curvature
+    and converges slowly where the penalty dominates (monotone likelihood); the
+    full curvature gives Newton's quadratic convergence. Falls back to the
+    information where the difference quotient is not positive definite.
+    """
+    k = free.size
+    jac = np.empty((k, k))
+    for j, col in enumerate(free):
+        h = 1e-5 * max(1.0, abs(float(beta[col])))
+        up, down = beta.copy(), beta.copy()
+        up[col] += h
+        down[col] -= h
+        jac[:, j] = (objective(up)[1][free] - objective(down)[1][free]) / (2 * h)
+    curv = -(jac + jac.T) / 2
+    if not np.all(np.isfinite(curv)):
+        return fallback
+    try:
+        np.linalg.cholesky(curv)
+    except np.linalg.LinAlgError:
+        return fallback
+    return curv
 
 
 def _diverging(
@@ -516,6 +547,30 @@ def _diverging(
     # a genuinely infinite coefficient has drifted far by then: HR beyond e^5 across the
     # covariate's range
     return bool(np.any(flagged & (np.abs(beta[free]) * spread[free] > 5.0)))
+
+
+def _no_information(
+    x: FloatArray, t: FloatArray, e: FloatArray, s: npt.NDArray[np.int64]
+) -> npt.NDArray[np.bool_]:
+    """Columns that are constant within every risk set that has a death.
+
+    Such a coefficient has zero information at any value (R's ``coxph`` gives NA);
+    checking the data directly avoids mistaking round-off for information.
+    """
+    varies = np.zeros(x.shape[1], dtype=bool)
+    for stratum in np.unique(s):
+        rows = np.flatnonzero(s == stratum)
+        order = rows[np.argsort(-t[rows], kind="stable")]
+        ts, xs = t[order], x[order]
+        hi = np.maximum.accumulate(xs, axis=0)
+        lo = np.minimum.accumulate(xs, axis=0)
+        death_times = np.unique(ts[e[order] > 0])
+        if death_times.size == 0:
+            continue
+        # last row (descending time) still at risk at each death time
+        last = np.searchsorted(-ts, -death_times, side="right") - 1
+        varies |= ((hi[last] - lo[last]) > 0).any(axis=0)
+    return ~varies
 
 
 def _empty_level(x: FloatArray, e: FloatArray) -> bool:
@@ -760,6 +815,9 @@ def _fit(
         _BinaryRisk.build(xc[:, 0], t, e, ties) if binary else _prepare(xc, t, e, s, ties)
     )
     ll_null = r.evaluate(np.zeros(p)).loglik
+    if _no_information(xc, t, e, s).any():
+        # constant within every risk set with a death: flat (penalised) likelihood
+        return _not_estimable(names, t.size, n_events, ll_null)
     use_firth = firth is True or (firth == "auto" and _empty_level(xc, e))
     if not use_firth:
         beta, ev, converged = _newton(r, p, firth=False)
