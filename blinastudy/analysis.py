@@ -700,6 +700,18 @@ def analyze(
     except InputError as exc:
         match_error = str(exc)
         warnings.append(f"Matching failed: {exc}")
+    for col in m.covariates:
+        ser = complete[col]
+        if pd.api.types.is_numeric_dtype(ser) and ser.nunique() > 2:
+            continue
+        arms_by_level = complete.groupby(ser.astype(str))[TREATED].agg(["min", "max"])
+        only_control = list(arms_by_level.index[arms_by_level["max"] == 0])
+        if only_control:
+            warnings.append(
+                f"No blinatumomab patient has {col} = {', '.join(only_control)}: those controls "
+                "can never be matched and push their propensity scores towards 0 (widening a "
+                "caliper set in SDs). Consider restricting the historical pool to eligible patients."
+            )
     if res is not None and res.model.separation:
         warnings.append(
             "Some propensity scores are numerically 0 or 1: a covariate separates the arms "

@@ -2,7 +2,9 @@
 
 For the ATT: the standardised mean difference divides by the standard deviation
 of the treated group in the full sample (``sqrt(p (1 - p))`` for two-valued
-covariates, scaled by the gap between the two values); means after matching use
+covariates, scaled by the gap between the two values) or, where the treated
+group does not vary at all (MatchIt then has no finite SMD), by the pooled SD of
+the two arms; means after matching use
 the matching weights. Variance ratios (treated over control) are reported for
 covariates with more than two values (``NaN`` for two-valued ones, as MatchIt).
 Categorical covariates are expanded to one indicator per level, named
@@ -71,6 +73,20 @@ def _wvar(x: FloatArray, w: FloatArray) -> float:
         return float("nan")
     m = np.sum(w * x) / sw
     return float(np.sum(w * (x - m) ** 2) * sw / denom)
+
+
+def _pooled_sd(x: FloatArray, t: npt.NDArray[np.int64], two_valued: bool) -> float:
+    parts = []
+    for arm in (1, 0):
+        xa = x[t == arm]
+        if two_valued:
+            values = np.unique(x)
+            gap = float(values[-1] - values[0]) if values.size == 2 else 0.0
+            p = float(np.mean(xa == values[-1])) if xa.size else 0.0
+            parts.append((gap**2) * p * (1 - p))
+        else:
+            parts.append(float(np.var(xa, ddof=1)) if xa.size > 1 else 0.0)
+    return float(np.sqrt((parts[0] + parts[1]) / 2))
 
 
 def _smd_and_vr(
@@ -153,6 +169,11 @@ def balance(
             sd_t = 0.0
         else:
             sd_t = float(np.std(xt, ddof=1)) if xt.size > 1 else float("nan")
+        if not sd_t > 0:
+            # The treated group does not vary (e.g. no blinatumomab patient is low risk):
+            # the ATT denominator is 0, where MatchIt gives no finite SMD. Use the pooled
+            # SD of the full sample so the largest imbalance is not hidden.
+            sd_t = _pooled_sd(x, t, two_valued)
         smd_b, vr_b = _smd_and_vr(x, t, ones, sd_t, two_valued)
         if matched is not None:
             mx = mdesign[name].to_numpy(dtype=float)

@@ -58,6 +58,10 @@ Kind = Literal["text", "category", "number", "integer", "binary"]
 Group = Literal["required", "baseline", "treatment"]
 
 #: ``DataFrame.attrs`` key holding the row number (as the user counts it) of each row.
+#: Relative tolerance of the time-order rules (OS >= EFS, start <= EFS): round-off of a
+#: unit conversion must not reject a row whose times are equal in the file.
+TIME_TOLERANCE = 1e-9
+
 ROWS_ATTR = "blinastudy.rows"
 #: ``DataFrame.attrs`` key: ``True`` when text numbers use a decimal comma (``1,5``).
 DECIMAL_COMMA_ATTR = "blinastudy.decimal_comma"
@@ -1120,7 +1124,8 @@ class _Checker:
         efs_event = self.num("efs_event")
         os_event = self.num("os_event")
         if efs is not None and os_ is not None:
-            for hit in np.flatnonzero(os_ < efs):
+            # a relative tolerance absorbs round-off of unit conversion (days -> months)
+            for hit in np.flatnonzero(os_ < efs - TIME_TOLERANCE * np.maximum(1.0, np.abs(efs))):
                 self.add(
                     int(hit),
                     "os_months",
@@ -1184,7 +1189,7 @@ class _Checker:
                     arms[pos] == "blinatumomab"
                     and efs is not None
                     and not math.isnan(efs[pos])
-                    and start[pos] > efs[pos]
+                    and start[pos] > efs[pos] + TIME_TOLERANCE * max(1.0, abs(efs[pos]))
                 ):
                     self.add(
                         pos,

@@ -309,3 +309,16 @@ def test_logrank_matches_direct(result) -> None:  # type: ignore[no-untyped-def]
     m = result.match.matched
     lr = logrank(m["os_months"], m["os_event"], m[TREATED])
     assert result.endpoints["os"].logrank.statistic == pytest.approx(lr.statistic, rel=1e-12)
+
+
+def test_smd_uses_pooled_sd_when_treated_do_not_vary() -> None:
+    from blinastudy.balance import balance
+
+    f = pd.DataFrame({"t": [1, 1, 1, 1, 0, 0, 0, 0], "lr": [0, 0, 0, 0, 1, 1, 0, 0]})
+    smd = balance(f, "t", ["lr"]).loc["lr", "smd_before"]
+    # treated p = 0, controls p = 0.5: pooled SD sqrt((0 + 0.25) / 2)
+    assert smd == pytest.approx(-0.5 / np.sqrt(0.125))
+
+
+def test_warns_about_levels_without_treated(result) -> None:  # type: ignore[no-untyped-def]
+    assert any("risk_group = LR" in w for w in result.warnings)
