@@ -19,12 +19,14 @@ import pandas as pd
 __all__ = [
     "ARM_COLORS",
     "ARM_LABELS",
+    "SHORT_LABELS",
     "forest_chart",
     "km_chart",
     "love_plot",
     "mrd_chart",
     "overlap_chart",
     "sweep_chart",
+    "term_text",
     "to_png",
     "to_svg",
 ]
@@ -33,6 +35,40 @@ __all__ = [
 ARM_COLORS = {"blinatumomab": "#0072B2", "chemotherapy": "#D55E00"}
 ARM_LABELS = {"blinatumomab": "Blinatumomab", "chemotherapy": "Chemotherapy"}
 _ARM_ORDER = list(ARM_COLORS)
+
+#: Short axis labels for canonical and derived columns (others show as named).
+SHORT_LABELS = {
+    "age_years": "Age (years)",
+    "sex": "Sex",
+    "wbc_10e9_l": "WBC (10^9/L)",
+    "cns_status": "CNS",
+    "genetic_subtype": "Genetics",
+    "risk_group": "Risk group",
+    "prednisone_response": "Prednisone response",
+    "mrd_day15_pct": "MRD day 15 (%)",
+    "mrd_eoi_pct": "MRD end of induction (%)",
+    "mrd_group": "MRD",
+    "age_band": "Age",
+    "wbc_band": "WBC",
+}
+
+
+def term_text(term: str) -> str:
+    """A model or balance term in short words: ``risk_groupHR`` -> ``Risk group: HR``.
+
+    Examples
+    --------
+    >>> term_text("genetic_subtypeTCF3-PBX1"), term_text("age_years"), term_text("x")
+    ('Genetics: TCF3-PBX1', 'Age (years)', 'x')
+    """
+    for col in sorted(SHORT_LABELS, key=len, reverse=True):
+        if term == col:
+            return SHORT_LABELS[col]
+        if term.startswith(col):
+            return f"{SHORT_LABELS[col]}: {term[len(col) :]}"
+    return term
+
+
 HR_DOMAIN = (0.001, 100.0)
 
 
@@ -42,7 +78,7 @@ def _style(presentation: bool) -> dict[str, float]:
         "title": 22.0 if presentation else 14.0,
         "line": 4.0 if presentation else 2.0,
         "point": 160.0 if presentation else 60.0,
-        "width": 760.0 if presentation else 620.0,
+        "width": 680.0 if presentation else 620.0,
     }
 
 
@@ -211,7 +247,9 @@ def forest_chart(
     data["label"] = np.where(
         data["variable"] == "Overall",
         "Overall",
-        data["variable"].astype(str) + ": " + data["level"].astype(str),
+        data["variable"].astype(str).map(lambda v: SHORT_LABELS.get(v, v))
+        + ": "
+        + data["level"].astype(str),
     )
     data["events"] = data["events_treated"] + data["events_control"]
     lo, hi = HR_DOMAIN
@@ -304,6 +342,7 @@ def love_plot(
     data = balance.reset_index().rename(columns={balance.index.name or "index": "covariate"})
     if "covariate" not in data.columns:
         data = data.rename(columns={data.columns[0]: "covariate"})
+    data["covariate"] = data["covariate"].astype(str).map(term_text)
     long = data.melt(
         id_vars="covariate",
         value_vars=["smd_before", "smd_after"],
@@ -401,7 +440,12 @@ def sweep_chart(
     True
     """
     st = _style(presentation)
-    x = alt.X("caliper:Q", title="Caliper (SD of the logit propensity score)")
+    x = alt.X(
+        "caliper:Q",
+        title="Caliper (SD of the logit propensity score, log scale)",
+        scale=alt.Scale(type="log"),
+        axis=alt.Axis(format="~g"),
+    )
     base = alt.Chart(sweep)
     w, h = st["width"], 150
 
