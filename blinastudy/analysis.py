@@ -91,8 +91,11 @@ def cohort_hash(cohort: pd.DataFrame) -> str:
 
 
 def _band(values: pd.Series, cuts: list[float], labels: list[str]) -> pd.Series:
-    out = pd.cut(values, bins=[-np.inf, *cuts, np.inf], labels=labels, right=False)
-    return out.astype(object).where(values.notna(), None)
+    out = pd.Series(
+        pd.cut(values, bins=[-np.inf, *cuts, np.inf], labels=labels, right=False), dtype=object
+    )
+    out[values.isna()] = None
+    return out
 
 
 def mrd_label(threshold: float) -> tuple[str, str]:

@@ -784,7 +784,9 @@ def make_demo_cohort(seed: int = DEFAULT_SEED) -> pd.DataFrame:
 
     cohort = pd.concat([treated, pool], ignore_index=True)[list(COLUMNS)]
     text = [c for c in COLUMNS if cohort[c].dtype == object]
-    cohort[text] = cohort[text].astype(object).where(cohort[text].notna(), None)
+    for col in text:
+        cohort[col] = cohort[col].astype(object)
+        cohort.loc[cohort[col].isna(), col] = None
     return cohort
 
 

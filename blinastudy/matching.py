@@ -472,7 +472,8 @@ def match(
     )
     # matched rows: each set's treated unit, then its controls; ATT weights as MatchIt
     n_in_set = np.bincount(pos[:, 2])[pos[:, 2]]
-    set_t = pd.unique(pd.Series(pos[:, 0]))
+    _, first_use = np.unique(pos[:, 0], return_index=True)
+    set_t = pos[np.sort(first_use), 0]  # treated units in the order their sets were made
     t_rows = pd.DataFrame({"pos": set_t, "pair": np.arange(1, set_t.size + 1), "weight": 1.0})
     c_rows = pd.DataFrame({"pos": pos[:, 1], "pair": pos[:, 2], "weight": 1.0 / n_in_set})
     # per-use weight 1/k of its set, rescaled so the controls' weights sum to the number of
