@@ -234,7 +234,7 @@ def show_code(
     ]
     if matched and m.replace:
         out.append("population = matching.matched  # the matched sample, controls may repeat")
-        out.append('population = population.assign(patient=population.index.astype(str))')
+        out.append("population = population.assign(patient=population.index.astype(str))")
     elif matched:
         out.append("population = matching.matched  # the matched sample, with its pair column")
     else:
