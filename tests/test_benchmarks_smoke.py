@@ -1,0 +1,91 @@
+"""The benchmark scripts import and their data builders work (tiny sizes, no timing)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def _load(name: str) -> ModuleType:
+    if str(BENCH) not in sys.path:
+        sys.path.insert(0, str(BENCH))
+    module_name = f"_bench_{name}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, BENCH / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def core() -> ModuleType:
+    return _load("bench_core")
+
+
+@pytest.fixture(scope="module")
+def live() -> ModuleType:
+    return _load("bench_live")
+
+
+def test_core_cohort_shape_and_columns(core: ModuleType) -> None:
+    cohort = core.build_cohort(40, 400, seed=1)
+    assert list(cohort.columns) == core.COLUMNS
+    assert cohort.shape == (440, len(core.COLUMNS))
+    assert int(cohort["treated"].sum()) == 40
+    assert set(cohort["sex"]) <= {"F", "M"}
+    assert set(cohort["risk_group"]) <= {"SR", "IR", "HR"}
+    assert set(cohort["event"]) <= {0, 1}
+    assert (cohort["time"] > 0).all()
+    assert np.all(cohort["time"] * 2 == np.round(cohort["time"] * 2))  # half-month grid
+    assert cohort["time"].nunique() < len(cohort)  # tied times
+
+
+def test_core_cohort_is_reproducible(core: ModuleType) -> None:
+    a = core.build_cohort(20, 200, seed=3)
+    b = core.build_cohort(20, 200, seed=3)
+    assert a.equals(b)
+
+
+def test_core_matched_sample(core: ModuleType) -> None:
+    cohort = core.build_cohort(40, 400, seed=1)
+    m = core.matched_sample(cohort, caliper=None)
+    assert list(m.columns) == ["time", "event", "treated", "pair"]
+    assert len(m) == 80
+    assert m.groupby("pair")["treated"].sum().eq(1).all()
+
+
+def test_core_steps_run_at_tiny_size(core: ModuleType) -> None:
+    cohort = core.build_cohort(30, 300, seed=2)
+    m = core.matched_sample(cohort)
+    steps = core.run_blinastudy(cohort, m, repeats=1)
+    assert set(steps) == {"glm", "match", "match_caliper", "km", "logrank", "cox"}
+    assert steps["match"][1].n_pairs == 30
+    assert core.max_rel_diff([1.0, np.nan], [1.0, np.nan]) == 0.0
+    assert core.max_rel_diff([1.0], [1.0, 2.0]) == float("inf")
+
+
+def test_core_scaling_rows(core: ModuleType) -> None:
+    rows = core.scaling((200, 400), repeats=1, seed=1)
+    assert [r["n_pool"] for r in rows] == [200, 400]
+    assert [r["n"] for r in rows] == [220, 440]
+
+
+def test_live_inputs(live: ModuleType) -> None:
+    inputs = live.build_inputs()
+    assert len(inputs.cohort) == 690
+    assert {"pair", "_treated", "efs_months", "efs_event"} <= set(inputs.matched.columns)
+    assert inputs.matched["_treated"].sum() * 2 == len(inputs.matched)
+    assert inputs.by
+    assert len(inputs.complete) <= len(inputs.cohort)
+    spec = live.survival_page(inputs)
+    assert "vconcat" in spec
