@@ -27,7 +27,7 @@ from blinastudy import __version__
 from blinastudy._threads import single_blas_thread
 from blinastudy.baseline import baseline_table
 from blinastudy.errors import InputError
-from blinastudy.matching import MatchResult, balance, match
+from blinastudy.matching import MatchResult, balance, fit_propensity, match
 from blinastudy.settings import Settings
 from blinastudy.subgroups import forest
 from blinastudy.survival import (
@@ -576,6 +576,7 @@ def caliper_sweep(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """
     m = settings.matching
     rows = []
+    model = fit_propensity(frame, TREATED, m.covariates)  # the caliper does not change it
     for cal in settings.sweep_calipers:
         row: dict[str, Any] = {"caliper": cal}
         try:
@@ -590,6 +591,7 @@ def caliper_sweep(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
                 order=m.order,
                 exact=m.exact or None,
                 random_state=m.random_state,
+                model=model,
             )
         except InputError:
             row.update(

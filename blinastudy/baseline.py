@@ -57,11 +57,13 @@ def categorical_smd(treated: pd.Series, control: pd.Series) -> float:
     >>> round(categorical_smd(pd.Series(list("aab")), pd.Series(list("abb"))), 4)
     0.7071
     """
-    levels = sorted(set(treated.astype(str)) | set(control.astype(str)))
-    if len(levels) < 2 or treated.empty or control.empty:
-        return float("nan") if len(levels) >= 2 else 0.0
-    p1 = np.array([(treated.astype(str) == lv).mean() for lv in levels])[1:]
-    p0 = np.array([(control.astype(str) == lv).mean() for lv in levels])[1:]
+    tv = np.asarray(treated.astype(str))
+    cv = np.asarray(control.astype(str))
+    levels = np.unique(np.concatenate([tv, cv]))
+    if levels.size < 2 or tv.size == 0 or cv.size == 0:
+        return float("nan") if levels.size >= 2 else 0.0
+    p1 = (np.bincount(np.searchsorted(levels, tv), minlength=levels.size) / tv.size)[1:]
+    p0 = (np.bincount(np.searchsorted(levels, cv), minlength=levels.size) / cv.size)[1:]
     diff = p1 - p0
 
     def cov(p: FloatArray) -> FloatArray:
@@ -117,12 +119,14 @@ def baseline_table(frame: pd.DataFrame, treatment: str, variables: Sequence[str]
     ]
     for var in variables:
         ser = frame[var]
-        miss_t = int(ser[t].isna().sum())
-        miss_c = int(ser[~t].isna().sum())
+        values = ser.to_numpy()
+        missing = np.asarray(pd.isna(values), dtype=bool)
+        miss_t = int((missing & t).sum())
+        miss_c = int((missing & ~t).sum())
         numeric = pd.api.types.is_numeric_dtype(ser) and not pd.api.types.is_bool_dtype(ser)
-        if numeric and ser.dropna().nunique() > 2:
-            vt = ser[t].dropna().to_numpy(dtype=float)
-            vc = ser[~t].dropna().to_numpy(dtype=float)
+        if numeric and np.unique(values[~missing]).size > 2:
+            vt = values[t & ~missing].astype(float)
+            vc = values[~t & ~missing].astype(float)
 
             def summary(v: FloatArray) -> str:
                 if v.size == 0:
@@ -142,15 +146,19 @@ def baseline_table(frame: pd.DataFrame, treatment: str, variables: Sequence[str]
                 }
             )
             continue
-        st = ser[t].dropna().astype(str)
-        sc = ser[~t].dropna().astype(str)
+        st = pd.Series(values[t & ~missing].astype(str))
+        sc = pd.Series(values[~t & ~missing].astype(str))
         smd = categorical_smd(st, sc)
         if isinstance(ser.dtype, pd.CategoricalDtype):
             levels = [str(lv) for lv in ser.cat.categories]
         else:
             levels = sorted(set(st) | set(sc))
+        lv_t, n_t = np.unique(st.to_numpy(), return_counts=True)
+        lv_c, n_c = np.unique(sc.to_numpy(), return_counts=True)
+        count_t = dict(zip(lv_t.tolist(), n_t.tolist(), strict=True))
+        count_c = dict(zip(lv_c.tolist(), n_c.tolist(), strict=True))
         for i, lv in enumerate(levels):
-            nt, nc = int((st == lv).sum()), int((sc == lv).sum())
+            nt, nc = int(count_t.get(lv, 0)), int(count_c.get(lv, 0))
             rows.append(
                 {
                     "variable": var,

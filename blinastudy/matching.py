@@ -329,6 +329,7 @@ def match(
     order: Order = "largest",
     exact: Sequence[str] | None = None,
     random_state: int | None = None,
+    model: PropensityModel | None = None,
 ) -> MatchResult:
     """Greedy nearest-neighbour propensity matching, as ``MatchIt`` ``method = "nearest"``.
 
@@ -358,6 +359,9 @@ def match(
         Columns on which matched units must agree (matching within strata).
     random_state : int, optional
         Seed for ``order="random"``.
+    model : PropensityModel, optional
+        A model already fitted by :func:`fit_propensity` on the same ``frame``,
+        ``treatment`` and ``covariates`` (reused across a caliper sweep).
 
     Returns
     -------
@@ -389,7 +393,10 @@ def match(
         or not (np.isfinite(caliper) and caliper > 0)
     ):
         raise InputError(f"caliper must be a positive number of SDs or None, got {caliper!r}")
-    model = fit_propensity(frame, treatment, covariates)
+    if model is None:
+        model = fit_propensity(frame, treatment, covariates)
+    elif not model.propensity.index.equals(frame.index):
+        raise InputError("model was fitted on other rows than frame; refit with fit_propensity")
     treat = as_treatment(frame[treatment], name=f"treatment column {treatment!r}")
     dist_series = model.linear_predictor if scale == "logit" else model.propensity
     dist = dist_series.to_numpy(dtype=float)
