@@ -34,6 +34,7 @@ Ties = Literal["efron", "breslow"]
 COX_COLUMNS = ["hr", "ci_lower", "ci_upper", "se", "p_value", "method"]
 
 _EPS = 1e-9  # R coxph.control(eps)
+_ITER_MAX = 20  # R coxph.control(iter.max): where a diverging (monotone) fit stops
 _TOLER_INF = float(np.sqrt(_EPS))
 
 
@@ -820,7 +821,7 @@ def _fit(
         return _not_estimable(names, t.size, n_events, ll_null)
     use_firth = firth is True or (firth == "auto" and _empty_level(xc, e))
     if not use_firth:
-        beta, ev, converged = _newton(r, p, firth=False)
+        beta, ev, converged = _newton(r, p, firth=False, max_iter=_ITER_MAX)
         spread = np.ones(p) if binary else np.ptp(xc, axis=0)
         if firth == "auto" and (
             _diverging(beta, ev.info, ev.score, np.arange(p), spread) or not converged
