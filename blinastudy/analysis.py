@@ -38,7 +38,13 @@ from blinastudy.survival import (
     median_survival,
     survival_at,
 )
-from blinastudy.validate import as_durations, as_events, require_columns, require_frame
+from blinastudy.validate import (
+    as_durations,
+    as_events,
+    require_columns,
+    require_finite,
+    require_frame,
+)
 
 __all__ = [
     "ARMS",
@@ -177,6 +183,7 @@ def prepare_cohort(cohort: pd.DataFrame, settings: Settings) -> pd.DataFrame:
         as_durations(frame[tcol], name=f"column {tcol!r}")
         as_events(frame[ecol], name=f"column {ecol!r}")
         del key
+    require_finite(cohort, cohort.columns, what="cohort")
     frame[TREATED] = (arm == ARMS[0]).astype(int).to_numpy()
     for col in settings.matching.covariates:
         if col not in frame.columns:

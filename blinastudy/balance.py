@@ -21,7 +21,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from blinastudy.errors import InputError
-from blinastudy.validate import as_treatment, require_columns, require_frame
+from blinastudy.validate import as_treatment, require_columns, require_finite, require_frame
 
 __all__ = ["BALANCE_COLUMNS", "balance", "balance_design"]
 
@@ -139,6 +139,7 @@ def balance(
     """
     frame = require_frame(frame)
     require_columns(frame, [treatment, *covariates])
+    require_finite(frame, covariates)
     if not covariates:
         raise InputError("no covariates given for the balance table")
     t = as_treatment(frame[treatment], name=f"treatment column {treatment!r}")

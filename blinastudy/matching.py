@@ -29,7 +29,7 @@ from scipy import linalg
 from blinastudy.balance import balance
 from blinastudy.errors import InputError
 from blinastudy.survival.coxph import design_matrix, independent_columns
-from blinastudy.validate import as_treatment, require_columns, require_frame
+from blinastudy.validate import as_treatment, require_columns, require_finite, require_frame
 
 __all__ = [
     "MatchResult",
@@ -130,6 +130,7 @@ def fit_propensity(
     if not covariates:
         raise InputError("no covariates given for the propensity model")
     require_columns(frame, [treatment, *covariates])
+    require_finite(frame, covariates)
     y = as_treatment(frame[treatment], name=f"treatment column {treatment!r}").astype(float)
     design = design_matrix(frame, covariates)
     x_all = np.column_stack([np.ones(len(frame)), design.to_numpy(dtype=float)])

@@ -22,6 +22,7 @@ __all__ = [
     "as_groups",
     "as_treatment",
     "require_columns",
+    "require_finite",
     "require_frame",
 ]
 
@@ -53,6 +54,37 @@ def require_frame(frame: Any, what: str = "frame") -> pd.DataFrame:
     if len(frame) == 0:
         raise InputError(f"{what} has no rows")
     return frame
+
+
+#: Largest magnitude a covariate may have: squares and sums of squares of a registry's
+#: worth of such values stay finite in float64.
+MAX_MAGNITUDE = 1e150
+
+
+def require_finite(frame: pd.DataFrame, columns: Iterable[str], what: str = "frame") -> None:
+    """Reject infinite or absurdly large values in the numeric ``columns`` (NaN is allowed:
+    it means missing).
+
+    Examples
+    --------
+    >>> require_finite(pd.DataFrame({"x": [1.0, float("nan")]}), ["x"])
+    >>> require_finite(pd.DataFrame({"x": [1.0, float("inf")]}), ["x"])
+    Traceback (most recent call last):
+    ...
+    blinastudy.errors.InputError: frame column 'x' has infinite or too large values (beyond 1e+150) at 1 (np.float64(inf))
+    """
+    for col in columns:
+        ser = frame[col]
+        if not pd.api.types.is_numeric_dtype(ser) or pd.api.types.is_bool_dtype(ser):
+            continue
+        values = ser.to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            bad = np.isinf(values) | (np.abs(values) > MAX_MAGNITUDE)
+        if bad.any():
+            raise InputError(
+                f"{what} column {col!r} has infinite or too large values "
+                f"(beyond {MAX_MAGNITUDE:g}) {_where(values, bad, list(frame.index))}"
+            )
 
 
 def require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str = "frame") -> None:

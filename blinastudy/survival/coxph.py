@@ -847,7 +847,8 @@ def _fit(
             var = summed.T @ summed
             method = "ml-robust"
         se = _safe_sqrt(np.diag(var))
-        zstat = beta / se
+        with np.errstate(divide="ignore", invalid="ignore"):  # se 0: no z (NaN, as R's NA)
+            zstat = beta / se
         return _rescale(
             CoxFit(
                 names,
