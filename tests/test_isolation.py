@@ -1,0 +1,142 @@
+"""Sessions never see each other's data: the analysis cache is per session.
+
+Two AppTest sessions in one process share Streamlit's cache storage, as browser
+sessions on one server do. Each uploads a different cohort and must see only its
+own numbers, even when both cohorts are forced to the same cache key.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.runtime.caching import cache_data_api
+from streamlit.testing.v1 import AppTest
+
+from blinastudy.cohort import content_hash
+from blinastudy.demo import make_demo_cohort
+from blinastudy.settings import Settings
+from blinastudy.ui_state import analysis_key
+from pages.common import ui
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+TIMEOUT = 180
+STORE = "blinastudy.store"
+MATCHED = "Matched blinatumomab patients"
+
+
+def _cohort(n_treated: int, n_control: int, marker: str) -> pd.DataFrame:
+    demo = make_demo_cohort()
+    part = pd.concat(
+        [
+            demo[demo["arm"] == "blinatumomab"].head(n_treated),
+            demo[demo["arm"] == "chemotherapy"].head(n_control),
+        ],
+        ignore_index=True,
+    )
+    part["patient_id"] = [f"{marker}-{i:04d}" for i in range(len(part))]
+    return part
+
+
+def _session(cohort: pd.DataFrame, name: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.file_uploader(key="upload.treated").set_value(
+        (name, cohort.to_csv(index=False).encode(), "text/csv")
+    ).run()
+    at.button(key="use_cohort").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.switch_page("pages/matching.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _shown(at: AppTest) -> str:
+    parts = [
+        str(e.value)
+        for kind in ("markdown", "caption", "info", "warning", "error", "success")
+        for e in getattr(at, kind)
+    ]
+    parts += [f"{m.label}: {m.value}" for m in at.metric]
+    parts += [df.value.to_csv() for df in at.dataframe]
+    return "\n".join(parts)
+
+
+def _matched(at: AppTest) -> str:
+    return str(next(m.value for m in at.metric if m.label == MATCHED))
+
+
+def test_two_sessions_see_only_their_own_cohort() -> None:
+    a = _session(_cohort(40, 300, "ALPHA"), "alpha.csv")
+    b = _session(_cohort(25, 200, "BRAVO"), "bravo.csv")
+    assert _matched(a).endswith("of 40") and _matched(b).endswith("of 25")
+    # Both sessions rerun after the other one computed: each still sees its own.
+    for at, own, other, n in ((a, "ALPHA", "BRAVO", 40), (b, "BRAVO", "ALPHA", 25)):
+        at.switch_page("pages/data.py").run()
+        at.switch_page("pages/matching.py").run()
+        assert not at.exception
+        assert _matched(at).endswith(f"of {n}")
+        store = at.session_state[STORE]
+        assert len(store.cohort) == {40: 340, 25: 225}[n]
+        assert store.cohort["patient_id"].str.startswith(own).all()
+        assert other not in _shown(at)
+        assert f"{other.lower()}.csv" not in _shown(at)
+
+
+def test_same_cache_key_in_two_sessions_never_shares_a_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Even two different cohorts under one cache key stay apart across sessions.
+
+    (AppTest gives every instance the same session id, so this is checked on the
+    cached function itself, with the session id Streamlit's cache reads swapped.)
+    """
+    session = {"id": "session-one"}
+    monkeypatch.setattr(cache_data_api, "get_session_id_or_throw", lambda: session["id"])
+    one, two = _cohort(40, 300, "ALPHA"), _cohort(25, 200, "BRAVO")
+    key = analysis_key(Settings())
+    try:
+        assert ui._analysis("same-key", key, one).n["blinatumomab"] == 40
+        session["id"] = "session-two"
+        assert ui._analysis("same-key", key, two).n["blinatumomab"] == 25
+        session["id"] = "session-one"
+        assert ui._analysis("same-key", key, two).n["blinatumomab"] == 40  # its own entry
+    finally:
+        for sid in ("session-one", "session-two"):
+            session["id"] = sid
+            ui._analysis.clear()
+
+
+def test_analysis_caches_are_session_scoped_and_keyed_by_content() -> None:
+    for cached in (ui._analysis, ui._sweep):
+        info = cached._info
+        assert info.scope == "session"
+        assert info.persist is None  # memory only, never on disk
+        assert info.max_entries is not None  # bounded memory per session
+    params = list(ui._analysis.__wrapped__.__code__.co_varnames[:3])
+    assert params == ["cohort_key", "settings_json", "_cohort"]
+    # The key is the content hash: one changed cell changes it.
+    cohort = _cohort(5, 10, "X")
+    changed = cohort.copy()
+    changed.loc[3, "age_years"] = changed.loc[3, "age_years"] + 0.1
+    assert content_hash(cohort) != content_hash(changed)
+    renamed = cohort.copy()
+    renamed.loc[0, "patient_id"] = "Y-0000"
+    assert content_hash(cohort) != content_hash(renamed)
+
+
+def test_every_cache_of_the_app_is_per_session_and_in_memory() -> None:
+    """Only the synthetic demo cohort may be cached across sessions."""
+    shared_ok = {"_demo_cohort"}
+    for path in [ROOT / "app.py", *sorted((ROOT / "pages").rglob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            for deco in node.decorator_list:
+                text = ast.unparse(deco)
+                assert "cache_resource" not in text, f"{path.name}:{node.name}"
+                assert "persist" not in text, f"{path.name}:{node.name}"
+                if "cache_data" in text and node.name not in shared_ok:
+                    assert "scope='session'" in text, f"{path.name}:{node.name} is shared"
