@@ -95,7 +95,7 @@ def controls() -> Any:
 
 def numbers(res: Any) -> None:
     summary = res.matching_summary
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3, c4, c5 = st.columns(5)
     c1.metric(
         "Matched blinatumomab patients",
         f"{summary['n_matched_treated']} of {summary['n_treated']}",
@@ -109,6 +109,13 @@ def numbers(res: Any) -> None:
         "Caliper width (logit scale)",
         "no caliper" if width is None else f"{width:.3f}",
         help="The caliper in SD times the SD of the logit propensity score.",
+    )
+    hr = res.endpoints["efs"].hazard_ratio
+    c5.metric(
+        "EFS hazard ratio",
+        fmt_num(float(hr["hr"].iloc[0])) if len(hr) else "not estimable",
+        help="Blinatumomab vs chemotherapy in the population chosen on the Survival page; "
+        "watch it as the caliper moves.",
     )
 
 
