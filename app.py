@@ -15,7 +15,9 @@ from pages.common.ui import guard
 
 st.set_page_config(
     page_title="BlinaStudy",
-    page_icon=":material/monitoring:",
+    # An emoji favicon is drawn in the browser; a :material: one is fetched from
+    # fonts.gstatic.com, and the app must not call any host but its own.
+    page_icon="📈",
     layout="wide",
     menu_items={"About": "BlinaStudy: propensity-matched survival analysis for paediatric B-ALL."},
 )

@@ -525,7 +525,9 @@ def sidebar() -> None:
 
 def render(main: Callable[[], None]) -> None:
     """Draw the common frame, then the page body ``main``, each inside the error guard."""
-    st.set_page_config(layout="wide", page_icon=":material/monitoring:")
+    # An emoji favicon is drawn in the browser; a :material: one is fetched from
+    # fonts.gstatic.com, and the app must not call any host but its own.
+    st.set_page_config(layout="wide", page_icon="📈")
     with guard():
         sidebar()
     presentation_css()
