@@ -214,25 +214,38 @@ class _Available:
         self.left[k + 1] = k
         self.remaining -= 1
 
+    def _group_first(self, k: int) -> int:
+        """First available position among the controls with exactly ``values[k]``."""
+        return self._find(self.right, int(np.searchsorted(self.values, self.values[k], "left")))
+
     def nearest(self, v: float) -> tuple[int, float] | None:
-        """Sorted position and distance of the nearest available control (ties: data order)."""
+        """Sorted position and distance of the nearest available control.
+
+        Distances are ``|v - value|`` as computed in floating point (as MatchIt
+        does), and among controls at the same distance the first in data order
+        wins, also where different values round to the same distance.
+        """
         if self.remaining == 0:
             return None
         m = self.values.size
-        pos = int(np.searchsorted(self.values, v, side="left"))
-        best: tuple[float, int, int] | None = None
-        r = self._find(self.right, pos)
-        if r < m:
-            best = (abs(self.values[r] - v), int(self.members[r]), r)
+        values = self.values
+        pos = int(np.searchsorted(values, v, side="left"))
+        r = self._find(self.right, pos)  # smallest available >= pos
         lf = self._find(self.left, pos) - 1  # largest available <= pos - 1
-        if lf >= 0:
-            start = int(np.searchsorted(self.values, self.values[lf], side="left"))
-            lf = self._find(self.right, start)  # first available in that run of equal values
-            cand = (abs(v - self.values[lf]), int(self.members[lf]), lf)
-            if best is None or cand[:2] < best[:2]:
-                best = cand
-        assert best is not None
-        return best[2], best[0]
+        dr = abs(values[r] - v) if r < m else np.inf
+        dl = abs(v - values[lf]) if lf >= 0 else np.inf
+        best_d = min(dr, dl)
+        cands: list[int] = []
+        k = r
+        while k < m and abs(values[k] - v) == best_d:  # groups of equal distance, upwards
+            cands.append(self._group_first(k))
+            k = self._find(self.right, int(np.searchsorted(values, values[k], "right")))
+        k = lf
+        while k >= 0 and abs(v - values[k]) == best_d:  # and downwards
+            cands.append(self._group_first(k))
+            k = self._find(self.left, int(np.searchsorted(values, values[k], "left"))) - 1
+        chosen = min(cands, key=lambda j: int(self.members[j]))
+        return chosen, float(best_d)
 
     def k_nearest(self, v: float, k: int) -> list[tuple[int, float]]:
         """The ``k`` nearest controls, used or not (matching with replacement)."""
