@@ -33,6 +33,7 @@ from blinastudy.subgroups import forest
 from blinastudy.survival import (
     LogRankResult,
     cox,
+    cox_fit,
     kaplan_meier,
     logrank,
     median_survival,
@@ -320,35 +321,47 @@ def _ticks(max_time: float) -> list[float]:
     return [float(x) for x in np.arange(0.0, max_time + 1e-9, step)]
 
 
-def _curve_points(km: pd.DataFrame, arm: str) -> pd.DataFrame:
+def _curve_points(km: pd.DataFrame) -> dict[str, np.ndarray]:
     """Step-curve points starting at (0, 1), with CI filled where R gives NA at S = 1."""
     surv = km["survival"].to_numpy()
-    lo = np.where(np.isnan(km["ci_lower"]) & (surv == 1), 1.0, km["ci_lower"])
-    hi = np.where(np.isnan(km["ci_upper"]) & (surv == 1), 1.0, km["ci_upper"])
-    return pd.DataFrame(
-        {
-            "arm": arm,
-            "time": np.r_[0.0, km["time"].to_numpy()],
-            "survival": np.r_[1.0, surv],
-            "ci_lower": np.r_[1.0, lo],
-            "ci_upper": np.r_[1.0, hi],
-        }
-    )
+    lo = km["ci_lower"].to_numpy()
+    hi = km["ci_upper"].to_numpy()
+    lo = np.where(np.isnan(lo) & (surv == 1), 1.0, lo)
+    hi = np.where(np.isnan(hi) & (surv == 1), 1.0, hi)
+    return {
+        "time": np.r_[0.0, km["time"].to_numpy()],
+        "survival": np.r_[1.0, surv],
+        "ci_lower": np.r_[1.0, lo],
+        "ci_upper": np.r_[1.0, hi],
+    }
 
 
-def _risk_table(t: np.ndarray, e: np.ndarray, arm: str, ticks: list[float]) -> pd.DataFrame:
-    rows = []
-    for tick in ticks:
-        rows.append(
-            {
-                "arm": arm,
-                "time": tick,
-                "at_risk": int(np.sum(t >= tick)),
-                "events": int(np.sum((t <= tick) & (e == 1))),
-                "censored": int(np.sum((t <= tick) & (e == 0) & (tick > 0))),
-            }
+def _stack(parts: list[tuple[str, dict[str, np.ndarray]]], columns: list[str]) -> pd.DataFrame:
+    """One frame from per-arm column arrays (an ``arm`` column first)."""
+    if not parts:
+        return pd.DataFrame(columns=["arm", *columns])
+    data: dict[str, Any] = {
+        "arm": np.concatenate(
+            [np.full(len(cols[columns[0]]), arm, dtype=object) for arm, cols in parts]
         )
-    return pd.DataFrame(rows)
+    }
+    for col in columns:
+        data[col] = np.concatenate([cols[col] for _, cols in parts])
+    return pd.DataFrame(data)
+
+
+def _risk_table(t: np.ndarray, e: np.ndarray, ticks: list[float]) -> dict[str, np.ndarray]:
+    """At risk (T >= tick), and events and censorings up to each tick (KMunicate)."""
+    tk = np.asarray(ticks, dtype=float)
+    ts = np.sort(t)
+    te = np.sort(t[e == 1])
+    tc = np.sort(t[e == 0])
+    return {
+        "time": tk,
+        "at_risk": (t.size - np.searchsorted(ts, tk, side="left")).astype(np.int64),
+        "events": np.searchsorted(te, tk, side="right").astype(np.int64),
+        "censored": np.where(tk > 0, np.searchsorted(tc, tk, side="right"), 0).astype(np.int64),
+    }
 
 
 def _endpoint(
@@ -392,35 +405,41 @@ def _endpoint(
         data = data.loc[~drop].copy()
         data[tcol] = data[tcol] - lm
     kms: dict[str, pd.DataFrame] = {}
-    curves, marks, risks, horizon, medians = [], [], [], [], []
+    curves: list[tuple[str, dict[str, np.ndarray]]] = []
+    marks: list[tuple[str, dict[str, np.ndarray]]] = []
+    risks: list[tuple[str, dict[str, np.ndarray]]] = []
+    horizon: list[dict[str, Any]] = []
+    medians: list[dict[str, Any]] = []
     n: dict[str, int] = {}
     events: dict[str, int] = {}
-    max_time = float(data[tcol].max()) if len(data) else 0.0
+    t_all = data[tcol].to_numpy(dtype=float)
+    e_all = data[ecol].to_numpy(dtype=float).astype(int)
+    treated = data[TREATED].to_numpy(dtype=float)
+    max_time = float(t_all.max()) if t_all.size else 0.0
     ticks = _ticks(max_time)
     at_h: dict[str, Any] = {}
-    for arm in ARMS:
-        sub = data[data["arm"] == arm]
-        n[arm] = len(sub)
-        events[arm] = int(sub[ecol].sum())
-        if sub.empty or not full:
+    for arm, flag in zip(ARMS, (1.0, 0.0), strict=True):
+        sel = treated == flag
+        t, e = t_all[sel], e_all[sel]
+        n[arm] = int(sel.sum())
+        events[arm] = int(e.sum())
+        if t.size == 0 or not full:
             continue
-        t = sub[tcol].to_numpy(dtype=float)
-        e = sub[ecol].to_numpy(dtype=float).astype(int)
         km = kaplan_meier(t, e, conf_level=settings.conf_level, conf_type=settings.conf_type)
         kms[arm] = km
-        curves.append(_curve_points(km, arm))
-        cens = km[km["n_censored"] > 0]
+        curves.append((arm, _curve_points(km)))
+        cens = km["n_censored"].to_numpy() > 0
         marks.append(
-            pd.DataFrame(
+            (
+                arm,
                 {
-                    "arm": arm,
-                    "time": cens["time"],
-                    "survival": cens["survival"],
-                    "n_censored": cens["n_censored"].astype(int),
-                }
+                    "time": km["time"].to_numpy()[cens],
+                    "survival": km["survival"].to_numpy()[cens],
+                    "n_censored": km["n_censored"].to_numpy()[cens].astype(np.int64),
+                },
             )
         )
-        risks.append(_risk_table(t, e, arm, ticks))
+        risks.append((arm, _risk_table(t, e, ticks)))
         s = survival_at(km, settings.horizon_months)
         at_h[arm] = s
         horizon.append(
@@ -448,11 +467,18 @@ def _endpoint(
     both = all(n[a] > 0 for a in ARMS)
     lr = None
     hr = pd.DataFrame(columns=["hr", "ci_lower", "ci_upper", "se", "p_value", "method"])
-    if both and data[ecol].sum() > 0:
-        lr = logrank(data[tcol], data[ecol], data[TREATED]) if full else None
-        hr = cox(data, tcol, ecol, [TREATED], cluster=cluster, conf_level=settings.conf_level)
+    if both and e_all.sum() > 0:
+        lr = logrank(t_all, e_all, treated) if full else None
+        fit = cox_fit(
+            treated,
+            t_all,
+            e_all,
+            names=[TREATED],
+            cluster=None if cluster is None else data[cluster].to_numpy(),
+            conf_level=settings.conf_level,
+        )
+        hr = fit.table()
         hr.index = pd.Index(["blinatumomab vs chemotherapy"], name="comparison")
-    empty_curve = pd.DataFrame(columns=["arm", "time", "survival", "ci_lower", "ci_upper"])
     return EndpointResult(
         endpoint=key,
         label=label,
@@ -460,13 +486,9 @@ def _endpoint(
         n=n,
         events=events,
         km=kms,
-        curve=pd.concat(curves, ignore_index=True) if curves else empty_curve,
-        censor_marks=pd.concat(marks, ignore_index=True)
-        if marks
-        else pd.DataFrame(columns=["arm", "time", "survival", "n_censored"]),
-        risk_table=pd.concat(risks, ignore_index=True)
-        if risks
-        else pd.DataFrame(columns=["arm", "time", "at_risk", "events", "censored"]),
+        curve=_stack(curves, ["time", "survival", "ci_lower", "ci_upper"]),
+        censor_marks=_stack(marks, ["time", "survival", "n_censored"]),
+        risk_table=_stack(risks, ["time", "at_risk", "events", "censored"]),
         at_horizon=pd.DataFrame(horizon),
         difference=diff,
         medians=pd.DataFrame(medians),
@@ -513,29 +535,29 @@ def _mrd(frame: pd.DataFrame, settings: Settings, key: str) -> MrdResult | None:
     values = frame[col]
     group = np.where(values.isna(), "MRD missing", np.where(values >= thr, high, low))
     rows: list[dict[str, Any]] = []
-    curves: list[pd.DataFrame] = []
+    curves: list[tuple[str, dict[str, np.ndarray]]] = []
+    t_all = frame[tcol].to_numpy(dtype=float)
+    e_all = frame[ecol].to_numpy(dtype=float).astype(int)
+    arm_all = frame["arm"].to_numpy()
     for g in (low, high, "MRD missing"):
         for arm in ARMS:
-            sel = (group == g) & (frame["arm"] == arm).to_numpy()
-            sub = frame[sel]
+            sel = (group == g) & (arm_all == arm)
+            t, e = t_all[sel], e_all[sel]
             row: dict[str, Any] = {
                 "group": g,
                 "arm": arm,
-                "n": len(sub),
-                "events": int(sub[ecol].sum()),
+                "n": int(sel.sum()),
+                "events": int(e.sum()),
             }
-            if len(sub):
+            if t.size:
                 km = kaplan_meier(
-                    sub[tcol],
-                    sub[ecol],
-                    conf_level=settings.conf_level,
-                    conf_type=settings.conf_type,
+                    t, e, conf_level=settings.conf_level, conf_type=settings.conf_type
                 )
                 s = survival_at(km, settings.horizon_months)
                 row.update(survival=s.survival, ci_lower=s.ci_lower, ci_upper=s.ci_upper)
-                pts = _curve_points(km, arm)
-                pts["group"] = g
-                curves.append(pts)
+                pts = _curve_points(km)
+                pts["group"] = np.full(pts["time"].size, g, dtype=object)
+                curves.append((arm, pts))
             else:
                 row.update(survival=np.nan, ci_lower=np.nan, ci_upper=np.nan)
             rows.append(row)
@@ -556,7 +578,7 @@ def _mrd(frame: pd.DataFrame, settings: Settings, key: str) -> MrdResult | None:
         column=col,
         threshold_pct=thr,
         groups=pd.DataFrame(rows),
-        curve=pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(),
+        curve=_stack(curves, ["time", "survival", "ci_lower", "ci_upper", "group"]),
         changed=changed,
         missing=int(values.isna().sum()),
     )
