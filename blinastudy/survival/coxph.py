@@ -251,31 +251,37 @@ def _evaluate_sums(r: _Risk, beta: FloatArray, *, third: bool = False) -> _Eval:
 
 
 @dataclass
-class _BinaryRisk:
-    """One two-valued covariate, no strata: risk sets reduce to counts per arm.
+class _PatternRisk:
+    """Few distinct covariate rows, one stratum: risk sets reduce to counts per pattern.
 
-    The covariate is recoded to 0/1 (``scale`` = gap between its two values);
-    every (event time, Efron step) term has ``s0 = a0 + a1 exp(beta)`` and the
-    moments of a Bernoulli variable, so each evaluation costs a few vector
-    operations on the event times only.
+    A treatment indicator, or treatment and subgroup indicators with their
+    interactions, take only a handful of distinct rows ("patterns"). Every
+    (event time, Efron step) term is then a weighted sum over the patterns,
+    ``s0 = sum_k a_k exp(x_k beta)``, so one evaluation costs a few small matrix
+    products over the event times instead of passes over all patients.
     """
 
-    a0: FloatArray
-    a1: FloatArray
-    deaths1: float
+    patterns: FloatArray  # K x p
+    counts: FloatArray  # terms x K: Efron-weighted numbers at risk
+    death_sum: FloatArray  # p: sum of x over all deaths
+    outer: FloatArray  # K x p*p
+    triple: FloatArray  # K x p*p*p
+
+    #: Above this many distinct rows the row-wise evaluation is used.
+    MAX_PATTERNS = 64
 
     @classmethod
-    def build(cls, x: FloatArray, t: FloatArray, e: FloatArray, ties: Ties) -> _BinaryRisk:
-        times, inv = np.unique(t, return_inverse=True)
+    def build(cls, x: FloatArray, t: FloatArray, e: FloatArray, ties: Ties) -> _PatternRisk:
+        patterns, pat = np.unique(x, axis=0, return_inverse=True)
+        pat = np.asarray(pat).ravel()
+        k, p = patterns.shape
+        times, tinv = np.unique(t, return_inverse=True)
         m = times.size
-        x1 = x == x.max()
-        n1 = np.bincount(inv, weights=x1.astype(float), minlength=m)
-        n0 = np.bincount(inv, weights=(~x1).astype(float), minlength=m)
-        d1 = np.bincount(inv, weights=(x1 & (e > 0)).astype(float), minlength=m)
-        d0 = np.bincount(inv, weights=(~x1 & (e > 0)).astype(float), minlength=m)
-        r1 = np.cumsum(n1[::-1])[::-1]
-        r0 = np.cumsum(n0[::-1])[::-1]
-        d = d0 + d1
+        cell = tinv * k + pat
+        n_tk = np.bincount(cell, minlength=m * k).reshape(m, k).astype(float)
+        d_tk = np.bincount(cell, weights=e, minlength=m * k).reshape(m, k)
+        at_risk = np.cumsum(n_tk[::-1], axis=0)[::-1]
+        d = d_tk.sum(axis=1)
         has = d > 0
         di = d[has].astype(np.int64)
         j = np.repeat(np.arange(di.size), di)
@@ -284,32 +290,38 @@ class _BinaryRisk:
             f = (np.arange(j.size) - first) / d[has][j]
         else:
             f = np.zeros(j.size)
-        a0 = r0[has][j] - f * d0[has][j]
-        a1 = r1[has][j] - f * d1[has][j]
-        return cls(a0=a0, a1=a1, deaths1=float(d1.sum()))
+        counts = at_risk[has][j] - f[:, None] * d_tk[has][j]
+        outer = (patterns[:, :, None] * patterns[:, None, :]).reshape(k, p * p)
+        triple = (outer[:, :, None] * patterns[:, None, :]).reshape(k, p * p * p)
+        death_sum = d_tk.sum(axis=0) @ patterns
+        return cls(patterns, counts, death_sum, outer, triple)
 
     def evaluate(self, beta: FloatArray, *, third: bool = False) -> _Eval:
-        b = float(beta[0])
-        # work with weights relative to the larger arm weight to avoid overflow
-        if b > 0:
-            w0, w1, shift = np.exp(-b), 1.0, b
-        else:
-            w0, w1, shift = 1.0, np.exp(b), 0.0
-        s0 = self.a0 * w0 + self.a1 * w1
-        mu = self.a1 * w1 / s0
-        loglik = b * self.deaths1 - float(np.sum(np.log(s0) + shift))
-        v = mu * (1 - mu)
-        out = _Eval(
-            loglik,
-            np.array([self.deaths1 - mu.sum()]),
-            np.array([[v.sum()]]),
-        )
-        if third:
-            out.dinfo = np.array([[[float(np.sum(v * (1 - 2 * mu)))]]])
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+            eta = self.patterns @ beta
+            shift = float(eta.max())
+            weights = self.counts * np.exp(eta - shift)  # terms x K
+            s0 = weights.sum(axis=1)
+            p = beta.size
+            mu = (weights @ self.patterns) / s0[:, None]
+            m2 = ((weights @ self.outer) / s0[:, None]).reshape(-1, p, p)
+            loglik = float(self.death_sum @ beta - np.sum(np.log(s0) + shift))
+            cov = m2 - mu[:, :, None] * mu[:, None, :]
+            out = _Eval(loglik, self.death_sum - mu.sum(axis=0), cov.sum(axis=0))
+            if third:
+                m3 = ((weights @ self.triple) / s0[:, None]).reshape(-1, p, p, p)
+                k3 = (
+                    m3
+                    - np.einsum("ta,tbc->tabc", mu, m2)
+                    - np.einsum("tb,tac->tabc", mu, m2)
+                    - np.einsum("tc,tab->tabc", mu, m2)
+                    + 2 * np.einsum("ta,tb,tc->tabc", mu, mu, mu)
+                )
+                out.dinfo = k3.sum(axis=0)
         return out
 
 
-_Evaluator = _Risk | _BinaryRisk
+_Evaluator = _Risk | _PatternRisk
 
 
 def _score_residuals(r: _Risk, beta: FloatArray, ev: _Eval) -> FloatArray:
@@ -763,17 +775,6 @@ def _safe_sqrt(values: FloatArray) -> FloatArray:
     return out
 
 
-def _rescale(fit: CoxFit, scale: float) -> CoxFit:
-    """Express a fit on a 0/1-recoded covariate per unit of the original covariate."""
-    if scale == 1.0:
-        return fit
-    fit.coef = fit.coef / scale
-    fit.var = fit.var / scale**2
-    fit.se = fit.se / scale
-    fit.ci_lower, fit.ci_upper = fit.ci_lower / scale, fit.ci_upper / scale
-    return fit
-
-
 def _not_estimable(names: list[str], n: int, n_events: int, ll_null: float) -> CoxFit:
     p = len(names)
     nan = np.full(p, np.nan)
@@ -810,11 +811,14 @@ def _fit(
     names = [f"x{i + 1}" for i in range(p)]
     n_events = int(e.sum())
     z = float(special.ndtri(1 - (1 - conf_level) / 2))
-    binary = p == 1 and np.unique(s).size == 1 and np.unique(xc).size == 2
-    scale = float(xc.max() - xc.min()) if binary else 1.0
-    r: _Evaluator = (
-        _BinaryRisk.build(xc[:, 0], t, e, ties) if binary else _prepare(xc, t, e, s, ties)
-    )
+    few = np.unique(s).size == 1 and np.unique(xc, axis=0).shape[0] <= _PatternRisk.MAX_PATTERNS
+
+    def risk(tie_method: Ties) -> _Evaluator:
+        if few:
+            return _PatternRisk.build(xc, t, e, tie_method)
+        return _prepare(xc, t, e, s, tie_method)
+
+    r = risk(ties)
     ll_null = r.evaluate(np.zeros(p)).loglik
     if _no_information(xc, t, e, s).any():
         # constant within every risk set with a death: flat (penalised) likelihood
@@ -822,7 +826,7 @@ def _fit(
     use_firth = firth is True or (firth == "auto" and _empty_level(xc, e))
     if not use_firth:
         beta, ev, converged = _newton(r, p, firth=False, max_iter=_ITER_MAX)
-        spread = np.ones(p) if binary else np.ptp(xc, axis=0)
+        spread = np.ptp(xc, axis=0)
         if firth == "auto" and (
             _diverging(beta, ev.info, ev.score, np.arange(p), spread) or not converged
         ):
@@ -835,9 +839,8 @@ def _fit(
         var = np.asarray(np.linalg.pinv(ev.info), dtype=np.float64)
         method = "ml"
         if cluster is not None:
-            if isinstance(r, _BinaryRisk):  # residuals need the rows: 0/1-recoded design
-                x01 = (xc == xc.max()).astype(float)
-                r = _prepare(x01 - x01.mean(axis=0), t, e, s, ties)
+            if not isinstance(r, _Risk):  # score residuals need the rows
+                r = _prepare(xc, t, e, s, ties)
                 ev = r.evaluate(beta)
             resid = _score_residuals(r, beta, ev)
             dfbeta = resid @ var
@@ -849,29 +852,24 @@ def _fit(
         se = _safe_sqrt(np.diag(var))
         with np.errstate(divide="ignore", invalid="ignore"):  # se 0: no z (NaN, as R's NA)
             zstat = beta / se
-        return _rescale(
-            CoxFit(
-                names,
-                beta,
-                var,
-                se,
-                beta - z * se,
-                beta + z * se,
-                2 * special.ndtr(-np.abs(zstat)),
-                ev.loglik,
-                ll_null,
-                method,
-                t.size,
-                n_events,
-                converged,
-                np.ones(p, dtype=bool),
-            ),
-            scale,
+        return CoxFit(
+            names,
+            beta,
+            var,
+            se,
+            beta - z * se,
+            beta + z * se,
+            2 * special.ndtr(-np.abs(zstat)),
+            ev.loglik,
+            ll_null,
+            method,
+            t.size,
+            n_events,
+            converged,
+            np.ones(p, dtype=bool),
         )
     # Firth's penalised likelihood, Breslow ties as coxphf
-    rb: _Evaluator = (
-        _BinaryRisk.build(xc[:, 0], t, e, "breslow") if binary else _prepare(xc, t, e, s, "breslow")
-    )
+    rb = risk("breslow")
     beta, ev, converged = _newton(rb, p, firth=True)
     sign, logdet = np.linalg.slogdet(ev.info)
     nan = np.full(p, np.nan)
@@ -901,24 +899,21 @@ def _fit(
         lo[k], hi[k], pv[k] = _profile_ci(rb, p, beta, ll_max, k, se[k], crit)
     ll0 = rb.evaluate(np.zeros(p), third=True)
     sign0, logdet0 = np.linalg.slogdet(ll0.info)
-    return _rescale(
-        CoxFit(
-            names,
-            beta,
-            var,
-            se,
-            lo,
-            hi,
-            pv,
-            ll_max,
-            ll0.loglik + 0.5 * logdet0 if sign0 > 0 else float("nan"),
-            "firth",
-            t.size,
-            n_events,
-            converged,
-            np.ones(p, dtype=bool),
-        ),
-        scale,
+    return CoxFit(
+        names,
+        beta,
+        var,
+        se,
+        lo,
+        hi,
+        pv,
+        ll_max,
+        ll0.loglik + 0.5 * logdet0 if sign0 > 0 else float("nan"),
+        "firth",
+        t.size,
+        n_events,
+        converged,
+        np.ones(p, dtype=bool),
     )
 
 
