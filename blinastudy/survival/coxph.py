@@ -201,6 +201,7 @@ class _Eval:
     s0: FloatArray | None = None
     xbar: FloatArray | None = None
     dinfo: FloatArray | None = None  # p x p x p: d I / d beta_r in [:, :, r]
+    d2info: float | None = None  # one covariate: d^2 I / d beta^2
 
 
 def _evaluate(r: _Risk, beta: FloatArray, *, third: bool = False) -> _Eval:
@@ -303,6 +304,21 @@ class _PatternRisk:
             weights = self.counts * np.exp(eta - shift)  # terms x K
             s0 = weights.sum(axis=1)
             p = beta.size
+            if p == 1:  # scalar moments: the common treatment-only model
+                x = self.patterns[:, 0]
+                m1 = (weights @ x) / s0
+                m2s = (weights @ (x * x)) / s0
+                var = m2s - m1 * m1
+                ll = float(self.death_sum[0] * beta[0] - np.sum(np.log(s0) + shift))
+                one = _Eval(ll, np.array([self.death_sum[0] - m1.sum()]), np.array([[var.sum()]]))
+                if third:
+                    m3s = (weights @ (x * x * x)) / s0
+                    m4s = (weights @ (x * x * x * x)) / s0
+                    k3 = m3s - 3 * m1 * m2s + 2 * m1**3
+                    k4 = m4s - 4 * m3s * m1 - 3 * m2s**2 + 12 * m2s * m1**2 - 6 * m1**4
+                    one.dinfo = np.array([[[float(k3.sum())]]])
+                    one.d2info = float(k4.sum())
+                return one
             mu = (weights @ self.patterns) / s0[:, None]
             m2 = ((weights @ self.outer) / s0[:, None]).reshape(-1, p, p)
             loglik = float(self.death_sum @ beta - np.sum(np.log(s0) + shift))
@@ -477,7 +493,12 @@ def _newton(
         if free.size == 0:
             break
         sub = info[np.ix_(free, free)]
-        if firth:
+        if firth and ev.d2info is not None and ev.dinfo is not None and free.size == 1:
+            # one covariate: the exact curvature of l + log(I) / 2
+            i0, i1 = float(info[0, 0]), float(ev.dinfo[0, 0, 0])
+            curv = i0 - 0.5 * (ev.d2info / i0 - (i1 / i0) ** 2)
+            sub = np.array([[curv]]) if curv > 0 else sub
+        elif firth:
             sub = _penalised_curvature(objective, beta, free, sub)
         try:
             step = np.linalg.solve(sub, score[free])
@@ -595,6 +616,35 @@ def _empty_level(x: FloatArray, e: FloatArray) -> bool:
     return False
 
 
+def _bracketed_newton(
+    fn: Any, inside: float, outside: float, tol: float = 1e-11, max_iter: int = 100
+) -> float:
+    """Root of ``fn`` between ``inside`` (fn < 0) and ``outside`` (fn >= 0).
+
+    Newton steps with the slope ``fn`` returns, falling back to bisection whenever
+    a step would leave the bracket (as Numerical Recipes' ``rtsafe``).
+    """
+    lo, hi = inside, outside
+    x = outside
+    fx, dx = fn(x)
+    for _ in range(max_iter):
+        if fx == 0:
+            return float(x)
+        if fx < 0:
+            lo = x
+        else:
+            hi = x
+        step_ok = np.isfinite(fx) and np.isfinite(dx) and dx != 0
+        new = x - fx / dx if step_ok else np.nan
+        if not (min(lo, hi) < new < max(lo, hi)):
+            new = (lo + hi) / 2
+        if abs(new - x) <= tol * max(1.0, abs(new)):
+            return float(new)
+        x = new
+        fx, dx = fn(x)
+    return float(x)
+
+
 def _profile_ci(
     r: _Evaluator, p: int, beta_hat: FloatArray, ll_max: float, k: int, se_k: float, crit: float
 ) -> tuple[float, float, float]:
@@ -612,6 +662,15 @@ def _profile_ci(
     def gap(b: float) -> float:
         return 2.0 * (ll_max - prof(b)) - crit
 
+    def gap_and_slope(b: float) -> tuple[float, float]:
+        ev = r.evaluate(np.array([b]), third=True)
+        info = float(ev.info[0, 0])
+        if not info > 0 or ev.dinfo is None:
+            return np.inf, np.nan
+        pen = ev.loglik + 0.5 * np.log(info)
+        pen_score = float(ev.score[0]) + 0.5 * float(ev.dinfo[0, 0, 0]) / info
+        return 2.0 * (ll_max - pen) - crit, -2.0 * pen_score
+
     width = max(se_k if np.isfinite(se_k) and se_k > 0 else 1.0, 0.1)
     limits = []
     for direction in (-1.0, 1.0):
@@ -625,7 +684,10 @@ def _profile_ci(
             limits.append(direction * np.inf)
             continue
         a, b = (hi, lo) if direction < 0 else (lo, hi)
-        limits.append(float(optimize.brentq(gap, a, b, xtol=1e-10, rtol=1e-12, maxiter=500)))
+        if p == 1:
+            limits.append(_bracketed_newton(gap_and_slope, lo, hi))
+        else:
+            limits.append(float(optimize.brentq(gap, a, b, xtol=1e-10, rtol=1e-12, maxiter=500)))
     lr = max(2.0 * (ll_max - prof(0.0)), 0.0)
     return limits[0], limits[1], float(special.chdtrc(1, lr))
 
