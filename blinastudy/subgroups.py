@@ -55,17 +55,18 @@ FloatArray = npt.NDArray[np.float64]
 
 def _levels(ser: pd.Series, name: str) -> tuple[npt.NDArray[Any], list[Any]]:
     """Level label per row and the ordered level list (categories keep their order)."""
+    values = ser.to_numpy(dtype=object)
+    missing = np.asarray(pd.isna(values), dtype=bool)
+    labels = np.where(missing, MISSING_LEVEL, values)
+    present = list(dict.fromkeys(values[~missing].tolist()))
     if isinstance(ser.dtype, pd.CategoricalDtype):
-        order = [lv for lv in ser.cat.categories if (ser == lv).any()]
-        labels = ser.astype(object).where(ser.notna(), MISSING_LEVEL).to_numpy()
+        order = [lv for lv in ser.cat.categories if lv in set(present)]
     else:
-        labels = ser.astype(object).where(ser.notna(), MISSING_LEVEL).to_numpy()
-        present = pd.unique(ser.dropna())
         try:
             order = sorted(present)
         except TypeError:
             order = sorted(present, key=str)
-    if ser.isna().any():
+    if missing.any():
         order = [*order, MISSING_LEVEL]
     if len(order) > MAX_LEVELS:
         raise InputError(
