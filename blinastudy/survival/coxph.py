@@ -300,8 +300,10 @@ class _PatternRisk:
     def evaluate(self, beta: FloatArray, *, third: bool = False) -> _Eval:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
             eta = self.patterns @ beta
-            shift = float(eta.max())
-            weights = self.counts * np.exp(eta - shift)  # terms x K
+            # per-term log-sum-exp: shift each risk set by its own largest linear
+            # predictor, so a risk set never underflows to zero weight
+            shift = np.where(self.counts > 0, eta[None, :], -np.inf).max(axis=1)
+            weights = self.counts * np.exp(np.minimum(eta[None, :] - shift[:, None], 0.0))
             s0 = weights.sum(axis=1)
             p = beta.size
             if p == 1:  # scalar moments: the common treatment-only model
@@ -518,6 +520,8 @@ def _newton(
             trial[free] += step
             ll_new, score_new, info_new, ev_new = objective(trial)
             halvings += 1
+        if not np.isfinite(ll_new):
+            break  # no finite point along the step: keep the last finite iterate
         change = abs(ll_new - ll)
         beta, ll, score, info, ev = trial, ll_new, score_new, info_new, ev_new
         if firth:
@@ -893,7 +897,7 @@ def _fit(
             _diverging(beta, ev.info, ev.score, np.arange(p), spread) or not converged
         ):
             use_firth = True
-    if not use_firth and np.linalg.matrix_rank(ev.info) < p:
+    if not use_firth and (not np.all(np.isfinite(ev.info)) or np.linalg.matrix_rank(ev.info) < p):
         # No information about a coefficient (e.g. the covariate is constant within every
         # risk set with a death): coxph reports NA, not a zero standard error.
         return _not_estimable(names, t.size, n_events, ll_null)
