@@ -14,43 +14,18 @@ Run: ``python benchmarks/bench_browser.py [--moves 10]``. Needs /usr/bin/chromiu
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from _common import ROOT
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+sys.path.insert(0, str(ROOT))
+from tests._server import CHROMIUM, CHROMIUM_ARGS, streamlit_server
+
 HR_LABEL = "EFS hazard ratio"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-            return bool(r.status == 200)
-    except OSError:
-        return False
 
 
 def reference_seconds(calipers: list[float], repeats: int = 3) -> float:
@@ -73,73 +48,54 @@ def measure(moves: int) -> list[float]:
     """Seconds from each key press on the caliper slider to the new HR on screen."""
     from playwright.sync_api import sync_playwright
 
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryFile("w+") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(port)],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-            env={**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"},
-        )  # fmt: skip
-        try:
-            deadline = time.monotonic() + 90
-            while not _healthy(url):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("the app did not start")
-                time.sleep(0.5)
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-                page = browser.new_context(viewport={"width": 1500, "height": 1800}).new_page()
-                page.set_default_timeout(120_000)
-                idle = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-                latencies = []
-                # Each round is a new session (caches are per session): from the default
-                # caliper to the smallest, then two steps up; the matched set and the HR
-                # change at each of these three moves, and none is served from a cache.
-                keys = ["Home", "ArrowRight", "ArrowRight"]
-                while len(latencies) < moves:
-                    page.goto(url)
-                    page.wait_for_selector(idle)
-                    nav = page.locator('[data-testid="stSidebarNav"]')
-                    nav.get_by_role("link", name="Matching", exact=True).click()
-                    value = (
-                        page.locator('[data-testid="stMetric"]')
-                        .filter(has_text=HR_LABEL)
-                        .locator('[data-testid="stMetricValue"]')
+    with tempfile.TemporaryDirectory() as tmp, streamlit_server(Path(tmp) / "server.log") as server:
+        url = server.url
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            page = browser.new_context(viewport={"width": 1500, "height": 1800}).new_page()
+            page.set_default_timeout(120_000)
+            idle = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+            latencies = []
+            # Each round is a new session (caches are per session): from the default
+            # caliper to the smallest, then two steps up; the matched set and the HR
+            # change at each of these three moves, and none is served from a cache.
+            keys = ["Home", "ArrowRight", "ArrowRight"]
+            while len(latencies) < moves:
+                page.goto(url)
+                page.wait_for_selector(idle)
+                nav = page.locator('[data-testid="stSidebarNav"]')
+                nav.get_by_role("link", name="Matching", exact=True).click()
+                value = (
+                    page.locator('[data-testid="stMetric"]')
+                    .filter(has_text=HR_LABEL)
+                    .locator('[data-testid="stMetricValue"]')
+                )
+                value.wait_for()
+                page.wait_for_selector(idle)
+                slider = (
+                    page.locator('[data-testid="stSlider"]')
+                    .filter(has_text="Caliper (SD")
+                    .get_by_role("slider")
+                )
+                for key in keys[: moves - len(latencies)]:
+                    before = value.inner_text()
+                    slider.focus()
+                    start = time.perf_counter()
+                    page.keyboard.press(key)
+                    page.wait_for_function(
+                        """([label, old]) => {
+                            const boxes = [...document.querySelectorAll('[data-testid="stMetric"]')];
+                            const box = boxes.find(b => b.innerText.includes(label));
+                            if (!box) return false;
+                            const v = box.querySelector('[data-testid="stMetricValue"]');
+                            return v && v.innerText !== old;
+                        }""",
+                        arg=[HR_LABEL, before],
                     )
-                    value.wait_for()
+                    latencies.append(time.perf_counter() - start)
                     page.wait_for_selector(idle)
-                    slider = (
-                        page.locator('[data-testid="stSlider"]')
-                        .filter(has_text="Caliper (SD")
-                        .get_by_role("slider")
-                    )
-                    for key in keys[: moves - len(latencies)]:
-                        before = value.inner_text()
-                        slider.focus()
-                        start = time.perf_counter()
-                        page.keyboard.press(key)
-                        page.wait_for_function(
-                            """([label, old]) => {
-                                const boxes = [...document.querySelectorAll('[data-testid="stMetric"]')];
-                                const box = boxes.find(b => b.innerText.includes(label));
-                                if (!box) return false;
-                                const v = box.querySelector('[data-testid="stMetricValue"]');
-                                return v && v.innerText !== old;
-                            }""",
-                            arg=[HR_LABEL, before],
-                        )
-                        latencies.append(time.perf_counter() - start)
-                        page.wait_for_selector(idle)
-                browser.close()
-            return latencies
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            browser.close()
+        return latencies
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -53,6 +53,8 @@ import numpy.typing as npt
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
+from blinastudy.settings import DEFAULT_COVARIATES
+
 __all__ = [
     "COLUMNS",
     "DEFAULT_MATCH_COVARIATES",
@@ -116,16 +118,7 @@ COLUMNS: Final[tuple[str, ...]] = (
 #: entered as recorded; text columns become indicators). Post-baseline variables
 #: (indication, HSCT, outcomes) are deliberately absent. With these, greedy 1:1
 #: matching at 0.2 SD of the logit score matches every blinatumomab patient.
-DEFAULT_MATCH_COVARIATES: Final[tuple[str, ...]] = (
-    "age_years",
-    "sex",
-    "wbc_10e9_l",
-    "cns_status",
-    "genetic_subtype",
-    "risk_group",
-    "prednisone_response",
-    "mrd_eoi_pct",
-)
+DEFAULT_MATCH_COVARIATES: Final[tuple[str, ...]] = DEFAULT_COVARIATES
 
 # ---------------------------------------------------------------------------
 # Reported figures the blinatumomab arm reproduces.

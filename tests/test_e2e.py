@@ -9,12 +9,6 @@ because CI installs it.
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,90 +17,23 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from blinastudy.demo import make_demo_cohort
+from tests._server import CHROMIUM, CHROMIUM_ARGS, ROOT, require_chromium, streamlit_server
 
-ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "test-output"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PAGES = ["Data", "Matching", "Survival", "MRD", "Subgroups"]
 
 pytestmark = pytest.mark.browser
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-            return bool(r.status == 200 and r.read().strip() == b"ok")
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    OUT.mkdir(exist_ok=True)
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = (OUT / "streamlit-e2e.log").open("w")
-    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-            "--server.port",
-            str(port),
-        ],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    try:
-        deadline = time.monotonic() + 90
-        while not _healthy(url):
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with {proc.returncode}; see {log.name}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not become healthy in 90 s; see {log.name}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-        log.close()
+    with streamlit_server(OUT / "streamlit-e2e.log") as running:
+        yield running.url
 
 
 @pytest.fixture(scope="module")
 def browser_page(server: str) -> Iterator[Page]:
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: install Debian's chromium package "
-            "(apt-get install chromium) to run the browser tests"
-        )
+    require_chromium()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:

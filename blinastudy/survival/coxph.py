@@ -938,24 +938,8 @@ def _fit(
     rb = risk("breslow")
     beta, ev, converged = _newton(rb, p, firth=True)
     sign, logdet = np.linalg.slogdet(ev.info)
-    nan = np.full(p, np.nan)
     if sign <= 0:
-        return CoxFit(
-            names,
-            nan,
-            np.full((p, p), np.nan),
-            nan,
-            nan,
-            nan,
-            nan,
-            float("nan"),
-            ll_null,
-            "not estimable",
-            t.size,
-            n_events,
-            False,
-            np.zeros(p, dtype=bool),
-        )
+        return _not_estimable(names, t.size, n_events, ll_null)
     ll_max = ev.loglik + 0.5 * logdet
     var = np.asarray(np.linalg.inv(ev.info), dtype=np.float64)
     se = _safe_sqrt(np.diag(var))
