@@ -204,6 +204,18 @@ class _Eval:
     d2info: float | None = None  # one covariate: d^2 I / d beta^2
 
 
+def _summed_third_cumulant(mu: FloatArray, m2: FloatArray, m3: FloatArray) -> FloatArray:
+    """Sum over terms of the third cumulant tensor from raw moments (d I / d beta)."""
+    k3 = (
+        m3
+        - np.einsum("ta,tbc->tabc", mu, m2)
+        - np.einsum("tb,tac->tabc", mu, m2)
+        - np.einsum("tc,tab->tabc", mu, m2)
+        + 2 * np.einsum("ta,tb,tc->tabc", mu, mu, mu)
+    )
+    return np.asarray(k3.sum(axis=0), dtype=np.float64)
+
+
 def _evaluate(r: _Risk, beta: FloatArray, *, third: bool = False) -> _Eval:
     # Far along a diverging direction a whole risk set can underflow to zero weight;
     # the log-likelihood is then -inf and the caller halves its step.
@@ -239,15 +251,7 @@ def _evaluate_sums(r: _Risk, beta: FloatArray, *, third: bool = False) -> _Eval:
     out = _Eval(loglik, score, info, s0=s0, xbar=mu)
     if third:
         s3 = s[:, 1 + p + p * p :].reshape(-1, p, p, p) / s0[:, None, None, None]
-        m2 = s2 / s0[:, None, None]
-        k3 = (
-            s3
-            - np.einsum("ta,tbc->tabc", mu, m2)
-            - np.einsum("tb,tac->tabc", mu, m2)
-            - np.einsum("tc,tab->tabc", mu, m2)
-            + 2 * np.einsum("ta,tb,tc->tabc", mu, mu, mu)
-        )
-        out.dinfo = k3.sum(axis=0)
+        out.dinfo = _summed_third_cumulant(mu, s2 / s0[:, None, None], s3)
     return out
 
 
@@ -328,14 +332,7 @@ class _PatternRisk:
             out = _Eval(loglik, self.death_sum - mu.sum(axis=0), cov.sum(axis=0))
             if third:
                 m3 = ((weights @ self.triple) / s0[:, None]).reshape(-1, p, p, p)
-                k3 = (
-                    m3
-                    - np.einsum("ta,tbc->tabc", mu, m2)
-                    - np.einsum("tb,tac->tabc", mu, m2)
-                    - np.einsum("tc,tab->tabc", mu, m2)
-                    + 2 * np.einsum("ta,tb,tc->tabc", mu, mu, mu)
-                )
-                out.dinfo = k3.sum(axis=0)
+                out.dinfo = _summed_third_cumulant(mu, m2, m3)
         return out
 
 
