@@ -49,6 +49,7 @@ from blinastudy.validate import (
 
 __all__ = [
     "ARMS",
+    "ENDPOINT_LABELS",
     "AnalysisResult",
     "EndpointResult",
     "MrdResult",
@@ -64,6 +65,8 @@ ENDPOINTS = {
     "efs": ("efs_months", "efs_event", "Event-free survival"),
     "os": ("os_months", "os_event", "Overall survival"),
 }
+#: Display name of each endpoint.
+ENDPOINT_LABELS = {key: label for key, (_, _, label) in ENDPOINTS.items()}
 REQUIRED = ["patient_id", "arm", "efs_months", "efs_event", "os_months", "os_event"]
 TREATED = "_treated"
 PAIR = "pair"
@@ -178,21 +181,20 @@ def prepare_cohort(cohort: pd.DataFrame, settings: Settings) -> pd.DataFrame:
         )
     if arm.nunique() < 2:
         raise InputError(f"cohort has a single arm ({arm.iloc[0]}); both arms are needed")
-    frame = cohort.copy()
-    frame.index = pd.Index(ids.astype(str), name="patient_id")
-    for key, (tcol, ecol, _) in ENDPOINTS.items():
-        as_durations(frame[tcol], name=f"column {tcol!r}")
-        as_events(frame[ecol], name=f"column {ecol!r}")
-        del key
+    for tcol, ecol, _ in ENDPOINTS.values():
+        as_durations(cohort[tcol], name=f"column {tcol!r}")
+        as_events(cohort[ecol], name=f"column {ecol!r}")
     require_finite(cohort, cohort.columns, what="cohort")
-    frame[TREATED] = (arm == ARMS[0]).astype(int).to_numpy()
     for col in settings.matching.covariates:
-        if col not in frame.columns:
+        if col not in cohort.columns:
             raise InputError(
                 f"matching covariate {col!r} is not a column of the cohort; "
                 f"available: {', '.join(c for c in cohort.columns if c not in REQUIRED)}"
             )
-    return derive_columns(frame, settings)
+    frame = derive_columns(cohort, settings)  # a copy: the caller's cohort is untouched
+    frame.index = pd.Index(ids.astype(str), name="patient_id")
+    frame[TREATED] = (arm == ARMS[0]).astype(int).to_numpy()
+    return frame
 
 
 # ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from blinastudy import charts
+from blinastudy.analysis import ENDPOINT_LABELS
 from blinastudy.ui_state import MARKED_THRESHOLDS, MRD_THRESHOLDS, fmt_ci, fmt_pct, threshold_label
 from pages.common.ui import (
     bound,
@@ -25,7 +26,6 @@ from pages.common.ui import (
 )
 
 TIMEPOINTS = {"eoi": "End of induction", "day15": "Day 15"}
-ENDPOINT_LABELS = {"efs": "Event-free survival", "os": "Overall survival"}
 
 
 def controls() -> None:

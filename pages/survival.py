@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from blinastudy import charts
+from blinastudy.analysis import ENDPOINT_LABELS
 from blinastudy.ui_state import (
     SUBGROUP_LABELS,
     fmt_ci,
@@ -35,7 +36,6 @@ from pages.common.ui import (
     teach_topic,
 )
 
-ENDPOINTS = {"efs": "Event-free survival", "os": "Overall survival"}
 POPULATIONS = {"matched": "Matched pairs", "all": "All patients"}
 ORIGINS = {"diagnosis": "Diagnosis", "landmark": "Landmark"}
 ARM_NAMES = {"blinatumomab": "Blinatumomab", "chemotherapy": "Chemotherapy"}
@@ -68,8 +68,8 @@ def controls() -> None:
             st.radio,
             "Endpoint",
             "endpoint",
-            options=list(ENDPOINTS),
-            format_func=ENDPOINTS.get,
+            options=list(ENDPOINT_LABELS),
+            format_func=ENDPOINT_LABELS.get,
             horizontal=True,
         )
         bound(
