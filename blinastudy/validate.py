@@ -21,6 +21,8 @@ __all__ = [
     "as_events",
     "as_groups",
     "as_treatment",
+    "describe_entries",
+    "describe_value",
     "require_columns",
     "require_finite",
     "require_frame",
@@ -30,14 +32,63 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
-def _where(
+def describe_value(value: Any) -> str:
+    """A cell value for a message: plain text, never a numpy repr.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> describe_value(np.float64("nan")), describe_value(np.int64(2)), describe_value(-1.5)
+    ('missing', '2', '-1.5')
+    """
+    if value is None or value is pd.NA or value is pd.NaT:
+        return "missing"
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        f = float(value)
+        if np.isnan(f):
+            return "missing"
+        return str(int(f)) if f.is_integer() and abs(f) < 1e16 else repr(f)
+    text = str(value)
+    return repr(text if len(text) <= 60 else text[:57] + "...")
+
+
+def _positional(labels: Sequence[Any] | None, n: int) -> bool:
+    """True when ``labels`` are just 0, 1, 2, ... (a default index): not patient names."""
+    if labels is None:
+        return True
+    return len(labels) == n and all(
+        isinstance(lab, (int, np.integer)) and int(lab) == i for i, lab in enumerate(labels)
+    )
+
+
+def describe_entries(
     values: npt.NDArray[Any], mask: npt.NDArray[np.bool_], labels: Sequence[Any] | None
 ) -> str:
+    """Where ``mask`` is true: patient labels (or 1-based entry numbers) with their values.
+
+    ``labels`` are the patients' index labels; without them (or with a default
+    0, 1, 2, ... index) entries are counted from 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> describe_entries(np.array([1.0, -2.0]), np.array([False, True]), ["P1", "P2"])
+    "patient 'P2' (-2)"
+    >>> describe_entries(np.array([1.0, np.nan]), np.array([False, True]), None)
+    'entry 2 (missing)'
+    """
     idx = np.flatnonzero(mask)[:5]
-    shown = [labels[i] if labels is not None else i for i in idx]
+    positional = _positional(labels, len(values))
+    parts = []
+    for i in idx:
+        where = f"entry {int(i) + 1}" if positional else f"patient {describe_value(labels[i])}"  # type: ignore[index]
+        parts.append(f"{where} ({describe_value(values[i])})")
     more = "" if mask.sum() <= 5 else f" and {int(mask.sum()) - 5} more"
-    vals = ", ".join(f"{s!r} ({values[i]!r})" for s, i in zip(shown, idx, strict=True))
-    return f"at {vals}{more}"
+    return ", ".join(parts) + more
 
 
 def require_frame(frame: Any, what: str = "frame") -> pd.DataFrame:
@@ -71,7 +122,7 @@ def require_finite(frame: pd.DataFrame, columns: Iterable[str], what: str = "fra
     >>> require_finite(pd.DataFrame({"x": [1.0, float("inf")]}), ["x"])
     Traceback (most recent call last):
     ...
-    blinastudy.errors.InputError: frame column 'x' has infinite or too large values (beyond 1e+150) at 1 (np.float64(inf))
+    blinastudy.errors.InputError: frame column 'x' has infinite or too large values (beyond 1e+150) at entry 2 (inf)
     """
     for col in columns:
         ser = frame[col]
@@ -83,7 +134,7 @@ def require_finite(frame: pd.DataFrame, columns: Iterable[str], what: str = "fra
         if bad.any():
             raise InputError(
                 f"{what} column {col!r} has infinite or too large values "
-                f"(beyond {MAX_MAGNITUDE:g}) {_where(values, bad, list(frame.index))}"
+                f"(beyond {MAX_MAGNITUDE:g}) at {describe_entries(values, bad, list(frame.index))}"
             )
 
 
@@ -109,9 +160,11 @@ def _numeric(values: Any, name: str) -> FloatArray:
         arr = np.asarray(values, dtype=float)
     except (TypeError, ValueError):
         ser = pd.Series(np.asarray(values, dtype=object).ravel())
-        bad = pd.to_numeric(ser, errors="coerce").isna() & ser.notna()
-        i = int(np.flatnonzero(bad.to_numpy())[0]) if bad.any() else 0
-        raise InputError(f"{name} must be numeric; position {i} holds {ser.iloc[i]!r}") from None
+        bad = (pd.to_numeric(ser, errors="coerce").isna() & ser.notna()).to_numpy()
+        raise InputError(
+            f"{name} must be numeric; {describe_entries(ser.to_numpy(), bad, _labels(values))} "
+            "not a number"
+        ) from None
     if arr.ndim != 1:
         raise InputError(f"{name} must be one-dimensional, got shape {arr.shape}")
     if arr.size == 0:
@@ -135,10 +188,12 @@ def as_durations(values: Any, name: str = "durations") -> FloatArray:
     labels = _labels(values)
     bad = ~np.isfinite(arr)
     if bad.any():
-        raise InputError(f"{name} has missing or infinite values {_where(arr, bad, labels)}")
+        raise InputError(
+            f"{name} has missing or infinite values at {describe_entries(arr, bad, labels)}"
+        )
     bad = arr < 0
     if bad.any():
-        raise InputError(f"{name} has negative times {_where(arr, bad, labels)}")
+        raise InputError(f"{name} has negative times at {describe_entries(arr, bad, labels)}")
     return arr
 
 
@@ -154,7 +209,7 @@ def as_events(values: Any, n: int | None = None, name: str = "events") -> IntArr
     labels = _labels(values)
     bad = ~np.isin(arr, (0.0, 1.0))
     if bad.any():
-        raise InputError(f"{name} must be 0/1; {_where(arr, bad, labels)}")
+        raise InputError(f"{name} must be 0/1; at {describe_entries(arr, bad, labels)}")
     if n is not None and arr.size != n:
         raise InputError(f"{name} has {arr.size} values but durations has {n}")
     return np.asarray(arr.astype(np.int64), dtype=np.int64)
@@ -172,20 +227,18 @@ def as_treatment(values: Any, name: str = "treatment") -> IntArray:
     [1, 0]
     """
     ser = pd.Series(values)
+    labels = _labels(values)
     if ser.isna().any():
-        i = int(np.flatnonzero(ser.isna().to_numpy())[0])
-        raise InputError(f"{name} has a missing value at {ser.index[i]!r}")
+        where = describe_entries(ser.to_numpy(), ser.isna().to_numpy(), labels)
+        raise InputError(f"{name} has a missing value at {where}")
     if ser.dtype == object or isinstance(ser.dtype, pd.CategoricalDtype) or ser.dtype == "string":
         mapped = ser.astype(str).map({"blinatumomab": 1, "chemotherapy": 0, "1": 1, "0": 0})
         if mapped.isna().any():
-            i = int(np.flatnonzero(mapped.isna().to_numpy())[0])
-            raise InputError(
-                f"{name} must be 0/1 or 'blinatumomab'/'chemotherapy'; "
-                f"{ser.index[i]!r} holds {ser.iloc[i]!r}"
-            )
+            where = describe_entries(ser.to_numpy(), mapped.isna().to_numpy(), labels)
+            raise InputError(f"{name} must be 0/1 or 'blinatumomab'/'chemotherapy'; at {where}")
         arr = np.asarray(mapped.to_numpy(dtype=np.int64), dtype=np.int64)
     else:
-        arr = as_events(ser, name=name)
+        arr = as_events(values if labels is not None else ser, name=name)
     if arr.min() == arr.max():
         raise InputError(f"{name} has a single arm ({int(arr[0])}); both arms are needed")
     return np.asarray(arr, dtype=np.int64)
@@ -204,5 +257,7 @@ def as_groups(values: Any, n: int, name: str = "groups") -> npt.NDArray[Any]:
         raise InputError(f"{name} has {arr.size} values but durations has {n}")
     miss = pd.isna(pd.Series(arr)).to_numpy()
     if miss.any():
-        raise InputError(f"{name} has missing values {_where(arr, miss, _labels(values))}")
+        raise InputError(
+            f"{name} has missing values at {describe_entries(arr, miss, _labels(values))}"
+        )
     return arr

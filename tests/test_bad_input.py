@@ -6,6 +6,7 @@ contain: the column or argument at fault and what is wrong with it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -129,22 +130,22 @@ CASES: list[tuple[str, Callable[[], Any], str]] = [
     (
         "cox negative time",
         lambda: cox(with_value("months", 3, -1.0), "months", "relapse", ["arm"]),
-        r"negative times at 3",
+        r"negative times at entry 4 \(-1\)",
     ),
     (
         "cox NaN time",
         lambda: cox(with_value("months", 4, np.nan), "months", "relapse", ["arm"]),
-        r"missing.*at 4",
+        r"missing.*at entry 5 \(missing\)",
     ),
     (
         "cox event 2",
         lambda: cox(with_value("relapse", 5, 2), "months", "relapse", ["arm"]),
-        r"0/1.*at 5",
+        r"0/1.*at entry 6 \(2\)",
     ),
     (
         "cox NaN event",
         lambda: cox(with_value("relapse", 6, np.nan), "months", "relapse", ["arm"]),
-        r"0/1.*at 6",
+        r"0/1.*at entry 7 \(missing\)",
     ),
     (
         "cox NaN covariate",
@@ -207,7 +208,7 @@ CASES: list[tuple[str, Callable[[], Any], str]] = [
     (
         "ps treatment 2",
         lambda: propensity_scores(with_value("arm", 4, 2), "arm", ["age"]),
-        r"treatment column 'arm' must be 0/1.*4",
+        r"treatment column 'arm' must be 0/1.*at entry 5 \(2\)",
     ),
     (
         "ps treatment label",
@@ -217,7 +218,7 @@ CASES: list[tuple[str, Callable[[], Any], str]] = [
     (
         "ps treatment NaN",
         lambda: propensity_scores(with_value("arm", 9, np.nan), "arm", ["age"]),
-        r"treatment column 'arm' has a missing value at 9",
+        r"treatment column 'arm' has a missing value at entry 10 \(missing\)",
     ),
     (
         "ps single arm",
@@ -302,6 +303,16 @@ def test_rejected_with_input_error(fn: Callable[[], Any], pattern: str) -> None:
     with pytest.raises(InputError, match=pattern) as info:
         fn()
     assert isinstance(info.value, ValueError)
+    # plain words only: no numpy scalar reprs, no 0-based positions
+    assert not re.search(r"np\.\w+\(|numpy\.|position", str(info.value)), str(info.value)
+
+
+def test_patient_labels_are_named() -> None:
+    frame = with_value("months", 3, -1.0).set_index(pd.Index([f"P{i:02d}" for i in range(30)]))
+    with pytest.raises(InputError, match=r"negative times at patient 'P03' \(-1\)"):
+        cox(frame, "months", "relapse", ["arm"])
+    with pytest.raises(InputError, match=r"at patient 'P03' \(-1\)"):
+        kaplan_meier(frame["months"], frame["relapse"])
 
 
 def test_case_names_are_unique() -> None:

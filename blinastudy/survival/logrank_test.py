@@ -10,7 +10,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
-from blinastudy.validate import as_durations, as_events, as_groups
+from blinastudy.validate import as_durations, as_events, as_groups, describe_value
 
 __all__ = ["LogRankResult", "logrank", "logrank_stratified"]
 
@@ -108,7 +108,9 @@ def logrank(durations: Any, events: Any, groups: Any, *, strata: Any = None) -> 
     if levels.size < 2:
         from blinastudy.errors import InputError
 
-        raise InputError(f"groups has a single value ({levels[0]!r}); at least two are needed")
+        raise InputError(
+            f"groups has a single value ({describe_value(levels[0])}); at least two are needed"
+        )
     k = int(levels.size)
     if strata is None:
         s = np.zeros(t.size, dtype=np.int64)
