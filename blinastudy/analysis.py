@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy import special
 
@@ -27,7 +28,8 @@ from blinastudy import __version__
 from blinastudy._threads import single_blas_thread
 from blinastudy.baseline import baseline_table
 from blinastudy.errors import InputError
-from blinastudy.matching import MatchResult, balance, fit_propensity, match
+from blinastudy.matching import MatchResult, PropensityModel, balance, fit_propensity, match
+from blinastudy.schema import ROWS_ATTR
 from blinastudy.settings import Settings
 from blinastudy.subgroups import forest
 from blinastudy.survival import (
@@ -69,6 +71,8 @@ ENDPOINTS = {
 ENDPOINT_LABELS = {key: label for key, (_, _, label) in ENDPOINTS.items()}
 REQUIRED = ["patient_id", "arm", "efs_months", "efs_event", "os_months", "os_event"]
 TREATED = "_treated"
+#: Column of the working frame with the row number in the user's file, where known.
+FILE_ROW = "file_row"
 PAIR = "pair"
 CLUSTER = "_cluster"
 
@@ -181,10 +185,18 @@ def prepare_cohort(cohort: pd.DataFrame, settings: Settings) -> pd.DataFrame:
         )
     if arm.nunique() < 2:
         raise InputError(f"cohort has a single arm ({arm.iloc[0]}); both arms are needed")
+    outcomes: dict[str, npt.NDArray[np.float64]] = {}
     for tcol, ecol, _ in ENDPOINTS.values():
-        as_durations(cohort[tcol], name=f"column {tcol!r}")
-        as_events(cohort[ecol], name=f"column {ecol!r}")
-    require_finite(cohort, cohort.columns, what="cohort")
+        for col in (tcol, ecol):
+            floats = _as_float(cohort[col].set_axis(pd.Index(ids.astype(str))))
+            known = pd.Series(floats, index=pd.Index(ids.astype(str)))[~np.isnan(floats)]
+            if len(known):  # missing values: excluded later, listed with the reason
+                if col == tcol:
+                    as_durations(known, name=f"column {col!r}")
+                else:
+                    as_events(known, name=f"column {col!r}")
+            outcomes[col] = floats
+    require_finite(cohort, [c for c in cohort.columns if c not in outcomes], what="cohort")
     for col in settings.matching.covariates:
         if col not in cohort.columns:
             raise InputError(
@@ -193,8 +205,59 @@ def prepare_cohort(cohort: pd.DataFrame, settings: Settings) -> pd.DataFrame:
             )
     frame = derive_columns(cohort, settings)  # a copy: the caller's cohort is untouched
     frame.index = pd.Index(ids.astype(str), name="patient_id")
+    for col, values in outcomes.items():
+        frame[col] = values  # float, NaN where missing
     frame[TREATED] = (arm == ARMS[0]).astype(int).to_numpy()
+    rows = cohort.attrs.get(ROWS_ATTR)
+    if rows is not None and len(rows) == len(frame):
+        frame[FILE_ROW] = np.asarray(rows, dtype=object)
     return frame
+
+
+def _as_float(values: pd.Series) -> npt.NDArray[np.float64]:
+    """A numeric column as float with NaN for missing (nullable integers included);
+    text that is not a number raises naming the patient."""
+    try:
+        return np.asarray(values.astype("float64").to_numpy(na_value=np.nan), dtype=np.float64)
+    except (TypeError, ValueError):
+        return np.asarray(as_durations(values, name=f"column {values.name!r}"), dtype=float)
+
+
+def _exclusion_table(
+    frame: pd.DataFrame, mask: npt.NDArray[np.bool_], reasons: list[str]
+) -> pd.DataFrame:
+    """Excluded patients: patient_id, arm, the file row where known, and the reason."""
+    out = pd.DataFrame(
+        {
+            "patient_id": frame.index[mask],
+            "arm": frame.loc[mask, "arm"].to_numpy(),
+            "reason": reasons,
+        }
+    )
+    if FILE_ROW in frame.columns:
+        out.insert(1, FILE_ROW, frame.loc[mask, FILE_ROW].to_numpy())
+    return out
+
+
+def missing_outcome(frame: pd.DataFrame) -> pd.DataFrame:
+    """Patients of a prepared frame without a complete outcome, with the columns missing.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from blinastudy.demo import make_demo_cohort
+    >>> cohort = make_demo_cohort()
+    >>> cohort.loc[0, "os_months"] = float("nan")
+    >>> missing_outcome(prepare_cohort(cohort, Settings()))[["patient_id", "reason"]].values.tolist()
+    [['BLN-001', 'missing os_months']]
+    """
+    cols = [c for tcol, ecol, _ in ENDPOINTS.values() for c in (tcol, ecol)]
+    miss = frame[cols].isna().to_numpy()
+    mask: npt.NDArray[np.bool_] = np.asarray(miss.any(axis=1), dtype=bool)
+    reasons = [
+        "missing " + ", ".join(c for c, m in zip(cols, row, strict=True) if m) for row in miss[mask]
+    ]
+    return _exclusion_table(frame, mask, reasons)
 
 
 # ---------------------------------------------------------------------------
@@ -248,6 +311,7 @@ class AnalysisResult:
     matching_summary: dict[str, Any]
     unmatched: pd.DataFrame
     excluded_from_matching: pd.DataFrame
+    excluded_outcome: pd.DataFrame
     balance: pd.DataFrame
     baseline_before: pd.DataFrame
     baseline_after: pd.DataFrame | None
@@ -290,6 +354,11 @@ class AnalysisResult:
             "cohort_hash": self.cohort_hash,
             "settings": self.settings.to_dict(),
             "n": self.n,
+            "excluded": {
+                "missing_outcome": len(self.excluded_outcome),
+                "missing_matching_covariate": len(self.excluded_from_matching),
+            },
+            "warnings": list(self.warnings),
             "matching": self.matching_summary,
             "endpoints": {},
             "forest": self.forest.to_dict(orient="records"),
@@ -586,6 +655,39 @@ def _mrd(frame: pd.DataFrame, settings: Settings, key: str) -> MrdResult | None:
     )
 
 
+def propensity_warnings(model: PropensityModel) -> list[str]:
+    """The warnings R's ``glm`` gives for this propensity model, in plain words.
+
+    R warns "glm.fit: algorithm did not converge" when IRLS needs more than 25
+    iterations and "glm.fit: fitted probabilities numerically 0 or 1 occurred"
+    when some fitted score is within 10 machine epsilons of 0 or 1 (complete or
+    quasi-complete separation).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from blinastudy.matching import fit_propensity
+    >>> f = pd.DataFrame({"t": [1, 1, 1, 0, 0, 0], "x": [5.0, 6, 7, 1, 2, 3]})
+    >>> [w[:40] for w in propensity_warnings(fit_propensity(f, "t", ["x"]))]
+    ['Some propensity scores are numerically 0']
+    """
+    out = []
+    if not model.converged:
+        out.append(
+            f"The propensity model did not converge in {model.iterations} iterations (R: "
+            '"glm.fit: algorithm did not converge"): its scores, and the matches built on '
+            "them, are unreliable. A covariate probably separates the arms."
+        )
+    if model.separation:
+        out.append(
+            'Some propensity scores are numerically 0 or 1 (R: "glm.fit: fitted probabilities '
+            'numerically 0 or 1 occurred"): a covariate separates the arms, completely or '
+            "quasi-completely (e.g. a risk group with no blinatumomab patient). Those patients "
+            "cannot be matched."
+        )
+    return out
+
+
 def _max_abs_smd(bal: pd.DataFrame, column: str) -> float:
     vals = bal[column].abs()
     return float(vals.max()) if vals.notna().any() else float("nan")
@@ -695,22 +797,29 @@ def analyze(
     {'blinatumomab': 90, 'chemotherapy': 600}
     """
     settings = settings or Settings()
-    frame = prepare_cohort(cohort, settings)
+    prepared = prepare_cohort(cohort, settings)
     m = settings.matching
     warnings: list[str] = []
-    n = {arm: int((frame["arm"] == arm).sum()) for arm in ARMS}
+    n = {arm: int((prepared["arm"] == arm).sum()) for arm in ARMS}
+    # patients without a complete outcome are excluded from every analysis: list them
+    excluded_outcome = missing_outcome(prepared)
+    if len(excluded_outcome):
+        warnings.append(
+            f"{len(excluded_outcome)} patient(s) have a missing outcome and are excluded from "
+            "every analysis (listed under 'excluded: missing outcome')."
+        )
+    frame = prepared.loc[~prepared.index.isin(excluded_outcome["patient_id"])]
     # patients without a complete propensity covariate set cannot be matched: list them
     needed = list(dict.fromkeys([*m.covariates, *m.exact]))
-    incomplete = frame[needed].isna().any(axis=1)
-    excluded_matching = pd.DataFrame(
-        {
-            "patient_id": frame.index[incomplete],
-            "arm": frame.loc[incomplete, "arm"].to_numpy(),
-            "reason": [
-                "missing " + ", ".join(c for c, miss in zip(needed, row, strict=True) if miss)
-                for row in frame.loc[incomplete, needed].isna().to_numpy()
-            ],
-        }
+    missing_cov = frame[needed].isna().to_numpy()
+    incomplete: npt.NDArray[np.bool_] = np.asarray(missing_cov.any(axis=1), dtype=bool)
+    excluded_matching = _exclusion_table(
+        frame,
+        incomplete,
+        [
+            "missing " + ", ".join(c for c, miss in zip(needed, row, strict=True) if miss)
+            for row in missing_cov[incomplete]
+        ],
     )
     if incomplete.any():
         warnings.append(
@@ -720,7 +829,9 @@ def analyze(
     complete = frame.loc[~incomplete]
     res: MatchResult | None = None
     match_error: str | None = None
+    model: PropensityModel | None = None
     try:
+        model = fit_propensity(complete, TREATED, m.covariates)
         res = match(
             complete,
             TREATED,
@@ -732,10 +843,13 @@ def analyze(
             order=m.order,
             exact=m.exact or None,
             random_state=m.random_state,
+            model=model,
         )
     except InputError as exc:
         match_error = str(exc)
         warnings.append(f"Matching failed: {exc}")
+    if model is not None:
+        warnings.extend(propensity_warnings(model))
     for col in m.covariates:
         ser = complete[col]
         if pd.api.types.is_numeric_dtype(ser) and ser.nunique() > 2:
@@ -748,11 +862,6 @@ def analyze(
                 "can never be matched and push their propensity scores towards 0 (widening a "
                 "caliper set in SDs). Consider restricting the historical pool to eligible patients."
             )
-    if res is not None and res.model.separation:
-        warnings.append(
-            "Some propensity scores are numerically 0 or 1: a covariate separates the arms "
-            "(e.g. a risk group with no blinatumomab patient). Those patients cannot be matched."
-        )
     bal = (
         balance(complete, TREATED, m.covariates, matched=res)
         if res is not None and len(complete)
@@ -777,7 +886,12 @@ def analyze(
             scale=m.scale,
             max_abs_smd_before=_max_abs_smd(bal, "smd_before"),
             max_abs_smd_after=_max_abs_smd(bal, "smd_after"),
-            separation=res.model.separation,
+        )
+    if model is not None:
+        summary.update(
+            propensity_converged=model.converged,
+            propensity_iterations=model.iterations,
+            separation=model.separation,
         )
     base_vars = [
         c
@@ -865,6 +979,7 @@ def analyze(
         matching_summary=summary,
         unmatched=unmatched,
         excluded_from_matching=excluded_matching,
+        excluded_outcome=excluded_outcome,
         balance=bal,
         baseline_before=baseline_before,
         baseline_after=baseline_after,

@@ -320,6 +320,12 @@ def _matching_sentences(settings: Settings, result: Any) -> list[str]:
             if n_ex:
                 text += f"; {n_ex} patient(s) lacking a matching covariate could not be matched"
             out.append(text + ".")
+        n_out = len(result.excluded_outcome)
+        if n_out:
+            out.append(
+                f"{n_out} patient(s) without a complete outcome (time and event for EFS and OS) "
+                "were excluded from every analysis."
+            )
     balance = (
         "Balance was judged by standardised mean differences (|SMD| < 0.1 taken as "
         "negligible imbalance), not by significance tests"

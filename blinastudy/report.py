@@ -93,6 +93,7 @@ TABLE_TITLES: dict[str, str] = {
     "matched_pairs": "Matched sets",
     "unmatched": "Treated patients left unmatched",
     "excluded_from_matching": "Patients excluded from matching (missing covariate)",
+    "excluded_outcome": "Patients excluded from every analysis (missing outcome)",
     "landmark_excluded": "Patients excluded at the landmark",
 }
 
@@ -101,6 +102,7 @@ PATIENT_TABLES = (
     "matched_pairs",
     "unmatched",
     "excluded_from_matching",
+    "excluded_outcome",
     "landmark_excluded",
     "mrd_changed",
 )
@@ -264,6 +266,7 @@ def result_tables(result: Any) -> dict[str, pd.DataFrame]:
         out["matched_pairs"] = result.match.pairs
     out["unmatched"] = result.unmatched
     out["excluded_from_matching"] = result.excluded_from_matching
+    out["excluded_outcome"] = result.excluded_outcome
     excluded = [
         ep.excluded.assign(endpoint=ENDPOINT_NAMES[key][0])
         for key, ep in result.endpoints.items()

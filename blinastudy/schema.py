@@ -120,7 +120,8 @@ class ColumnSpec:
         ``"text"``, ``"category"``, ``"number"`` (float), ``"integer"`` or
         ``"binary"`` (0/1).
     required
-        Whether the column must be present and every value non-missing.
+        Whether the column must be present (and, unless ``missing_excludes``, every
+        value non-missing).
     group
         Section of the data dictionary: ``"required"``, ``"baseline"`` or ``"treatment"``.
     meaning
@@ -142,6 +143,9 @@ class ColumnSpec:
         Whether the column is a time in months (converted from other units by a mapping).
     mrd
         Whether the column is an MRD percentage (converted from a fraction by a mapping).
+    missing_excludes
+        For the outcome columns: a missing value is not an error of the file; the
+        analysis excludes that patient and lists them with the reason.
 
     Examples
     --------
@@ -168,6 +172,7 @@ class ColumnSpec:
     unique: bool = False
     time: bool = False
     mrd: bool = False
+    missing_excludes: bool = False
 
     @property
     def type_label(self) -> str:
@@ -330,8 +335,11 @@ COLUMNS: tuple[ColumnSpec, ...] = (
         "death from any cause) or last contact",
         low=0.0,
         time=True,
+        missing_excludes=True,
     ),
-    ColumnSpec("efs_event", "binary", True, "required", "1 = event at efs_months"),
+    ColumnSpec(
+        "efs_event", "binary", True, "required", "1 = event at efs_months", missing_excludes=True
+    ),
     ColumnSpec(
         "os_months",
         "number",
@@ -341,8 +349,11 @@ COLUMNS: tuple[ColumnSpec, ...] = (
         low=0.0,
         min_column="efs_months",
         time=True,
+        missing_excludes=True,
     ),
-    ColumnSpec("os_event", "binary", True, "required", "1 = died at os_months"),
+    ColumnSpec(
+        "os_event", "binary", True, "required", "1 = died at os_months", missing_excludes=True
+    ),
     ColumnSpec(
         "sex",
         "category",
@@ -1044,7 +1055,7 @@ class _Checker:
             if status == _OK:
                 parsed[pos] = payload
             elif status == _MISSING:
-                if spec.required:
+                if spec.required and not spec.missing_excludes:
                     self.add(pos, spec.name, "", "required value is missing")
                     bad[pos] = True
             else:

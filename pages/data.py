@@ -339,6 +339,9 @@ def baseline_section() -> None:
         else:
             table(baseline_display(res.baseline_after), height="content")
             csv_download(res.baseline_after, "baseline-after")
+    if len(res.excluded_outcome):
+        st.markdown("**Excluded from every analysis** (an outcome is missing)")
+        table(res.excluded_outcome)
     if len(res.excluded_from_matching):
         st.markdown("**Excluded from matching** (a matching covariate is missing)")
         table(res.excluded_from_matching)

@@ -214,7 +214,7 @@ def body() -> None:
     if res is None:
         return
     for w in res.warnings:
-        if "survival" in w.lower() or "matched sample" in w.lower():
+        if any(k in w.lower() for k in ("survival", "matched sample", "outcome", "pairing")):
             st.warning(w)
     ep = res.endpoint
     pres = presentation()

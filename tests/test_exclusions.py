@@ -1,0 +1,133 @@
+"""Patients the analysis cannot use are excluded and listed, never an error that stops it;
+the propensity model's troubles are reported as R reports them, everywhere."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from blinastudy.analysis import analyze, missing_outcome, prepare_cohort, propensity_warnings
+from blinastudy.cohort import load_cohort
+from blinastudy.demo import make_demo_cohort
+from blinastudy.errors import InputError
+from blinastudy.matching import fit_propensity
+from blinastudy.methods import methods_text
+from blinastudy.report import html_report, result_tables
+from blinastudy.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def cohort_with_gaps() -> pd.DataFrame:
+    cohort = make_demo_cohort()
+    cohort["os_event"] = cohort["os_event"].astype("Int64")
+    cohort.loc[2, "efs_months"] = np.nan
+    cohort.loc[95, "os_event"] = pd.NA  # a control
+    cohort.loc[96, ["os_months", "os_event"]] = [np.nan, pd.NA]
+    return cohort
+
+
+def test_missing_outcome_is_excluded_and_listed(cohort_with_gaps: pd.DataFrame) -> None:
+    settings = Settings()
+    res = analyze(cohort_with_gaps, settings, sweep=False)
+    ids = cohort_with_gaps["patient_id"]
+    table = res.excluded_outcome
+    assert table["patient_id"].tolist() == [ids[2], ids[95], ids[96]]
+    assert table["reason"].tolist() == [
+        "missing efs_months",
+        "missing os_event",
+        "missing os_months, os_event",
+    ]
+    assert table["arm"].tolist() == ["blinatumomab", "chemotherapy", "chemotherapy"]
+    # nobody excluded appears in any analysis
+    assert res.match is not None
+    used = set(res.match.pairs["treated"]) | set(res.match.pairs["control"])
+    assert used.isdisjoint(table["patient_id"])
+    efs = res.endpoints["efs"]
+    assert efs.n["blinatumomab"] == 89
+    # the counts appear in every output
+    numbers = res.numbers()
+    assert numbers["excluded"]["missing_outcome"] == 3
+    assert any("missing outcome" in w for w in numbers["warnings"])
+    assert len(result_tables(res)["excluded_outcome"]) == 3
+    assert "3 patient(s) without a complete outcome" in methods_text(settings, res)
+    assert "Patients excluded from every analysis (missing outcome)" in html_report(res)
+
+
+def test_bad_outcome_values_still_name_the_patient() -> None:
+    cohort = make_demo_cohort()
+    cohort.loc[4, "os_months"] = -3.0
+    with pytest.raises(InputError, match=r"patient 'BLN-005' \(-3\)"):
+        prepare_cohort(cohort, Settings())
+    cohort = make_demo_cohort()
+    cohort.loc[7, "efs_event"] = 2
+    with pytest.raises(InputError, match=r"column 'efs_event' must be 0/1; at patient 'BLN-008'"):
+        prepare_cohort(cohort, Settings())
+
+
+def test_file_rows_are_listed_for_a_loaded_file() -> None:
+    cohort = make_demo_cohort()
+    cohort.loc[3, "efs_months"] = np.nan
+    data = cohort.to_csv(index=False).encode()
+    loaded = load_cohort(data)
+    excluded = missing_outcome(prepare_cohort(loaded, Settings()))
+    # row 1 of the file is the header: the fourth patient is on row 5
+    assert excluded[["patient_id", "file_row", "reason"]].values.tolist() == [
+        [cohort.loc[3, "patient_id"], 5, "missing efs_months"]
+    ]
+
+
+def test_all_outcomes_missing_in_one_arm_is_a_clear_error() -> None:
+    cohort = make_demo_cohort()
+    cohort.loc[cohort["arm"] == "blinatumomab", "efs_months"] = np.nan
+    with pytest.raises(InputError):
+        analyze(cohort, Settings(), sweep=False)
+
+
+def separated_cohort() -> pd.DataFrame:
+    """Every high-risk patient is treated: the propensity model separates the arms."""
+    cohort = make_demo_cohort()
+    cohort.loc[cohort["arm"] == "chemotherapy", "risk_group"] = cohort.loc[
+        cohort["arm"] == "chemotherapy", "risk_group"
+    ].replace("HR", "IR")
+    return cohort
+
+
+def test_separation_is_reported_as_r_warns_it_everywhere() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and no numpy RuntimeWarning on the way
+        res = analyze(separated_cohort(), Settings(), sweep=False)
+    text = [w for w in res.warnings if "fitted probabilities numerically 0 or 1" in w]
+    assert len(text) == 1
+    assert res.matching_summary["separation"] is True
+    assert res.numbers()["matching"]["separation"] is True
+    assert text[0] in res.numbers()["warnings"]
+    assert "fitted probabilities numerically 0 or 1" in html_report(res)
+
+
+def test_non_convergence_is_reported() -> None:
+    # complete separation: R's glm(t ~ x, binomial) stops at 25 iterations with
+    # converged = FALSE and both warnings
+    frame = pd.DataFrame({"t": [0] * 5 + [1] * 5, "x": np.arange(1.0, 11.0)})
+    with np.errstate(all="raise"):
+        model = fit_propensity(frame, "t", ["x"])
+    assert (model.iterations, model.converged, model.separation) == (25, False, True)
+    texts = propensity_warnings(model)
+    assert len(texts) == 2
+    assert "did not converge in 25 iterations" in texts[0]
+    # a converging model with separation: only that warning (R: 20 iterations, converged)
+    frame = pd.DataFrame(
+        {"t": [1, 1, 1, 1, 0, 0, 0, 0, 1, 0], "x": [3.0, 4, 5, 6, 0, 1, 2, 3, 3, 3]}
+    )
+    model = fit_propensity(frame, "t", ["x"])
+    assert (model.iterations, model.converged) == (20, True)
+    assert [t[:27] for t in propensity_warnings(model)] == ["Some propensity scores are "]
+
+
+def test_numbers_json_is_plain(cohort_with_gaps: pd.DataFrame) -> None:
+    res = analyze(cohort_with_gaps, Settings(), sweep=False)
+    text = json.dumps(res.numbers())
+    assert "NaN" not in text
