@@ -16,6 +16,7 @@ patient-level rows are needed to draw a chart.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,7 @@ from scipy import special
 from blinastudy import __version__
 from blinastudy._threads import single_blas_thread
 from blinastudy.baseline import baseline_table
+from blinastudy.bootstrap import BootstrapResult, cluster_bootstrap
 from blinastudy.errors import InputError
 from blinastudy.matching import MatchResult, PropensityModel, balance, fit_propensity, match
 from blinastudy.schema import ROWS_ATTR
@@ -40,7 +42,9 @@ from blinastudy.survival import (
     logrank,
     median_survival,
     survival_at,
+    survival_at_replicates,
 )
+from blinastudy.survival.coxph import firth_replicates
 from blinastudy.validate import (
     as_durations,
     as_events,
@@ -266,7 +270,18 @@ def missing_outcome(frame: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass
 class EndpointResult:
-    """Survival comparison of the two arms for one endpoint."""
+    """Survival comparison of the two arms for one endpoint.
+
+    ``logrank`` is the test shown (``logrank_label`` says which):
+    ``logrank_stratified`` stratifies by matched set (``survdiff(... +
+    strata(pair))``, only for matching without replacement), ``logrank_plain``
+    ignores the matching. ``difference`` is survival at the horizon, blinatumomab
+    minus chemotherapy, with ``difference_method`` saying how its interval was
+    made (a pair bootstrap on matched samples, ``difference_bootstrap``).
+    ``hazard_ratio_bootstrap`` is a pair-bootstrap interval for a Firth hazard
+    ratio (whose profile interval ignores the pairing). ``notes`` are plain
+    sentences a reader needs next to these numbers.
+    """
 
     endpoint: str
     label: str
@@ -283,6 +298,42 @@ class EndpointResult:
     logrank: LogRankResult | None
     hazard_ratio: pd.DataFrame
     excluded: pd.DataFrame
+    logrank_plain: LogRankResult | None = None
+    logrank_stratified: LogRankResult | None = None
+    logrank_label: str = ""
+    difference_method: str = ""
+    difference_bootstrap: BootstrapResult | None = None
+    hazard_ratio_bootstrap: BootstrapResult | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SampleDesign:
+    """How the rows of the analysed sample relate to each other.
+
+    Attributes
+    ----------
+    cluster : str or None
+        Column of the robust-variance clusters (matched pair, or patient when
+        controls are reused); ``None``: independent patients.
+    strata : str or None
+        Column of matched sets for the stratified log-rank test; ``None`` when
+        sets share patients (matching with replacement) or there is no matching.
+    resample : str or None
+        Column of the units the bootstrap resamples (matched sets).
+    description : str
+        The sample in words, e.g. "90 matched pairs".
+    """
+
+    cluster: str | None = None
+    strata: str | None = None
+    resample: str | None = None
+    description: str = "all patients"
+
+    @property
+    def matched(self) -> bool:
+        """Whether the sample is a matched one."""
+        return self.resample is not None
 
 
 @dataclass
@@ -441,10 +492,14 @@ def _endpoint(
     settings: Settings,
     *,
     origin: str,
-    cluster: str | None,
+    design: SampleDesign,
     full: bool = True,
+    replicates: int = 0,
 ) -> EndpointResult:
-    """Survival comparison for one endpoint; ``full=False``: counts and hazard ratio only."""
+    """Survival comparison for one endpoint; ``full=False``: counts and hazard ratio only.
+
+    ``replicates`` > 0 adds the pair-bootstrap intervals on matched samples.
+    """
     tcol, ecol, label = ENDPOINTS[key]
     data = frame
     excluded = pd.DataFrame(columns=["patient_id", "arm", "reason"])
@@ -530,26 +585,74 @@ def _endpoint(
         )
     z = float(special.ndtri(1 - (1 - settings.conf_level) / 2))
     diff = {"estimate": np.nan, "ci_lower": np.nan, "ci_upper": np.nan}
+    diff_method = ""
+    diff_boot: BootstrapResult | None = None
+    notes: list[str] = []
     if all(a in at_h for a in ARMS):
         s1, s0 = at_h[ARMS[0]], at_h[ARMS[1]]
         est = s1.survival - s0.survival
         se = float(np.sqrt(s1.std_err**2 + s0.std_err**2))
-        diff = {"estimate": est, "ci_lower": est - z * se, "ci_upper": est + z * se}
+        # Greenwood SEs of independent arms; an interval for a difference of two
+        # probabilities cannot leave [-1, 1]
+        diff = {
+            "estimate": est,
+            "ci_lower": max(est - z * se, -1.0),
+            "ci_upper": min(est + z * se, 1.0),
+        }
+        diff_method = "normal approximation, Greenwood standard errors, arms independent"
+        if design.resample is not None and replicates > 0 and np.isfinite(est):
+            diff_boot = cluster_bootstrap(
+                None,
+                data[design.resample].to_numpy(),
+                batch=_difference_at(t_all, e_all, treated, settings.horizon_months),
+                replicates=replicates,
+                random_state=settings.bootstrap.random_state,
+                conf_level=settings.conf_level,
+            )
+            diff = {"estimate": est, "ci_lower": diff_boot.ci_lower, "ci_upper": diff_boot.ci_upper}
+            diff_method = diff_boot.method
     both = all(n[a] > 0 for a in ARMS)
-    lr = None
+    lr = lr_plain = lr_strat = None
+    lr_label = ""
+    hr_boot: BootstrapResult | None = None
     hr = pd.DataFrame(columns=["hr", "ci_lower", "ci_upper", "se", "p_value", "method"])
     if both and e_all.sum() > 0:
-        lr = logrank(t_all, e_all, treated) if full else None
+        if full:
+            lr_plain = logrank(t_all, e_all, treated)
+            if design.strata is not None:
+                lr_strat = logrank(t_all, e_all, treated, strata=data[design.strata].to_numpy())
+            lr, lr_label = _chosen_logrank(settings, lr_plain, lr_strat)
         fit = cox_fit(
             treated,
             t_all,
             e_all,
             names=[TREATED],
-            cluster=None if cluster is None else data[cluster].to_numpy(),
+            cluster=None if design.cluster is None else data[design.cluster].to_numpy(),
             conf_level=settings.conf_level,
         )
         hr = fit.table()
         hr.index = pd.Index(["blinatumomab vs chemotherapy"], name="comparison")
+        if fit.method == "firth" and design.matched:
+            notes.append(
+                "Firth's penalised estimate (an arm has no events): its profile-likelihood "
+                "interval does not account for the pairing; the pair-bootstrap interval beside "
+                "it does."
+            )
+            if any(events[a] == 0 for a in ARMS):
+                notes.append(
+                    "With no events in an arm, every bootstrap replicate has none there either: "
+                    "the bootstrap interval cannot show how little that arm's zero tells us. "
+                    "Read it beside the profile interval, not instead of it."
+                )
+            if full and replicates > 0 and design.resample is not None:
+                hr_boot = cluster_bootstrap(
+                    None,
+                    data[design.resample].to_numpy(),
+                    batch=_firth_hr(treated, t_all, e_all),
+                    replicates=replicates,
+                    random_state=settings.bootstrap.random_state,
+                    conf_level=settings.conf_level,
+                )
     return EndpointResult(
         endpoint=key,
         label=label,
@@ -566,7 +669,53 @@ def _endpoint(
         logrank=lr,
         hazard_ratio=hr,
         excluded=excluded,
+        logrank_plain=lr_plain,
+        logrank_stratified=lr_strat,
+        logrank_label=lr_label,
+        difference_method=diff_method,
+        difference_bootstrap=diff_boot,
+        hazard_ratio_bootstrap=hr_boot,
+        notes=notes,
     )
+
+
+def _chosen_logrank(
+    settings: Settings, plain: LogRankResult, stratified: LogRankResult | None
+) -> tuple[LogRankResult, str]:
+    """The log-rank test to show and its label (``Settings.logrank``)."""
+    if stratified is not None and settings.logrank in ("auto", "stratified"):
+        return stratified, "log-rank stratified by matched set"
+    if settings.logrank == "stratified":
+        return plain, "log-rank (not stratified: matched sets share patients or no matching)"
+    return plain, "log-rank"
+
+
+def _difference_at(
+    t: npt.NDArray[np.float64],
+    e: npt.NDArray[np.int64],
+    treated: npt.NDArray[np.float64],
+    at: float,
+) -> Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float64]]:
+    """Batch statistic for the bootstrap: KM survival at ``at``, blinatumomab minus
+    chemotherapy, for every replicate's frequency weights at once."""
+    arms = [treated == 1.0, treated == 0.0]
+
+    def statistic(counts: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        s1, s0 = (survival_at_replicates(t[a], e[a], counts[:, a], at) for a in arms)
+        return np.asarray(s1 - s0, dtype=np.float64)
+
+    return statistic
+
+
+def _firth_hr(
+    treated: npt.NDArray[np.float64], t: npt.NDArray[np.float64], e: npt.NDArray[np.int64]
+) -> Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float64]]:
+    """Batch statistic for the bootstrap: Firth's hazard ratio for every replicate."""
+
+    def statistic(counts: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        return np.asarray(np.exp(firth_replicates(treated, t, e, counts)), dtype=np.float64)
+
+    return statistic
 
 
 def _overlap(frame: pd.DataFrame, res: MatchResult | None, bins: int = 20) -> pd.DataFrame:
@@ -766,7 +915,11 @@ def caliper_sweep(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
 
 @single_blas_thread
 def analyze(
-    cohort: pd.DataFrame, settings: Settings | None = None, *, sweep: bool = True
+    cohort: pd.DataFrame,
+    settings: Settings | None = None,
+    *,
+    sweep: bool = True,
+    replicates: int | None = None,
 ) -> AnalysisResult:
     """Compute everything the app shows for ``cohort`` under ``settings``.
 
@@ -779,6 +932,10 @@ def analyze(
         The analysis settings (defaults if omitted).
     sweep : bool, default True
         Also compute the caliper sweep (the heaviest part).
+    replicates : int, optional
+        Pair-bootstrap replicates for matched-sample intervals (default
+        ``settings.bootstrap.replicates``; the app passes its live number; 0 skips
+        the bootstrap).
 
     Returns
     -------
@@ -909,6 +1066,18 @@ def analyze(
         use_matched = False
     pop = _with_cluster(res.matched, m.replace) if (use_matched and res is not None) else frame
     cluster = CLUSTER if use_matched else None
+    design = SampleDesign()
+    if use_matched and res is not None:
+        design = SampleDesign(
+            cluster=CLUSTER,
+            strata=None if m.replace else PAIR,
+            resample=PAIR,
+            description=(
+                f"{res.n_pairs} matched sets"
+                + (" (controls reused)" if m.replace else "")
+                + f", {len(res.matched)} rows"
+            ),
+        )
     if use_matched and res is not None and res.matched["weight"].nunique() > 1:
         warnings.append(
             "Matching weights are unequal (incomplete 1:k sets or reused controls); the "
@@ -923,7 +1092,14 @@ def analyze(
         if survival_pop.empty:
             raise InputError(f"no patient in subgroup {var} = {level!r}")
     endpoints = {
-        key: _endpoint(survival_pop, key, settings, origin=settings.origin, cluster=cluster)
+        key: _endpoint(
+            survival_pop,
+            key,
+            settings,
+            origin=settings.origin,
+            design=design,
+            replicates=settings.bootstrap.replicates if replicates is None else replicates,
+        )
         for key in ENDPOINTS
     }
     # immortal time: the same comparison from diagnosis and from the landmark (of the
@@ -935,7 +1111,7 @@ def analyze(
                 endpoints[key]
                 if origin == settings.origin
                 else _endpoint(
-                    survival_pop, key, settings, origin=origin, cluster=cluster, full=False
+                    survival_pop, key, settings, origin=origin, design=design, full=False
                 )
             )
             hr = ep.hazard_ratio

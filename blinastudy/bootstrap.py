@@ -28,6 +28,7 @@ from blinastudy.errors import InputError
 __all__ = ["BootstrapResult", "cluster_bootstrap"]
 
 IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
 Progress = Callable[[int, int], None]
 
 
@@ -85,19 +86,20 @@ def _check_int(value: Any, name: str, low: int) -> int:
 
 
 def cluster_bootstrap(
-    statistic: Callable[[IntArray], float],
+    statistic: Callable[[IntArray], float] | None,
     clusters: Any,
     *,
+    batch: Callable[[FloatArray], FloatArray] | None = None,
     replicates: int = 1000,
     random_state: int = 0,
     conf_level: float = 0.95,
     progress: Progress | None = None,
 ) -> BootstrapResult:
-    """Percentile interval of ``statistic`` over bootstrap resamples of whole clusters.
+    """Percentile interval of a statistic over bootstrap resamples of whole clusters.
 
     Parameters
     ----------
-    statistic : callable
+    statistic : callable or None
         Takes row positions (0-based, with repeats, rows of a cluster together)
         and returns the statistic on those rows; ``NaN`` (or an
         :class:`~blinastudy.errors.InputError`) marks a replicate where it cannot be
@@ -105,6 +107,11 @@ def cluster_bootstrap(
     clusters : array-like
         Cluster label of every row (e.g. the matched pair); every label is a
         resampling unit.
+    batch : callable, optional
+        Instead of ``statistic``: takes a (replicates x rows) matrix of frequency
+        weights (how often each row is drawn) and returns every replicate's
+        statistic at once; the original sample is a row of ones. Both forms give
+        the same replicates for the same seed.
     replicates : int, default 1000
         Number of bootstrap samples.
     random_state : int, default 0
@@ -132,7 +139,13 @@ def cluster_bootstrap(
     ...                         random_state=1)
     >>> res.estimate, res.valid, res.ci_lower <= 3.5 <= res.ci_upper
     (3.5, 200, True)
+    >>> same = cluster_bootstrap(None, pairs, batch=lambda w: (w @ x) / w.sum(axis=1),
+    ...                          replicates=200, random_state=1)
+    >>> bool(np.isclose(same.ci_lower, res.ci_lower) and np.isclose(same.ci_upper, res.ci_upper))
+    True
     """
+    if (statistic is None) == (batch is None):
+        raise InputError("give either a statistic of rows or a batch statistic of weights")
     replicates = _check_int(replicates, "replicates", 1)
     seed = _check_int(random_state, "random_state", 0)
     if isinstance(conf_level, bool) or not isinstance(conf_level, numbers.Real):
@@ -147,23 +160,34 @@ def cluster_bootstrap(
     if pd.isna(pd.Series(labels)).any():
         raise InputError("clusters has missing labels")
     _, codes = np.unique(labels.astype(str), return_inverse=True)
-    order = np.argsort(codes, kind="stable")
+    codes = np.asarray(codes, dtype=np.int64).ravel()
     k = int(codes.max()) + 1
-    starts = np.searchsorted(codes[order], np.arange(k))
-    sizes = np.bincount(codes, minlength=k)
-    everyone = np.arange(labels.size, dtype=np.int64)
-    estimate = _safe(statistic, everyone)
-    if not np.isfinite(estimate):
-        raise InputError("the statistic cannot be computed on the original sample")
     rng = np.random.default_rng(seed)
-    stats = np.full(replicates, np.nan)
-    step = max(1, replicates // 20)
-    for b in range(replicates):
-        drawn = rng.integers(0, k, size=k)
-        rows = np.concatenate([order[starts[c] : starts[c] + sizes[c]] for c in drawn])
-        stats[b] = _safe(statistic, rows.astype(np.int64))
-        if progress is not None and ((b + 1) % step == 0 or b + 1 == replicates):
-            progress(b + 1, replicates)
+    drawn = rng.integers(0, k, size=(replicates, k))
+    if batch is not None:
+        estimate = float(np.asarray(batch(np.ones((1, labels.size))), dtype=float)[0])
+        if not np.isfinite(estimate):
+            raise InputError("the statistic cannot be computed on the original sample")
+        counts = np.zeros((replicates, k))
+        np.add.at(counts, (np.repeat(np.arange(replicates), k), drawn.ravel()), 1.0)
+        stats = np.asarray(batch(counts[:, codes]), dtype=float)
+        if progress is not None:
+            progress(replicates, replicates)
+    else:
+        assert statistic is not None
+        order = np.argsort(codes, kind="stable")
+        starts = np.searchsorted(codes[order], np.arange(k))
+        sizes = np.bincount(codes, minlength=k)
+        estimate = _safe(statistic, np.arange(labels.size, dtype=np.int64))
+        if not np.isfinite(estimate):
+            raise InputError("the statistic cannot be computed on the original sample")
+        stats = np.full(replicates, np.nan)
+        step = max(1, replicates // 20)
+        for b in range(replicates):
+            rows = np.concatenate([order[starts[c] : starts[c] + sizes[c]] for c in drawn[b]])
+            stats[b] = _safe(statistic, rows.astype(np.int64))
+            if progress is not None and ((b + 1) % step == 0 or b + 1 == replicates):
+                progress(b + 1, replicates)
     good = stats[np.isfinite(stats)]
     alpha = (1.0 - float(conf_level)) / 2.0
     if good.size >= 10:

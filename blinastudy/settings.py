@@ -18,6 +18,7 @@ __all__ = [
     "DEFAULT_COVARIATES",
     "DEFAULT_SUBGROUPS",
     "SETTINGS_VERSION",
+    "BootstrapSettings",
     "DisplaySettings",
     "MatchingSettings",
     "MrdSettings",
@@ -53,6 +54,7 @@ Endpoint = Literal["efs", "os"]
 Population = Literal["matched", "all"]
 Origin = Literal["diagnosis", "landmark"]
 MrdTimepoint = Literal["eoi", "day15"]
+LogrankChoice = Literal["auto", "stratified", "plain"]
 
 
 def _check(cond: bool, message: str) -> None:
@@ -125,6 +127,32 @@ class MrdSettings:
 
 
 @dataclass(frozen=True)
+class BootstrapSettings:
+    """Pair bootstrap of matched-sample intervals (see :mod:`blinastudy.bootstrap`).
+
+    ``replicates`` is used by exports and the command line, ``live_replicates``
+    while the app recomputes on every change; the same ``random_state`` gives the
+    same interval.
+    """
+
+    replicates: int = 1000
+    live_replicates: int = 200
+    random_state: int = 20241207
+
+    def __post_init__(self) -> None:
+        for name, low, high in (
+            ("replicates", 10, 100_000),
+            ("live_replicates", 10, 100_000),
+            ("random_state", 0, 2**32 - 1),
+        ):
+            v = getattr(self, name)
+            _check(
+                isinstance(v, int) and not isinstance(v, bool) and low <= v <= high,
+                f"bootstrap.{name} must be a whole number from {low} to {high}, got {v!r}",
+            )
+
+
+@dataclass(frozen=True)
 class DisplaySettings:
     """How results are shown (no effect on any number)."""
 
@@ -135,6 +163,10 @@ class DisplaySettings:
 @dataclass(frozen=True)
 class Settings:
     """Everything that defines an analysis, validated and JSON round-trippable.
+
+    ``logrank`` chooses the log-rank test shown on matched samples: ``"auto"``
+    stratifies by matched set when matching was without replacement (the test
+    that respects the pairing) and uses the plain test otherwise.
 
     Examples
     --------
@@ -157,6 +189,8 @@ class Settings:
     sweep_calipers: tuple[float, ...] = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
     mappings: tuple[dict[str, Any], ...] = ()
     display: DisplaySettings = field(default_factory=DisplaySettings)
+    logrank: LogrankChoice = "auto"
+    bootstrap: BootstrapSettings = field(default_factory=BootstrapSettings)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "subgroups", tuple(self.subgroups))
@@ -193,6 +227,10 @@ class Settings:
         _check(
             all(0 < c <= 10 for c in self.sweep_calipers) and len(self.sweep_calipers) <= 40,
             "sweep_calipers must be at most 40 values in (0, 10]",
+        )
+        _check(
+            self.logrank in ("auto", "stratified", "plain"),
+            f"logrank must be auto, stratified or plain, got {self.logrank!r}",
         )
 
     # -- JSON -------------------------------------------------------------
@@ -240,7 +278,12 @@ class Settings:
         unknown = sorted(set(data) - known)
         if unknown:
             raise InputError(f"settings has unknown key(s): {', '.join(unknown)}")
-        nested = {"matching": MatchingSettings, "mrd": MrdSettings, "display": DisplaySettings}
+        nested = {
+            "matching": MatchingSettings,
+            "mrd": MrdSettings,
+            "display": DisplaySettings,
+            "bootstrap": BootstrapSettings,
+        }
         kwargs: dict[str, Any] = {}
         for key, value in data.items():
             if key in nested:

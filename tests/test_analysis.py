@@ -67,8 +67,15 @@ def test_efs_numbers_equal_r(result, expected) -> None:  # type: ignore[no-untyp
     for key, value in expected["efs_cox_cluster"].items():
         assert hr[key] == pytest.approx(value, rel=REL), key
     assert hr["method"] == "ml-robust"
-    assert ep.logrank.statistic == pytest.approx(expected["efs_logrank"]["statistic"], rel=REL)
-    assert ep.logrank.p_value == pytest.approx(expected["efs_logrank"]["p_value"], rel=REL)
+    plain = ep.logrank_plain
+    assert plain.statistic == pytest.approx(expected["efs_logrank"]["statistic"], rel=REL)
+    assert plain.p_value == pytest.approx(expected["efs_logrank"]["p_value"], rel=REL)
+    # on 1:1 pairs the test shown is stratified by pair (survdiff(... + strata(pair)))
+    assert ep.logrank is ep.logrank_stratified
+    assert ep.logrank_label == "log-rank stratified by matched set"
+    pairs = expected["efs_logrank_pairs"]
+    assert ep.logrank.statistic == pytest.approx(pairs["statistic"], rel=REL)
+    assert ep.logrank.p_value == pytest.approx(pairs["p_value"], rel=REL)
     ctl = ep.at_horizon.set_index("arm").loc["chemotherapy"]
     want = expected["efs_control_24_loglog"]
     for key in ("survival", "ci_lower", "ci_upper", "std_err"):
@@ -84,7 +91,8 @@ def test_os_uses_firth_when_no_deaths_in_treated(result, expected) -> None:  # t
     hr = ep.hazard_ratio.iloc[0]
     assert hr["method"] == "firth"
     assert 0 < hr["ci_lower"] < hr["hr"] < hr["ci_upper"] < 1
-    assert ep.logrank.statistic == pytest.approx(expected["os_logrank"]["statistic"], rel=REL)
+    assert ep.logrank_plain.statistic == pytest.approx(expected["os_logrank"]["statistic"], rel=REL)
+    assert ep.logrank.statistic == pytest.approx(expected["os_logrank_pairs"]["statistic"], rel=REL)
 
 
 def test_forest_equals_r_subgroups(result, expected) -> None:  # type: ignore[no-untyped-def]
@@ -172,13 +180,26 @@ def test_risk_table_counts_by_hand(result) -> None:  # type: ignore[no-untyped-d
             assert row["censored"] == int(((t <= row["time"]) & (e == 0)).sum())
 
 
-def test_survival_difference_ci(result) -> None:  # type: ignore[no-untyped-def]
+def test_survival_difference_ci(result, cohort) -> None:  # type: ignore[no-untyped-def]
+    # matched pairs: a pair-bootstrap percentile interval, within [-1, 1]
     ep = result.endpoints["efs"]
     h = ep.at_horizon.set_index("arm")
     est = h.loc["blinatumomab", "survival"] - h.loc["chemotherapy", "survival"]
+    boot = ep.difference_bootstrap
+    assert boot is not None and boot.replicates == 1000 and boot.clusters == 90
+    assert ep.difference["estimate"] == pytest.approx(est, rel=1e-15) == boot.estimate
+    assert (ep.difference["ci_lower"], ep.difference["ci_upper"]) == (boot.ci_lower, boot.ci_upper)
+    assert -1 <= boot.ci_lower < est < boot.ci_upper <= 1
+    assert ep.difference_method == boot.method
+    # all patients: Greenwood standard errors of independent arms
+    ep = analyze(cohort, Settings(population="all"), sweep=False).endpoints["efs"]
+    h = ep.at_horizon.set_index("arm")
+    est = h.loc["blinatumomab", "survival"] - h.loc["chemotherapy", "survival"]
     se = np.hypot(h.loc["blinatumomab", "std_err"], h.loc["chemotherapy", "std_err"])
+    assert ep.difference_bootstrap is None
     assert ep.difference["estimate"] == pytest.approx(est)
     assert ep.difference["ci_lower"] == pytest.approx(est - 1.959963984540054 * se)
+    assert ep.difference["ci_upper"] == pytest.approx(min(1.0, est + 1.959963984540054 * se))
 
 
 def test_mrd_groups_and_changes(cohort) -> None:  # type: ignore[no-untyped-def]
@@ -308,7 +329,10 @@ def test_horizon_reads_km(result) -> None:  # type: ignore[no-untyped-def]
 def test_logrank_matches_direct(result) -> None:  # type: ignore[no-untyped-def]
     m = result.match.matched
     lr = logrank(m["os_months"], m["os_event"], m[TREATED])
-    assert result.endpoints["os"].logrank.statistic == pytest.approx(lr.statistic, rel=1e-12)
+    ep = result.endpoints["os"]
+    assert ep.logrank_plain.statistic == pytest.approx(lr.statistic, rel=1e-12)
+    lr = logrank(m["os_months"], m["os_event"], m[TREATED], strata=m["pair"])
+    assert ep.logrank.statistic == pytest.approx(lr.statistic, rel=1e-12)
 
 
 def test_smd_uses_pooled_sd_when_treated_do_not_vary() -> None:

@@ -105,3 +105,36 @@ def test_replicates_hold_whole_clusters(sizes: list[int], seed: int) -> None:
             size = int((labels == lab).sum())
             assert count % size == 0  # every draw of a cluster brings all its rows
         assert len(set(drawn.tolist())) <= len(sizes)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    times=st.lists(st.integers(0, 8), min_size=4, max_size=16),
+    seed=st.integers(0, 2**31 - 1),
+    at=st.sampled_from([0.0, 2.5, 4.0, 8.0]),
+)
+def test_batch_statistics_equal_replicated_rows(times: list[int], seed: int, at: float) -> None:
+    from blinastudy.survival import cox_fit, kaplan_meier, survival_at
+    from blinastudy.survival.coxph import firth_replicates
+    from blinastudy.survival.km import survival_at_replicates
+
+    n = len(times)
+    rng = np.random.default_rng(seed)
+    t = np.array(times, dtype=float)
+    e = rng.integers(0, 2, n)
+    x = np.array([1, 0] * n)[:n].astype(float)
+    counts = rng.integers(0, 3, size=(6, n)).astype(float)
+    km = survival_at_replicates(t, e, counts, at)
+    firth = firth_replicates(x, t, e, counts)
+    for b in range(counts.shape[0]):
+        rows = np.repeat(np.arange(n), counts[b].astype(int))
+        if rows.size == 0:
+            continue
+        expected = survival_at(kaplan_meier(t[rows], e[rows]), at).survival
+        assert km[b] == pytest.approx(expected, rel=1e-12, abs=1e-15, nan_ok=True)
+        xr, tr, er = x[rows], t[rows], e[rows]
+        if er.sum() == 0 or np.ptp(xr) == 0:
+            assert np.isnan(firth[b])
+        else:
+            fit = cox_fit(xr, tr, er, firth=True, profile=False)
+            assert firth[b] == pytest.approx(fit.coef[0], rel=1e-7, abs=1e-9, nan_ok=True)

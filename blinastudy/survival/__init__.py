@@ -23,6 +23,7 @@ from blinastudy.survival.km import (
     number_at_risk,
     quantile_survival,
     survival_at,
+    survival_at_replicates,
 )
 from blinastudy.survival.logrank_test import LogRankResult, logrank, logrank_stratified
 
@@ -44,4 +45,5 @@ __all__ = [
     "number_at_risk",
     "quantile_survival",
     "survival_at",
+    "survival_at_replicates",
 ]

@@ -20,6 +20,7 @@ import pandas as pd
 from scipy import stats
 
 from blinastudy.errors import InputError
+from blinastudy.survival.timefix import timefix
 from blinastudy.validate import as_durations, as_events
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "number_at_risk",
     "quantile_survival",
     "survival_at",
+    "survival_at_replicates",
 ]
 
 ConfType = Literal["log-log", "log", "plain"]
@@ -324,3 +326,39 @@ def median_survival(km: pd.DataFrame) -> MedianResult:
     3.0
     """
     return quantile_survival(km, 0.5)
+
+
+def survival_at_replicates(durations: Any, events: Any, counts: Any, time: float) -> FloatArray:
+    """Kaplan-Meier survival at ``time`` for many frequency-weighted copies of one sample.
+
+    Row ``b`` of ``counts`` says how often each patient appears in copy ``b`` (a
+    bootstrap replicate); the result is what :func:`survival_at` gives on the
+    sample with rows repeated that often, for every copy at once. ``NaN`` where
+    ``time`` lies beyond a copy's last observed time, as :func:`survival_at`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t, e = [1.0, 2.0, 3.0, 4.0], [1, 0, 1, 0]
+    >>> counts = np.array([[1, 1, 1, 1], [2, 0, 1, 1]])
+    >>> survival_at_replicates(t, e, counts, 3.0).tolist()
+    [0.375, 0.25]
+    >>> survival_at(kaplan_meier([1, 1, 3, 4], [1, 1, 1, 0]), 3.0).survival
+    0.25
+    """
+    (t,) = timefix(as_durations(durations))
+    e = as_events(events, n=t.size).astype(float)
+    w = np.atleast_2d(np.asarray(counts, dtype=float))
+    if w.shape[1] != t.size:
+        raise InputError(f"counts has {w.shape[1]} columns but durations has {t.size} values")
+    at = _number(time, "time")
+    grid = np.unique(t[(e > 0) & (t <= at)])  # event times up to the time point
+    at_risk = (t[:, None] >= grid[None, :]).astype(float)
+    died = ((t[:, None] == grid[None, :]) & (e[:, None] > 0)).astype(float)
+    n = w @ at_risk
+    d = w @ died
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(n > 0, 1.0 - d / n, 1.0)
+    surv = np.prod(factor, axis=1)
+    last = np.max(np.where(w > 0, t[None, :], -np.inf), axis=1)
+    return np.asarray(np.where(at > last, np.nan, surv), dtype=np.float64)

@@ -33,6 +33,12 @@ lr <- survdiff(Surv(efs_months, efs_event) ~ treated, data = m)
 out$efs_logrank <- obj(list(statistic = fmt(lr$chisq), p_value = fmt(1 - pchisq(lr$chisq, 1))))
 lr <- survdiff(Surv(os_months, os_event) ~ treated, data = m)
 out$os_logrank <- obj(list(statistic = fmt(lr$chisq), p_value = fmt(1 - pchisq(lr$chisq, 1))))
+# the log-rank test stratified by matched pair (the default on 1:1 matched samples)
+for (ep in c("efs", "os")) {
+  f <- as.formula(sprintf("Surv(%s_months, %s_event) ~ treated + strata(pair)", ep, ep))
+  lr <- survdiff(f, data = m)
+  out[[paste0(ep, "_logrank_pairs")]] <- obj(list(statistic = fmt(lr$chisq), p_value = fmt(lr$pvalue)))
+}
 
 # subgroup hazard ratios (levels with events in both arms) and interaction LR tests
 sub <- c()
