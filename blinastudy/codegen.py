@@ -6,7 +6,8 @@ the :class:`~blinastudy.settings.Settings` from their JSON, runs
 selected endpoint's analysis with the lower-level calls
 (:func:`~blinastudy.analysis.prepare_cohort`, :func:`~blinastudy.matching.match`,
 :func:`~blinastudy.matching.balance`, :func:`~blinastudy.survival.kaplan_meier`,
-:func:`~blinastudy.survival.logrank`, :func:`~blinastudy.survival.cox` with the
+:func:`~blinastudy.survival.logrank` (stratified by matched pair when the
+matching was without replacement), :func:`~blinastudy.survival.cox` with the
 matched pair as cluster, :func:`~blinastudy.subgroups.forest`) with the actual
 option values written out, and checks that both routes give the same numbers.
 """
@@ -155,6 +156,7 @@ def show_code(
     matched = settings.population == "matched"
     # robust variance: by matched pair, or by patient when controls may be reused
     cluster = ("pair" if not m.replace else "patient") if matched else None
+    stratified = matched and not m.replace and settings.logrank != "plain"
     conf = settings.conf_level
     out: list[str] = [
         f'"""Reproduce a BlinaStudy {__version__} analysis from its saved settings.',
@@ -264,7 +266,16 @@ def show_code(
         '    ties="efron",',
         f"    conf_level={conf!r},",
         ")",
-        f'test = logrank(sample["{tcol}"], sample["{ecol}"], sample["_treated"])',
+        f'plain_test = logrank(sample["{tcol}"], sample["{ecol}"], sample["_treated"])',
+        *(
+            [
+                "# log-rank stratified by matched pair: survdiff(Surv(t, e) ~ arm + strata(pair))",
+                f'test = logrank(sample["{tcol}"], sample["{ecol}"], sample["_treated"], '
+                'strata=sample["pair"])',
+            ]
+            if stratified
+            else ["test = plain_test"]
+        ),
         'print(hr.to_string(), "\\nlog-rank p:", test.p_value)',
         "km = {}",
         'for arm in ("blinatumomab", "chemotherapy"):',
@@ -294,6 +305,7 @@ def show_code(
         "        float(hr[column].iloc[0]), float(ep.hazard_ratio[column].iloc[0]), rel_tol=1e-12",
         "    )",
         "assert math.isclose(test.p_value, ep.logrank.p_value, rel_tol=1e-12)",
+        "assert math.isclose(plain_test.p_value, ep.logrank_plain.p_value, rel_tol=1e-12)",
         "assert subgroup_table.equals(result.forest)",
         'print("step-by-step numbers equal analyze()")',
         "",
