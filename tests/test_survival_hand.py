@@ -359,6 +359,55 @@ def test_logrank_three_groups_by_hand() -> None:
     assert res.p_value == pytest.approx(stats.chi2.sf(chi2, 2), rel=1e-10)
 
 
+def test_logrank_without_information_is_zero_on_zero_dof() -> None:
+    # Arm a is censored at 1 and 2; both events (5, 6) happen with only arm b at risk:
+    # E_a = 0, so survdiff drops arm a, leaving one group: statistic 0 on 0 df, p = 1.
+    res = logrank([1, 2, 5, 6], [0, 0, 1, 1], ["a", "a", "b", "b"])
+    assert (res.statistic, res.dof, res.p_value) == (0.0, 0, 1.0)
+    np.testing.assert_array_equal(res.table["expected"], [0, 2])
+    # the same within strata
+    res = logrank_stratified(
+        [1, 2, 5, 6, 1, 2, 3, 4], [0, 0, 1, 1, 0, 0, 1, 1], [0, 0, 1, 1] * 2, [0] * 4 + [1] * 4
+    )
+    assert (res.statistic, res.dof, res.p_value) == (0.0, 0, 1.0)
+
+
+def test_logrank_group_without_expected_events_leaves_the_test() -> None:
+    # Group c is censored (0.5, 0.6) before the first event: E_c = 0, so the test is the
+    # two-group test of a and b on 1 df (not 2).
+    t, e = [1, 2, 3, 4, 5, 6, 0.5, 0.6], [1, 1, 1, 0, 1, 1, 0, 0]
+    res = logrank(t, e, list("aaabbbcc"))
+    two = logrank(t[:6], e[:6], list("aaabbb"))
+    assert res.dof == 1
+    assert res.statistic == pytest.approx(two.statistic, rel=1e-12)
+    assert res.statistic == pytest.approx(1369 / 271, rel=1e-12)  # the first test's table
+
+
+def test_logrank_without_events_follows_r() -> None:
+    # survdiff: every expected count is 0 -> df = 0 - 1 = -1, chi-square 0, p NA
+    res = logrank([1, 2, 3, 4], [0, 0, 0, 0], [0, 0, 1, 1])
+    assert (res.statistic, res.dof) == (0.0, -1)
+    assert math.isnan(res.p_value)
+
+
+def test_logrank_singular_variance_raises_as_survdiff_stops() -> None:
+    # Both patients die at 1: V = 0 (n = d), while both groups expect an event
+    with pytest.raises(InputError, match="singular"):
+        logrank([1, 1], [1, 1], ["a", "b"])
+
+
+def test_logrank_ties_near_equal_times() -> None:
+    # 7 days as months two ways differ in the last bit; survdiff ties them, so the two
+    # deaths are one tied death time (the 2 x 2 table of the tied-deaths test above)
+    a, b = 7 / 365.25 * 12, 7 / (365.25 / 12)
+    assert a != b
+    res = logrank([a, 2, b, 3], [1, 1, 1, 0], ["a", "a", "b", "b"])
+    assert res.statistic == pytest.approx(3 / 7, rel=1e-12)
+    km = kaplan_meier([a, 2, b, 3], [1, 1, 1, 0])
+    assert km["time"].tolist() == [min(a, b), 2, 3]
+    assert km["n_events"].iloc[0] == 2
+
+
 def test_stratified_logrank_sums_per_stratum_o_minus_e_and_v() -> None:
     rng = np.random.default_rng(11)
     n = 90
