@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 from scipy import optimize, stats
 
+from blinastudy.errors import InputError
 from blinastudy.survival import (
     cox,
     cox_fit,
@@ -148,10 +149,36 @@ def test_median_midpoint_rule_when_curve_sits_at_half() -> None:
     assert quantile_survival(kaplan_meier(KM_T, KM_E), 1 / 8).quantile == 1.5
 
 
-def test_median_curve_ending_at_half_uses_last_time() -> None:
-    # S = 3/4, 1/2 then censorings at 3 and 4: R takes the midpoint of the time the
-    # level is reached (2) and the last follow-up time (4) -> 3
-    assert median_survival(kaplan_meier([1, 2, 3, 4], [1, 1, 0, 0])).quantile == 3.0
+def test_median_curve_ending_at_half_is_the_time_it_got_there() -> None:
+    # S = 3/4, 1/2 then censorings at 3 and 4. print(survfit) (survmean's minmin) takes
+    # the midpoint only when the curve later drops below 1/2; it never does, so the
+    # median is 2, the first time S <= 1/2. quantile.survfit's findq instead takes the
+    # midpoint of 2 and the last follow-up time 4 -> 3.
+    km = kaplan_meier([1, 2, 3, 4], [1, 1, 0, 0])
+    assert median_survival(km).quantile == 2.0
+    assert quantile_survival(km, 0.5).quantile == 3.0
+
+
+def test_median_limits_skip_undefined_interval_values() -> None:
+    # Censored at 1 (S = 1), event at 2 (S = 1/2), event at 3 (S = 0). log-log limits
+    # are NaN at S = 1 and S = 0. Median: S = 1/2 exactly at 2 and drops later at 3 ->
+    # (2 + 3) / 2. Lower limit: the only defined value is at 2, below 1/2 -> 2. Upper:
+    # the only defined value, at 2, is above 1/2 -> not reached.
+    km = kaplan_meier([1, 2, 3], [0, 1, 1], conf_type="log-log")
+    assert km["ci_lower"].iloc[1] < 0.5 < km["ci_upper"].iloc[1]
+    med = median_survival(km)
+    assert med.quantile == 2.5
+    assert med.ci_lower == 2.0
+    assert math.isnan(med.ci_upper)
+
+
+def test_median_midpoint_reaches_past_censorings_to_the_next_drop() -> None:
+    # 1..8 with censorings at 5 and 6: S = 7/8, ..., 4/8 at 4 (exactly 1/2), flat over the
+    # censorings, then 4/8 * 1/2 at 7 -> the midpoint of 4 and 7.
+    km = kaplan_meier(range(1, 9), [1, 1, 1, 1, 0, 0, 1, 1])
+    assert median_survival(km).quantile == 5.5
+    # first drop below 1/2 is a later event time, not the censoring at 5
+    assert quantile_survival(km, 0.5).quantile == 5.5
 
 
 def test_median_not_reached_is_nan() -> None:
@@ -194,6 +221,85 @@ def test_number_at_risk_counts_t_greater_or_equal() -> None:
     expected = {0: 8, 1: 8, 1.5: 7, 2: 7, 2.5: 4, 3: 4, 4: 3, 4.5: 1, 5: 1, 6: 0}
     for t, n in expected.items():
         assert number_at_risk(km, t) == n, t
+
+
+# ---------------------------------------------------------------------------
+# weighted Kaplan-Meier
+
+
+def test_km_integer_weights_count_patients_that_many_times() -> None:
+    # t = 1, 2, 3 (event, event, censored) with weights 2, 1, 1 = rows 1, 1, 2, 3:
+    #   time  at risk  events  S                 Greenwood d/(r(r-d))
+    #   1     4        2       2/4 = 1/2         2/(4*2) = 1/4
+    #   2     2        1       1/2 * 1/2 = 1/4   1/(2*1) = 1/2
+    #   3     1        0       1/4               0
+    km = kaplan_meier([1, 2, 3], [1, 1, 0], weights=[2, 1, 1])
+    assert km["n_at_risk"].tolist() == [4, 2, 1]
+    assert km["n_events"].tolist() == [2, 1, 0]
+    assert km["n_censored"].tolist() == [0, 0, 1]
+    np.testing.assert_allclose(km["survival"], [1 / 2, 1 / 4, 1 / 4], rtol=1e-15)
+    np.testing.assert_allclose(km.attrs["std_err"], np.sqrt([1 / 4, 3 / 4, 3 / 4]), rtol=1e-15)
+    assert km.attrs["logse"] is True
+    rows = kaplan_meier([1, 1, 2, 3], [1, 1, 1, 0])
+    pd.testing.assert_frame_equal(km, rows, check_like=False)
+    np.testing.assert_array_equal(km.attrs["std_err"], rows.attrs["std_err"])
+
+
+def test_km_zero_weight_rows_keep_their_time_as_r_does() -> None:
+    # weights 1, 0, 1: the patient at 2 counts for nothing, but survfit keeps time 2 in
+    # the table (weighted counts 1 at risk, 0 events, 0 censored) and S does not move
+    km = kaplan_meier([1, 2, 3], [1, 1, 0], weights=[1, 0, 1])
+    assert km["time"].tolist() == [1, 2, 3]
+    assert km["n_at_risk"].tolist() == [2, 1, 1]
+    assert km["n_events"].tolist() == [1, 0, 0]
+    assert km["n_censored"].tolist() == [0, 0, 1]
+    assert km["survival"].tolist() == [0.5, 0.5, 0.5]
+
+
+def test_km_fractional_weights_use_the_infinitesimal_jackknife() -> None:
+    # t = 1 (event, w = 1/2), 2 (censored, w = 3/2): r = 2, d = 1/2, h = d/r = 1/4, S = 3/4.
+    # survfitkm's influence of each patient on S at t = 1 (S just before is 1):
+    #   the event:        w h / r - w / r = 1/2 * 1/4 / 2 - 1/2 / 2 = 1/16 - 4/16 = -3/16
+    #   the one at risk:  w h / r         = 3/2 * 1/4 / 2            = 3/16
+    # SE(S) = sqrt(2 (3/16)^2) = 3 sqrt(2) / 16 (R's std.err, on the scale of S).
+    km = kaplan_meier([1, 2], [1, 0], weights=[0.5, 1.5], conf_type="log")
+    assert km["survival"].tolist() == [0.75, 0.75]
+    assert km.attrs["logse"] is False
+    np.testing.assert_allclose(km.attrs["std_err"], 3 * math.sqrt(2) / 16, rtol=1e-14)
+    # the interval uses SE(log S) = SE(S) / S = sqrt(2) / 4
+    se_log = math.sqrt(2) / 4
+    assert km["ci_lower"].iloc[0] == pytest.approx(0.75 * math.exp(-Z95 * se_log), rel=1e-12)
+    assert km["ci_upper"].iloc[0] == pytest.approx(min(1.0, 0.75 * math.exp(Z95 * se_log)))
+    at = survival_at(km, 1.5)
+    assert at.std_err == pytest.approx(3 * math.sqrt(2) / 16, rel=1e-14)
+    assert at.n_at_risk == 1.5
+    # Greenwood on the same weighted counts would be S sqrt(d/(r(r-d))) = 3/4 sqrt(1/6)
+    assert at.std_err != pytest.approx(0.75 * math.sqrt(1 / 6), rel=1e-3)
+
+
+def test_km_plain_interval_at_zero_with_jackknife_is_zero_to_zero() -> None:
+    # Everyone dies: with the jackknife every influence is 0 once S = 0, so R's plain
+    # interval is [0, 0] there (Greenwood's infinite term gives NA instead).
+    km = kaplan_meier([1, 2, 3], [1, 1, 1], weights=[0.5, 1.5, 1], conf_type="plain")
+    assert km["survival"].iloc[-1] == 0.0
+    assert km.attrs["std_err"][-1] == 0.0
+    assert (km["ci_lower"].iloc[-1], km["ci_upper"].iloc[-1]) == (0.0, 0.0)
+    unweighted = kaplan_meier([1, 2, 3], [1, 1, 1], conf_type="plain")
+    assert math.isnan(unweighted["ci_lower"].iloc[-1])
+
+
+def test_km_weight_messages_name_the_patient_or_entry() -> None:
+    with pytest.raises(InputError, match=r"weights must be >= 0; negative at entry 2 \(-1\.0\)$"):
+        kaplan_meier([1, 2], [1, 0], weights=[1, -1])
+    w = pd.Series([1.0, np.nan], index=["P7", "P9"])
+    with pytest.raises(InputError, match=r"finite; missing or infinite at patient 'P9' \(nan\)"):
+        kaplan_meier([1, 2], [1, 0], weights=w)
+    with pytest.raises(InputError, match=r"weights must be numbers; not at entry 1 \('a'\)"):
+        kaplan_meier([1, 2], [1, 0], weights=["a", 1])
+    with pytest.raises(InputError, match=r"weights has 1 values but durations has 2"):
+        kaplan_meier([1, 2], [1, 0], weights=[1])
+    with pytest.raises(InputError, match=r"weights must be numbers; not at entry 2 \(True\)"):
+        kaplan_meier([1, 2], [1, 0], weights=np.array([1, True], dtype=object))
 
 
 # ---------------------------------------------------------------------------
@@ -251,6 +357,55 @@ def test_logrank_three_groups_by_hand() -> None:
     assert res.statistic == pytest.approx(chi2, rel=1e-12)
     assert res.dof == 2
     assert res.p_value == pytest.approx(stats.chi2.sf(chi2, 2), rel=1e-10)
+
+
+def test_logrank_without_information_is_zero_on_zero_dof() -> None:
+    # Arm a is censored at 1 and 2; both events (5, 6) happen with only arm b at risk:
+    # E_a = 0, so survdiff drops arm a, leaving one group: statistic 0 on 0 df, p = 1.
+    res = logrank([1, 2, 5, 6], [0, 0, 1, 1], ["a", "a", "b", "b"])
+    assert (res.statistic, res.dof, res.p_value) == (0.0, 0, 1.0)
+    np.testing.assert_array_equal(res.table["expected"], [0, 2])
+    # the same within strata
+    res = logrank_stratified(
+        [1, 2, 5, 6, 1, 2, 3, 4], [0, 0, 1, 1, 0, 0, 1, 1], [0, 0, 1, 1] * 2, [0] * 4 + [1] * 4
+    )
+    assert (res.statistic, res.dof, res.p_value) == (0.0, 0, 1.0)
+
+
+def test_logrank_group_without_expected_events_leaves_the_test() -> None:
+    # Group c is censored (0.5, 0.6) before the first event: E_c = 0, so the test is the
+    # two-group test of a and b on 1 df (not 2).
+    t, e = [1, 2, 3, 4, 5, 6, 0.5, 0.6], [1, 1, 1, 0, 1, 1, 0, 0]
+    res = logrank(t, e, list("aaabbbcc"))
+    two = logrank(t[:6], e[:6], list("aaabbb"))
+    assert res.dof == 1
+    assert res.statistic == pytest.approx(two.statistic, rel=1e-12)
+    assert res.statistic == pytest.approx(1369 / 271, rel=1e-12)  # the first test's table
+
+
+def test_logrank_without_events_follows_r() -> None:
+    # survdiff: every expected count is 0 -> df = 0 - 1 = -1, chi-square 0, p NA
+    res = logrank([1, 2, 3, 4], [0, 0, 0, 0], [0, 0, 1, 1])
+    assert (res.statistic, res.dof) == (0.0, -1)
+    assert math.isnan(res.p_value)
+
+
+def test_logrank_singular_variance_raises_as_survdiff_stops() -> None:
+    # Both patients die at 1: V = 0 (n = d), while both groups expect an event
+    with pytest.raises(InputError, match="singular"):
+        logrank([1, 1], [1, 1], ["a", "b"])
+
+
+def test_logrank_ties_near_equal_times() -> None:
+    # 7 days as months two ways differ in the last bit; survdiff ties them, so the two
+    # deaths are one tied death time (the 2 x 2 table of the tied-deaths test above)
+    a, b = 7 / 365.25 * 12, 7 / (365.25 / 12)
+    assert a != b
+    res = logrank([a, 2, b, 3], [1, 1, 1, 0], ["a", "a", "b", "b"])
+    assert res.statistic == pytest.approx(3 / 7, rel=1e-12)
+    km = kaplan_meier([a, 2, b, 3], [1, 1, 1, 0])
+    assert km["time"].tolist() == [min(a, b), 2, 3]
+    assert km["n_events"].iloc[0] == 2
 
 
 def test_stratified_logrank_sums_per_stratum_o_minus_e_and_v() -> None:

@@ -1,12 +1,21 @@
-"""Kaplan-Meier estimator with Greenwood variance, as R's ``survfit``.
+"""Kaplan-Meier estimator, plain or case-weighted, as R's ``survfit`` (survival 3.5-3).
 
 The table lists every distinct observed time (event or censoring), ascending,
-like ``summary(survfit(...), censored = TRUE)``. ``n_at_risk`` counts the
-patients with follow-up time ``T >= t``, the number R and KMunicate tables show.
-Confidence intervals follow ``survival:::survfit_confint``: ``"log-log"``
-(the default here, as in SAS and lifelines), ``"log"`` (R's default) and
-``"plain"``. Where R returns ``NA`` (a log-log interval at S = 1, any interval at
-S = 0), the table holds ``NaN``.
+like ``summary(survfit(...), censored = TRUE)``. Times equal up to rounding noise
+are tied first, as ``survfit``'s default ``timefix = TRUE`` does (see
+:mod:`~blinastudy.survival.timefix`), and the table reports the snapped times.
+``n_at_risk`` is the (weighted) number with follow-up time ``T >= t``, the
+number R and KMunicate tables show.
+
+Standard errors follow ``survival:::survfitKM`` and its C routine ``survfitkm``:
+the Greenwood formula on the (weighted) counts, or, when any case weight is not
+a whole number, the infinitesimal-jackknife variance with every observation its
+own cluster (``survfit``'s default ``robust = TRUE`` for such weights).
+Confidence intervals follow ``survival:::survfit_confint``: ``"log-log"`` (the
+default here, as in SAS and lifelines), ``"log"`` (R's default) and ``"plain"``.
+Where R returns ``NA`` (a log-log interval at S = 1, a log or log-log interval
+at S = 0, a plain interval at S = 0 with an infinite Greenwood term), the table
+holds ``NaN``.
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ import pandas as pd
 from scipy import stats
 
 from blinastudy.errors import InputError
-from blinastudy.survival.timefix import timefix
+from blinastudy.survival.timefix import TIMEFIX_TOLERANCE, timefix
 from blinastudy.validate import as_durations, as_events
 
 __all__ = [
@@ -28,6 +37,7 @@ __all__ = [
     "ConfType",
     "MedianResult",
     "SurvivalAt",
+    "confidence_band",
     "kaplan_meier",
     "median_survival",
     "number_at_risk",
@@ -39,17 +49,90 @@ __all__ = [
 ConfType = Literal["log-log", "log", "plain"]
 KM_COLUMNS = ["time", "n_at_risk", "n_events", "n_censored", "survival", "ci_lower", "ci_upper"]
 _CONF_TYPES = ("log-log", "log", "plain")
-_TOL = float(np.sqrt(np.finfo(float).eps))
+#: R's ``sqrt(.Machine$double.eps)``: the tolerance of ``survmean`` and ``quantile.survfit``.
+_TOL = TIMEFIX_TOLERANCE
 
 FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 
 
-def _z(conf_level: float) -> float:
-    if not (isinstance(conf_level, (int, float)) and 0.0 < float(conf_level) < 1.0):
+def _show(value: Any) -> str:
+    """``repr`` of a value for a message, numpy scalars shown as plain Python values."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value)
+
+
+def _z(conf_level: Any) -> float:
+    if not (
+        isinstance(conf_level, (int, float, np.integer, np.floating))
+        and not isinstance(conf_level, (bool, np.bool_))
+        and 0.0 < float(conf_level) < 1.0
+    ):
         raise InputError(
-            f"conf_level must be a number strictly between 0 and 1, got {conf_level!r}"
+            f"conf_level must be a number strictly between 0 and 1, got {_show(conf_level)}"
         )
     return float(stats.norm.ppf(1.0 - (1.0 - float(conf_level)) / 2.0))
+
+
+def _check_conf_type(conf_type: Any) -> None:
+    if conf_type not in _CONF_TYPES:
+        raise InputError(
+            f"conf_type must be one of {', '.join(_CONF_TYPES)}; got {_show(conf_type)}"
+        )
+
+
+def _as_weights(weights: Any, n: int) -> FloatArray:
+    """Case weights as finite, non-negative floats; messages name the patient or entry.
+
+    Checked as ``survfit`` checks them (numeric, finite, non-negative), with the
+    offending entries named by their index label for a Series, else as "entry N"
+    counted from 1.
+    """
+    labels = list(weights.index) if isinstance(weights, pd.Series) else None
+    arr = np.asarray(weights, dtype=object)
+    if arr.ndim != 1:
+        raise InputError(f"weights must be one-dimensional, got {arr.ndim} dimensions")
+    if arr.size != n:
+        raise InputError(f"weights has {arr.size} values but durations has {n}")
+
+    def where(mask: BoolArray, shown: list[str]) -> str:
+        idx = np.flatnonzero(mask)
+        names = [
+            f"patient {_show(labels[i])}" if labels is not None else f"entry {i + 1}"
+            for i in idx[:5]
+        ]
+        parts = [f"{name} ({value})" for name, value in zip(names, shown, strict=False)]
+        more = f" and {idx.size - 5} more" if idx.size > 5 else ""
+        return ", ".join(parts) + more
+
+    values = [_weight_value(v) for v in arr]
+    bad = np.array([v is None for v in values], dtype=bool)
+    if bad.any():
+        shown = [_show(v) for v in arr[bad][:5]]
+        raise InputError(f"weights must be numbers; not at {where(bad, shown)}")
+    w = np.array(values, dtype=np.float64)
+    bad = ~np.isfinite(w)
+    if bad.any():
+        shown = [str(float(v)) for v in w[bad][:5]]
+        raise InputError(f"weights must be finite; missing or infinite at {where(bad, shown)}")
+    bad = w < 0
+    if bad.any():
+        shown = [str(float(v)) for v in w[bad][:5]]
+        raise InputError(f"weights must be >= 0; negative at {where(bad, shown)}")
+    return w
+
+
+def _weight_value(value: Any) -> float | None:
+    """A weight as a float (NaN when missing), or ``None`` when it is not a number."""
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        return None
+    if value is None or value is pd.NA or value is pd.NaT:
+        return float("nan")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def confidence_band(
@@ -57,9 +140,10 @@ def confidence_band(
 ) -> tuple[FloatArray, FloatArray]:
     """Pointwise limits for a survival curve from the standard error of ``log S``.
 
-    ``se_log`` is the Greenwood standard error of the cumulative hazard (R's
-    ``std.err`` of a ``survfit`` object). The formulas are those of
-    ``survival:::survfit_confint``.
+    The formulas are those of ``survival:::survfit_confint`` with ``logse =
+    TRUE``: ``se_log`` is the standard error of ``log S`` (the cumulative
+    hazard scale), R's ``std.err`` of an unweighted ``survfit`` object. ``NaN``
+    stands for R's ``NA``.
 
     Examples
     --------
@@ -68,38 +152,83 @@ def confidence_band(
     >>> round(float(lo[0]), 4), round(float(hi[0]), 4)
     (0.3379, 0.74)
     """
-    if conf_type not in _CONF_TYPES:
-        raise InputError(f"conf_type must be one of {', '.join(_CONF_TYPES)}; got {conf_type!r}")
+    _check_conf_type(conf_type)
+    surv = np.asarray(surv, dtype=np.float64)
+    se_log = np.asarray(se_log, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if conf_type == "plain":
-            half = z * se_log * surv
+            half = se_log * surv * z
             lower = np.maximum(surv - half, 0.0)
             upper = np.minimum(surv + half, 1.0)
-            bad = surv == 0
         elif conf_type == "log":
             xx = np.where(surv == 0, np.nan, surv)
             lower = np.exp(np.log(xx) - z * se_log)
             upper = np.minimum(np.exp(np.log(xx) + z * se_log), 1.0)
-            bad = surv == 0
         else:
             xx = np.where((surv == 0) | (surv == 1), np.nan, surv)
             se2 = z * se_log / np.log(xx)
             lower = np.exp(-np.exp(np.log(-np.log(xx)) - se2))
             upper = np.exp(-np.exp(np.log(-np.log(xx)) + se2))
-            bad = (surv == 0) | (surv == 1)
-    lower = np.where(bad, np.nan, lower)
-    upper = np.where(bad, np.nan, upper)
     return lower, upper
+
+
+def _sum_by_time(inverse: npt.NDArray[np.intp], values: FloatArray, m: int) -> FloatArray:
+    """Sums of ``values`` per distinct time (``inverse`` maps rows to times)."""
+    return np.asarray(np.bincount(inverse, weights=values, minlength=m), dtype=np.float64)
+
+
+def _ij_std_err(
+    inverse: npt.NDArray[np.intp],
+    e: npt.NDArray[np.int64],
+    w: FloatArray,
+    w_risk: FloatArray,
+    jump: BoolArray,
+    greenwood: FloatArray,
+    surv: FloatArray,
+) -> FloatArray:
+    """Infinitesimal-jackknife standard error of S, one cluster per observation.
+
+    ``survfitkm`` updates each observation's influence on S at every event
+    time. Summed in closed form: with ``G(t)`` the weighted Greenwood sum
+    ``sum d/(r (r - d))`` up to ``t`` (``greenwood``), an observation still at
+    risk after ``t`` has influence ``S(t) w G(t)``, one censored at ``u <= t``
+    has ``S(t) w G(u)`` and one with an event at ``u <= t`` has
+    ``S(t) w (G(u-) - 1/r(u))``; the variance is the sum of their squares.
+    Once S reaches 0 every influence is 0, as in R.
+    """
+    green_before = np.concatenate([[0.0], greenwood[:-1]])
+    with np.errstate(divide="ignore"):
+        inv_risk = np.where(jump, 1.0 / w_risk, 0.0)
+    # per observation: its constant influence factor once its own time has passed
+    ev = (e == 1) & jump[inverse]
+    b = np.where(ev, green_before[inverse] - inv_risk[inverse], greenwood[inverse])
+    w2 = w * w
+    m = surv.size
+    # G is infinite from the time S reaches 0 on; those rows are set to 0 below
+    with np.errstate(invalid="ignore", over="ignore"):
+        gone = np.cumsum(_sum_by_time(inverse, w2 * b * b, m))
+        still = np.cumsum(_sum_by_time(inverse, w2, m)[::-1])[::-1]
+        still = np.concatenate([still[1:], [0.0]])  # weight squared with T > t
+        var = surv * surv * (still * greenwood * greenwood + gone)
+    var = np.where(surv == 0, 0.0, var)
+    return np.asarray(np.sqrt(var), dtype=np.float64)
 
 
 def kaplan_meier(
     durations: Any,
     events: Any,
     *,
+    weights: Any = None,
     conf_level: float = 0.95,
     conf_type: ConfType = "log-log",
 ) -> pd.DataFrame:
     """Kaplan-Meier table: one row per distinct observed time, as R ``survfit``.
+
+    Equal to ``survfit(Surv(durations, events) ~ 1, weights = weights,
+    conf.type = conf_type, conf.int = conf_level)`` in survival 3.5-3: near-equal
+    times tied (``timefix``), counts weighted, and the standard error from
+    Greenwood's formula or, when any weight is not a whole number, from the
+    infinitesimal jackknife (R's default ``robust = TRUE`` for such weights).
 
     Parameters
     ----------
@@ -107,6 +236,9 @@ def kaplan_meier(
         Follow-up times (>= 0, finite).
     events : array-like of 0/1
         1 where the time is an event, 0 where it is censored.
+    weights : array-like of float, optional
+        Case weights (finite, >= 0), one per patient. Rows with weight 0 stay in
+        the table, as in R (their times appear, with weighted counts of 0).
     conf_level : float, default 0.95
         Level of the pointwise confidence interval.
     conf_type : {"log-log", "log", "plain"}, default "log-log"
@@ -116,50 +248,76 @@ def kaplan_meier(
     -------
     pandas.DataFrame
         Columns ``time, n_at_risk, n_events, n_censored, survival, ci_lower,
-        ci_upper``; ``attrs["std_err"]`` holds R's ``std.err`` (of the
-        cumulative hazard) per row, ``attrs["n"]`` the sample size.
+        ci_upper`` (counts weighted when ``weights`` is given, as R reports
+        them). ``attrs["std_err"]`` holds R's ``std.err`` per row: the standard
+        error of the cumulative hazard ``-log S`` when ``attrs["logse"]`` is
+        True (Greenwood), of S itself when it is False (infinitesimal
+        jackknife). ``attrs["n"]`` is the number of patients,
+        ``attrs["weighted"]`` whether weights were given.
 
     Raises
     ------
     InputError
         Negative, missing or non-numeric times, events that are not 0/1,
-        lengths that differ, an empty sample, or a bad ``conf_type``.
+        weights that are negative, missing or infinite, lengths that differ, an
+        empty sample, or a bad ``conf_type`` or ``conf_level``.
 
     Examples
     --------
     >>> km = kaplan_meier([1, 2, 2, 3], [1, 1, 0, 0], conf_type="log")
     >>> km[["time", "n_at_risk", "survival"]].to_numpy().tolist()
     [[1.0, 4.0, 0.75], [2.0, 3.0, 0.5], [3.0, 1.0, 0.5]]
+
+    Integer weights count a patient that many times:
+
+    >>> w = kaplan_meier([1, 2, 3], [1, 1, 0], weights=[2, 1, 1])
+    >>> w["survival"].tolist() == kaplan_meier([1, 1, 2, 3], [1, 1, 1, 0])["survival"].tolist()
+    True
     """
     t = as_durations(durations)
     e = as_events(events, n=t.size)
+    weighted = weights is not None
+    w = _as_weights(weights, t.size) if weighted else np.ones(t.size)
     z = _z(conf_level)
-    if conf_type not in _CONF_TYPES:
-        raise InputError(f"conf_type must be one of {', '.join(_CONF_TYPES)}; got {conf_type!r}")
+    _check_conf_type(conf_type)
+    (t,) = timefix(t)
     times, inverse = np.unique(t, return_inverse=True)
-    n_events = np.bincount(inverse, weights=e, minlength=times.size)
-    n_total = np.bincount(inverse, minlength=times.size).astype(float)
-    n_censored = n_total - n_events
-    n_at_risk = np.cumsum(n_total[::-1])[::-1]
+    m = times.size
+    event_count = _sum_by_time(inverse, e.astype(float), m)
+    w_events = _sum_by_time(inverse, w * e, m)
+    w_censored = _sum_by_time(inverse, w * (1 - e), m)
+    w_risk = np.cumsum(_sum_by_time(inverse, w, m)[::-1])[::-1]
+    # survfitkm: a time changes the curve when it has an event of positive weight
+    jump = (event_count > 0) & (w_events > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        factor = 1.0 - n_events / n_at_risk
-        surv = np.cumprod(factor)
-        term = np.where(n_events > 0, n_events / (n_at_risk * (n_at_risk - n_events)), 0.0)
-    se_log = np.sqrt(np.cumsum(term))
+        factor = np.where(jump, (w_risk - w_events) / w_risk, 1.0)
+        surv = np.asarray(np.cumprod(factor), dtype=np.float64)
+        # Greenwood's sum d / (r (r - d)) on the weighted counts
+        greenwood = np.cumsum(np.where(jump, w_events / (w_risk * (w_risk - w_events)), 0.0))
+    robust = bool(weighted and np.any(w != np.floor(w)))
+    if robust:
+        std_err = _ij_std_err(inverse, e, w, w_risk, jump, greenwood, surv)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            se_log = np.where(std_err == 0, 0.0, std_err / surv)
+    else:
+        std_err = np.sqrt(greenwood)
+        se_log = std_err
     lower, upper = confidence_band(surv, se_log, z, conf_type)
     table = pd.DataFrame(
         {
             "time": times,
-            "n_at_risk": n_at_risk,
-            "n_events": n_events,
-            "n_censored": n_censored,
+            "n_at_risk": w_risk,
+            "n_events": w_events,
+            "n_censored": w_censored,
             "survival": surv,
             "ci_lower": lower,
             "ci_upper": upper,
         }
     )
-    table.attrs["std_err"] = se_log
+    table.attrs["std_err"] = std_err
+    table.attrs["logse"] = not robust
     table.attrs["n"] = int(t.size)
+    table.attrs["weighted"] = weighted
     table.attrs["conf_type"] = conf_type
     table.attrs["conf_level"] = float(conf_level)
     return table
@@ -169,12 +327,14 @@ def _number(value: Any, name: str) -> float:
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number, got {value!r}") from None
+        raise InputError(f"{name} must be a number, got {_show(value)}") from None
 
 
 def _check_km(km: Any) -> pd.DataFrame:
     if not isinstance(km, pd.DataFrame) or not set(KM_COLUMNS) <= set(km.columns):
         raise InputError("expected a table returned by kaplan_meier()")
+    if len(km) == 0:
+        raise InputError("the Kaplan-Meier table has no rows; expected one from kaplan_meier()")
     return km
 
 
@@ -186,17 +346,21 @@ class SurvivalAt:
     survival: float
     ci_lower: float
     ci_upper: float
-    n_at_risk: int
+    n_at_risk: float
+    """Number at risk (``T >= time``); weighted for a weighted table, as R reports it."""
     std_err: float = 0.0
-    """Greenwood standard error of the survival estimate (R's ``std.err`` times S)."""
+    """Standard error of S, the ``std.err`` of ``summary(survfit, times=)``."""
 
 
 def survival_at(km: pd.DataFrame, time: float) -> SurvivalAt:
     """Read a Kaplan-Meier table as a right-continuous step function at ``time``.
 
-    Before the first observed time the survival is 1 (interval 1 to 1); after the
-    last observed time the curve is not estimated and the result is ``NaN``, as
-    ``summary(survfit, times=)`` does without ``extend``.
+    The values of ``summary(fit, times = time)``: before the first observed
+    time the survival is 1 (interval 1 to 1, standard error 0); after the last
+    observed time the curve is not estimated and the result is ``NaN``, as
+    ``summary`` does without ``extend``. ``std_err`` is the standard error of
+    S itself (Greenwood's, or the infinitesimal jackknife's for a table with
+    non-integer weights), as that summary reports it.
 
     Examples
     --------
@@ -207,7 +371,7 @@ def survival_at(km: pd.DataFrame, time: float) -> SurvivalAt:
     km = _check_km(km)
     t = _number(time, "time")
     if not np.isfinite(t):
-        raise InputError(f"time must be a finite number, got {time!r}")
+        raise InputError(f"time must be a finite number, got {_show(time)}")
     times = km["time"].to_numpy(dtype=float)
     n_risk = number_at_risk(km, t)
     nan = float("nan")
@@ -217,63 +381,84 @@ def survival_at(km: pd.DataFrame, time: float) -> SurvivalAt:
     if i < 0:
         return SurvivalAt(t, 1.0, 1.0, 1.0, n_risk, 0.0)
     row = km.iloc[i]
-    se_log = km.attrs.get("std_err")
     surv = float(row["survival"])
-    std_err = surv * float(se_log[i]) if se_log is not None else nan
+    raw = km.attrs.get("std_err")
+    if raw is None:
+        std_err = nan
+    elif km.attrs.get("logse", True):
+        std_err = float(raw[i]) * surv  # R: std.err * surv (Inf * 0 is NaN)
+    else:
+        std_err = float(raw[i])
     return SurvivalAt(t, surv, float(row["ci_lower"]), float(row["ci_upper"]), n_risk, std_err)
 
 
-def number_at_risk(km: pd.DataFrame, time: float) -> int:
-    """Number of patients still at risk at ``time``: ``#{T >= time}``.
+def number_at_risk(km: pd.DataFrame, time: float) -> float:
+    """Number still at risk at ``time``: ``#{T >= time}``, weighted for a weighted table.
+
+    R's ``summary(fit, times = time)$n.risk``: the ``n_at_risk`` of the first
+    table row at or after ``time``, 0 after the last. A whole number (an
+    ``int``) for an unweighted table.
 
     Examples
     --------
     >>> number_at_risk(kaplan_meier([1, 2, 3], [1, 0, 1]), 2)
     2
+    >>> number_at_risk(kaplan_meier([1, 2, 3], [1, 0, 1], weights=[1, 0.5, 2]), 2)
+    2.5
     """
     km = _check_km(km)
-    times = km["time"].to_numpy(dtype=float)
-    counts = (km["n_events"] + km["n_censored"]).to_numpy(dtype=float)
     t = _number(time, "time")
     if np.isnan(t):
-        raise InputError(f"time must be a number, got {time!r}")
+        raise InputError(f"time must be a number, got {_show(time)}")
+    times = km["time"].to_numpy(dtype=float)
+    at_risk = km["n_at_risk"].to_numpy(dtype=float)
     i = int(np.searchsorted(times, t, side="left"))
-    return round(float(counts[i:].sum()))
+    value = float(at_risk[i]) if i < times.size else 0.0
+    return value if km.attrs.get("weighted", False) else round(value)
 
 
-def _findq(x: FloatArray, y: FloatArray, p: float, tol: float, xmax: float) -> float:
-    """Where a horizontal line at ``p`` meets the step CDF ``y`` (R's ``findq``)."""
-    keep = ~np.isnan(y)
-    if not keep.any() or np.nanmax(y) < p:
-        return float("nan")
-    # Drop repeated levels (censorings), keeping the first time a level is reached.
-    _, first = np.unique(y, return_index=True)
+def _duplicated(y: FloatArray) -> BoolArray:
+    """R's ``duplicated``: True for a value (NaN included) seen earlier in ``y``."""
+    key = np.where(np.isnan(y), np.inf, y)  # NaN never occurs with Inf in 1 - S
+    _, first = np.unique(key, return_index=True)
     dup = np.ones(y.size, dtype=bool)
     dup[first] = False
-    nan_pos = np.flatnonzero(np.isnan(y))
-    if nan_pos.size:
-        dup[nan_pos] = True
-        dup[nan_pos[0]] = False
-    x, y = x[~dup], y[~dup]
-    n = y.size
-    valid = ~np.isnan(y)
-    xs, idx = y[valid], np.arange(n)[valid]
+    return dup
 
-    def step(shift: float) -> int | None:
-        # approx(y + shift, 1:n, p, method = "constant", f = 1)
-        knots = xs + shift
-        if p < knots[0] or p > knots[-1]:
-            return None
-        j = int(np.searchsorted(knots, p, side="left"))
-        return int(idx[j])
 
-    i1, i2 = step(tol), step(-tol)
+def _approx_right(knots: FloatArray, p: float) -> int | None:
+    """``approx(knots, seq_along(knots), p, method = "constant", f = 1)`` as a 0-based index.
+
+    NaN knots are dropped and the rest sorted, as ``approx`` does (ties take the
+    mean index, truncated as R truncates a fractional subscript); ``None`` is
+    R's ``NA`` outside the knots' range.
+    """
+    idx = np.arange(1, knots.size + 1, dtype=float)
+    ok = ~np.isnan(knots)
+    xs, ys = knots[ok], idx[ok]
+    values, inverse = np.unique(xs, return_inverse=True)
+    means = np.bincount(inverse, weights=ys) / np.bincount(inverse)
+    if values.size == 0 or p < values[0] or p > values[-1]:
+        return None
+    j = int(np.searchsorted(values, p, side="left"))
+    return int(means[j]) - 1
+
+
+def _findq(x: FloatArray, y: FloatArray, p: float, tol: float) -> float:
+    """Where a horizontal line at ``p`` meets the step CDF ``y`` (R's ``findq``)."""
+    if np.nanmax(y) < p:
+        return float("nan")
+    xmax = float(x[-1])
+    keep = ~_duplicated(y)
+    x, y = x[keep], y[keep]
+    i1 = _approx_right(y + tol, p)
+    i2 = _approx_right(y - tol, p)
     quant = float("nan") if i1 is None or i2 is None else (x[i1] + x[i2]) / 2.0
     if p == 0:
         quant = float(x[0])
-    if not np.isnan(y[-1]) and abs(p - y[-1]) < tol and i1 is not None:
-        quant = (x[i1] + xmax) / 2.0
-    return quant
+    if not np.isnan(y[-1]) and abs(p - y[-1]) < tol:
+        quant = float("nan") if i1 is None else (x[i1] + xmax) / 2.0
+    return float(quant)
 
 
 @dataclass(frozen=True)
@@ -288,44 +473,82 @@ class MedianResult:
 def quantile_survival(km: pd.DataFrame, prob: float = 0.5) -> MedianResult:
     """Time by which a fraction ``prob`` have had the event, as R ``quantile.survfit``.
 
-    Uses R's rules: the first time the curve reaches ``1 - prob``; where the curve
-    is flat exactly at that level, the midpoint of the flat; limits from where the
-    confidence band crosses the same level. ``NaN`` means not reached.
+    Follows ``quantile.survfit`` (its helper ``findq``), which differs from
+    :func:`median_survival` (``print.survfit``) at the end of a curve: the
+    first time the curve reaches ``1 - prob`` (within ``sqrt(eps)``); where the
+    curve is flat at that level, the midpoint of the flat, and where the flat
+    runs to the end of the curve, the midpoint of its start and the last
+    observed time. The limits apply the same rule to the confidence band
+    (``ci_lower`` from the lower curve). ``NaN`` means not reached.
 
     Examples
     --------
     >>> km = kaplan_meier([1, 2, 3, 4], [1, 1, 1, 1])
     >>> quantile_survival(km, 0.5).quantile
     2.5
+    >>> quantile_survival(kaplan_meier([1, 2, 3, 4], [1, 1, 0, 0]), 0.5).quantile
+    3.0
     """
     km = _check_km(km)
     p = _number(prob, "prob")
     if not 0.0 <= p <= 1.0:
-        raise InputError(f"prob must be between 0 and 1, got {prob!r}")
+        raise InputError(f"prob must be between 0 and 1, got {_show(prob)}")
     times = km["time"].to_numpy(dtype=float)
     x = np.concatenate([[0.0], times])
-    xmax = float(times[-1])
 
     def curve(col: str) -> FloatArray:
         return np.concatenate([[0.0], 1.0 - km[col].to_numpy(dtype=float)])
 
     return MedianResult(
-        float(_findq(x, curve("survival"), p, _TOL, xmax)),
-        float(_findq(x, curve("ci_lower"), p, _TOL, xmax)),
-        float(_findq(x, curve("ci_upper"), p, _TOL, xmax)),
+        _findq(x, curve("survival"), p, _TOL),
+        _findq(x, curve("ci_lower"), p, _TOL),
+        _findq(x, curve("ci_upper"), p, _TOL),
     )
+
+
+def _minmin(y: FloatArray, x: FloatArray) -> float:
+    """First ``x`` where the curve ``y`` is at most 1/2, as ``survmean``'s ``minmin``.
+
+    ``NaN`` values of ``y`` are skipped. When that first value equals 1/2
+    within ``sqrt(eps)`` and the curve later drops below it, the result is the
+    midpoint of the two times; ``NaN`` when the curve never reaches 1/2.
+    """
+    keep = ~np.isnan(y) & (y < 0.5 + _TOL)
+    if not keep.any():
+        return float("nan")
+    x, y = x[keep], y[keep]
+    below = np.flatnonzero(y < y[0])
+    if abs(y[0] - 0.5) < _TOL and below.size:
+        return float((x[0] + x[below[0]]) / 2.0)
+    return float(x[0])
 
 
 def median_survival(km: pd.DataFrame) -> MedianResult:
     """Median survival time with confidence limits, as ``print(survfit)``.
 
+    The ``median``, ``LCL`` and ``UCL`` of ``summary(fit)$table`` (R's
+    ``survmean``): the first time S is at most 1/2 (within ``sqrt(eps)``); when
+    S equals 1/2 there and later drops below, the midpoint of that time and the
+    time of the drop. A curve that stays at 1/2 to its end gives the time it
+    reached 1/2 (unlike :func:`quantile_survival`). The limits apply the same
+    rule to the lower and upper confidence curves, skipping ``NaN`` values.
+    ``NaN`` means not reached.
+
     Examples
     --------
     >>> km = kaplan_meier([1, 2, 3, 4], [1, 1, 0, 0])  # S = 0.5 from t = 2 to the end
-    >>> median_survival(km).quantile  # R: midpoint of the flat, (2 + 4) / 2
-    3.0
+    >>> median_survival(km).quantile  # R prints 2: the curve never drops below 1/2
+    2.0
+    >>> median_survival(kaplan_meier([1, 2, 3, 4], [1, 1, 1, 1])).quantile  # (2 + 3) / 2
+    2.5
     """
-    return quantile_survival(km, 0.5)
+    km = _check_km(km)
+    x = km["time"].to_numpy(dtype=float)
+    return MedianResult(
+        _minmin(km["survival"].to_numpy(dtype=float), x),
+        _minmin(km["ci_lower"].to_numpy(dtype=float), x),
+        _minmin(km["ci_upper"].to_numpy(dtype=float), x),
+    )
 
 
 def survival_at_replicates(durations: Any, events: Any, counts: Any, time: float) -> FloatArray:
