@@ -35,6 +35,7 @@ from blinastudy.schema import ROWS_ATTR
 from blinastudy.settings import Settings
 from blinastudy.subgroups import forest
 from blinastudy.survival import (
+    COX_COLUMNS,
     LogRankResult,
     cox,
     cox_fit,
@@ -615,7 +616,7 @@ def _endpoint(
     lr = lr_plain = lr_strat = None
     lr_label = ""
     hr_boot: BootstrapResult | None = None
-    hr = pd.DataFrame(columns=["hr", "ci_lower", "ci_upper", "se", "p_value", "method"])
+    hr = pd.DataFrame(columns=COX_COLUMNS)
     if both and e_all.sum() > 0:
         if full:
             lr_plain = logrank(t_all, e_all, treated)

@@ -21,6 +21,7 @@ __all__ = [
     "as_events",
     "as_groups",
     "as_treatment",
+    "as_weights",
     "describe_entries",
     "describe_value",
     "require_columns",
@@ -66,12 +67,15 @@ def _positional(labels: Sequence[Any] | None, n: int) -> bool:
 
 
 def describe_entries(
-    values: npt.NDArray[Any], mask: npt.NDArray[np.bool_], labels: Sequence[Any] | None
+    values: npt.NDArray[Any] | None,
+    mask: npt.NDArray[np.bool_],
+    labels: Sequence[Any] | None,
 ) -> str:
     """Where ``mask`` is true: patient labels (or 1-based entry numbers) with their values.
 
     ``labels`` are the patients' index labels; without them (or with a default
-    0, 1, 2, ... index) entries are counted from 1.
+    0, 1, 2, ... index) entries are counted from 1. At most five are named;
+    ``values=None`` names them without values.
 
     Examples
     --------
@@ -80,15 +84,68 @@ def describe_entries(
     "patient 'P2' (-2)"
     >>> describe_entries(np.array([1.0, np.nan]), np.array([False, True]), None)
     'entry 2 (missing)'
+    >>> describe_entries(None, np.array([True, True]), [0, 1])
+    'entry 1, entry 2'
     """
+    mask = np.asarray(mask, dtype=bool)
     idx = np.flatnonzero(mask)[:5]
-    positional = _positional(labels, len(values))
+    positional = _positional(labels, mask.size)
     parts = []
     for i in idx:
-        where = f"entry {int(i) + 1}" if positional else f"patient {describe_value(labels[i])}"  # type: ignore[index]
-        parts.append(f"{where} ({describe_value(values[i])})")
+        where = (
+            f"entry {int(i) + 1}"
+            if positional or labels is None
+            else f"patient {describe_value(labels[i])}"
+        )
+        parts.append(where if values is None else f"{where} ({describe_value(values[i])})")
     more = "" if mask.sum() <= 5 else f" and {int(mask.sum()) - 5} more"
     return ", ".join(parts) + more
+
+
+def as_weights(
+    values: Any, n: int, *, allow_zero: bool = True, name: str = "weights", why: str = ""
+) -> FloatArray:
+    """Case weights as finite floats, one per row, >= 0 (or > 0 when ``allow_zero=False``).
+
+    Entries are named as :func:`describe_entries` names them; ``why`` is added to
+    the message about zero or negative weights.
+
+    Examples
+    --------
+    >>> as_weights([1, 0.5], 2).tolist()
+    [1.0, 0.5]
+    >>> as_weights([1.0, 0.0], 2, allow_zero=False)
+    Traceback (most recent call last):
+    ...
+    blinastudy.errors.InputError: weights must be positive; not at entry 2 (0)
+    """
+    labels = _labels(values)
+    try:
+        if isinstance(values, pd.Series):
+            arr = values.to_numpy(dtype=float, na_value=np.nan)
+        else:
+            arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raw = np.asarray(values, dtype=object).ravel()
+        bad = (pd.to_numeric(pd.Series(raw), errors="coerce").isna() & pd.notna(raw)).to_numpy()
+        raise InputError(
+            f"{name} must be numbers; not at {describe_entries(raw, bad, labels)}"
+        ) from None
+    if arr.ndim != 1:
+        raise InputError(f"{name} must be one number per row, got {arr.ndim} dimensions")
+    if arr.size != n:
+        raise InputError(f"{name} has {arr.size} values but durations has {n}")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise InputError(
+            f"{name} has missing or infinite values at {describe_entries(arr, bad, labels)}"
+        )
+    bad = arr < 0 if allow_zero else arr <= 0
+    if bad.any():
+        rule = "must be >= 0" if allow_zero else "must be positive"
+        reason = f" ({why})" if why else ""
+        raise InputError(f"{name} {rule}{reason}; not at {describe_entries(arr, bad, labels)}")
+    return np.asarray(arr, dtype=np.float64)
 
 
 def require_frame(frame: Any, what: str = "frame") -> pd.DataFrame:

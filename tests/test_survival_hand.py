@@ -289,17 +289,15 @@ def test_km_plain_interval_at_zero_with_jackknife_is_zero_to_zero() -> None:
 
 
 def test_km_weight_messages_name_the_patient_or_entry() -> None:
-    with pytest.raises(InputError, match=r"weights must be >= 0; negative at entry 2 \(-1\.0\)$"):
+    with pytest.raises(InputError, match=r"weights must be >= 0; not at entry 2 \(-1\)$"):
         kaplan_meier([1, 2], [1, 0], weights=[1, -1])
     w = pd.Series([1.0, np.nan], index=["P7", "P9"])
-    with pytest.raises(InputError, match=r"finite; missing or infinite at patient 'P9' \(nan\)"):
+    with pytest.raises(InputError, match=r"weights has missing or infinite values at patient 'P9' \(missing\)"):
         kaplan_meier([1, 2], [1, 0], weights=w)
     with pytest.raises(InputError, match=r"weights must be numbers; not at entry 1 \('a'\)"):
         kaplan_meier([1, 2], [1, 0], weights=["a", 1])
     with pytest.raises(InputError, match=r"weights has 1 values but durations has 2"):
         kaplan_meier([1, 2], [1, 0], weights=[1])
-    with pytest.raises(InputError, match=r"weights must be numbers; not at entry 2 \(True\)"):
-        kaplan_meier([1, 2], [1, 0], weights=np.array([1, True], dtype=object))
 
 
 # ---------------------------------------------------------------------------

@@ -12,7 +12,14 @@ Examples
 
 from __future__ import annotations
 
-from blinastudy.survival.coxph import COX_COLUMNS, CoxFit, cox, cox_fit, design_matrix
+from blinastudy.survival.coxph import (
+    COX_COLUMNS,
+    CoxFit,
+    cox,
+    cox_fit,
+    design_matrix,
+    reference_levels,
+)
 from blinastudy.survival.km import (
     KM_COLUMNS,
     MedianResult,
@@ -44,6 +51,7 @@ __all__ = [
     "median_survival",
     "number_at_risk",
     "quantile_survival",
+    "reference_levels",
     "survival_at",
     "survival_at_replicates",
 ]

@@ -1,21 +1,29 @@
 """Cox proportional-hazards regression, as R ``coxph`` (and ``coxphf`` when needed).
 
-* Efron (default) or Breslow handling of tied event times.
+* Near-equal times are tied first, as ``coxph`` does through ``aeqSurv``
+  (:func:`~blinastudy.survival.timefix.timefix`).
+* Efron (default) or Breslow handling of tied event times, with case weights
+  exactly as R's ``coxfit6.c`` (the tied deaths of an Efron step share the mean
+  weight of those deaths).
 * Newton-Raphson with step halving, converged well past R's tolerance.
-* ``cluster=``: the robust sandwich variance of ``coxph(..., cluster=)``, built
-  from score residuals that respect the tie method (so it equals R also when
-  event times are tied).
+* ``cluster=`` / ``robust=``: the robust sandwich variance of ``coxph(...,
+  cluster=, robust = TRUE)``, built from weighted dfbeta residuals (``coxscore2.c``)
+  that respect the tie method, summed per cluster (each row its own cluster when
+  no cluster is given). The model-based variance is kept beside it.
 * Monotone likelihood (for example an arm without events) is detected as R's
   ``coxph`` does ("coefficient may be infinite"); the fit then switches to
   Firth's penalised likelihood (Heinze & Schemper 2001) with profile penalised
   likelihood confidence intervals and penalised likelihood-ratio p-values, as
-  R ``coxphf`` (which handles ties by Breslow's method).
+  R ``coxphf`` (which handles ties by Breslow's method, and takes no case
+  weights: a weighted monotone fit is reported as not estimable).
+* Categorical covariates are coded against a stated reference level
+  (:func:`reference_levels`), reported in the ``reference`` column of :func:`cox`.
 """
 
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -25,8 +33,17 @@ import pandas as pd
 from scipy import optimize, special
 
 from blinastudy.errors import InputError
+from blinastudy.schema import column_spec
 from blinastudy.survival.timefix import timefix
-from blinastudy.validate import as_durations, as_events, require_columns, require_frame
+from blinastudy.validate import (
+    as_durations,
+    as_events,
+    as_weights,
+    describe_entries,
+    describe_value,
+    require_columns,
+    require_frame,
+)
 
 __all__ = [
     "COX_COLUMNS",
@@ -36,11 +53,13 @@ __all__ = [
     "design_matrix",
     "firth_replicates",
     "independent_columns",
+    "reference_levels",
 ]
 
 FloatArray = npt.NDArray[np.float64]
 Ties = Literal["efron", "breslow"]
-COX_COLUMNS = ["hr", "ci_lower", "ci_upper", "se", "p_value", "method"]
+#: Columns of the :func:`cox` table (and of :meth:`CoxFit.table`).
+COX_COLUMNS = ["hr", "ci_lower", "ci_upper", "se", "p_value", "method", "reference"]
 
 _EPS = 1e-9  # R coxph.control(eps)
 _ITER_MAX = 20  # R coxph.control(iter.max): where a diverging (monotone) fit stops
@@ -48,15 +67,145 @@ _TOLER_INF = float(np.sqrt(_EPS))
 
 
 # ---------------------------------------------------------------------------
+# messages
+
+
+# ---------------------------------------------------------------------------
 # design
 
 
-def design_matrix(frame: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFrame:
+def _dictionary_levels(column: str) -> tuple[str, ...]:
+    """The data dictionary's values of a category column, in dictionary order (else empty)."""
+    try:
+        return column_spec(column).values
+    except InputError:
+        return ()
+
+
+def _levels(ser: pd.Series, column: str, chosen: Any = None) -> list[str] | None:
+    """Levels of a categorical covariate, reference first; ``None`` for a numeric one.
+
+    The levels are in their natural order (a pandas Categorical's categories; a
+    data-dictionary column's dictionary order, then any other values sorted; else
+    sorted, as R's ``factor``), with the reference moved to the front as R's
+    ``relevel`` does. Default reference: the first level present for a Categorical
+    or a dictionary column, else the most frequent level (ties: the first sorted).
+    ``chosen`` overrides it.
+    """
+    if pd.api.types.is_bool_dtype(ser) or (
+        pd.api.types.is_numeric_dtype(ser) and not isinstance(ser.dtype, pd.CategoricalDtype)
+    ):
+        return None
+    text = ser.astype(str)
+    present = set(text)
+    if isinstance(ser.dtype, pd.CategoricalDtype):
+        levels = [str(lv) for lv in ser.cat.categories if str(lv) in present]
+        ref = levels[0] if levels else None
+    else:
+        known = [lv for lv in _dictionary_levels(column) if lv in present]
+        levels = known + sorted(present - set(known))
+        if known or not levels:
+            ref = levels[0] if levels else None
+        else:
+            counts = text.value_counts()
+            top = int(counts.max())
+            ref = min(str(lv) for lv, c in counts.items() if c == top)
+    if chosen is not None:
+        ref = str(chosen)
+        if ref not in levels:
+            raise InputError(
+                f"reference level '{ref}' of covariate '{column}' does not occur in the "
+                f"data; its levels are {', '.join(levels)}"
+            )
+    if ref is None:
+        return levels
+    return [ref] + [lv for lv in levels if lv != ref]
+
+
+def _terms(
+    frame: pd.DataFrame, covariates: Sequence[str], reference: Mapping[str, Any] | None
+) -> list[tuple[str, list[str] | None]]:
+    """Each covariate with its levels (reference first), ``None`` for numeric ones."""
+    require_columns(frame, covariates)
+    chosen = dict(reference or {})
+    unknown = [f"'{c}'" for c in chosen if c not in covariates]
+    if unknown:
+        raise InputError(
+            f"reference is given for {', '.join(unknown)}, which is not among the covariates"
+        )
+    terms: list[tuple[str, list[str] | None]] = []
+    for col in covariates:
+        ser = frame[col]
+        missing = ser.isna().to_numpy()
+        if missing.any():
+            raise InputError(
+                f"covariate '{col}' has missing values at "
+                f"{describe_entries(None, missing, list(frame.index))}"
+            )
+        levels = _levels(ser, col, chosen.get(col))
+        if levels is None and col in chosen:
+            raise InputError(f"covariate '{col}' is numeric: it has no reference level")
+        terms.append((col, levels))
+    return terms
+
+
+def _design(
+    frame: pd.DataFrame, covariates: Sequence[str], reference: Mapping[str, Any] | None
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The design matrix and, per design column, its reference level ("" if numeric)."""
+    parts: list[pd.DataFrame] = []
+    refs: dict[str, str] = {}
+    for col, levels in _terms(frame, covariates, reference):
+        ser = frame[col]
+        if levels is None:
+            values = ser.to_numpy(dtype=float)
+            bad = ~np.isfinite(values)
+            if bad.any():
+                raise InputError(
+                    f"covariate '{col}' has infinite values at "
+                    f"{describe_entries(None, bad, list(frame.index))}"
+                )
+            parts.append(pd.DataFrame({col: values}, index=frame.index))
+            refs[col] = ""
+            continue
+        text = ser.astype(str)
+        dummies = {f"{col}{lv}": (text == lv).to_numpy(dtype=float) for lv in levels[1:]}
+        refs.update(dict.fromkeys(dummies, levels[0]))
+        parts.append(pd.DataFrame(dummies, index=frame.index))
+    if not parts:
+        raise InputError("no covariates given")
+    return pd.concat(parts, axis=1), refs
+
+
+def design_matrix(
+    frame: pd.DataFrame, covariates: Sequence[str], *, reference: Mapping[str, Any] | None = None
+) -> pd.DataFrame:
     """Numeric design matrix with R's naming for categorical covariates.
 
     Numeric and boolean columns are used as they are; text or categorical
-    columns become indicators for every level but the first (sorted, or the
-    category order), named ``column + level`` as R's ``model.matrix`` does.
+    columns become indicators for every level but the reference, named
+    ``column + level`` as R's ``model.matrix`` does (treatment contrasts).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per patient.
+    covariates : sequence of str
+        Covariate columns.
+    reference : mapping of str to level, optional
+        Reference level per categorical column, as R's ``relevel``. Columns not
+        named get the default of :func:`reference_levels`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One column per numeric covariate and per non-reference level.
+
+    Raises
+    ------
+    InputError
+        Missing columns or values, infinite numbers, or a reference level that is
+        not in the data.
 
     Examples
     --------
@@ -64,31 +213,52 @@ def design_matrix(frame: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFram
     >>> f = pd.DataFrame({"risk": ["LR", "HR", "IR"], "age": [3.0, 5.0, 7.0]})
     >>> list(design_matrix(f, ["risk", "age"]).columns)
     ['riskIR', 'riskLR', 'age']
+    >>> list(design_matrix(f, ["risk"], reference={"risk": "LR"}).columns)
+    ['riskHR', 'riskIR']
     """
-    require_columns(frame, covariates)
-    parts: list[pd.DataFrame] = []
-    for col in covariates:
-        ser = frame[col]
-        if ser.isna().any():
-            rows = list(ser.index[ser.isna()][:5])
-            raise InputError(f"covariate {col!r} has missing values at rows {rows}")
-        if isinstance(ser.dtype, pd.CategoricalDtype):
-            levels = [lv for lv in ser.cat.categories if (ser == lv).any()]
-        elif pd.api.types.is_bool_dtype(ser) or pd.api.types.is_numeric_dtype(ser):
-            values = ser.to_numpy(dtype=float)
-            if not np.isfinite(values).all():
-                rows = list(ser.index[~np.isfinite(values)][:5])
-                raise InputError(f"covariate {col!r} has infinite values at rows {rows}")
-            parts.append(pd.DataFrame({col: values}, index=frame.index))
-            continue
-        else:
-            levels = sorted(ser.astype(str).unique())
-        text = ser.astype(str)
-        dummies = {f"{col}{lv}": (text == str(lv)).to_numpy(dtype=float) for lv in levels[1:]}
-        parts.append(pd.DataFrame(dummies, index=frame.index))
-    if not parts:
-        raise InputError("no covariates given")
-    return pd.concat(parts, axis=1)
+    return _design(frame, covariates, reference)[0]
+
+
+def reference_levels(
+    frame: pd.DataFrame, covariates: Sequence[str], reference: Mapping[str, Any] | None = None
+) -> dict[str, str]:
+    """The reference level of each categorical covariate (numeric ones are left out).
+
+    The reference is, unless ``reference`` names one: for a pandas Categorical
+    column, its first category that occurs; for a column of the data dictionary
+    (:func:`blinastudy.schema.column_spec`), the first level in dictionary order
+    that occurs (``risk_group``: ``LR``); otherwise the most frequent level, ties
+    going to the first in sorted order.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per patient.
+    covariates : sequence of str
+        Covariate columns.
+    reference : mapping of str to level, optional
+        Chosen reference levels (R's ``relevel``).
+
+    Returns
+    -------
+    dict of str to str
+        Covariate name to its reference level.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"risk_group": ["HR", "IR", "IR", "LR"],
+    ...                   "centre": ["b", "a", "b", "c"], "age": [3.0, 5.0, 7.0, 9.0]})
+    >>> reference_levels(f, ["risk_group", "centre", "age"])
+    {'risk_group': 'LR', 'centre': 'b'}
+    >>> reference_levels(f, ["risk_group"], reference={"risk_group": "HR"})
+    {'risk_group': 'HR'}
+    """
+    return {
+        col: levels[0]
+        for col, levels in _terms(frame, covariates, reference)
+        if levels is not None and levels
+    }
 
 
 def independent_columns(x: Any) -> list[int]:
@@ -129,6 +299,7 @@ class _Risk:
     x: FloatArray  # n x p, centred
     time: FloatArray
     event: FloatArray
+    wt: FloatArray  # case weights
     stratum: npt.NDArray[np.int64]
     order: npt.NDArray[np.int64]
     # one entry per event time (stratum, time) with deaths
@@ -136,20 +307,26 @@ class _Risk:
     stratum_start: npt.NDArray[np.int64]  # first row of that stratum
     death_rows: npt.NDArray[np.int64]  # rows of deaths, grouped by event block
     death_block: npt.NDArray[np.int64]  # block id per death row
-    d: FloatArray  # deaths per block
-    # (block, l) expansion
+    d: FloatArray  # deaths per block (rows, whatever their weights)
+    # (block, l) expansion: one term per death, Efron fraction l/d
     jl_block: npt.NDArray[np.int64]
     jl_frac: FloatArray
+    term_wt: FloatArray  # per term: mean case weight of the block's deaths (coxfit6 wtave)
 
     def evaluate(self, beta: FloatArray, *, third: bool = False) -> _Eval:
         return _evaluate(self, beta, third=third)
 
 
 def _prepare(
-    x: FloatArray, time: FloatArray, event: FloatArray, stratum: npt.NDArray[np.int64], ties: Ties
+    x: FloatArray,
+    time: FloatArray,
+    event: FloatArray,
+    wt: FloatArray,
+    stratum: npt.NDArray[np.int64],
+    ties: Ties,
 ) -> _Risk:
     order = np.lexsort((-time, stratum)).astype(np.int64)
-    xs, ts, es, ss = x[order], time[order], event[order], stratum[order]
+    xs, ts, es, ws, ss = x[order], time[order], event[order], wt[order], stratum[order]
     n = ts.size
     # blocks of equal (stratum, time)
     new = np.ones(n, dtype=bool)
@@ -158,6 +335,7 @@ def _prepare(
     starts = np.flatnonzero(new)
     ends = np.append(starts[1:], n)
     deaths_per_block = np.bincount(block_id, weights=es, minlength=starts.size)
+    death_wt_per_block = np.bincount(block_id, weights=es * ws, minlength=starts.size)
     has = deaths_per_block > 0
     sstart_all = np.flatnonzero(np.r_[True, ss[1:] != ss[:-1]])
     stratum_first = sstart_all[np.searchsorted(sstart_all, starts, side="right") - 1]
@@ -178,6 +356,7 @@ def _prepare(
         x=xs,
         time=ts,
         event=es,
+        wt=ws,
         stratum=ss,
         order=order,
         block_end=ends[has].astype(np.int64),
@@ -187,6 +366,7 @@ def _prepare(
         d=np.asarray(d, dtype=np.float64),
         jl_block=jl_block,
         jl_frac=jl_frac,
+        term_wt=(death_wt_per_block[has] / d)[jl_block],
     )
 
 
@@ -213,8 +393,10 @@ class _Eval:
     d2info: float | None = None  # one covariate: d^2 I / d beta^2
 
 
-def _summed_third_cumulant(mu: FloatArray, m2: FloatArray, m3: FloatArray) -> FloatArray:
-    """Sum over terms of the third cumulant tensor from raw moments (d I / d beta)."""
+def _summed_third_cumulant(
+    mu: FloatArray, m2: FloatArray, m3: FloatArray, term_wt: FloatArray
+) -> FloatArray:
+    """Weighted sum over terms of the third cumulant tensor from raw moments (d I / d beta)."""
     k3 = (
         m3
         - np.einsum("ta,tbc->tabc", mu, m2)
@@ -222,7 +404,7 @@ def _summed_third_cumulant(mu: FloatArray, m2: FloatArray, m3: FloatArray) -> Fl
         - np.einsum("tc,tab->tabc", mu, m2)
         + 2 * np.einsum("ta,tb,tc->tabc", mu, mu, mu)
     )
-    return np.asarray(k3.sum(axis=0), dtype=np.float64)
+    return np.asarray(np.einsum("t,tabc->abc", term_wt, k3), dtype=np.float64)
 
 
 def _evaluate(r: _Risk, beta: FloatArray, *, third: bool = False) -> _Eval:
@@ -237,7 +419,7 @@ def _evaluate_sums(r: _Risk, beta: FloatArray, *, third: bool = False) -> _Eval:
     n, p = x.shape
     eta = x @ beta
     eta = eta - eta.max()
-    w = np.exp(eta)
+    w = np.exp(eta) * r.wt
     wx = w[:, None] * x
     outer = (x[:, :, None] * x[:, None, :]).reshape(n, p * p)
     cols = [w[:, None], wx, w[:, None] * outer]
@@ -253,31 +435,36 @@ def _evaluate_sums(r: _Risk, beta: FloatArray, *, third: bool = False) -> _Eval:
     s1 = s[:, 1 : 1 + p]
     s2 = s[:, 1 + p : 1 + p + p * p].reshape(-1, p, p)
     mu = s1 / s0[:, None]
-    loglik = float(eta[r.event > 0].sum() - np.log(s0).sum())
-    score = x[r.event > 0].sum(axis=0) - mu.sum(axis=0)
+    # coxfit6.c: sum over deaths of weight * x beta, minus per term wtave * log(s0)
+    dead = r.event > 0
+    tw = r.term_wt
+    loglik = float((r.wt[dead] * eta[dead]).sum() - (tw * np.log(s0)).sum())
+    score = (r.wt[dead, None] * x[dead]).sum(axis=0) - (tw[:, None] * mu).sum(axis=0)
     cov = s2 / s0[:, None, None] - mu[:, :, None] * mu[:, None, :]
-    info = cov.sum(axis=0)
+    info = np.einsum("t,tab->ab", tw, cov)
     out = _Eval(loglik, score, info, s0=s0, xbar=mu)
     if third:
         s3 = s[:, 1 + p + p * p :].reshape(-1, p, p, p) / s0[:, None, None, None]
-        out.dinfo = _summed_third_cumulant(mu, s2 / s0[:, None, None], s3)
+        out.dinfo = _summed_third_cumulant(mu, s2 / s0[:, None, None], s3, tw)
     return out
 
 
 @dataclass
 class _PatternRisk:
-    """Few distinct covariate rows, one stratum: risk sets reduce to counts per pattern.
+    """Few distinct covariate rows, one stratum: risk sets reduce to sums per pattern.
 
     A treatment indicator, or treatment and subgroup indicators with their
     interactions, take only a handful of distinct rows ("patterns"). Every
-    (event time, Efron step) term is then a weighted sum over the patterns,
-    ``s0 = sum_k a_k exp(x_k beta)``, so one evaluation costs a few small matrix
-    products over the event times instead of passes over all patients.
+    (event time, Efron step) term is then a sum over the patterns,
+    ``s0 = sum_k a_k exp(x_k beta)`` with ``a_k`` the (case-weighted) number at
+    risk, so one evaluation costs a few small matrix products over the event
+    times instead of passes over all patients.
     """
 
     patterns: FloatArray  # K x p
-    counts: FloatArray  # terms x K: Efron-weighted numbers at risk
-    death_sum: FloatArray  # p: sum of x over all deaths
+    counts: FloatArray  # terms x K: Efron-weighted, case-weighted numbers at risk
+    term_wt: FloatArray  # terms: mean case weight of the tied deaths (coxfit6 wtave)
+    death_sum: FloatArray  # p: case-weighted sum of x over all deaths
     outer: FloatArray  # K x p*p
     triple: FloatArray  # K x p*p*p
 
@@ -285,17 +472,19 @@ class _PatternRisk:
     MAX_PATTERNS = 64
 
     @classmethod
-    def build(cls, x: FloatArray, t: FloatArray, e: FloatArray, ties: Ties) -> _PatternRisk:
+    def build(
+        cls, x: FloatArray, t: FloatArray, e: FloatArray, wt: FloatArray, ties: Ties
+    ) -> _PatternRisk:
         patterns, pat = np.unique(x, axis=0, return_inverse=True)
         pat = np.asarray(pat).ravel()
         k, p = patterns.shape
         times, tinv = np.unique(t, return_inverse=True)
         m = times.size
         cell = tinv * k + pat
-        n_tk = np.bincount(cell, minlength=m * k).reshape(m, k).astype(float)
-        d_tk = np.bincount(cell, weights=e, minlength=m * k).reshape(m, k)
+        n_tk = np.bincount(cell, weights=wt, minlength=m * k).reshape(m, k)
+        d_tk = np.bincount(cell, weights=e * wt, minlength=m * k).reshape(m, k)
         at_risk = np.cumsum(n_tk[::-1], axis=0)[::-1]
-        d = d_tk.sum(axis=1)
+        d = np.bincount(tinv, weights=e, minlength=m)  # deaths (rows) per time
         has = d > 0
         di = d[has].astype(np.int64)
         j = np.repeat(np.arange(di.size), di)
@@ -305,10 +494,11 @@ class _PatternRisk:
         else:
             f = np.zeros(j.size)
         counts = at_risk[has][j] - f[:, None] * d_tk[has][j]
+        term_wt = (d_tk.sum(axis=1)[has] / d[has])[j]
         outer = (patterns[:, :, None] * patterns[:, None, :]).reshape(k, p * p)
         triple = (outer[:, :, None] * patterns[:, None, :]).reshape(k, p * p * p)
         death_sum = d_tk.sum(axis=0) @ patterns
-        return cls(patterns, counts, death_sum, outer, triple)
+        return cls(patterns, counts, term_wt, death_sum, outer, triple)
 
     def evaluate(self, beta: FloatArray, *, third: bool = False) -> _Eval:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
@@ -318,30 +508,36 @@ class _PatternRisk:
             shift = np.where(self.counts > 0, eta[None, :], -np.inf).max(axis=1)
             weights = self.counts * np.exp(np.minimum(eta[None, :] - shift[:, None], 0.0))
             s0 = weights.sum(axis=1)
+            tw = self.term_wt
             p = beta.size
             if p == 1:  # scalar moments: the common treatment-only model
                 x = self.patterns[:, 0]
                 m1 = (weights @ x) / s0
                 m2s = (weights @ (x * x)) / s0
                 var = m2s - m1 * m1
-                ll = float(self.death_sum[0] * beta[0] - np.sum(np.log(s0) + shift))
-                one = _Eval(ll, np.array([self.death_sum[0] - m1.sum()]), np.array([[var.sum()]]))
+                ll = float(self.death_sum[0] * beta[0] - np.sum(tw * (np.log(s0) + shift)))
+                one = _Eval(
+                    ll,
+                    np.array([self.death_sum[0] - (tw * m1).sum()]),
+                    np.array([[(tw * var).sum()]]),
+                )
                 if third:
                     m3s = (weights @ (x * x * x)) / s0
                     m4s = (weights @ (x * x * x * x)) / s0
                     k3 = m3s - 3 * m1 * m2s + 2 * m1**3
                     k4 = m4s - 4 * m3s * m1 - 3 * m2s**2 + 12 * m2s * m1**2 - 6 * m1**4
-                    one.dinfo = np.array([[[float(k3.sum())]]])
-                    one.d2info = float(k4.sum())
+                    one.dinfo = np.array([[[float((tw * k3).sum())]]])
+                    one.d2info = float((tw * k4).sum())
                 return one
             mu = (weights @ self.patterns) / s0[:, None]
             m2 = ((weights @ self.outer) / s0[:, None]).reshape(-1, p, p)
-            loglik = float(self.death_sum @ beta - np.sum(np.log(s0) + shift))
+            loglik = float(self.death_sum @ beta - np.sum(tw * (np.log(s0) + shift)))
             cov = m2 - mu[:, :, None] * mu[:, None, :]
-            out = _Eval(loglik, self.death_sum - mu.sum(axis=0), cov.sum(axis=0))
+            score = self.death_sum - (tw[:, None] * mu).sum(axis=0)
+            out = _Eval(loglik, score, np.einsum("t,tab->ab", tw, cov))
             if third:
                 m3 = ((weights @ self.triple) / s0[:, None]).reshape(-1, p, p, p)
-                out.dinfo = _summed_third_cumulant(mu, m2, m3)
+                out.dinfo = _summed_third_cumulant(mu, m2, m3, tw)
         return out
 
 
@@ -349,7 +545,11 @@ _Evaluator = _Risk | _PatternRisk
 
 
 def _score_residuals(r: _Risk, beta: FloatArray, ev: _Eval) -> FloatArray:
-    """Per-subject score residuals (rows in sorted order) for the tie method in use."""
+    """Per-subject score residuals (rows in sorted order) for the tie method in use.
+
+    Unweighted residuals of weighted fits, as R's ``coxscore2.c``: the caller
+    multiplies them by the case weights (``residuals(type = "dfbeta", weighted = TRUE)``).
+    """
     assert ev.s0 is not None and ev.xbar is not None
     x = r.x
     n, p = x.shape
@@ -357,7 +557,8 @@ def _score_residuals(r: _Risk, beta: FloatArray, ev: _Eval) -> FloatArray:
     eta = eta - eta.max()
     w = np.exp(eta)
     nb = r.d.size
-    inv = 1.0 / ev.s0
+    # hazard increment of each term: mean case weight of the tied deaths / s0 (coxscore2.c)
+    inv = r.term_wt / ev.s0
     j, f = r.jl_block, r.jl_frac
     # per block: hazard increments summed over l, full weight and (1 - f) weight
     h0 = np.bincount(j, weights=inv, minlength=nb)
@@ -421,21 +622,33 @@ class CoxFit:
     coef : numpy.ndarray
         Log hazard ratios.
     var : numpy.ndarray
-        Variance matrix used for inference (robust when clustered).
+        Variance matrix used for inference: the robust (sandwich) one when the
+        fit is robust (``method == "ml-robust"``; R's ``fit$var``), else the
+        model-based one.
+    se : numpy.ndarray
+        Square roots of the diagonal of ``var`` (R's ``robust se`` when robust).
+    ci_lower, ci_upper, p_value : numpy.ndarray
+        Wald (Firth: profile likelihood) limits on the log-hazard scale and p-values.
     loglik : float
-        Maximised log partial likelihood (penalised for Firth).
+        Maximised log partial likelihood (penalised for Firth; weighted when
+        case weights are given).
     loglik_null : float
         Log partial likelihood at zero.
     method : str
         ``"ml"``, ``"ml-robust"``, ``"firth"`` or ``"not estimable"``.
-    ci_lower, ci_upper, p_value : numpy.ndarray
-        On the log-hazard scale for the CIs.
     n, n_events : int
-        Sample size and number of events.
+        Number of rows and of events (not weighted, as R's ``n`` and ``nevent``).
     converged : bool
         Whether the iterations met the convergence rule.
     estimable : numpy.ndarray of bool
         False for covariates that are constant or aliased (R's ``NA``).
+    naive_var : numpy.ndarray
+        Model-based variance, the inverse of the (weighted) information: R's
+        ``fit$naive.var`` for robust fits, equal to ``var`` otherwise.
+    naive_se : numpy.ndarray
+        Square roots of the diagonal of ``naive_var`` (R's ``se(coef)``).
+    note : str
+        Why the model is not estimable, or ``""``.
     """
 
     names: list[str]
@@ -452,9 +665,30 @@ class CoxFit:
     n_events: int
     converged: bool
     estimable: npt.NDArray[np.bool_]
+    naive_var: FloatArray
+    naive_se: FloatArray
+    note: str = ""
 
-    def table(self) -> pd.DataFrame:
-        """The hazard-ratio table (``hr, ci_lower, ci_upper, se, p_value, method``)."""
+    def table(self, reference: Mapping[str, str] | None = None) -> pd.DataFrame:
+        """The hazard-ratio table, columns :data:`COX_COLUMNS`.
+
+        Parameters
+        ----------
+        reference : mapping of str to str, optional
+            Reference level per design column (``""`` or absent for numeric ones).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by covariate (design column).
+
+        Examples
+        --------
+        >>> fit = cox_fit([[0], [1], [0], [1]], [1, 2, 3, 4], [1, 1, 1, 0], names=["arm"])
+        >>> list(fit.table({"arm": "0"}).loc["arm", ["method", "reference"]])
+        ['ml', '0']
+        """
+        refs = reference or {}
         return pd.DataFrame(
             {
                 "hr": np.exp(self.coef),
@@ -463,6 +697,7 @@ class CoxFit:
                 "se": self.se,
                 "p_value": self.p_value,
                 "method": np.where(self.estimable, self.method, "not estimable"),
+                "reference": [refs.get(name, "") for name in self.names],
             },
             index=pd.Index(self.names, name="covariate"),
         )
@@ -702,13 +937,29 @@ def _profile_ci(
     return limits[0], limits[1], float(special.chdtrc(1, lr))
 
 
+def _labels_of(values: Any, n: int, what: str) -> npt.NDArray[Any]:
+    """Cluster or stratum labels: one per row, none missing."""
+    arr = np.asarray(values, dtype=object).ravel()
+    if arr.shape[0] != n:
+        raise InputError(f"{what} has {arr.shape[0]} values but durations has {n}")
+    missing = pd.isna(pd.Series(arr)).to_numpy()
+    if missing.any():
+        where = describe_entries(
+            None, missing, list(values.index) if isinstance(values, pd.Series) else None
+        )
+        raise InputError(f"{what} has missing values at {where}")
+    return arr
+
+
 def cox_fit(
     x: Any,
     durations: Any,
     events: Any,
     *,
     names: Sequence[str] | None = None,
+    weights: Any = None,
     cluster: Any = None,
+    robust: bool | None = None,
     strata: Any = None,
     ties: Ties = "efron",
     conf_level: float = 0.95,
@@ -716,6 +967,10 @@ def cox_fit(
     profile: bool = True,
 ) -> CoxFit:
     """Fit a Cox model on a numeric design matrix (the engine behind :func:`cox`).
+
+    Follows R's ``coxph`` (survival 3.5-3): times equal up to rounding are tied
+    first (``aeqSurv``, :func:`~blinastudy.survival.timefix.timefix`); case
+    weights enter the Efron or Breslow partial likelihood as in ``coxfit6.c``.
 
     Parameters
     ----------
@@ -725,8 +980,18 @@ def cox_fit(
         Follow-up times and 0/1 event indicators.
     names : sequence of str, optional
         Covariate names.
+    weights : array-like, optional
+        Case weights, finite and positive (``coxph(..., weights = w)``, which
+        rejects zero weights). A weighted fit is robust unless ``robust=False``;
+        with monotone likelihood it is not estimable (``coxphf`` takes no weights).
     cluster : array-like, optional
-        Cluster labels: robust sandwich variance as ``coxph(..., cluster=)``.
+        Cluster labels: robust sandwich variance from the weighted dfbeta
+        residuals summed per cluster, as ``coxph(..., cluster=)``.
+    robust : bool, optional
+        Robust variance (``coxph(..., robust = TRUE)``); without ``cluster`` each
+        row is its own cluster. Default: robust when ``cluster`` or ``weights``
+        is given. ``robust=False`` with weights gives the model-based variance
+        (R's default for integer weights, read as frequency weights).
     strata : array-like, optional
         Stratum labels: separate baseline hazards, as ``strata()``.
     ties : {"efron", "breslow"}
@@ -735,7 +1000,7 @@ def cox_fit(
         Confidence level.
     firth : bool or "auto"
         ``"auto"`` switches to Firth's penalised likelihood only when the
-        ordinary estimate is infinite (monotone likelihood).
+        ordinary estimate is infinite (monotone likelihood); not with weights.
     profile : bool, default True
         For Firth fits, compute the profile penalised-likelihood intervals and
         p-values; ``False`` leaves them ``NaN`` (a point estimate is enough, e.g.
@@ -745,74 +1010,95 @@ def cox_fit(
     -------
     CoxFit
 
+    Raises
+    ------
+    InputError
+        Bad times, events, covariates, weights, clusters or strata, or
+        contradictory options (``cluster`` with ``robust=False``, Firth with weights).
+
     Examples
     --------
     >>> fit = cox_fit([[0], [1], [0], [1]], [1, 2, 3, 4], [1, 1, 1, 0])
     >>> fit.method, round(float(fit.coef[0]), 4)
     ('ml', -0.9406)
+    >>> w = cox_fit([[0], [1], [0], [1]], [1, 2, 3, 4], [1, 1, 1, 0], weights=[1, 2, 1, 1])
+    >>> w.method, round(float(w.coef[0]), 4), round(float(w.naive_se[0]), 4)
+    ('ml-robust', -0.6529, 1.0274)
     """
-    t = as_durations(durations)
-    e = as_events(events, n=t.size).astype(float)
+    (t,) = timefix(as_durations(durations))
+    n = t.size
+    e = as_events(events, n=n).astype(float)
     try:
         xa = np.asarray(x, dtype=float)
     except (TypeError, ValueError):
         raise InputError("covariates must be numeric (use cox() for text columns)") from None
     if xa.ndim == 1:
         xa = xa[:, None]
-    if xa.shape[0] != t.size:
-        raise InputError(f"covariates have {xa.shape[0]} rows but durations has {t.size}")
-    if not np.isfinite(xa).all():
-        raise InputError("covariates have missing or infinite values")
+    if xa.ndim != 2:
+        raise InputError(f"covariates must be a table (rows x columns), got {xa.ndim} dimensions")
+    if xa.shape[0] != n:
+        raise InputError(f"covariates have {xa.shape[0]} rows but durations has {n}")
+    bad = ~np.isfinite(xa).all(axis=1)
+    if bad.any():
+        raise InputError(
+            f"covariates have missing or infinite values at {describe_entries(None, bad, None)}"
+        )
     if ties not in ("efron", "breslow"):
-        raise InputError(f"ties must be 'efron' or 'breslow', got {ties!r}")
+        raise InputError(f"ties must be 'efron' or 'breslow', got {describe_value(ties)}")
     if not (firth is True or firth is False or firth == "auto"):
-        raise InputError(f"firth must be True, False or 'auto', got {firth!r}")
+        raise InputError(f"firth must be True, False or 'auto', got {describe_value(firth)}")
     if (
         isinstance(conf_level, bool)
         or not isinstance(conf_level, numbers.Real)
         or not 0 < conf_level < 1
     ):
-        raise InputError(f"conf_level must be strictly between 0 and 1, got {conf_level!r}")
+        raise InputError(
+            f"conf_level must be strictly between 0 and 1, got {describe_value(conf_level)}"
+        )
+    if not (robust is None or robust is True or robust is False):
+        raise InputError(f"robust must be True, False or None, got {describe_value(robust)}")
+    weighted = weights is not None
+    # R 3.5-3 coxph rejects zero and negative weights ("Invalid weights, must be >0")
+    wt = (
+        as_weights(
+            weights,
+            n,
+            allow_zero=False,
+            why="R's coxph rejects zero and negative weights; leave those rows out",
+        )
+        if weighted
+        else np.ones(n)
+    )
+    if weighted and firth is True:
+        raise InputError(
+            "Firth's penalised likelihood (R coxphf) takes no case weights; "
+            "use firth='auto' or False with weights"
+        )
+    if cluster is not None and robust is False:
+        raise InputError("cluster needs the robust variance: leave robust at None or True")
+    if robust is None:
+        robust = cluster is not None or weighted
     p = xa.shape[1]
     labels = list(names) if names is not None else [f"x{i + 1}" for i in range(p)]
+    if len(labels) != p:
+        raise InputError(f"names has {len(labels)} entries but the covariates have {p} columns")
     if strata is None:
-        s = np.zeros(t.size, dtype=np.int64)
+        s = np.zeros(n, dtype=np.int64)
     else:
-        strata = np.asarray(strata, dtype=object).ravel()
-        if strata.shape[0] != t.size:
-            raise InputError(f"strata has {strata.shape[0]} values but durations has {t.size}")
-        if pd.isna(pd.Series(strata)).any():
-            raise InputError("strata has missing values")
-        _, s = np.unique(strata.astype(str), return_inverse=True)
-        s = s.astype(np.int64)
+        _, s = np.unique(_labels_of(strata, n, "strata").astype(str), return_inverse=True)
+        s = np.asarray(s, dtype=np.int64).ravel()
+    groups = None
     if cluster is not None:
-        cluster = np.asarray(cluster)
-        if cluster.shape[0] != t.size:
-            raise InputError(f"cluster has {cluster.shape[0]} values but durations has {t.size}")
-        if pd.isna(pd.Series(cluster)).any():
-            raise InputError("cluster has missing values")
+        groups = _labels_of(cluster, n, "cluster")
+    elif robust:
+        groups = np.arange(n)  # coxph(robust = TRUE) without cluster: each row its own
     n_events = int(e.sum())
     xc = xa - xa.mean(axis=0)
     keep = independent_columns(xc) if n_events > 0 else []
-    full = np.full(p, np.nan)
     if not keep:
-        return CoxFit(
-            labels,
-            full,
-            np.full((p, p), np.nan),
-            full,
-            full,
-            full,
-            full,
-            float("nan"),
-            float("nan"),
-            "not estimable",
-            t.size,
-            n_events,
-            False,
-            np.zeros(p, dtype=bool),
-        )
-    fit = _fit(xc[:, keep], t, e, s, cluster, ties, conf_level, firth, profile)
+        note = "no events" if n_events == 0 else "no covariate varies"
+        return _not_estimable(labels, n, n_events, float("nan"), note)
+    fit = _fit(xc[:, keep], t, e, wt, weighted, s, groups, ties, conf_level, firth, profile)
     if len(keep) == p:
         fit.names = labels
         return fit
@@ -822,25 +1108,31 @@ def cox_fit(
         out[keep] = v
         return out
 
-    var = np.full((p, p), np.nan)
-    var[np.ix_(keep, keep)] = fit.var
+    def expand_matrix(m: FloatArray) -> FloatArray:
+        out = np.full((p, p), np.nan)
+        out[np.ix_(keep, keep)] = m
+        return out
+
     estimable = np.zeros(p, dtype=bool)
     estimable[keep] = fit.estimable
     return CoxFit(
-        labels,
-        expand(fit.coef),
-        var,
-        expand(fit.se),
-        expand(fit.ci_lower),
-        expand(fit.ci_upper),
-        expand(fit.p_value),
-        fit.loglik,
-        fit.loglik_null,
-        fit.method,
-        fit.n,
-        fit.n_events,
-        fit.converged,
-        estimable,
+        names=labels,
+        coef=expand(fit.coef),
+        var=expand_matrix(fit.var),
+        se=expand(fit.se),
+        ci_lower=expand(fit.ci_lower),
+        ci_upper=expand(fit.ci_upper),
+        p_value=expand(fit.p_value),
+        loglik=fit.loglik,
+        loglik_null=fit.loglik_null,
+        method=fit.method,
+        n=fit.n,
+        n_events=fit.n_events,
+        converged=fit.converged,
+        estimable=estimable,
+        naive_var=expand_matrix(fit.naive_var),
+        naive_se=expand(fit.naive_se),
+        note=fit.note,
     )
 
 
@@ -852,40 +1144,56 @@ def _safe_sqrt(values: FloatArray) -> FloatArray:
     return out
 
 
-def _not_estimable(names: list[str], n: int, n_events: int, ll_null: float) -> CoxFit:
+def _not_estimable(names: list[str], n: int, n_events: int, ll_null: float, note: str) -> CoxFit:
     p = len(names)
     nan = np.full(p, np.nan)
     return CoxFit(
-        names,
-        nan,
-        np.full((p, p), np.nan),
-        nan,
-        nan,
-        nan,
-        nan,
-        float("nan"),
-        ll_null,
-        "not estimable",
-        n,
-        n_events,
-        False,
-        np.zeros(p, dtype=bool),
+        names=names,
+        coef=nan,
+        var=np.full((p, p), np.nan),
+        se=nan,
+        ci_lower=nan,
+        ci_upper=nan,
+        p_value=nan,
+        loglik=float("nan"),
+        loglik_null=ll_null,
+        method="not estimable",
+        n=n,
+        n_events=n_events,
+        converged=False,
+        estimable=np.zeros(p, dtype=bool),
+        naive_var=np.full((p, p), np.nan),
+        naive_se=nan,
+        note=note,
     )
+
+
+#: Why a weighted fit with an infinite coefficient is not estimable.
+_WEIGHTED_MONOTONE = (
+    "monotone likelihood (the hazard ratio is infinite, e.g. no events in one arm); "
+    "Firth's correction (R coxphf) takes no case weights"
+)
 
 
 def _fit(
     xc: FloatArray,
     t: FloatArray,
     e: FloatArray,
+    wt: FloatArray,
+    weighted: bool,
     s: npt.NDArray[np.int64],
-    cluster: Any,
+    groups: npt.NDArray[Any] | None,
     ties: Ties,
     conf_level: float,
     firth: bool | Literal["auto"],
     profile: bool = True,
 ) -> CoxFit:
-    """Fit on a centred full-rank design with at least one event."""
+    """Fit on a centred full-rank design with at least one event.
+
+    ``groups`` are the clusters of the robust variance (``None``: model-based).
+    """
     p = xc.shape[1]
+    n = t.size
     names = [f"x{i + 1}" for i in range(p)]
     n_events = int(e.sum())
     z = float(special.ndtri(1 - (1 - conf_level) / 2))
@@ -893,14 +1201,16 @@ def _fit(
 
     def risk(tie_method: Ties) -> _Evaluator:
         if few:
-            return _PatternRisk.build(xc, t, e, tie_method)
-        return _prepare(xc, t, e, s, tie_method)
+            return _PatternRisk.build(xc, t, e, wt, tie_method)
+        return _prepare(xc, t, e, wt, s, tie_method)
 
     r = risk(ties)
     ll_null = r.evaluate(np.zeros(p)).loglik
     if _no_information(xc, t, e, s).any():
         # constant within every risk set with a death: flat (penalised) likelihood
-        return _not_estimable(names, t.size, n_events, ll_null)
+        return _not_estimable(
+            names, n, n_events, ll_null, "a covariate is constant within the risk sets at events"
+        )
     use_firth = firth is True or (firth == "auto" and _empty_level(xc, e))
     if not use_firth:
         beta, ev, converged = _newton(r, p, firth=False, max_iter=_ITER_MAX)
@@ -909,49 +1219,48 @@ def _fit(
             _diverging(beta, ev.info, ev.score, np.arange(p), spread) or not converged
         ):
             use_firth = True
+    if use_firth and weighted:
+        return _not_estimable(names, n, n_events, ll_null, _WEIGHTED_MONOTONE)
     if not use_firth and (not np.all(np.isfinite(ev.info)) or np.linalg.matrix_rank(ev.info) < p):
         # No information about a coefficient (e.g. the covariate is constant within every
         # risk set with a death): coxph reports NA, not a zero standard error.
-        return _not_estimable(names, t.size, n_events, ll_null)
+        return _not_estimable(names, n, n_events, ll_null, "singular information matrix")
     if not use_firth:
-        var = np.asarray(np.linalg.pinv(ev.info), dtype=np.float64)
+        naive = np.asarray(np.linalg.pinv(ev.info), dtype=np.float64)
+        var = naive
         method = "ml"
-        if cluster is not None:
-            if not isinstance(r, _Risk):  # score residuals need the rows
-                r = _prepare(xc, t, e, s, ties)
-                ev = r.evaluate(beta)
-            resid = _score_residuals(r, beta, ev)
-            dfbeta = resid @ var
-            _, cid = np.unique(cluster[r.order].astype(str), return_inverse=True)
-            summed = np.zeros((int(cid.max()) + 1, p))
-            np.add.at(summed, cid, dfbeta)
-            var = summed.T @ summed
+        if groups is not None:
+            var = _robust_variance(r, xc, t, e, wt, s, ties, beta, ev, naive, groups)
             method = "ml-robust"
         se = _safe_sqrt(np.diag(var))
         with np.errstate(divide="ignore", invalid="ignore"):  # se 0: no z (NaN, as R's NA)
             zstat = beta / se
         return CoxFit(
-            names,
-            beta,
-            var,
-            se,
-            beta - z * se,
-            beta + z * se,
-            2 * special.ndtr(-np.abs(zstat)),
-            ev.loglik,
-            ll_null,
-            method,
-            t.size,
-            n_events,
-            converged,
-            np.ones(p, dtype=bool),
+            names=names,
+            coef=beta,
+            var=var,
+            se=se,
+            ci_lower=beta - z * se,
+            ci_upper=beta + z * se,
+            p_value=2 * special.ndtr(-np.abs(zstat)),
+            loglik=ev.loglik,
+            loglik_null=ll_null,
+            method=method,
+            n=n,
+            n_events=n_events,
+            converged=converged,
+            estimable=np.ones(p, dtype=bool),
+            naive_var=naive,
+            naive_se=_safe_sqrt(np.diag(naive)),
         )
     # Firth's penalised likelihood, Breslow ties as coxphf
     rb = risk("breslow")
     beta, ev, converged = _newton(rb, p, firth=True)
     sign, logdet = np.linalg.slogdet(ev.info)
     if sign <= 0:
-        return _not_estimable(names, t.size, n_events, ll_null)
+        return _not_estimable(
+            names, n, n_events, ll_null, "Firth's penalised likelihood has no maximum"
+        )
     ll_max = ev.loglik + 0.5 * logdet
     var = np.asarray(np.linalg.inv(ev.info), dtype=np.float64)
     se = _safe_sqrt(np.diag(var))
@@ -962,21 +1271,53 @@ def _fit(
     ll0 = rb.evaluate(np.zeros(p), third=True)
     sign0, logdet0 = np.linalg.slogdet(ll0.info)
     return CoxFit(
-        names,
-        beta,
-        var,
-        se,
-        lo,
-        hi,
-        pv,
-        ll_max,
-        ll0.loglik + 0.5 * logdet0 if sign0 > 0 else float("nan"),
-        "firth",
-        t.size,
-        n_events,
-        converged,
-        np.ones(p, dtype=bool),
+        names=names,
+        coef=beta,
+        var=var,
+        se=se,
+        ci_lower=lo,
+        ci_upper=hi,
+        p_value=pv,
+        loglik=ll_max,
+        loglik_null=ll0.loglik + 0.5 * logdet0 if sign0 > 0 else float("nan"),
+        method="firth",
+        n=n,
+        n_events=n_events,
+        converged=converged,
+        estimable=np.ones(p, dtype=bool),
+        naive_var=var,
+        naive_se=se,
     )
+
+
+def _robust_variance(
+    r: _Evaluator,
+    xc: FloatArray,
+    t: FloatArray,
+    e: FloatArray,
+    wt: FloatArray,
+    s: npt.NDArray[np.int64],
+    ties: Ties,
+    beta: FloatArray,
+    ev: _Eval,
+    naive: FloatArray,
+    groups: npt.NDArray[Any],
+) -> FloatArray:
+    """R's robust variance: weighted dfbeta residuals summed per cluster, ``D' D``.
+
+    ``residuals(fit, type = "dfbeta", weighted = TRUE, collapse = cluster)``: each
+    row's score residual times its case weight, times the model-based variance.
+    """
+    if not isinstance(r, _Risk):  # score residuals need the rows
+        r = _prepare(xc, t, e, wt, s, ties)
+        ev = r.evaluate(beta)
+    resid = _score_residuals(r, beta, ev)
+    dfbeta = (resid * r.wt[:, None]) @ naive
+    _, cid = np.unique(groups[r.order].astype(str), return_inverse=True)
+    cid = np.asarray(cid).ravel()
+    summed = np.zeros((int(cid.max()) + 1, beta.size))
+    np.add.at(summed, cid, dfbeta)
+    return np.asarray(summed.T @ summed, dtype=np.float64)
 
 
 def cox(
@@ -985,8 +1326,11 @@ def cox(
     event: str,
     covariates: Sequence[str],
     *,
+    weights: str | None = None,
     cluster: str | None = None,
+    robust: bool | None = None,
     strata: str | None = None,
+    reference: Mapping[str, Any] | None = None,
     ties: Ties = "efron",
     conf_level: float = 0.95,
     firth: bool | Literal["auto"] = "auto",
@@ -998,15 +1342,28 @@ def cox(
     frame : pandas.DataFrame
         One row per patient.
     duration, event : str
-        Column names of the follow-up time and the 0/1 event indicator.
+        Column names of the follow-up time and the 0/1 event indicator. Times
+        equal up to rounding are tied first, as ``coxph`` (``aeqSurv``).
     covariates : sequence of str
         Covariate columns; text or categorical columns become indicators with
-        R's names (``risk_groupHR``).
+        R's names (``risk_groupHR``) against a reference level
+        (:func:`reference_levels`).
+    weights : str, optional
+        Column of case weights (finite, positive): ``coxph(..., weights = w,
+        robust = TRUE)``; the standard errors are then robust unless
+        ``robust=False``.
     cluster : str, optional
         Column of cluster labels (e.g. matched pair): robust sandwich standard
         errors, Wald CIs and p-values, as ``coxph(..., cluster=)``.
+    robust : bool, optional
+        Robust standard errors without a cluster column (each patient its own
+        cluster), as ``coxph(..., robust = TRUE)``. Default: robust when
+        ``cluster`` or ``weights`` is given.
     strata : str, optional
         Column of stratum labels (separate baseline hazards).
+    reference : mapping of str to level, optional
+        Reference level per categorical covariate (R's ``relevel``); the others
+        get the default of :func:`reference_levels`.
     ties : {"efron", "breslow"}, default "efron"
         Tie handling (R's default is Efron).
     conf_level : float, default 0.95
@@ -1014,18 +1371,24 @@ def cox(
     firth : bool or "auto", default "auto"
         When the ordinary estimate is infinite (monotone likelihood, e.g. no
         events in one arm), return Firth's penalised estimate with profile
-        likelihood CIs, as R ``coxphf``; ``method`` says which was used.
+        likelihood CIs, as R ``coxphf``; ``method`` says which was used. Not
+        with weights: such a weighted fit is "not estimable".
 
     Returns
     -------
     pandas.DataFrame
-        Indexed by covariate: ``hr, ci_lower, ci_upper, se, p_value, method``;
-        ``se`` is that of the log hazard ratio (robust when clustered).
+        Indexed by covariate, columns :data:`COX_COLUMNS`: ``hr, ci_lower,
+        ci_upper, se, p_value, method, reference``; ``se`` is that of the log
+        hazard ratio (robust when ``method`` is ``"ml-robust"``); ``reference``
+        is the reference level of a categorical covariate's rows (``""`` for
+        numeric ones). ``attrs`` holds ``n``, ``n_events``, ``loglik``,
+        ``method`` and ``note`` (why not estimable).
 
     Raises
     ------
     InputError
-        Missing columns, bad times or events, missing covariate values.
+        Missing columns, bad times, events or weights, missing covariate
+        values, a reference level not in the data.
 
     Examples
     --------
@@ -1034,29 +1397,39 @@ def cox(
     ...                   "arm": [0, 1, 0, 1, 0, 1]})
     >>> round(float(cox(f, "t", "e", ["arm"]).loc["arm", "hr"]), 4)
     0.7604
+    >>> g = f.assign(risk=["LR", "HR", "LR", "HR", "HR", "LR"])
+    >>> cox(g, "t", "e", ["risk"]).loc["riskLR", "reference"]
+    'HR'
     """
     frame = require_frame(frame)
     cols = [duration, event, *covariates]
-    if cluster is not None:
-        cols.append(cluster)
-    if strata is not None:
-        cols.append(strata)
+    for extra in (weights, cluster, strata):
+        if extra is not None:
+            cols.append(extra)
     require_columns(frame, cols)
-    design = design_matrix(frame, covariates)
+    design, refs = _design(frame, covariates, reference)
     fit = cox_fit(
         design.to_numpy(),
         frame[duration],
         frame[event],
         names=list(design.columns),
-        cluster=None if cluster is None else frame[cluster].to_numpy(),
-        strata=None if strata is None else frame[strata].to_numpy(),
+        weights=None if weights is None else frame[weights],
+        cluster=None if cluster is None else frame[cluster],
+        robust=robust,
+        strata=None if strata is None else frame[strata],
         ties=ties,
         conf_level=conf_level,
         firth=firth,
     )
-    table = fit.table()
+    table = fit.table(refs)
     table.attrs.update(
-        {"n": fit.n, "n_events": fit.n_events, "loglik": fit.loglik, "method": fit.method}
+        {
+            "n": fit.n,
+            "n_events": fit.n_events,
+            "loglik": fit.loglik,
+            "method": fit.method,
+            "note": fit.note,
+        }
     )
     return table
 

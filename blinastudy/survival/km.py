@@ -30,7 +30,7 @@ from scipy import stats
 
 from blinastudy.errors import InputError
 from blinastudy.survival.timefix import TIMEFIX_TOLERANCE, timefix
-from blinastudy.validate import as_durations, as_events
+from blinastudy.validate import as_durations, as_events, as_weights, describe_value
 
 __all__ = [
     "KM_COLUMNS",
@@ -56,13 +56,6 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 
-def _show(value: Any) -> str:
-    """``repr`` of a value for a message, numpy scalars shown as plain Python values."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    return repr(value)
-
-
 def _z(conf_level: Any) -> float:
     if not (
         isinstance(conf_level, (int, float, np.integer, np.floating))
@@ -70,7 +63,7 @@ def _z(conf_level: Any) -> float:
         and 0.0 < float(conf_level) < 1.0
     ):
         raise InputError(
-            f"conf_level must be a number strictly between 0 and 1, got {_show(conf_level)}"
+            f"conf_level must be a number strictly between 0 and 1, got {describe_value(conf_level)}"
         )
     return float(stats.norm.ppf(1.0 - (1.0 - float(conf_level)) / 2.0))
 
@@ -78,61 +71,8 @@ def _z(conf_level: Any) -> float:
 def _check_conf_type(conf_type: Any) -> None:
     if conf_type not in _CONF_TYPES:
         raise InputError(
-            f"conf_type must be one of {', '.join(_CONF_TYPES)}; got {_show(conf_type)}"
+            f"conf_type must be one of {', '.join(_CONF_TYPES)}; got {describe_value(conf_type)}"
         )
-
-
-def _as_weights(weights: Any, n: int) -> FloatArray:
-    """Case weights as finite, non-negative floats; messages name the patient or entry.
-
-    Checked as ``survfit`` checks them (numeric, finite, non-negative), with the
-    offending entries named by their index label for a Series, else as "entry N"
-    counted from 1.
-    """
-    labels = list(weights.index) if isinstance(weights, pd.Series) else None
-    arr = np.asarray(weights, dtype=object)
-    if arr.ndim != 1:
-        raise InputError(f"weights must be one-dimensional, got {arr.ndim} dimensions")
-    if arr.size != n:
-        raise InputError(f"weights has {arr.size} values but durations has {n}")
-
-    def where(mask: BoolArray, shown: list[str]) -> str:
-        idx = np.flatnonzero(mask)
-        names = [
-            f"patient {_show(labels[i])}" if labels is not None else f"entry {i + 1}"
-            for i in idx[:5]
-        ]
-        parts = [f"{name} ({value})" for name, value in zip(names, shown, strict=False)]
-        more = f" and {idx.size - 5} more" if idx.size > 5 else ""
-        return ", ".join(parts) + more
-
-    values = [_weight_value(v) for v in arr]
-    bad = np.array([v is None for v in values], dtype=bool)
-    if bad.any():
-        shown = [_show(v) for v in arr[bad][:5]]
-        raise InputError(f"weights must be numbers; not at {where(bad, shown)}")
-    w = np.array(values, dtype=np.float64)
-    bad = ~np.isfinite(w)
-    if bad.any():
-        shown = [str(float(v)) for v in w[bad][:5]]
-        raise InputError(f"weights must be finite; missing or infinite at {where(bad, shown)}")
-    bad = w < 0
-    if bad.any():
-        shown = [str(float(v)) for v in w[bad][:5]]
-        raise InputError(f"weights must be >= 0; negative at {where(bad, shown)}")
-    return w
-
-
-def _weight_value(value: Any) -> float | None:
-    """A weight as a float (NaN when missing), or ``None`` when it is not a number."""
-    if isinstance(value, (bool, np.bool_, str, bytes)):
-        return None
-    if value is None or value is pd.NA or value is pd.NaT:
-        return float("nan")
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def confidence_band(
@@ -277,7 +217,7 @@ def kaplan_meier(
     t = as_durations(durations)
     e = as_events(events, n=t.size)
     weighted = weights is not None
-    w = _as_weights(weights, t.size) if weighted else np.ones(t.size)
+    w = as_weights(weights, t.size) if weighted else np.ones(t.size)
     z = _z(conf_level)
     _check_conf_type(conf_type)
     (t,) = timefix(t)
@@ -327,7 +267,7 @@ def _number(value: Any, name: str) -> float:
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number, got {_show(value)}") from None
+        raise InputError(f"{name} must be a number, got {describe_value(value)}") from None
 
 
 def _check_km(km: Any) -> pd.DataFrame:
@@ -371,7 +311,7 @@ def survival_at(km: pd.DataFrame, time: float) -> SurvivalAt:
     km = _check_km(km)
     t = _number(time, "time")
     if not np.isfinite(t):
-        raise InputError(f"time must be a finite number, got {_show(time)}")
+        raise InputError(f"time must be a finite number, got {describe_value(time)}")
     times = km["time"].to_numpy(dtype=float)
     n_risk = number_at_risk(km, t)
     nan = float("nan")
@@ -409,7 +349,7 @@ def number_at_risk(km: pd.DataFrame, time: float) -> float:
     km = _check_km(km)
     t = _number(time, "time")
     if np.isnan(t):
-        raise InputError(f"time must be a number, got {_show(time)}")
+        raise InputError(f"time must be a number, got {describe_value(time)}")
     times = km["time"].to_numpy(dtype=float)
     at_risk = km["n_at_risk"].to_numpy(dtype=float)
     i = int(np.searchsorted(times, t, side="left"))
@@ -492,7 +432,7 @@ def quantile_survival(km: pd.DataFrame, prob: float = 0.5) -> MedianResult:
     km = _check_km(km)
     p = _number(prob, "prob")
     if not 0.0 <= p <= 1.0:
-        raise InputError(f"prob must be between 0 and 1, got {_show(prob)}")
+        raise InputError(f"prob must be between 0 and 1, got {describe_value(prob)}")
     times = km["time"].to_numpy(dtype=float)
     x = np.concatenate([[0.0], times])
 
