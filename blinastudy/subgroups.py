@@ -221,18 +221,18 @@ def _wald(
     # likelihood nor the score residuals, and R gives their empty cells NA coefficients
     rows = t >= t[e > 0].min()
     treat, labels, t, e = treat[rows], labels[rows], t[rows], e[rows]
+    main, full = _designs(treat, labels, order)
+    terms = [j for j in independent_columns(full - full.mean(axis=0)) if j >= main.shape[1]]
+    if not terms:
+        return nan, 0, nan, "fewer than two levels have patients in both arms"
     level = np.asarray(pd.Index(order).get_indexer(labels), dtype=np.int64)
     if _infinite_interaction(treat, level, t, e):
         return nan, 0, nan, _infinite_note(treat, level, order, e)
-    main, full = _designs(treat, labels, order)
     fit = cox_fit(full, t, e, cluster=None if cluster is None else cluster[rows], firth=False)
-    if fit.method == "not estimable":
+    if fit.method == "not estimable" or not fit.estimable[terms].all():
         return nan, 0, nan, "the interaction model is not estimable"
-    if not fit.converged:
+    if not fit.converged:  # R: "Ran out of iterations and did not converge"
         return nan, 0, nan, "the interaction model did not converge"
-    terms = [j for j in range(main.shape[1], full.shape[1]) if fit.estimable[j]]
-    if not terms:
-        return nan, 0, nan, "fewer than two levels have patients in both arms"
     b = fit.coef[terms]
     v = fit.var[np.ix_(terms, terms)]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -364,7 +364,10 @@ def interaction_tests(
       "coefficient may be infinite" for that term and prints a huge, meaningless
       ``W``) the Wald test is not meaningful: it is NaN and ``wald_note`` says why.
       This is decided exactly from the data (see the source), not from the
-      iterations; a diverging main effect alone does not make the Wald test NaN.
+      iterations; a diverging main effect alone does not make the Wald test NaN,
+      unless it keeps the fit from converging within coxph's 20 iterations (R then
+      warns "Ran out of iterations" and prints a ``W`` that depends on where it
+      stopped).
 
     Parameters
     ----------

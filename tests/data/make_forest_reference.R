@@ -1,7 +1,8 @@
 # Reference values for the forest table's treatment-by-subgroup interaction tests.
 # Run from the project root:  Rscript tests/data/make_forest_reference.R
-# Writes tests/data/forest_pairs.csv (the data), tests/data/forest_late.csv (a small
-# monotone-likelihood case) and tests/data/forest.expected.json. Needs survival and jsonlite.
+# Writes tests/data/forest_pairs.csv (the data), tests/data/forest_late.csv and
+# tests/data/forest_slow.csv (two small monotone-likelihood cases) and
+# tests/data/forest.expected.json. Needs survival and jsonlite.
 #
 # For each subgroup variable v:
 #   robust Wald:  fit <- coxph(Surv(months, event) ~ treated * v, cluster = pair)   (Efron)
@@ -13,6 +14,8 @@
 #   infinite_terms: the terms of the interaction model for which coxph warns "coefficient
 #                 may be infinite" (monotone likelihood); when an interaction term is among
 #                 them, W is meaningless (blinastudy reports NaN).
+#   converged:    FALSE when coxph warns "Ran out of iterations and did not converge"
+#                 (its W then depends on where the iterations stopped; blinastudy: NaN).
 suppressPackageStartupMessages(library(survival))
 
 set.seed(20240611)
@@ -55,14 +58,27 @@ late <- data.frame(
 )
 write.csv(late, "tests/data/forest_late.csv", row.names = FALSE)
 
+# a small case where a main effect diverges so slowly that coxph runs out of iterations
+# (level c: one control patient without an event); the interaction itself is finite
+slow <- data.frame(
+  pair = rep(0:4, each = 2),
+  treated = rep(c(1L, 0L), 5),
+  months = c(4, 2, 1, 4, 11, 7, 4, 10, 5, 1),
+  event = c(1, 1, 1, 1, 1, 1, 1, 0, 1, 1),
+  grp = c("b", "b", "a", "b", "a", "b", "a", "c", "b", "a")
+)
+write.csv(slow, "tests/data/forest_slow.csv", row.names = FALSE)
+
 # the fit, and the terms coxph warns about ("Loglik converged before variable 2,5 ;
 # coefficient may be infinite.")
 fit_quiet <- function(formula, data, robust = FALSE) {
   flagged <- integer(0)
+  ran_out <- FALSE
   fit <- withCallingHandlers(
     if (robust) coxph(formula, data = data, cluster = pair) else coxph(formula, data = data),
     warning = function(w) {
       msg <- conditionMessage(w)
+      if (grepl("Ran out of iterations", msg)) ran_out <<- TRUE
       if (grepl("may be infinite", msg)) {
         vars <- sub(".*before variable *([0-9, ]+);.*", "\\1", msg)
         flagged <<- c(flagged, as.integer(strsplit(gsub(" ", "", vars), ",")[[1]]))
@@ -70,13 +86,13 @@ fit_quiet <- function(formula, data, robust = FALSE) {
       invokeRestart("muffleWarning")
     }
   )
-  list(fit = fit, infinite = names(coef(fit))[flagged])
+  list(fit = fit, infinite = names(coef(fit))[flagged], converged = !ran_out)
 }
 
 wald <- function(fit) {
   b <- coef(fit)
   idx <- grep(":", names(b))
-  idx <- idx[!is.na(b[idx])]
+  idx <- idx[!is.na(b[idx]) & diag(fit$var)[idx] > 0]  # NA (aliased): left out
   v <- fit$var[idx, idx, drop = FALSE]
   w <- drop(t(b[idx]) %*% solve(v, b[idx]))
   list(statistic = w, df = length(idx), p_value = pchisq(w, length(idx), lower.tail = FALSE),
@@ -93,6 +109,7 @@ tests_for <- function(data, v) {
   list(
     levels = levels(data$v),
     infinite_terms = I(robust$infinite),
+    converged = robust$converged,
     robust = wald(robust$fit),
     model_based = wald(naive$fit),
     lr = list(statistic = a[2, "Chisq"], df = a[2, "Df"], p_value = a[2, "Pr(>|Chi|)"])
@@ -102,6 +119,7 @@ tests_for <- function(data, v) {
 out <- list(
   pairs = sapply(c("risk", "sex", "cns", "site"), function(v) tests_for(d, v), simplify = FALSE),
   late = list(grp = tests_for(late, "grp")),
+  slow = list(grp = tests_for(slow, "grp")),
   source = paste0("R ", R.version$major, ".", R.version$minor, ", survival ",
                   as.character(packageVersion("survival")), "; tests/data/make_forest_reference.R")
 )
