@@ -1,10 +1,26 @@
 """Baseline characteristics by arm ("Table 1"), before or after matching.
 
 Continuous variables: median [Q1, Q3]; categorical variables: n (%) per level;
-missing values counted, never dropped. The standardised mean difference per
-variable uses the pooled SD of the two arms (continuous) and, for categorical
-variables with several levels, the multivariate SMD of Yang & Dalton (2012), as
-R's ``tableone``.
+missing values counted, never dropped.
+
+The standardised mean difference (SMD) here follows R's ``tableone``
+(``print(CreateTableOne(...), smd = TRUE)``), computed within the sample being
+described (full or matched; every row counts once, matching weights are not
+used):
+
+* numeric variables with more than two distinct values: difference in means
+  over the pooled SD of the two arms, ``(m1 - m0) / sqrt((v1 + v0) / 2)``;
+* categorical variables, and numeric ones with at most two distinct values
+  (coded 0/1, 1/2, ...): one SMD per variable, the multi-level SMD of Yang &
+  Dalton (2012), whatever the coding.
+
+This is **not** the SMD of the balance table (:mod:`blinastudy.balance`), which
+follows ``MatchIt``'s ``summary()`` for the ATT: one SMD per covariate or
+category level, divided by the SD of the treated group in the full (unmatched)
+sample before and after matching, with means after matching weighted by the
+matching weights, and a 1/2-coded covariate treated as continuous. The two
+agree only by coincidence; pages should label them "SMD (tableone)" and "SMD
+(MatchIt, ATT)".
 """
 
 from __future__ import annotations

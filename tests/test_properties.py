@@ -341,8 +341,12 @@ def test_matching_properties(frame: pd.DataFrame, options: dict[str, Any]) -> No
 def test_balance_after_one_to_one_matching_is_direct_recomputation(
     frame: pd.DataFrame, caliper: float | None
 ) -> None:
-    frame = frame.assign(w=frame["x"] ** 2 + frame["z"])
-    covariates = ["x", "z", "w"]
+    """1:1 without replacement: every matched patient has weight 1, so MatchIt's summary()
+    reduces to plain means and (n - 1) variances of the matched rows; the SMD denominator
+    is the treated SD of the full sample (pooled within arms when the treated do not vary).
+    """
+    frame = frame.assign(w=frame["x"] ** 2 + frame["z"], s=frame["z"] + 1)  # s coded 1/2
+    covariates = ["x", "z", "w", "s"]
     try:
         res = match(frame, "t", ["x", "z"], caliper=caliper)
     except InputError:
@@ -350,19 +354,36 @@ def test_balance_after_one_to_one_matching_is_direct_recomputation(
     table = balance(frame, "t", covariates, matched=res)
     t_rows = [t for t, _ in _pairs(res)]
     c_rows = [c for _, c in _pairs(res)]
-    full_t = frame[frame["t"] == 1]
+    arms = frame.groupby("t")
+    sqrt_eps = np.sqrt(np.finfo(float).eps)
     for col in covariates:
-        values = np.unique(frame[col])
-        if values.size == 2:
-            p = float(np.mean(full_t[col] == values[1]))
-            sd = (values[1] - values[0]) * np.sqrt(p * (1 - p))
-        elif values.size < 2:
-            continue
+        v = frame[col]
+        binary = bool(v.isin([0, 1]).all())  # 1/2 coding is not binary
+        full_t = v[frame["t"] == 1]
+        if binary:
+            sd = np.sqrt(full_t.mean() * (1 - full_t.mean()))
         else:
-            sd = float(full_t[col].std(ddof=1)) if len(full_t) > 1 else np.nan
-        diff = frame.loc[t_rows, col].mean() - frame.loc[c_rows, col].mean()
-        if not (np.isfinite(sd) and sd > 0):
-            continue
-        assert table.loc[col, "smd_after"] == pytest.approx(diff / sd, rel=1e-10, abs=1e-12)
-        diff0 = full_t[col].mean() - frame.loc[frame["t"] == 0, col].mean()
-        assert table.loc[col, "smd_before"] == pytest.approx(diff0 / sd, rel=1e-10, abs=1e-12)
+            sd = full_t.std(ddof=1) if len(full_t) > 1 else np.nan
+        if not (np.isfinite(sd) and sd >= sqrt_eps):  # pooled, arms in proportion to size
+            if binary:
+                sd = np.sqrt(sum(len(a) * a.mean() * (1 - a.mean()) for _, a in arms[col]))
+                sd /= np.sqrt(len(v))
+            else:
+                ss = sum(((a - a.mean()) ** 2).sum() for _, a in arms[col])
+                sd = np.sqrt(ss / (len(v) - 1))
+        for when, xt, xc in (
+            ("before", full_t, v[frame["t"] == 0]),
+            ("after", v.loc[t_rows], v.loc[c_rows]),
+        ):
+            diff = xt.mean() - xc.mean()
+            too_small = len(xt) < 2 and len(xc) < 2
+            smd = diff if abs(diff) <= sqrt_eps else (np.nan if too_small else diff / sd)
+            assert table.loc[col, f"smd_{when}"] == pytest.approx(
+                smd, rel=1e-10, abs=1e-12, nan_ok=True
+            )
+            if binary or too_small:
+                assert np.isnan(table.loc[col, f"variance_ratio_{when}"])
+            elif min(len(xt), len(xc)) > 1 and xc.var(ddof=1) > 0 and xt.var(ddof=1) > 0:
+                assert table.loc[col, f"variance_ratio_{when}"] == pytest.approx(
+                    xt.var(ddof=1) / xc.var(ddof=1), rel=1e-10
+                )
