@@ -292,7 +292,9 @@ def test_km_weight_messages_name_the_patient_or_entry() -> None:
     with pytest.raises(InputError, match=r"weights must be >= 0; not at entry 2 \(-1\)$"):
         kaplan_meier([1, 2], [1, 0], weights=[1, -1])
     w = pd.Series([1.0, np.nan], index=["P7", "P9"])
-    with pytest.raises(InputError, match=r"weights has missing or infinite values at patient 'P9' \(missing\)"):
+    with pytest.raises(
+        InputError, match=r"weights has missing or infinite values at patient 'P9' \(missing\)"
+    ):
         kaplan_meier([1, 2], [1, 0], weights=w)
     with pytest.raises(InputError, match=r"weights must be numbers; not at entry 1 \('a'\)"):
         kaplan_meier([1, 2], [1, 0], weights=["a", 1])
