@@ -50,13 +50,20 @@ _THRESH = 30.0
 
 def _linkinv(eta: FloatArray) -> FloatArray:
     """R's ``binomial()$linkinv`` (C ``logit_linkinv``), clamped at |eta| > 30."""
-    tmp = np.where(eta < -_THRESH, _DBL_EPS, np.where(eta > _THRESH, 1 / _DBL_EPS, np.exp(eta)))
+    e = np.exp(np.clip(eta, -_THRESH, _THRESH))  # clipped: never an overflow warning
+    tmp = np.where(eta < -_THRESH, _DBL_EPS, np.where(eta > _THRESH, 1 / _DBL_EPS, e))
     return np.asarray(tmp / (1 + tmp), dtype=np.float64)
 
 
 def _mu_eta(eta: FloatArray) -> FloatArray:
-    opexp = 1 + np.exp(np.clip(eta, -700, 700))
-    out = np.where(np.abs(eta) > _THRESH, _DBL_EPS, np.exp(np.clip(eta, -700, 700)) / opexp**2)
+    """R's ``binomial()$mu.eta`` (C ``logit_mu_eta``): ``DBL_EPSILON`` where |eta| > 30.
+
+    The exponential is taken of eta clipped to [-30, 30], so no overflow is ever
+    computed (the clipped entries are replaced by ``DBL_EPSILON`` anyway).
+    """
+    e = np.exp(np.clip(eta, -_THRESH, _THRESH))
+    opexp = 1 + e
+    out = np.where(np.abs(eta) > _THRESH, _DBL_EPS, e / (opexp * opexp))
     return np.asarray(out, dtype=np.float64)
 
 

@@ -257,6 +257,22 @@ def test_separation_gives_scores_near_zero_and_one() -> None:
     assert len(res.pairs) == 5
 
 
+def test_complete_separation_with_huge_linear_predictor_warns_nothing() -> None:
+    # 25 controls below 25 treated on x: IRLS drives |eta| to ~900, beyond where
+    # exp(eta) ** 2 and exp(eta) overflow; R's clamping makes those entries constants
+    x = np.arange(50, dtype=float)
+    frame = pd.DataFrame({"t": (x >= 25).astype(int), "x": x})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = fit_propensity(frame, "t", ["x"])
+    assert model.separation
+    assert model.linear_predictor.abs().max() > 710  # exp would overflow unclamped
+    eps = np.finfo(float).eps
+    ps = model.propensity.to_numpy()
+    # R's linkinv: eta < -30 gives eps / (1 + eps), eta > 30 gives 1 / (1 + eps)
+    assert ps[0] == eps / (1 + eps) and ps[-1] == (1 / eps) / (1 + 1 / eps)
+
+
 # ---------------------------------------------------------------------------
 # balance
 #
