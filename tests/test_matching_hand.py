@@ -3,11 +3,16 @@
 With one covariate ``x`` the logit of the propensity score is ``a + b x``; every
 case below checks that ``b > 0``, so "descending propensity" is "descending x"
 and distances on the logit scale are ``b |dx|``: the expected pairs can be read
-off the ``x`` values. MatchIt (>= 4.5.4) ``method = "nearest"`` semantics:
-treated units in descending propensity order, each takes the closest unused
-control (ties: first in data order), stays unmatched when that control is beyond
-``caliper x sd(distance)``; with ``ratio = k`` every treated unit gets its first
-control before any gets its second.
+off the ``x`` values. The tie cases give the distance itself (a fitted model
+with that linear predictor), so that equal differences are exactly equal.
+
+MatchIt (>= 4.5.4) ``method = "nearest"`` semantics (C ``nn_matchC_vec``): all
+units sorted by distance, equal distances in data order; treated units in
+descending distance order (data order with replacement) each take the nearest
+usable control to their left or right in that order, the left one when the two
+absolute differences are equal; a side beyond ``caliper x sd(distance)`` has
+none; with ``ratio = k`` every treated unit gets its first control before any
+gets its second.
 """
 
 from __future__ import annotations
@@ -88,18 +93,21 @@ def test_order_random_is_reproducible_and_greedy_in_its_order() -> None:
 TIES = pd.DataFrame({"t": [1, 0, 0, 0, 1, 0, 0], "x": [3.0, 1.0, 5.0, 2.0, 4.2, 2.0, 0.5]})
 
 
-def test_tie_goes_to_first_control_in_data_order() -> None:
+def test_tie_on_the_left_goes_to_the_later_control_in_data_order() -> None:
     assert_increasing_logit(TIES)
-    # row 4 (4.2) -> 5.0; row 0 (3.0): rows 3 and 5 both 1.0 away -> row 3
-    assert pairs(match(TIES, "t", ["x"], caliper=None)) == [(4, 2), (0, 3)]
+    # sorted: 0.5 (6), 1.0 (1), 2.0 (3), 2.0 (5), 3.0 (T0), 4.2 (T4), 5.0 (2)
+    # row 4 (4.2) -> 5.0; row 0 (3.0): walking left it meets row 5 before row 3
+    assert pairs(match(TIES, "t", ["x"], caliper=None)) == [(4, 2), (0, 5)]
 
 
-def test_tie_with_replacement_goes_to_first_control_in_data_order() -> None:
-    assert pairs(match(TIES, "t", ["x"], caliper=None, replace=True)) == [(4, 2), (0, 3)]
-    # two controls each: row 4 -> 5.0 then 2.0 (rows 3, 5 tied: row 3);
-    # row 0 -> the two 2.0s in data order
+def test_tie_with_replacement_walks_left_and_right_round_by_round() -> None:
+    # with replacement the treated units take their turns in data order
+    assert pairs(match(TIES, "t", ["x"], caliper=None, replace=True)) == [(0, 5), (4, 2)]
+    # two controls each: row 0 -> row 5, then row 3 (the next to its left, 1.0
+    # away, beats 5.0 on its right); row 4 -> 5.0, then row 5 (nothing right)
     res = match(TIES, "t", ["x"], caliper=None, replace=True, ratio=2)
-    assert pairs(res) == [(4, 2), (4, 3), (0, 3), (0, 5)]
+    assert pairs(res) == [(0, 5), (0, 3), (4, 2), (4, 5)]
+    assert res.pairs["pair"].tolist() == [1, 1, 2, 2]
 
 
 def test_caliper_excludes_with_reason() -> None:
@@ -148,10 +156,11 @@ def test_ratio_two_first_controls_before_second() -> None:
     assert pairs(res) == [(0, 2), (0, 4), (1, 3), (1, 5), (8, 7), (8, 6)]
     assert res.pairs["pair"].tolist() == [1, 1, 2, 2, 3, 3]
     assert res.n_pairs == 3
-    # ATT weights: 1/k per control in a 1:k set, rescaled (MatchIt) so that the
-    # controls' weights sum to the number of matched controls: all 1 here
+    # get_matches weights: 1/k per control of a 1:k set; MatchIt's weights rescale
+    # them so that the controls' weights sum to the number of matched controls
     controls = res.matched[res.matched["t"] == 0]
-    assert controls["weight"].tolist() == [1.0] * 6
+    assert controls["weight"].tolist() == [0.5] * 6
+    assert res.weights.tolist() == [1.0] * 9
 
 
 def test_replace_reuses_a_control() -> None:
@@ -160,11 +169,15 @@ def test_replace_reuses_a_control() -> None:
     # without replacement row 0 (3.0) gets 2.0 once 3.1 is taken by row 1 (3.2)
     assert pairs(match(frame, "t", ["x"], caliper=None)) == [(1, 2), (0, 5)]
     res = match(frame, "t", ["x"], caliper=None, replace=True)
-    assert pairs(res) == [(1, 2), (0, 2)]
-    # a control used twice counts once in the controls' total weight (MatchIt)
+    assert pairs(res) == [(0, 2), (1, 2)]  # turns in data order with replacement
+    # get_matches rows: control 2 once per set, weight 1 in each 1:1 set
     controls = res.matched[res.matched["t"] == 0]
     assert controls.index.tolist() == [2, 2]
-    assert controls["weight"].sum() == pytest.approx(1.0)
+    assert controls["weight"].tolist() == [1.0, 1.0]
+    # MatchIt weights: 1/1 + 1/1 = 2, rescaled by 1 matched control / 2 = 1
+    assert res.weights.tolist() == [1.0, 1.0, 1.0, 0.0, 0.0, 0.0]
+    assert res.match_data.index.tolist() == [0, 1, 2]
+    assert res.match_data["pair"].isna().all()  # no subclass with replacement
 
 
 def test_exact_strata_respected() -> None:
