@@ -400,8 +400,9 @@ class MatchResult:
     """Result of :func:`match` (MatchIt ``method = "nearest"``).
 
     Matched sets are numbered 1, 2, ... in the order they were made: the order
-    in which the treated units took their first control (MatchIt numbers the
-    same sets by the treated units' data order instead).
+    in which the treated units took their first control. The sets are MatchIt's;
+    only their numbers differ (``get_matches`` numbers them by the treated units'
+    data order, ``match.data``'s ``subclass`` by the text of their row numbers).
 
     Attributes
     ----------
