@@ -4,18 +4,42 @@
   iteratively reweighted least squares of R's ``glm.fit`` (same start, same
   convergence rule, same clamping of fitted probabilities), so scores equal
   R's also when a covariate separates the arms.
-* :func:`match` implements ``MatchIt`` (>= 4.5.4) ``method = "nearest"``:
-  treated units in descending propensity order each take the closest unused
-  control on the distance scale (ties: first in data order); a unit whose
-  closest available control lies beyond ``caliper x SD(distance)`` stays
-  unmatched. A sorted index with union-find "next available" pointers makes it
-  O(n log n) rather than a scan of all controls per treated unit.
+* :func:`match` implements ``MatchIt`` (>= 4.5.4) ``method = "nearest"``
+  (R function ``matchit2nearest``, C function ``nn_matchC_vec``), ties included:
+
+  - All units, treated and controls, are sorted by distance with a stable sort
+    (R's ``order``: equal distances keep data order), so a treated unit tied
+    with controls sits among them by data order. With ``exact`` the same holds
+    within each stratum, and only controls of the unit's stratum are usable.
+  - Treated units take turns: ``"largest"`` distance first (ties in data
+    order), ``"smallest"`` first, in data order, or in a random permutation.
+    With replacement MatchIt forces data order (the pairs do not depend on it).
+  - In rounds 1..``ratio`` every treated unit still matchable, at its turn,
+    takes one control: the nearest usable control to its left in the sorted
+    order (the first met walking left that is a control, not used up without
+    replacement, not already taken by this unit) or the nearest to its right,
+    the left one when ``|d_left - d_i| <= |d_right - d_i|`` in floating point.
+    A side whose control is farther than the caliper width has none; a unit
+    with none on either side is unmatched from that round on.
+  - So among controls at exactly the same distance the one taken is the one
+    nearest in the sorted order (on the left the last in data order, on the
+    right the first), not simply the first in data order.
+  - The caliper width is ``caliper x sd(distance over all units)`` (R's ``sd``).
+  - Weights are MatchIt's (``get_weights_from_mm``): 1 for a matched treated
+    unit; for a control the sum over its treated units of 1/(their number of
+    controls), rescaled so that the controls' weights sum to the number of
+    matched controls; 0 when unmatched.
+
+  Each stratum's sorted controls carry union-find "next available" pointers,
+  so the whole match is O(n log n) rather than a scan of all controls per
+  treated unit.
 * :func:`balance` (re-exported from :mod:`blinastudy.balance`) reports SMDs
   and variance ratios before and after matching.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -50,13 +74,20 @@ _THRESH = 30.0
 
 def _linkinv(eta: FloatArray) -> FloatArray:
     """R's ``binomial()$linkinv`` (C ``logit_linkinv``), clamped at |eta| > 30."""
-    tmp = np.where(eta < -_THRESH, _DBL_EPS, np.where(eta > _THRESH, 1 / _DBL_EPS, np.exp(eta)))
+    e = np.exp(np.clip(eta, -_THRESH, _THRESH))  # clipped: never an overflow warning
+    tmp = np.where(eta < -_THRESH, _DBL_EPS, np.where(eta > _THRESH, 1 / _DBL_EPS, e))
     return np.asarray(tmp / (1 + tmp), dtype=np.float64)
 
 
 def _mu_eta(eta: FloatArray) -> FloatArray:
-    opexp = 1 + np.exp(np.clip(eta, -700, 700))
-    out = np.where(np.abs(eta) > _THRESH, _DBL_EPS, np.exp(np.clip(eta, -700, 700)) / opexp**2)
+    """R's ``binomial()$mu.eta`` (C ``logit_mu_eta``): ``DBL_EPSILON`` where |eta| > 30.
+
+    The exponential is taken of eta clipped to [-30, 30], so no overflow is ever
+    computed (the clipped entries are replaced by ``DBL_EPSILON`` anyway).
+    """
+    e = np.exp(np.clip(eta, -_THRESH, _THRESH))
+    opexp = 1 + e
+    out = np.where(np.abs(eta) > _THRESH, _DBL_EPS, e / (opexp * opexp))
     return np.asarray(out, dtype=np.float64)
 
 
@@ -187,18 +218,27 @@ def propensity_scores(frame: pd.DataFrame, treatment: str, covariates: Sequence[
 # ---------------------------------------------------------------------------
 # greedy nearest-neighbour matching
 
+IntArray = npt.NDArray[np.int64]
 
-class _Available:
-    """Sorted controls with union-find pointers to the nearest unused one on each side."""
 
-    def __init__(self, values: FloatArray, members: npt.NDArray[np.int64]) -> None:
-        order = np.lexsort((members, values))
-        self.values = values[order]
-        self.members = members[order]  # positions in the full frame (data order)
-        m = self.values.size
-        self.right = np.arange(m + 1)  # right[i]: smallest available >= i (m = none)
-        self.left = np.arange(m + 1)  # left[i + 1]: largest available <= i (0 = none)
-        self.remaining = m
+class _Pool:
+    """The controls of one exact-matching stratum in sorted order.
+
+    Union-find pointers give the nearest still-available control on each side of a
+    slot in amortised near-constant time (matching without replacement).
+    """
+
+    def __init__(self, members: IntArray, rank: IntArray, dist: FloatArray) -> None:
+        self.members = members[np.argsort(rank[members])]  # positions in the frame
+        self.rank = rank[self.members]  # positions in the sort of all units
+        self.values = dist[self.members]
+        m = self.members.size
+        self.right = np.arange(m + 1)  # right[i]: smallest available >= i (m: none)
+        self.left = np.arange(m + 1)  # left[i + 1]: largest available <= i (0: none)
+
+    def slot(self, rank: int) -> int:
+        """Number of this stratum's controls that sort before the unit of ``rank``."""
+        return int(np.searchsorted(self.rank, rank))
 
     @staticmethod
     def _find(parent: npt.NDArray[Any], i: int) -> int:
@@ -209,102 +249,216 @@ class _Available:
             parent[i], i = root, parent[i]
         return int(root)
 
+    def available_left(self, slot: int) -> int:
+        """Sorted position of the last available control before ``slot`` (-1: none)."""
+        return self._find(self.left, slot) - 1
+
+    def available_right(self, slot: int) -> int:
+        """Sorted position of the first available control from ``slot`` on (size: none)."""
+        return self._find(self.right, slot)
+
     def remove(self, k: int) -> None:
+        """Mark the control at sorted position ``k`` as used."""
         self.right[k] = k + 1
         self.left[k + 1] = k
-        self.remaining -= 1
 
-    def _group_first(self, k: int) -> int:
-        """First available position among the controls with exactly ``values[k]``."""
-        return self._find(self.right, int(np.searchsorted(self.values, self.values[k], "left")))
 
-    def nearest(self, v: float) -> tuple[int, float] | None:
-        """Sorted position and distance of the nearest available control.
+def _take(v: float, values: FloatArray, lf: int, rt: int, width: float) -> int:
+    """MatchIt's choice between the nearest usable control on each side.
 
-        Distances are ``|v - value|`` as computed in floating point (as MatchIt
-        does), and among controls at the same distance the first in data order
-        wins, also where different values round to the same distance.
-        """
-        if self.remaining == 0:
-            return None
-        m = self.values.size
-        values = self.values
-        pos = int(np.searchsorted(values, v, side="left"))
-        r = self._find(self.right, pos)  # smallest available >= pos
-        lf = self._find(self.left, pos) - 1  # largest available <= pos - 1
-        dr = abs(values[r] - v) if r < m else np.inf
-        dl = abs(v - values[lf]) if lf >= 0 else np.inf
-        best_d = min(dr, dl)
-        cands: list[int] = []
-        k = r
-        while k < m and abs(values[k] - v) == best_d:  # groups of equal distance, upwards
-            cands.append(self._group_first(k))
-            k = self._find(self.right, int(np.searchsorted(values, values[k], "right")))
-        k = lf
-        while k >= 0 and abs(v - values[k]) == best_d:  # and downwards
-            cands.append(self._group_first(k))
-            k = self._find(self.left, int(np.searchsorted(values, values[k], "left"))) - 1
-        chosen = min(cands, key=lambda j: int(self.members[j]))
-        return chosen, float(best_d)
+    ``lf`` and ``rt`` are the sorted positions of the nearest usable control to
+    the left and to the right of the treated unit (-1 and ``values.size`` for
+    none). A side whose control lies farther than ``width`` has none; of two, the
+    left one is taken when its absolute difference is not larger (C
+    ``nn_matchC_vec``: ``std::abs(d[k_left] - d_i) <= std::abs(d[k_right] - d_i)``).
+    Returns the sorted position taken, or -1.
+    """
+    left = lf >= 0 and abs(values[lf] - v) <= width
+    right = rt < values.size and abs(values[rt] - v) <= width
+    if left and (not right or abs(values[lf] - v) <= abs(values[rt] - v)):
+        return lf
+    return rt if right else -1
 
-    def k_nearest(self, v: float, k: int) -> list[tuple[int, float]]:
-        """The ``k`` nearest controls, used or not (matching with replacement)."""
-        m = self.values.size
-        pos = int(np.searchsorted(self.values, v, side="left"))
-        lo, hi = pos - 1, pos
-        out: list[tuple[int, float]] = []
-        while len(out) < k and (lo >= 0 or hi < m):
-            dl = v - self.values[lo] if lo >= 0 else np.inf
-            dr = self.values[hi] - v if hi < m else np.inf
-            if dl < dr or (dl == dr and self.members[lo] < self.members[hi]):
-                out.append((lo, float(dl)))
-                lo -= 1
+
+def _turn_order(
+    dist: FloatArray,
+    t_pos: IntArray,
+    order: Order,
+    replace: bool,
+    random_state: int | None,
+) -> IntArray:
+    """Positions of the treated units in the order they take their turns (MatchIt)."""
+    if replace or order == "data":  # with replacement MatchIt forces m.order = "data"
+        return t_pos
+    if order == "largest":  # R's order(decreasing = TRUE) is stable: ties in data order
+        return t_pos[np.argsort(-dist[t_pos], kind="stable")]
+    if order == "smallest":
+        return t_pos[np.argsort(dist[t_pos], kind="stable")]
+    return np.random.default_rng(random_state).permutation(t_pos)
+
+
+def _greedy(
+    dist: FloatArray,
+    treat: npt.NDArray[Any],
+    strata: IntArray,
+    turn: IntArray,
+    width: float,
+    ratio: int,
+    replace: bool,
+    labels: pd.Index,
+) -> tuple[dict[int, list[int]], dict[int, str]]:
+    """MatchIt's ``nn_matchC_vec`` loop: the controls each treated unit takes, in order.
+
+    All units are sorted by distance with a stable sort; in each of ``ratio``
+    rounds every treated unit still matchable (in ``turn`` order) takes the
+    nearer (:func:`_take`) of the nearest usable controls on its left and right in
+    that order. Usable: same stratum, not used (without replacement), not already
+    taken by this unit. A unit that finds none stops for good.
+
+    Returns the chosen frame positions per treated position, and a reason for
+    each treated unit that got no control.
+    """
+    rank = np.empty(dist.size, dtype=np.int64)
+    rank[np.argsort(dist, kind="stable")] = np.arange(dist.size)
+    c_pos = np.flatnonzero(treat == 0)
+    pools = {int(s): _Pool(c_pos[strata[c_pos] == s], rank, dist) for s in np.unique(strata[c_pos])}
+    chosen: dict[int, list[int]] = {int(t): [] for t in turn}
+    reason: dict[int, str] = {}
+    slot: dict[int, int] = {}
+    # with replacement the controls a unit has taken are the block lo + 1 .. hi - 1
+    # around its slot, so its nearest usable ones are simply lo and hi
+    lo: dict[int, int] = {}
+    hi: dict[int, int] = {}
+    active: list[int] = []
+    for t in map(int, turn):
+        pool = pools.get(int(strata[t]))
+        if pool is None:
+            reason[t] = "no control in the same exact-matching stratum"
+            continue
+        slot[t] = pool.slot(int(rank[t]))
+        lo[t], hi[t] = slot[t] - 1, slot[t]
+        active.append(t)
+    for rnd in range(ratio):
+        still: list[int] = []
+        for t in active:
+            pool = pools[int(strata[t])]
+            if replace:
+                lf, rt = lo[t], hi[t]
             else:
-                out.append((hi, float(dr)))
-                hi += 1
-        if not out:
-            return out
-        # Walking left visits a run of equal values in reverse data order, so controls
-        # tied at the k-th distance may have been taken out of order: gather every
-        # control at that distance and keep the first ones in data order.
-        last = out[-1][1]
-        while lo >= 0 and v - self.values[lo] == last:
-            out.append((lo, float(last)))
-            lo -= 1
-        while hi < m and self.values[hi] - v == last:
-            out.append((hi, float(last)))
-            hi += 1
-        out.sort(key=lambda kd: (kd[1], int(self.members[kd[0]])))
-        return out[:k]
+                lf, rt = pool.available_left(slot[t]), pool.available_right(slot[t])
+            v = float(dist[t])
+            k = _take(v, pool.values, lf, rt, width)
+            if k < 0:
+                if rnd == 0:
+                    reason[t] = _unmatched_reason(v, pool, lf, rt, width, labels)
+                continue
+            chosen[t].append(int(pool.members[k]))
+            still.append(t)
+            if replace:
+                lo[t], hi[t] = (lo[t] - 1, hi[t]) if k == lf else (lo[t], hi[t] + 1)
+            else:
+                pool.remove(k)
+        active = still
+    return chosen, reason
+
+
+def _unmatched_reason(
+    v: float, pool: _Pool, lf: int, rt: int, width: float, labels: pd.Index
+) -> str:
+    """Why a treated unit found no control in its first round."""
+    k = _take(v, pool.values, lf, rt, float("inf"))
+    if k < 0:
+        return "all eligible controls were already matched"
+    return (
+        f"nearest available control {labels[int(pool.members[k])]} is "
+        f"{abs(float(pool.values[k]) - v):.4g} away, beyond the caliper width {width:.4g}"
+    )
+
+
+def _matchit_weights(sets: npt.NDArray[np.int64], treat: npt.NDArray[Any]) -> FloatArray:
+    """MatchIt's ``weights`` (``get_weights_from_mm``, C ``weights_matrixC``).
+
+    ``sets`` has one row (treated position, control position, set number) per
+    use. A matched treated unit weighs 1; a control the sum over the treated
+    units it serves of 1 / (number of controls of that unit), added in the
+    treated units' data order; then all control weights are multiplied by
+    (number of controls with weight > 0) / (their sum). Unmatched units weigh 0.
+    """
+    w = np.zeros(treat.size)
+    k = np.bincount(sets[:, 2])[sets[:, 2]]
+    by_treated = np.argsort(sets[:, 0], kind="stable")
+    np.add.at(w, sets[by_treated, 1], 1.0 / k[by_treated])
+    w[sets[:, 0]] = 1.0
+    controls = treat == 0
+    cw = w[controls]
+    w[controls] = cw * float(np.count_nonzero(cw > 0)) / math.fsum(cw)
+    return w
 
 
 @dataclass
 class MatchResult:
-    """Result of :func:`match`.
+    """Result of :func:`match` (MatchIt ``method = "nearest"``).
+
+    Matched sets are numbered 1, 2, ... in the order they were made: the order
+    in which the treated units took their first control. The sets are MatchIt's;
+    only their numbers differ (``get_matches`` numbers them by the treated units'
+    data order, ``match.data``'s ``subclass`` by the text of their row numbers).
 
     Attributes
     ----------
     pairs : pandas.DataFrame
-        Columns ``treated``, ``control`` (index labels of the input frame) and
-        ``pair`` (1, 2, ...: the matched set of one treated unit).
+        One row per (treated, control) use: ``treated`` and ``control`` (index
+        labels of the input frame) and ``pair`` (the set number); sets in the
+        order made, each set's controls in the order taken (MatchIt's
+        ``match.matrix`` row by row).
     matched : pandas.DataFrame
-        The matched rows (treated first in each set) plus ``pair``,
-        ``propensity``, ``distance`` and ``weight`` (ATT matching weights).
-    caliper_width : float
-        Absolute caliper on the distance scale (``inf`` without a caliper).
-    propensity, distance : pandas.Series
-        For every row of the input frame.
+        The rows of MatchIt's ``get_matches()``: per set, the treated unit's row
+        then its controls' rows (a control reused with replacement appears once
+        per set), with the input columns plus ``pair``, ``propensity``,
+        ``distance`` and ``weight`` (``get_matches``' weights: 1 for the treated
+        unit, 1/k for each of its k controls, not rescaled). Indexed by the input
+        labels (repeated for reused controls).
+    match_data : pandas.DataFrame
+        MatchIt's ``match.data()``: one row per matched unit in input order, with
+        the input columns plus ``propensity``, ``distance``, ``weight`` (the
+        MatchIt weights, as :attr:`weights`) and ``pair`` (nullable integer: the
+        unit's set; all missing with replacement, where sets overlap and MatchIt
+        gives no ``subclass``).
+    weights : pandas.Series
+        MatchIt's ``m.out$weights`` for every row of the input frame (its
+        index): 1 for a matched treated unit, 0 for an unmatched unit, and for a
+        control the sum over the treated units it serves of 1/(their number of
+        controls), rescaled so that the controls' weights sum to the number of
+        matched controls.
     unmatched : pandas.DataFrame
-        Treated units left unmatched, with the reason.
+        Treated units without any control: ``treated`` (label), ``propensity``
+        and ``reason``, in the order of their turns.
+    caliper_width : float
+        Absolute caliper on the distance scale, caliper x sd(distance over all
+        units) (``inf`` without a caliper).
+    propensity : pandas.Series
+        Propensity score of every row of the input frame.
+    distance : pandas.Series
+        The matching distance of every row (the logit of the score or the score).
+    model : PropensityModel
+        The fitted propensity model.
+    settings : dict
+        The matching options: covariates, caliper, scale, ratio, replace, order
+        (as given; with replacement the turns are in data order, which does not
+        change the pairs), exact.
+    n_pairs : int
+        Number of matched sets (matched treated units).
     """
 
     pairs: pd.DataFrame
     matched: pd.DataFrame
+    match_data: pd.DataFrame
     caliper_width: float
     propensity: pd.Series
     distance: pd.Series
     unmatched: pd.DataFrame
     model: PropensityModel
+    _weights: FloatArray = field(repr=False)
     settings: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -314,21 +468,51 @@ class MatchResult:
 
     @property
     def weights(self) -> pd.Series:
-        """ATT matching weights of the matched rows, as ``MatchIt``'s ``weights``."""
-        return self.matched["weight"]
+        """MatchIt's ``weights``: one per row of the input frame, 0 when unmatched."""
+        return pd.Series(self._weights, index=self.propensity.index, name="weight")
 
 
-def _strata(frame: pd.DataFrame, exact: Sequence[str] | None) -> npt.NDArray[np.int64]:
+def _strata(frame: pd.DataFrame, exact: Sequence[str] | None) -> IntArray:
     if not exact:
         return np.zeros(len(frame), dtype=np.int64)
     require_columns(frame, exact)
     for col in exact:
         if frame[col].isna().any():
-            rows = list(frame.index[frame[col].isna()][:5])
+            rows = frame.index[frame[col].isna()][:5].tolist()  # plain labels, no numpy reprs
             raise InputError(f"exact-matching column {col!r} has missing values at rows {rows}")
     keys = frame[list(exact)].astype(str).agg("\x1f".join, axis=1)
     _, codes = np.unique(keys.to_numpy(), return_inverse=True)
     return np.asarray(codes, dtype=np.int64)
+
+
+def _shown(value: object) -> str:
+    """An option value for a message: text quoted, numbers plain (never a numpy repr)."""
+    return repr(str(value)) if isinstance(value, str) else str(value)
+
+
+def _check_options(
+    scale: object, order: object, ratio: object, caliper: object, random_state: object
+) -> None:
+    """Reject bad :func:`match` options with a plain-text message."""
+    if scale not in ("logit", "ps"):
+        raise InputError(f"scale must be 'logit' or 'ps', got {_shown(scale)}")
+    if order not in ("largest", "smallest", "random", "data"):
+        raise InputError(f"order must be largest, smallest, random or data; got {_shown(order)}")
+    if not isinstance(ratio, (int, np.integer)) or isinstance(ratio, bool) or int(ratio) < 1:
+        raise InputError(f"ratio must be a whole number >= 1, got {_shown(ratio)}")
+    if caliper is not None and (
+        isinstance(caliper, bool)
+        or not isinstance(caliper, numbers.Real)
+        or not (np.isfinite(float(caliper)) and float(caliper) > 0)
+    ):
+        raise InputError(f"caliper must be a positive number of SDs or None, got {_shown(caliper)}")
+    if order == "random":
+        try:
+            np.random.default_rng(random_state)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise InputError(
+                f"random_state must be a whole number, got {_shown(random_state)}"
+            ) from None
 
 
 def match(
@@ -346,6 +530,10 @@ def match(
     model: PropensityModel | None = None,
 ) -> MatchResult:
     """Greedy nearest-neighbour propensity matching, as ``MatchIt`` ``method = "nearest"``.
+
+    Follows MatchIt (>= 4.5.4) with ``distance = "glm"`` (``link = "linear.logit"``
+    for ``scale="logit"``), ``estimand = "ATT"`` and ``std.caliper = TRUE``; see
+    the module docstring for the rule, ties included.
 
     Parameters
     ----------
@@ -365,14 +553,17 @@ def match(
         Controls per treated unit; every treated unit gets its first control
         before any gets a second.
     replace : bool, default False
-        Whether a control may serve several treated units.
+        Whether a control may serve several treated units (then, as MatchIt,
+        the treated units take their turns in data order).
     order : {"largest", "smallest", "random", "data"}, default "largest"
         Order in which treated units choose, by distance (as MatchIt: the same as by
-        propensity score except where scores are clamped at 0 or 1).
+        propensity score except where scores are clamped at 0 or 1); ties in
+        data order.
     exact : sequence of str, optional
         Columns on which matched units must agree (matching within strata).
     random_state : int, optional
-        Seed for ``order="random"``.
+        Seed of the numpy ``Generator`` that permutes the treated units for
+        ``order="random"``.
     model : PropensityModel, optional
         A model already fitted by :func:`fit_propensity` on the same ``frame``,
         ``treatment`` and ``covariates`` (reused across a caliper sweep).
@@ -393,20 +584,11 @@ def match(
     >>> res = match(f, "t", ["x"], caliper=None)
     >>> res.pairs[["treated", "control"]].to_numpy().tolist()
     [[0, 5], [1, 3]]
+    >>> res.weights.tolist()
+    [1.0, 1.0, 0.0, 1.0, 0.0, 1.0]
     """
     frame = require_frame(frame)
-    if scale not in ("logit", "ps"):
-        raise InputError(f"scale must be 'logit' or 'ps', got {scale!r}")
-    if order not in ("largest", "smallest", "random", "data"):
-        raise InputError(f"order must be largest, smallest, random or data; got {order!r}")
-    if not isinstance(ratio, (int, np.integer)) or isinstance(ratio, bool) or ratio < 1:
-        raise InputError(f"ratio must be a whole number >= 1, got {ratio!r}")
-    if caliper is not None and (
-        isinstance(caliper, bool)
-        or not isinstance(caliper, numbers.Real)
-        or not (np.isfinite(caliper) and caliper > 0)
-    ):
-        raise InputError(f"caliper must be a positive number of SDs or None, got {caliper!r}")
+    _check_options(scale, order, ratio, caliper, random_state)
     if model is None:
         model = fit_propensity(frame, treatment, covariates)
     elif not model.propensity.index.equals(frame.index):
@@ -416,114 +598,65 @@ def match(
     dist = dist_series.to_numpy(dtype=float)
     ps = model.propensity.to_numpy(dtype=float)
     width = float(caliper * np.std(dist, ddof=1)) if caliper is not None else float("inf")
-    strata = _strata(frame, exact)
-    t_pos = np.flatnonzero(treat == 1)
-    c_pos = np.flatnonzero(treat == 0)
-    if order == "largest":
-        t_order = t_pos[np.argsort(-dist[t_pos], kind="stable")]
-    elif order == "smallest":
-        t_order = t_pos[np.argsort(dist[t_pos], kind="stable")]
-    elif order == "random":
-        try:
-            rng = np.random.default_rng(random_state)
-        except (TypeError, ValueError):
-            raise InputError(f"random_state must be a whole number, got {random_state!r}") from None
-        t_order = rng.permutation(t_pos)
-    else:
-        t_order = t_pos
-    pools: dict[int, _Available] = {}
-    for s in np.unique(strata[c_pos]):
-        members = c_pos[strata[c_pos] == s].astype(np.int64)
-        pools[int(s)] = _Available(dist[members], members)
     labels = frame.index
-    chosen: dict[int, list[int]] = {int(t): [] for t in t_order}
-    reason: dict[int, str] = {}
-    rounds = 1 if replace else ratio
-    for rnd in range(rounds):
-        for t in t_order:
-            t = int(t)
-            if rnd > 0 and len(chosen[t]) < rnd:
-                continue  # unmatched in an earlier round
-            pool = pools.get(int(strata[t]))
-            if pool is None:
-                reason[t] = "no control in the same exact-matching stratum"
-                continue
-            if replace:
-                near = pool.k_nearest(float(dist[t]), ratio)
-                inside = [(k, d) for k, d in near if d <= width]
-                if not inside:
-                    k0, d0 = near[0]
-                    reason[t] = (
-                        f"nearest control {labels[int(pool.members[k0])]!r} is {d0:.4g} away, "
-                        f"beyond the caliper width {width:.4g}"
-                    )
-                chosen[t].extend(int(pool.members[k]) for k, _ in inside)
-                continue
-            found = pool.nearest(float(dist[t]))
-            if found is None:
-                if rnd == 0:
-                    reason[t] = "all eligible controls were already matched"
-                continue
-            k, d = found
-            if d > width:
-                if rnd == 0:
-                    reason[t] = (
-                        f"nearest available control {labels[int(pool.members[k])]!r} is "
-                        f"{d:.4g} away, beyond the caliper width {width:.4g}"
-                    )
-                continue
-            chosen[t].append(int(pool.members[k]))
-            pool.remove(k)
-    rows: list[tuple[int, int, int]] = []
-    pair_no = 0
-    for t in t_order:
-        t = int(t)
-        if not chosen[t]:
-            continue
-        pair_no += 1
-        rows.extend((t, c, pair_no) for c in chosen[t])
-    if not rows:
-        raise InputError(
-            "no treated patient has a control within the caliper "
-            f"(width {width:.4g} on the {scale} scale); widen the caliper or review covariates"
-        )
-    pos = np.array(rows, dtype=np.int64)
-    pairs = pd.DataFrame(
-        {"treated": labels[pos[:, 0]], "control": labels[pos[:, 1]], "pair": pos[:, 2]}
+    turn = _turn_order(dist, np.flatnonzero(treat == 1), order, replace, random_state)
+    chosen, reason = _greedy(
+        dist, treat, _strata(frame, exact), turn, width, int(ratio), replace, labels
     )
-    # matched rows: each set's treated unit, then its controls; ATT weights as MatchIt
-    n_in_set = np.bincount(pos[:, 2])[pos[:, 2]]
-    _, first_use = np.unique(pos[:, 0], return_index=True)
-    set_t = pos[np.sort(first_use), 0]  # treated units in the order their sets were made
-    t_rows = pd.DataFrame({"pos": set_t, "pair": np.arange(1, set_t.size + 1), "weight": 1.0})
-    c_rows = pd.DataFrame({"pos": pos[:, 1], "pair": pos[:, 2], "weight": 1.0 / n_in_set})
-    # per-use weight 1/k of its set, rescaled so the controls' weights sum to the number of
-    # distinct matched controls (a unit's weights summed over its uses equal MatchIt's)
-    c_rows["weight"] *= len(np.unique(pos[:, 1])) / set_t.size
-    sets = pd.concat([t_rows.assign(_k=0), c_rows.assign(_k=1)], ignore_index=True)
-    sets = sets.sort_values(["pair", "_k"], kind="stable")
-    matched = frame.iloc[sets["pos"].to_numpy()].copy()
-    matched["pair"] = sets["pair"].to_numpy()
-    matched["propensity"] = ps[sets["pos"].to_numpy()]
-    matched["distance"] = dist[sets["pos"].to_numpy()]
-    matched["weight"] = sets["weight"].to_numpy()
+    made = [int(t) for t in turn if chosen[int(t)]]  # sets in the order they were made
+    if not made:
+        where = f"within the caliper (width {width:.4g} on the {scale} scale)"
+        if caliper is None:
+            where = "in the same exact-matching stratum"
+        raise InputError(
+            f"no treated patient has a control {where}; widen the caliper or review covariates"
+        )
+    sets = np.array(
+        [(t, c, no) for no, t in enumerate(made, start=1) for c in chosen[t]], dtype=np.int64
+    )
+    pairs = pd.DataFrame(
+        {"treated": labels[sets[:, 0]], "control": labels[sets[:, 1]], "pair": sets[:, 2]}
+    )
+    # get_matches rows: each set's treated unit, then its controls in the order taken
+    n_controls = np.array([len(chosen[t]) for t in made])
+    rows = np.concatenate([[t, *chosen[t]] for t in made]).astype(np.int64)
+    row_pair = np.repeat(np.arange(1, len(made) + 1), n_controls + 1)
+    row_weight = np.concatenate([[1.0, *[1.0 / len(chosen[t])] * len(chosen[t])] for t in made])
+    matched = frame.iloc[rows].copy()
+    matched["pair"] = row_pair
+    matched["propensity"] = ps[rows]
+    matched["distance"] = dist[rows]
+    matched["weight"] = row_weight
+    # match.data rows: every matched unit once, in input order, with MatchIt's weights
+    weights = _matchit_weights(sets, treat)
+    units = np.flatnonzero(weights > 0)
+    unit_pair = pd.array([pd.NA] * treat.size, dtype="Int64")
+    if not replace:
+        unit_pair[sets[:, 0]] = sets[:, 2]
+        unit_pair[sets[:, 1]] = sets[:, 2]
+    match_data = frame.iloc[units].copy()
+    match_data["propensity"] = ps[units]
+    match_data["distance"] = dist[units]
+    match_data["weight"] = weights[units]
+    match_data["pair"] = unit_pair[units]
+    lost = [int(t) for t in turn if not chosen[int(t)]]
     unmatched = pd.DataFrame(
         {
-            "treated": [labels[t] for t in t_order if not chosen[int(t)]],
-            "propensity": [ps[t] for t in t_order if not chosen[int(t)]],
-            "reason": [
-                reason.get(int(t), "no eligible control") for t in t_order if not chosen[int(t)]
-            ],
+            "treated": labels[lost],
+            "propensity": ps[lost],
+            "reason": [reason.get(t, "no eligible control") for t in lost],
         }
     )
     return MatchResult(
         pairs=pairs,
         matched=matched,
+        match_data=match_data,
         caliper_width=width,
         propensity=model.propensity,
         distance=dist_series.rename("distance"),
         unmatched=unmatched,
         model=model,
+        _weights=weights,
         settings={
             "covariates": list(covariates),
             "caliper": caliper,

@@ -1,9 +1,11 @@
 """Property-based tests (hypothesis) of the survival estimators, matching and balance.
 
-Matching is checked against a brute-force re-simulation of MatchIt's greedy
-nearest-neighbour rules written here (every treated unit at its turn, in
-descending propensity order, scans all still-available controls), and against
-the caliper invariant that MatchIt 4.5.1-4.5.3 broke (MatchIt issue #163).
+Matching is checked against a literal, brute-force transcription of MatchIt's C
+loop ``nn_matchC_vec`` written here (all units sorted by distance; every treated
+unit at its turn walks left and right to the nearest usable control), for every
+combination of ratio, replacement, order and exact matching, against MatchIt's
+weights computed by brute force, and against the caliper invariant that MatchIt
+4.5.1-4.5.3 broke (MatchIt issue #163).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from hypothesis import strategies as st
 
 from blinastudy.balance import balance
 from blinastudy.errors import InputError
-from blinastudy.matching import MatchResult, fit_propensity, match
+from blinastudy.matching import MatchResult, PropensityModel, fit_propensity, match
 from blinastudy.survival import cox, kaplan_meier, logrank
 
 SETTINGS = settings(
@@ -198,99 +200,146 @@ def matching_frames(draw: st.DrawFn) -> pd.DataFrame:
     x = np.array(draw(st.lists(st.integers(0, 10), min_size=n, max_size=n)), dtype=float)
     z = np.array(draw(st.lists(st.integers(0, 1), min_size=n, max_size=n)))
     site = np.array(draw(st.lists(st.sampled_from(["A", "B"]), min_size=n, max_size=n)))
-    return pd.DataFrame({"t": treat, "x": x / 2, "z": z, "site": site})
+    # a given distance on a grid of halves: also equal differences to the left and right
+    g = np.array(draw(st.lists(st.integers(-4, 4), min_size=n, max_size=n)), dtype=float)
+    return pd.DataFrame({"t": treat, "x": x / 2, "z": z, "site": site, "g": g / 2})
 
 
 MATCH_OPTIONS = st.fixed_dictionaries(
     {
         "caliper": st.sampled_from([None, 0.01, 0.1, 0.2, 0.5, 2.0]),
         "scale": st.sampled_from(["logit", "ps"]),
-        "ratio": st.integers(1, 3),
-        "replace": st.booleans(),
-        "order": st.sampled_from(["largest", "smallest", "data"]),
-        "exact": st.sampled_from([None, ["site"]]),
-        "covariates": st.sampled_from([["x"], ["x", "z"]]),
+        "covariates": st.sampled_from([["x"], ["x", "z"], ["g"]]),
+        "random_state": st.integers(0, 2**32 - 1),
     }
 )
 
 
-def reference_greedy(
+def given_distance_model(frame: pd.DataFrame) -> PropensityModel:
+    """A model whose linear predictor is the frame's given distance ``g``."""
+    g = frame["g"].astype(float)
+    return PropensityModel(
+        coef=pd.Series([np.nan], index=["(Intercept)"]),
+        propensity=1 / (1 + np.exp(-g)),
+        linear_predictor=g,
+        converged=True,
+        separation=False,
+        iterations=0,
+    )
+
+
+def reference_nn_match(
     frame: pd.DataFrame,
     dist: np.ndarray,
-    ps: np.ndarray,
     width: float,
     *,
     ratio: int,
     replace: bool,
     order: str,
     exact: list[str] | None,
-) -> list[tuple[int, int]]:
-    """MatchIt's greedy nearest neighbour, by brute force over all controls."""
+    random_state: int,
+) -> dict[int, list[int]]:
+    """MatchIt's C loop ``nn_matchC_vec`` written out literally, O(n^2).
+
+    Returns the controls of each treated unit in the order taken, the treated
+    units in the order their sets were made.
+    """
     treat = frame["t"].to_numpy()
-    key = (
-        frame[exact].astype(str).agg("|".join, axis=1).to_numpy() if exact else np.zeros(len(frame))
-    )
-    treated = [i for i in range(len(frame)) if treat[i] == 1]
-    if order == "largest":
-        treated.sort(key=lambda i: -dist[i])  # by distance, as MatchIt; stable for ties
+    stratum = frame[exact[0]].to_numpy() if exact else np.zeros(len(frame))
+    n = len(frame)
+    d_ord = sorted(range(n), key=lambda i: dist[i])  # Python's sort is stable, as R's order
+    treated = [i for i in range(n) if treat[i] == 1]
+    if replace or order == "data":
+        turns = treated
+    elif order == "largest":
+        turns = sorted(treated, key=lambda i: -dist[i])
     elif order == "smallest":
-        treated.sort(key=lambda i: dist[i])
-    controls = [j for j in range(len(frame)) if treat[j] == 0]
-    chosen: dict[int, list[int]] = {i: [] for i in treated}
-    if replace:
-        for i in treated:
-            near = sorted((abs(dist[j] - dist[i]), j) for j in controls if key[j] == key[i])
-            chosen[i] = [j for d, j in near[:ratio] if d <= width]
+        turns = sorted(treated, key=lambda i: dist[i])
     else:
-        used: set[int] = set()
-        for rnd in range(ratio):
-            for i in treated:
-                if len(chosen[i]) < rnd:
-                    continue
-                free = [
-                    (abs(dist[j] - dist[i]), j)
-                    for j in controls
-                    if j not in used and key[j] == key[i]
-                ]
-                if not free:
-                    continue
-                d, j = min(free)
-                if d <= width:
-                    chosen[i].append(j)
-                    used.add(j)
-    return [(i, j) for i in treated for j in chosen[i]]
+        turns = [int(i) for i in np.random.default_rng(random_state).permutation(treated)]
+    used = [False] * n
+    matchable = dict.fromkeys(turns, True)
+    taken: dict[int, list[int]] = {i: [] for i in turns}
+
+    def usable(k: int, i: int) -> bool:
+        u = d_ord[k]
+        return treat[u] == 0 and not used[u] and u not in taken[i] and stratum[u] == stratum[i]
+
+    for _ in range(ratio):
+        for i in turns:
+            if not matchable[i]:
+                continue
+            ii = d_ord.index(i)
+            k_left = ii - 1
+            while k_left >= 0 and not usable(k_left, i):
+                k_left -= 1
+            if k_left >= 0 and abs(dist[i] - dist[d_ord[k_left]]) > width:
+                k_left = -1
+            k_right = ii + 1
+            while k_right < n and not usable(k_right, i):
+                k_right += 1
+            if k_right < n and abs(dist[i] - dist[d_ord[k_right]]) > width:
+                k_right = -1
+            if k_right == n:
+                k_right = -1
+            if k_left >= 0 and k_right >= 0:
+                di = dist[i]
+                left = abs(dist[d_ord[k_left]] - di) <= abs(dist[d_ord[k_right]] - di)
+                k = k_left if left else k_right
+            elif k_left >= 0 or k_right >= 0:
+                k = max(k_left, k_right)
+            else:
+                matchable[i] = False
+                continue
+            taken[i].append(d_ord[k])
+            used[d_ord[k]] = not replace
+    return {i: taken[i] for i in turns if taken[i]}
+
+
+def reference_weights(taken: dict[int, list[int]], treat: np.ndarray) -> np.ndarray:
+    """MatchIt's weights by brute force: 1/k per use, controls rescaled to their count."""
+    w = np.zeros(treat.size)
+    for i in sorted(taken):
+        w[i] = 1.0
+        for c in taken[i]:
+            w[c] += 1.0 / len(taken[i])
+    controls = treat == 0
+    w[controls] *= np.count_nonzero(w[controls]) / w[controls].sum()
+    return w
 
 
 def _pairs(res: MatchResult) -> list[tuple[int, int]]:
     return [(int(t), int(c)) for t, c in res.pairs[["treated", "control"]].to_numpy()]
 
 
-@SETTINGS
+@pytest.mark.parametrize("ratio", [1, 2, 3])
+@pytest.mark.parametrize("replace", [False, True])
+@pytest.mark.parametrize("order", ["largest", "smallest", "data", "random"])
+@pytest.mark.parametrize("exact", [None, ["site"]])
+@settings(SETTINGS, max_examples=30)
 @given(frame=matching_frames(), options=MATCH_OPTIONS)
-def test_matching_properties(frame: pd.DataFrame, options: dict[str, Any]) -> None:
+def test_matching_properties(
+    frame: pd.DataFrame,
+    options: dict[str, Any],
+    ratio: int,
+    replace: bool,
+    order: str,
+    exact: list[str] | None,
+) -> None:
     opts = dict(options)
     covariates = opts.pop("covariates")
+    opts.update(ratio=ratio, replace=replace, order=order, exact=exact)
+    model = given_distance_model(frame) if covariates == ["g"] else None
     try:
-        res = match(frame, "t", covariates, **opts)
+        res = match(frame, "t", covariates, model=model, **opts)
     except InputError as err:
         # only allowed when nothing can be matched: check that by brute force
         assert "no treated patient has a control" in str(err)
-        model = fit_propensity(frame, "t", covariates)
+        model = model or fit_propensity(frame, "t", covariates)
         dist = (model.linear_predictor if opts["scale"] == "logit" else model.propensity).to_numpy()
         width = opts["caliper"] * np.std(dist, ddof=1) if opts["caliper"] else np.inf
-        assert (
-            reference_greedy(
-                frame,
-                dist,
-                model.propensity.to_numpy(),
-                width,
-                ratio=opts["ratio"],
-                replace=opts["replace"],
-                order=opts["order"],
-                exact=opts["exact"],
-            )
-            == []
-        )
+        args = {k: opts[k] for k in ("ratio", "replace", "order", "exact", "random_state")}
+        assert reference_nn_match(frame, dist, width, **args) == {}
         return
     dist = res.distance.to_numpy()
     width = res.caliper_width
@@ -306,34 +355,46 @@ def test_matching_properties(frame: pd.DataFrame, options: dict[str, Any]) -> No
         assert abs(dist[t] - dist[c]) <= width
     # 2. without replacement no control is used twice
     controls = [c for _, c in got]
-    if not opts["replace"]:
+    if not replace:
         assert len(controls) == len(set(controls))
     # 3. every treated unit has at most `ratio` controls, all distinct, in one set
     per_treated = res.pairs.groupby("treated")
-    assert per_treated.size().max() <= opts["ratio"]
+    assert per_treated.size().max() <= ratio
     assert (per_treated["control"].nunique() == per_treated.size()).all()
     assert (per_treated["pair"].nunique() == 1).all()
     # 4. exact strata respected
-    if opts["exact"]:
+    if exact:
         site = frame["site"].to_numpy()
         assert all(site[t] == site[c] for t, c in got)
-    # 5. the same pairs, in the same order, as the brute-force greedy re-simulation;
-    #    so every unmatched treated unit had no available control inside the caliper
-    expected = reference_greedy(
-        frame,
-        dist,
-        res.propensity.to_numpy(),
-        width,
-        ratio=opts["ratio"],
-        replace=opts["replace"],
-        order=opts["order"],
-        exact=opts["exact"],
-    )
-    assert got == expected
-    matched_t = {t for t, _ in got}
-    assert set(res.unmatched["treated"]) == {i for i in np.flatnonzero(treat == 1)} - matched_t
+    # 5. the same sets, in the same order, each with its controls in the order taken,
+    #    as the literal re-run of MatchIt's C loop
+    args = {k: opts[k] for k in ("ratio", "replace", "order", "exact", "random_state")}
+    expected = reference_nn_match(frame, dist, width, **args)
+    assert got == [(t, c) for t, cs in expected.items() for c in cs]
+    assert res.pairs["pair"].tolist() == [
+        no for no, cs in enumerate(expected.values(), start=1) for _ in cs
+    ]
+    assert set(res.unmatched["treated"]) == set(np.flatnonzero(treat == 1)) - set(expected)
     for reason in res.unmatched["reason"]:
         assert "caliper" in reason or "exact" in reason or "already matched" in reason
+    # 6. MatchIt's weights over all rows, and the rows of match.data and get_matches
+    w = reference_weights(expected, treat)
+    np.testing.assert_allclose(res.weights.to_numpy(), w, rtol=1e-14, atol=0)
+    assert res.weights.index.equals(frame.index)
+    md = res.match_data
+    assert md.index.tolist() == np.flatnonzero(w > 0).tolist()
+    np.testing.assert_allclose(md["weight"].to_numpy(), w[w > 0], rtol=1e-14, atol=0)
+    if replace:
+        assert md["pair"].isna().all()
+    else:
+        set_of = {u: no for no, (t, cs) in enumerate(expected.items(), 1) for u in (t, *cs)}
+        assert md["pair"].tolist() == [set_of[u] for u in md.index]
+    rows = [(u, no) for no, (t, cs) in enumerate(expected.items(), 1) for u in (t, *cs)]
+    assert list(zip(res.matched.index, res.matched["pair"], strict=True)) == rows
+    k = {t: len(cs) for t, cs in expected.items()}
+    assert res.matched["weight"].tolist() == [
+        1.0 if treat[u] == 1 else 1 / k[list(expected)[no - 1]] for u, no in rows
+    ]
 
 
 @SETTINGS

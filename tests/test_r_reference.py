@@ -171,6 +171,13 @@ def test_lalonde_pairs_exact_order(
     assert res.n_pairs == exp["n_pairs"] == len(want)
     # 1:1 without replacement: pair numbers run 1..n in matching order
     assert res.pairs["pair"].tolist() == list(range(1, len(want) + 1))
+    # MatchIt's weights: 1 for the 2n matched units, 0 for the others; match.data
+    # keeps the matched units in data order with their pair
+    ids = {i for pair in want for i in pair}
+    assert res.weights.tolist() == [float(str(i) in ids) for i in frame.index]
+    assert res.match_data.index.tolist() == [i for i in frame.index if str(i) in ids]
+    pair_of = {i: no for no, pair in enumerate(want, start=1) for i in pair}
+    assert res.match_data["pair"].tolist() == [pair_of[str(i)] for i in res.match_data.index]
 
 
 def test_lalonde_smd_before(lalonde: tuple[pd.DataFrame, dict[str, Any]]) -> None:
