@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -36,8 +36,8 @@ from blinastudy.settings import Settings
 from blinastudy.subgroups import forest
 from blinastudy.survival import (
     COX_COLUMNS,
+    CoxFit,
     LogRankResult,
-    cox,
     cox_fit,
     kaplan_meier,
     logrank,
@@ -79,15 +79,66 @@ TREATED = "_treated"
 #: Column of the working frame with the row number in the user's file, where known.
 FILE_ROW = "file_row"
 PAIR = "pair"
-CLUSTER = "_cluster"
+WEIGHT = "weight"
+#: Column of the patient identifier on rows per use of a patient (reused controls).
+PATIENT = "_patient"
 
 
-def _with_cluster(matched: pd.DataFrame, replace: bool) -> pd.DataFrame:
-    """Matched rows with the robust-variance cluster: the pair, or the patient when
-    controls may be reused (a reused control's rows are not independent)."""
-    out = matched.copy()
-    out[CLUSTER] = matched.index.astype(str) if replace else matched[PAIR].astype(str)
-    return out
+def matched_sample(res: MatchResult) -> tuple[pd.DataFrame, pd.DataFrame | None, SampleDesign]:
+    """The matched sample as the survival analysis uses it.
+
+    Returns one row per matched patient (MatchIt's ``match.data()``, with the
+    matching weights in ``weight`` and the matched set in ``pair``), the rows per use
+    of a patient (``get_matches()``) when controls are reused (else ``None``), and
+    the :class:`SampleDesign` saying how to analyse them.
+
+    Examples
+    --------
+    >>> from blinastudy.demo import make_demo_cohort
+    >>> from blinastudy.matching import match
+    >>> frame = prepare_cohort(make_demo_cohort(), Settings())
+    >>> res = match(frame.dropna(subset=list(Settings().matching.covariates)), "_treated",
+    ...             Settings().matching.covariates)
+    >>> units, uses, design = matched_sample(res)
+    >>> len(units), uses is None, design.strata, design.weights
+    (180, True, 'pair', None)
+    """
+    replace_ = bool(res.settings.get("replace"))
+    n_sets = res.n_pairs
+    if replace_:
+        uses = res.matched.copy()
+        uses[PATIENT] = uses.index.astype(str)
+        units = res.match_data.copy()
+        units[PATIENT] = units.index.astype(str)
+        return (
+            units,
+            uses,
+            SampleDesign(
+                cluster=PAIR,
+                strata=None,
+                resample=PAIR,
+                weights=WEIGHT,
+                reused=True,
+                description=(
+                    f"{n_sets} matched sets with reused controls: {len(units)} patients, "
+                    f"{len(uses)} rows"
+                ),
+            ),
+        )
+    units = res.match_data.copy()
+    units[PAIR] = units[PAIR].astype(np.int64)
+    unequal = units[WEIGHT].nunique() > 1
+    return (
+        units,
+        None,
+        SampleDesign(
+            cluster=PAIR,
+            strata=PAIR,
+            resample=PAIR,
+            weights=WEIGHT if unequal else None,
+            description=f"{n_sets} matched sets, {len(units)} patients",
+        ),
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -315,13 +366,21 @@ class SampleDesign:
     Attributes
     ----------
     cluster : str or None
-        Column of the robust-variance clusters (matched pair, or patient when
-        controls are reused); ``None``: independent patients.
+        Column of the robust-variance clusters (the matched set); ``None``:
+        independent patients.
     strata : str or None
         Column of matched sets for the stratified log-rank test; ``None`` when
         sets share patients (matching with replacement) or there is no matching.
     resample : str or None
         Column of the units the bootstrap resamples (matched sets).
+    weights : str or None
+        Column of MatchIt's matching weights when they are not all equal (1:k
+        sets of unequal size, reused controls): curves, Cox models and the
+        bootstrap are weighted, as the MatchIt vignette on survival outcomes does.
+    reused : bool
+        Controls may be reused (matching with replacement): the hazard ratio is
+        fitted on one row per use (``get_matches()``) with Austin and Cafri's
+        variance, clustered on matched set and patient.
     description : str
         The sample in words, e.g. "90 matched pairs".
     """
@@ -329,6 +388,8 @@ class SampleDesign:
     cluster: str | None = None
     strata: str | None = None
     resample: str | None = None
+    weights: str | None = None
+    reused: bool = False
     description: str = "all patients"
 
     @property
@@ -487,6 +548,40 @@ def _risk_table(t: np.ndarray, e: np.ndarray, ticks: list[float]) -> dict[str, n
     }
 
 
+def _landmark(
+    data: pd.DataFrame, tcol: str, ecol: str, settings: Settings
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows still event-free (and, if treated, on blinatumomab) at the landmark, with times
+    from the landmark; and the excluded patients with the reason."""
+    lm = settings.landmark_months
+    before = data[tcol] <= lm
+    not_started = pd.Series(False, index=data.index)
+    if "blina_start_months" in data:
+        not_started = (data[TREATED] == 1) & (
+            data["blina_start_months"].isna() | (data["blina_start_months"] > lm)
+        )
+    reason = np.where(
+        before & (data[ecol] == 1),
+        f"event at or before the {lm:g}-month landmark",
+        np.where(
+            before,
+            f"follow-up ended at or before the {lm:g}-month landmark",
+            f"blinatumomab not started by the {lm:g}-month landmark",
+        ),
+    )
+    drop = (before | not_started).to_numpy()
+    excluded = pd.DataFrame(
+        {
+            "patient_id": data.index[drop],
+            "arm": data.loc[drop, "arm"].to_numpy(),
+            "reason": reason[drop],
+        }
+    ).drop_duplicates("patient_id")
+    kept = data.loc[~drop].copy()
+    kept[tcol] = kept[tcol] - lm
+    return kept, excluded
+
+
 def _endpoint(
     frame: pd.DataFrame,
     key: str,
@@ -496,41 +591,21 @@ def _endpoint(
     design: SampleDesign,
     full: bool = True,
     replicates: int = 0,
+    uses: pd.DataFrame | None = None,
 ) -> EndpointResult:
     """Survival comparison for one endpoint; ``full=False``: counts and hazard ratio only.
 
+    ``frame`` has one row per patient; with reused controls ``uses`` has one row per
+    use (``get_matches()``), where the hazard ratio and the bootstrap are computed.
     ``replicates`` > 0 adds the pair-bootstrap intervals on matched samples.
     """
     tcol, ecol, label = ENDPOINTS[key]
     data = frame
     excluded = pd.DataFrame(columns=["patient_id", "arm", "reason"])
     if origin == "landmark":
-        lm = settings.landmark_months
-        before = data[tcol] <= lm
-        not_started = pd.Series(False, index=data.index)
-        if "blina_start_months" in data:
-            not_started = (data[TREATED] == 1) & (
-                data["blina_start_months"].isna() | (data["blina_start_months"] > lm)
-            )
-        reason = np.where(
-            before & (data[ecol] == 1),
-            f"event at or before the {lm:g}-month landmark",
-            np.where(
-                before,
-                f"follow-up ended at or before the {lm:g}-month landmark",
-                f"blinatumomab not started by the {lm:g}-month landmark",
-            ),
-        )
-        drop = before | not_started
-        excluded = pd.DataFrame(
-            {
-                "patient_id": data.index[drop],
-                "arm": data.loc[drop, "arm"].to_numpy(),
-                "reason": reason[drop.to_numpy()],
-            }
-        )
-        data = data.loc[~drop].copy()
-        data[tcol] = data[tcol] - lm
+        data, excluded = _landmark(data, tcol, ecol, settings)
+        if uses is not None:
+            uses, _ = _landmark(uses, tcol, ecol, settings)
     kms: dict[str, pd.DataFrame] = {}
     curves: list[tuple[str, dict[str, np.ndarray]]] = []
     marks: list[tuple[str, dict[str, np.ndarray]]] = []
@@ -542,6 +617,7 @@ def _endpoint(
     t_all = data[tcol].to_numpy(dtype=float)
     e_all = data[ecol].to_numpy(dtype=float).astype(int)
     treated = data[TREATED].to_numpy(dtype=float)
+    w_all = None if design.weights is None else data[design.weights].to_numpy(dtype=float)
     max_time = float(t_all.max()) if t_all.size else 0.0
     ticks = _ticks(max_time)
     at_h: dict[str, Any] = {}
@@ -552,17 +628,26 @@ def _endpoint(
         events[arm] = int(e.sum())
         if t.size == 0 or not full:
             continue
-        km = kaplan_meier(t, e, conf_level=settings.conf_level, conf_type=settings.conf_type)
+        km = kaplan_meier(
+            t,
+            e,
+            weights=None if w_all is None else w_all[sel],
+            conf_level=settings.conf_level,
+            conf_type=settings.conf_type,
+        )
         kms[arm] = km
         curves.append((arm, _curve_points(km)))
-        cens = km["n_censored"].to_numpy() > 0
+        # censoring marks and the KMunicate table count patients, also when weighted
+        censored_at = pd.Series(1 - e).groupby(t).sum()
+        at_times = censored_at.reindex(km["time"].to_numpy(), fill_value=0).to_numpy()
+        cens = at_times > 0
         marks.append(
             (
                 arm,
                 {
                     "time": km["time"].to_numpy()[cens],
                     "survival": km["survival"].to_numpy()[cens],
-                    "n_censored": km["n_censored"].to_numpy()[cens].astype(np.int64),
+                    "n_censored": at_times[cens].astype(np.int64),
                 },
             )
         )
@@ -584,6 +669,12 @@ def _endpoint(
         medians.append(
             {"arm": arm, "median": med.quantile, "ci_lower": med.ci_lower, "ci_upper": med.ci_upper}
         )
+    # the rows of the hazard ratio and the bootstrap: per use when controls are reused
+    rows = data if uses is None else uses
+    tr = rows[tcol].to_numpy(dtype=float)
+    er = rows[ecol].to_numpy(dtype=float).astype(int)
+    xr = rows[TREATED].to_numpy(dtype=float)
+    wr = None if design.weights is None else rows[design.weights].to_numpy(dtype=float)
     z = float(special.ndtri(1 - (1 - settings.conf_level) / 2))
     diff = {"estimate": np.nan, "ci_lower": np.nan, "ci_upper": np.nan}
     diff_method = ""
@@ -593,19 +684,19 @@ def _endpoint(
         s1, s0 = at_h[ARMS[0]], at_h[ARMS[1]]
         est = s1.survival - s0.survival
         se = float(np.sqrt(s1.std_err**2 + s0.std_err**2))
-        # Greenwood SEs of independent arms; an interval for a difference of two
+        # standard errors of independent arms; an interval for a difference of two
         # probabilities cannot leave [-1, 1]
         diff = {
             "estimate": est,
             "ci_lower": max(est - z * se, -1.0),
             "ci_upper": min(est + z * se, 1.0),
         }
-        diff_method = "normal approximation, Greenwood standard errors, arms independent"
+        diff_method = "normal approximation, standard errors of independent arms"
         if design.resample is not None and replicates > 0 and np.isfinite(est):
             diff_boot = cluster_bootstrap(
                 None,
-                data[design.resample].to_numpy(),
-                batch=_difference_at(t_all, e_all, treated, settings.horizon_months),
+                rows[design.resample].to_numpy(),
+                batch=_difference_at(tr, er, xr, wr, settings.horizon_months),
                 replicates=replicates,
                 random_state=settings.bootstrap.random_state,
                 conf_level=settings.conf_level,
@@ -619,20 +710,13 @@ def _endpoint(
     hr = pd.DataFrame(columns=COX_COLUMNS)
     if both and e_all.sum() > 0:
         if full:
-            lr_plain = logrank(t_all, e_all, treated)
-            if design.strata is not None:
-                lr_strat = logrank(t_all, e_all, treated, strata=data[design.strata].to_numpy())
-            lr, lr_label = _chosen_logrank(settings, lr_plain, lr_strat)
-        fit = cox_fit(
-            treated,
-            t_all,
-            e_all,
-            names=[TREATED],
-            cluster=None if design.cluster is None else data[design.cluster].to_numpy(),
-            conf_level=settings.conf_level,
-        )
+            lr_plain, lr_strat = _logranks(t_all, e_all, treated, data, design, notes)
+            lr, lr_label = _chosen_logrank(settings, lr_plain, lr_strat, design)
+        fit = _hazard_ratio(xr, tr, er, wr, rows, design, settings.conf_level)
         hr = fit.table()
         hr.index = pd.Index(["blinatumomab vs chemotherapy"], name="comparison")
+        if fit.method == "not estimable" and fit.note:
+            notes.append(f"Hazard ratio not estimable: {fit.note}.")
         if fit.method == "firth" and design.matched:
             notes.append(
                 "Firth's penalised estimate (an arm has no events): its profile-likelihood "
@@ -648,8 +732,8 @@ def _endpoint(
             if full and replicates > 0 and design.resample is not None:
                 hr_boot = cluster_bootstrap(
                     None,
-                    data[design.resample].to_numpy(),
-                    batch=_firth_hr(treated, t_all, e_all),
+                    rows[design.resample].to_numpy(),
+                    batch=_firth_hr(xr, tr, er),
                     replicates=replicates,
                     random_state=settings.bootstrap.random_state,
                     conf_level=settings.conf_level,
@@ -680,14 +764,131 @@ def _endpoint(
     )
 
 
+def _logranks(
+    t: npt.NDArray[np.float64],
+    e: npt.NDArray[np.int64],
+    treated: npt.NDArray[np.float64],
+    data: pd.DataFrame,
+    design: SampleDesign,
+    notes: list[str],
+) -> tuple[LogRankResult | None, LogRankResult | None]:
+    """The plain log-rank test and, for matched sets, the one stratified by set (``None``
+    where undefined, with a note)."""
+    tests: list[LogRankResult | None] = []
+    for strata in (None, design.strata):
+        if strata is None and tests:
+            tests.append(None)
+            continue
+        try:
+            tests.append(
+                logrank(t, e, treated, strata=None if strata is None else data[strata].to_numpy())
+            )
+        except InputError as exc:
+            notes.append(f"Log-rank test not computed: {exc}.")
+            tests.append(None)
+    return tests[0], tests[1]
+
+
+def _hazard_ratio(
+    x: npt.NDArray[np.float64],
+    t: npt.NDArray[np.float64],
+    e: npt.NDArray[np.int64],
+    w: npt.NDArray[np.float64] | None,
+    rows: pd.DataFrame,
+    design: SampleDesign,
+    conf_level: float,
+) -> CoxFit:
+    """The Cox model of the arm: robust on matched sets, weighted when the matching
+    weights differ, and with Austin and Cafri's variance when controls are reused."""
+    clusters = None if design.cluster is None else rows[design.cluster].to_numpy()
+    if w is not None and np.ptp(w) == 0:
+        w = None  # equal weights (1:1 with reuse): unweighted, so Firth stays available
+    fit = cox_fit(x, t, e, names=[TREATED], weights=w, cluster=clusters, conf_level=conf_level)
+    if not design.reused or fit.method != "ml-robust":
+        return fit
+    return austin_cafri(fit, x, t, e, w, clusters, rows.index.to_numpy(), conf_level)
+
+
+def austin_cafri(
+    fit: CoxFit,
+    x: Any,
+    durations: Any,
+    events: Any,
+    weights: Any,
+    sets: Any,
+    patients: Any,
+    conf_level: float = 0.95,
+) -> CoxFit:
+    """Hazard ratio after matching with replacement, with Austin and Cafri's variance.
+
+    ``fit`` is ``coxph(Surv(t, e) ~ treat, weights = w, cluster = subclass)`` on
+    one row per use of a unit (MatchIt's ``get_matches()``). The variance clusters
+    on matched set and on patient at once (Austin & Cafri 2020, as the MatchIt
+    vignette on estimating effects computes it)::
+
+        V = ks/(ks - 1) V_set + ki/(ki - 1) V_patient - kc/(kc - 1) V_row
+
+    with ``k`` the numbers of sets, patients and rows and each ``V`` the robust
+    variance clustered that way. A ``V`` that is not positive is reported as not
+    estimable.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from blinastudy.survival import cox_fit
+    >>> x = np.array([1, 0, 1, 0, 1, 0, 1, 0], dtype=float)
+    >>> t = np.array([5, 3, 8, 2, 9, 4, 7, 3.5]); e = np.array([1, 1, 0, 1, 1, 1, 0, 1])
+    >>> sets = np.array([1, 1, 2, 2, 3, 3, 4, 4]); ids = np.array(list("ABCDEFGD"))
+    >>> fit = cox_fit(x, t, e, cluster=sets)
+    >>> ac = austin_cafri(fit, x, t, e, None, sets, ids)
+    >>> bool(ac.coef[0] == fit.coef[0]), bool(ac.se[0] > 0)
+    (True, True)
+    """
+    kinds = []
+    for groups in (sets, patients, None):
+        one = cox_fit(
+            x,
+            durations,
+            events,
+            weights=weights,
+            cluster=groups,
+            robust=True,
+            conf_level=conf_level,
+        )
+        k = len(np.unique(np.asarray(groups, dtype=str))) if groups is not None else one.n
+        kinds.append((one.var, k))
+    var = sum(sign * k / (k - 1) * v for sign, (v, k) in zip((1.0, 1.0, -1.0), kinds, strict=True))
+    se = np.sqrt(np.where(np.diag(var) > 0, np.diag(var), np.nan))
+    z = float(special.ndtri(1 - (1 - conf_level) / 2))
+    with np.errstate(invalid="ignore"):
+        p = 2 * special.ndtr(-np.abs(fit.coef / se))
+    ok = bool(np.all(np.isfinite(se)))
+    return replace(
+        fit,
+        var=np.asarray(var, dtype=np.float64),
+        se=se,
+        ci_lower=fit.coef - z * se,
+        ci_upper=fit.coef + z * se,
+        p_value=p,
+        method="ml-robust" if ok else "not estimable",
+        estimable=fit.estimable & np.isfinite(se),
+        note="" if ok else "Austin and Cafri's variance is not positive",
+    )
+
+
 def _chosen_logrank(
-    settings: Settings, plain: LogRankResult, stratified: LogRankResult | None
-) -> tuple[LogRankResult, str]:
+    settings: Settings,
+    plain: LogRankResult | None,
+    stratified: LogRankResult | None,
+    design: SampleDesign,
+) -> tuple[LogRankResult | None, str]:
     """The log-rank test to show and its label (``Settings.logrank``)."""
     if stratified is not None and settings.logrank in ("auto", "stratified"):
         return stratified, "log-rank stratified by matched set"
-    if settings.logrank == "stratified":
-        return plain, "log-rank (not stratified: matched sets share patients or no matching)"
+    if design.reused:
+        return plain, "log-rank, unweighted (ignores the reuse of controls)"
+    if settings.logrank == "stratified" and design.matched:
+        return plain, "log-rank (the stratified test is undefined here)"
     return plain, "log-rank"
 
 
@@ -695,14 +896,17 @@ def _difference_at(
     t: npt.NDArray[np.float64],
     e: npt.NDArray[np.int64],
     treated: npt.NDArray[np.float64],
+    weights: npt.NDArray[np.float64] | None,
     at: float,
 ) -> Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float64]]:
     """Batch statistic for the bootstrap: KM survival at ``at``, blinatumomab minus
-    chemotherapy, for every replicate's frequency weights at once."""
+    chemotherapy, for every replicate's frequency weights at once (times the matching
+    weights, when given)."""
     arms = [treated == 1.0, treated == 0.0]
 
     def statistic(counts: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        s1, s0 = (survival_at_replicates(t[a], e[a], counts[:, a], at) for a in arms)
+        c = counts if weights is None else counts * weights[None, :]
+        s1, s0 = (survival_at_replicates(t[a], e[a], c[:, a], at) for a in arms)
         return np.asarray(s1 - s0, dtype=np.float64)
 
     return statistic
@@ -889,14 +1093,18 @@ def caliper_sweep(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
             rows.append(row)
             continue
         bal = balance(frame, TREATED, m.covariates, matched=res)
-        hr = cox(
-            _with_cluster(res.matched, m.replace),
-            "efs_months",
-            "efs_event",
-            [TREATED],
-            cluster=CLUSTER,
-            conf_level=settings.conf_level,
+        units, uses, design = matched_sample(res)
+        rows_ = units if uses is None else uses
+        fit = _hazard_ratio(
+            rows_[TREATED].to_numpy(dtype=float),
+            rows_["efs_months"].to_numpy(dtype=float),
+            rows_["efs_event"].to_numpy(dtype=float).astype(int),
+            None if design.weights is None else rows_[design.weights].to_numpy(dtype=float),
+            rows_,
+            design,
+            settings.conf_level,
         )
+        hr = fit.table()
         row.update(
             caliper_width=res.caliper_width,
             n_matched_treated=res.n_pairs,
@@ -1065,26 +1273,18 @@ def analyze(
     if use_matched and res is None:
         warnings.append("No matched sample: survival results use all patients.")
         use_matched = False
-    pop = _with_cluster(res.matched, m.replace) if (use_matched and res is not None) else frame
-    cluster = CLUSTER if use_matched else None
-    design = SampleDesign()
+    pop, uses, design = frame, None, SampleDesign()
     if use_matched and res is not None:
-        design = SampleDesign(
-            cluster=CLUSTER,
-            strata=None if m.replace else PAIR,
-            resample=PAIR,
-            description=(
-                f"{res.n_pairs} matched sets"
-                + (" (controls reused)" if m.replace else "")
-                + f", {len(res.matched)} rows"
-            ),
-        )
-    if use_matched and res is not None and res.matched["weight"].nunique() > 1:
-        warnings.append(
-            "Matching weights are unequal (incomplete 1:k sets or reused controls); the "
-            "survival estimates count each matched row once and are not weighted."
-        )
-    survival_pop = pop
+        pop, uses, design = matched_sample(res)
+        if design.weights is not None:
+            warnings.append(
+                "Matching weights are unequal ("
+                + ("controls reused" if design.reused else "matched sets of unequal size")
+                + "): curves, hazard ratios and intervals use MatchIt's matching weights, "
+                "as the MatchIt vignette on survival outcomes does."
+            )
+    cluster = design.cluster
+    survival_pop, survival_uses = pop, uses
     if settings.subgroup_filter is not None:
         var, level = settings.subgroup_filter
         if var not in pop.columns:
@@ -1092,6 +1292,8 @@ def analyze(
         survival_pop = pop[pop[var].astype(str) == level]
         if survival_pop.empty:
             raise InputError(f"no patient in subgroup {var} = {level!r}")
+        if uses is not None:
+            survival_uses = uses[uses[var].astype(str) == level]
     endpoints = {
         key: _endpoint(
             survival_pop,
@@ -1100,6 +1302,7 @@ def analyze(
             origin=settings.origin,
             design=design,
             replicates=settings.bootstrap.replicates if replicates is None else replicates,
+            uses=survival_uses,
         )
         for key in ENDPOINTS
     }
@@ -1112,7 +1315,13 @@ def analyze(
                 endpoints[key]
                 if origin == settings.origin
                 else _endpoint(
-                    survival_pop, key, settings, origin=origin, design=design, full=False
+                    survival_pop,
+                    key,
+                    settings,
+                    origin=origin,
+                    design=design,
+                    full=False,
+                    uses=survival_uses,
                 )
             )
             hr = ep.hazard_ratio
@@ -1137,7 +1346,14 @@ def analyze(
     if missing_by:
         warnings.append(f"Subgroup variable(s) not in this cohort: {', '.join(missing_by)}.")
     forest_table = forest(
-        pop, tcol, ecol, TREATED, by, conf_level=settings.conf_level, cluster=cluster
+        pop,
+        tcol,
+        ecol,
+        TREATED,
+        by,
+        conf_level=settings.conf_level,
+        cluster=PATIENT if design.reused else cluster,
+        weights=design.weights,
     )
     few = forest_table[(forest_table["events_treated"] + forest_table["events_control"]) < 5]
     if len(few):

@@ -32,6 +32,7 @@ from blinastudy.validate import (
     as_durations,
     as_events,
     as_treatment,
+    as_weights,
     require_columns,
     require_frame,
 )
@@ -203,6 +204,7 @@ def _wald(
     t: FloatArray,
     e: FloatArray,
     cluster: npt.NDArray[Any] | None,
+    weights: FloatArray | None = None,
 ) -> tuple[float, int, float, str]:
     """Wald test of the interaction terms of ``treat * var``: statistic, df, p, note.
 
@@ -221,6 +223,7 @@ def _wald(
     # likelihood nor the score residuals, and R gives their empty cells NA coefficients
     rows = t >= t[e > 0].min()
     treat, labels, t, e = treat[rows], labels[rows], t[rows], e[rows]
+    w = None if weights is None else weights[rows]
     main, full = _designs(treat, labels, order)
     terms = [j for j in independent_columns(full - full.mean(axis=0)) if j >= main.shape[1]]
     if not terms:
@@ -228,7 +231,9 @@ def _wald(
     level = np.asarray(pd.Index(order).get_indexer(labels), dtype=np.int64)
     if _infinite_interaction(treat, level, t, e):
         return nan, 0, nan, _infinite_note(treat, level, order, e)
-    fit = cox_fit(full, t, e, cluster=None if cluster is None else cluster[rows], firth=False)
+    fit = cox_fit(
+        full, t, e, weights=w, cluster=None if cluster is None else cluster[rows], firth=False
+    )
     if fit.method == "not estimable" or not fit.estimable[terms].all():
         return nan, 0, nan, "the interaction model is not estimable"
     if not fit.converged:  # R: "Ran out of iterations and did not converge"
@@ -267,9 +272,13 @@ def _interaction(
     t: FloatArray,
     e: FloatArray,
     cluster: npt.NDArray[Any] | None,
+    weights: FloatArray | None = None,
 ) -> _Interaction:
-    lr_stat, lr_df, p_lr = _likelihood_ratio(treat, labels, order, t, e)
-    w_stat, w_df, p_w, note = _wald(treat, labels, order, t, e, cluster)
+    if weights is None:
+        lr_stat, lr_df, p_lr = _likelihood_ratio(treat, labels, order, t, e)
+    else:  # a weighted partial likelihood ratio has no chi-square distribution
+        lr_stat, lr_df, p_lr = float("nan"), 0, float("nan")
+    w_stat, w_df, p_w, note = _wald(treat, labels, order, t, e, cluster, weights)
     return _Interaction(lr_stat, lr_df, p_lr, w_stat, w_df, p_w, note)
 
 
@@ -282,6 +291,7 @@ def _row(
     e: FloatArray,
     cluster: npt.NDArray[Any] | None,
     conf_level: float,
+    weights: FloatArray | None = None,
 ) -> dict[str, Any]:
     tr = treat[sel] == 1
     ev = e[sel]
@@ -300,6 +310,7 @@ def _row(
             treat[sel],
             t[sel],
             ev,
+            weights=None if weights is None else weights[sel],
             cluster=None if cluster is None else cluster[sel],
             conf_level=conf_level,
         )
@@ -427,6 +438,7 @@ def forest(
     *,
     conf_level: float = 0.95,
     cluster: str | None = None,
+    weights: str | None = None,
 ) -> pd.DataFrame:
     """Hazard ratio of treatment versus control overall and within each subgroup level.
 
@@ -446,6 +458,11 @@ def forest(
     cluster : str, optional
         Cluster column (matched pair) for robust standard errors and the
         robust Wald test of the interaction.
+    weights : str, optional
+        Column of case weights (MatchIt's matching weights after 1:k matching):
+        every Cox model is weighted with the robust variance, as ``coxph(...,
+        weights = w, robust = TRUE)``; the likelihood-ratio test is then not
+        available (NaN) and the Wald test is the one shown.
 
     Returns
     -------
@@ -489,15 +506,20 @@ def forest(
     t, e, treat, clus = _inputs(frame, duration, event, treatment, by, cluster)
     if not 0 < conf_level < 1:
         raise InputError(f"conf_level must be strictly between 0 and 1, got {conf_level}")
+    w = None
+    if weights is not None:
+        require_columns(frame, [weights])
+        w = as_weights(frame[weights], t.size, allow_zero=False, name=f"column {weights!r}")
     everyone = np.ones(t.size, dtype=bool)
-    rows = [_row(OVERALL, "All", everyone, treat, t, e, clus, conf_level)]
+    rows = [_row(OVERALL, "All", everyone, treat, t, e, clus, conf_level, w)]
     rows[0].update(p_interaction=np.nan, p_interaction_wald=np.nan, interaction_test="")
     for var in by:
         labels, order = _levels(frame[var], var)
-        test = _interaction(treat, labels, order, t, e, clus)
-        shown = ROBUST_WALD if clus is not None and np.isfinite(test.p_wald) else LIKELIHOOD_RATIO
+        test = _interaction(treat, labels, order, t, e, clus, w)
+        robust = clus is not None or w is not None
+        shown = ROBUST_WALD if robust and np.isfinite(test.p_wald) else LIKELIHOOD_RATIO
         for lv in order:
-            row = _row(var, lv, labels == lv, treat, t, e, clus, conf_level)
+            row = _row(var, lv, labels == lv, treat, t, e, clus, conf_level, w)
             row.update(
                 p_interaction=test.p_lr, p_interaction_wald=test.p_wald, interaction_test=shown
             )

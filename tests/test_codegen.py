@@ -94,7 +94,11 @@ def test_variants_reproduce_exactly(settings: Settings) -> None:
     if settings.population == "all":
         assert "cluster=None," in code
     elif settings.matching.replace:
-        assert 'cluster="patient",' in code  # reused controls: robust by patient
+        # reused controls: Austin and Cafri's variance (set and patient), forest by patient
+        assert "fit = austin_cafri(" in code
+        assert 'cluster="_patient",' in code
+    else:
+        assert 'strata=sample["pair"]' in code  # log-rank stratified by matched set
     if settings.origin == "landmark":
         assert f"landmark = {settings.landmark_months!r}" in code
 
