@@ -199,7 +199,8 @@ write(toJSON(list(
   source = paste(
     "MatchIt::lalonde (NSW job training); id = row name; propensity = R glm(binomial);",
     "pairs = greedy nearest neighbour with MatchIt >= 4.5.4 semantics (see",
-    "shared/oracle/README.md); smd = MatchIt summary() ATT convention"),
+    "tests/data/README.md; tests/data/make_matching_reference.R); smd = MatchIt summary() ATT",
+    "convention"),
   covariates = covariates,
   propensity = as.list(setNames(scales$ps, lalonde$id)),
   "match_ps_caliper_0.2" = matches$ps,
