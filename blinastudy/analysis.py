@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -434,6 +434,7 @@ class AnalysisResult:
     mrd: MrdResult | None
     forest: pd.DataFrame
     sweep: pd.DataFrame = field(default_factory=pd.DataFrame)
+    design: SampleDesign = field(default_factory=lambda: SampleDesign())
 
     @property
     def endpoint(self) -> EndpointResult:
@@ -472,6 +473,7 @@ class AnalysisResult:
                 "missing_matching_covariate": len(self.excluded_from_matching),
             },
             "warnings": list(self.warnings),
+            "population": self.design.description,
             "matching": self.matching_summary,
             "endpoints": {},
             "forest": self.forest.to_dict(orient="records"),
@@ -486,6 +488,13 @@ class AnalysisResult:
                 "medians": ep.medians.to_dict(orient="records"),
                 "logrank_p": None if ep.logrank is None else ep.logrank.p_value,
                 "logrank_statistic": None if ep.logrank is None else ep.logrank.statistic,
+                "logrank_test": ep.logrank_label,
+                "logrank_plain_p": None if ep.logrank_plain is None else ep.logrank_plain.p_value,
+                "difference_method": ep.difference_method,
+                "hazard_ratio_bootstrap": None
+                if ep.hazard_ratio_bootstrap is None
+                else asdict(ep.hazard_ratio_bootstrap),
+                "notes": list(ep.notes),
                 "hazard_ratio": ep.hazard_ratio.reset_index().to_dict(orient="records"),
             }
         if self.mrd is not None:
@@ -1381,6 +1390,7 @@ def analyze(
         immortal_time=pd.DataFrame(immortal_rows),
         mrd=_mrd(pop, settings, settings.endpoint),
         forest=forest_table,
+        design=design,
     )
     if sweep and len(complete):
         result.sweep = caliper_sweep(complete, settings)

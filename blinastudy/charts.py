@@ -349,7 +349,12 @@ def love_plot(
         var_name="sample",
         value_name="smd",
     )
-    long["abs_smd"] = long["smd"].abs()
+    # an infinite SMD (a covariate that separates the arms) cannot be drawn: its row is
+    # labelled instead
+    long["abs_smd"] = long["smd"].abs().replace(np.inf, np.nan)
+    infinite = set(long.loc[long["smd"].abs() == np.inf, "covariate"])
+    long["covariate"] = [c + " (|SMD| ∞)" if c in infinite else c for c in long["covariate"]]
+    data["covariate"] = [c + " (|SMD| ∞)" if c in infinite else c for c in data["covariate"]]
     long["sample"] = long["sample"].map(
         {"smd_before": "Before matching", "smd_after": "After matching"}
     )

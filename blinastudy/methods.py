@@ -97,9 +97,11 @@ def fmt_num(x: Any, digits: int = 2) -> str:
 
     Examples
     --------
-    >>> fmt_num(1.23456), fmt_num(None), fmt_num(float("nan"))
-    ('1.23', '–', '–')
+    >>> fmt_num(1.23456), fmt_num(None), fmt_num(float("nan")), fmt_num(float("inf"))
+    ('1.23', '–', '–', '∞')
     """
+    if isinstance(x, (int, float)) and math.isinf(x):
+        return "∞" if x > 0 else "-∞"
     return f"{float(x):.{digits}f}" if _finite(x) else "–"
 
 
@@ -293,19 +295,24 @@ def _matching_sentences(settings: Settings, result: Any) -> list[str]:
             "(matching within strata)"
         )
     out.append(sentence + ".")
+    ties = (
+        "among controls at the same distance the one nearest in MatchIt's distance-sorted "
+        "order was taken, the lower distance when two were equally near (MatchIt ≥ 4.5.4 "
+        "nearest-neighbour rule, so an R cross-check gives the same pairs)"
+    )
     if m.replace:
         out.append(
             "A control could serve several treated patients"
             + (f"; each treated patient took its {m.ratio} nearest controls" if m.ratio > 1 else "")
-            + "; controls were weighted by their number of uses."
+            + f"; {ties}; controls were weighted by MatchIt's matching weights."
         )
     elif m.ratio > 1:
         out.append(
             "Every treated patient received a first control before any received a second "
-            "(MatchIt's order of rounds); ties went to the first control in data order."
+            f"(MatchIt's order of rounds); {ties}."
         )
     else:
-        out.append("Ties went to the first control in data order (MatchIt ≥ 4.5.4 conventions).")
+        out.append(ties[0].upper() + ties[1:] + ".")
     if result is not None:
         s = result.matching_summary
         if s.get("error"):
@@ -327,8 +334,9 @@ def _matching_sentences(settings: Settings, result: Any) -> list[str]:
                 "were excluded from every analysis."
             )
     balance = (
-        "Balance was judged by standardised mean differences (|SMD| < 0.1 taken as "
-        "negligible imbalance), not by significance tests"
+        "Balance was judged by standardised mean differences as MatchIt's summary() computes "
+        "them for the ATT (mean difference over the SD of the blinatumomab patients in the "
+        "full sample; |SMD| < 0.1 taken as negligible imbalance), not by significance tests"
     )
     if result is not None and _finite(result.matching_summary.get("max_abs_smd_after")):
         s = result.matching_summary
@@ -338,6 +346,11 @@ def _matching_sentences(settings: Settings, result: Any) -> list[str]:
         )
     out.append(balance + ".")
     return out
+
+
+def _matched(settings: Settings, result: Any) -> bool:
+    """Whether survival is compared in a matched sample."""
+    return settings.population == "matched" and (result is None or result.match is not None)
 
 
 def _survival_sentences(settings: Settings, result: Any) -> list[str]:
@@ -350,7 +363,7 @@ def _survival_sentences(settings: Settings, result: Any) -> list[str]:
         f"The primary endpoint was {name} ({short}: {definition}); {o_name} "
         f"({o_short}: {o_definition}) was secondary."
     )
-    matched = settings.population == "matched" and (result is None or result.match is not None)
+    matched = _matched(settings, result)
     if matched:
         pop = "Survival was compared in the matched sample"
     elif settings.population == "matched":
@@ -381,29 +394,48 @@ def _survival_sentences(settings: Settings, result: Any) -> list[str]:
             "diagnosis is shown for comparison."
         )
     level = fmt_level(settings.conf_level)
+    design = None if result is None else result.design
+    weighted = design is not None and design.weights is not None
     out.append(
-        f"Survival curves were estimated by Kaplan-Meier with {level} pointwise confidence "
-        f"intervals {_CONF_TYPE[settings.conf_type]} (Greenwood variance, as R survfit), with "
-        "KMunicate-style tables of patients at risk, censored and with an event; survival at "
-        f"{settings.horizon_months:g} months was compared by its difference between arms with "
-        "a normal-approximation confidence interval."
+        "Survival curves were estimated by Kaplan-Meier"
+        + (" weighted by MatchIt's matching weights (R survfit(..., weights))" if weighted else "")
+        + f" with {level} pointwise confidence intervals {_CONF_TYPE[settings.conf_type]} "
+        "(Greenwood variance, as R survfit"
+        + ("; the infinitesimal-jackknife variance for non-integer weights" if weighted else "")
+        + "), with KMunicate-style tables of patients at risk, censored and with an event; "
+        f"medians as print(survfit) reports them. Survival at {settings.horizon_months:g} "
+        "months was compared by its difference between arms, with "
+        + (
+            f"a percentile bootstrap interval resampling matched sets ({settings.bootstrap.replicates} "
+            f"replicates, seed {settings.bootstrap.random_state}) so that the pairing is respected"
+            if matched
+            else "a normal-approximation confidence interval"
+        )
+        + "."
     )
     if matched and not m.replace:
-        se = "cluster-robust (matched pair) standard errors"
+        se = "cluster-robust standard errors (clusters: matched sets)"
+        if weighted:
+            se = "MatchIt's matching weights and " + se
+        test = "the log-rank test stratified by matched set (survdiff(... + strata(pair)))"
     elif matched:
         se = (
-            "model-based standard errors (pairs were not used as clusters because controls "
-            "could be reused)"
+            "weights and the standard errors of Austin & Cafri (2020), clustered on matched set "
+            "and on patient, as controls could be reused (one row per use of a control)"
         )
+        test = "the log-rank test (unweighted)"
     else:
         se = "model-based standard errors"
+        test = "the log-rank test"
     out.append(
-        "Arms were compared by the log-rank test and by Cox proportional hazards models with "
-        f"Efron ties and {se}, giving hazard ratios with {level} confidence intervals."
+        f"Arms were compared by {test} and by Cox proportional hazards models with "
+        f"Efron ties and {se}, giving hazard ratios with {level} confidence intervals; "
+        "times equal up to rounding were treated as ties (R's timefix)."
     )
     firth = (
         "Firth's penalised likelihood with profile likelihood CIs replaced the ordinary "
-        "estimate when an arm had no events (Heinze & Schemper 2001)"
+        "estimate when an arm had no events (Heinze & Schemper 2001); it does not account for "
+        "the pairing, so a pair-bootstrap interval is given beside it"
     )
     if result is not None:
         used = [
@@ -417,7 +449,7 @@ def _survival_sentences(settings: Settings, result: Any) -> list[str]:
     return out
 
 
-def _mrd_and_subgroups(settings: Settings) -> list[str]:
+def _mrd_and_subgroups(settings: Settings, result: Any) -> list[str]:
     out: list[str] = []
     mrd = settings.mrd
     when = "end-of-induction" if mrd.timepoint == "eoi" else "day-15"
@@ -435,9 +467,15 @@ def _mrd_and_subgroups(settings: Settings) -> list[str]:
     if settings.subgroups:
         out.append(
             f"Subgroup hazard ratios for {words(label(v) for v in settings.subgroups)} came from "
-            "separate Cox models within each level; heterogeneity was assessed by subgroup "
-            "interaction tests by likelihood ratio (treatment-by-subgroup interaction in a Cox "
-            "model of the whole sample), not by comparing subgroup p-values."
+            "separate Cox models within each level; heterogeneity was assessed by tests of the "
+            "treatment-by-subgroup interaction in a Cox model of the whole sample ("
+            + (
+                "the Wald test with the variance robust to the matched sets, or the likelihood "
+                "ratio test where the Wald test was not defined"
+                if _matched(settings, result)
+                else "likelihood ratio test"
+            )
+            + "), not by comparing subgroup p-values."
         )
     else:
         out.append("No subgroup analyses were done.")
@@ -485,7 +523,7 @@ def methods_text(settings: Settings, result: Any = None) -> str:
     ]
     sentences += _matching_sentences(settings, result)
     sentences += _survival_sentences(settings, result)
-    sentences += _mrd_and_subgroups(settings)
+    sentences += _mrd_and_subgroups(settings, result)
     version = str(result.version) if result is not None else __version__
     sentences.append(
         f"Analyses used BlinaStudy {version}, whose estimators reproduce R's survival and "

@@ -78,9 +78,10 @@ FIGURE_TITLES: dict[str, str] = {
 TABLE_TITLES: dict[str, str] = {
     "headline": "Headline results",
     "matching_summary": "Matching summary",
-    "balance": "Covariate balance (standardised mean differences)",
-    "baseline_before": "Baseline characteristics before matching",
-    "baseline_after": "Baseline characteristics after matching",
+    "balance": "Covariate balance: SMD (MatchIt, ATT: SD of the blinatumomab patients in the "
+    "full sample) and variance ratios, as MatchIt's summary()",
+    "baseline_before": "Baseline characteristics before matching (SMD: tableone, pooled SD)",
+    "baseline_after": "Baseline characteristics after matching (SMD: tableone, pooled SD)",
     "forest": "Treatment effect by subgroup",
     "immortal_time": "Time origin: diagnosis versus landmark",
     "mrd_groups": "Survival by MRD group",
@@ -197,6 +198,8 @@ def headline_table(result: Any) -> pd.DataFrame:
                 "arm": arm,
                 "patients": int(ep.n.get(arm, 0)),
                 "events": int(ep.events.get(arm, 0)),
+                "population": result.design.description,
+                "conf_level": float(s.conf_level),
                 "horizon_months": float(s.horizon_months),
                 "survival": np.nan,
                 "ci_lower": np.nan,
@@ -219,6 +222,16 @@ def headline_table(result: Any) -> pd.DataFrame:
                 hr_p=float(hr["p_value"].iloc[0]) if first and len(hr) else np.nan,
                 hr_method=str(hr["method"].iloc[0]) if first and len(hr) else "",
                 logrank_p=float(ep.logrank.p_value) if first and ep.logrank is not None else np.nan,
+                logrank_test=ep.logrank_label if first else "",
+                difference=float(ep.difference["estimate"]) if first else np.nan,
+                difference_ci_lower=float(ep.difference["ci_lower"]) if first else np.nan,
+                difference_ci_upper=float(ep.difference["ci_upper"]) if first else np.nan,
+                difference_method=ep.difference_method if first else "",
+            )
+            boot = ep.hazard_ratio_bootstrap
+            row.update(
+                hr_bootstrap_ci_lower=boot.ci_lower if first and boot is not None else np.nan,
+                hr_bootstrap_ci_upper=boot.ci_upper if first and boot is not None else np.nan,
             )
             rows.append(row)
     return pd.DataFrame(rows)

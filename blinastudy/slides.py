@@ -36,6 +36,7 @@ from blinastudy.methods import (
 )
 from blinastudy.report import result_charts
 from blinastudy.stamp import stamp, stamp_line
+from blinastudy.subgroups import interaction_p
 from blinastudy.teaching import explain
 
 __all__ = ["SLIDE_FIGURES", "SLIDE_TITLES", "pptx_deck", "render_pngs"]
@@ -336,7 +337,8 @@ def pptx_deck(
     ints = f[f["variable"] != "Overall"].drop_duplicates("variable") if len(f) else f
     for _, r in ints.iterrows():
         forest_lines.append(
-            f"{label(str(r['variable']))}: interaction p {fmt_p(r['p_interaction'])}"
+            f"{label(str(r['variable']))}: interaction p {fmt_p(interaction_p(r))} "
+            f"({r['interaction_test']})"
         )
     _text(slide, forest_lines, Inches(9.5), body_top, Inches(3.6), Inches(5.4), size=13)
     _notes(slide, explain("forest", s, result) + "\n\n" + explain("firth", s, result))

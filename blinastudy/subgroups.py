@@ -45,6 +45,7 @@ __all__ = [
     "MISSING_LEVEL",
     "ROBUST_WALD",
     "forest",
+    "interaction_p",
     "interaction_tests",
 ]
 
@@ -525,3 +526,19 @@ def forest(
             )
             rows.append(row)
     return pd.DataFrame(rows, columns=FOREST_COLUMNS)
+
+
+def interaction_p(row: Any) -> float:
+    """The interaction p-value to show for a forest row (its ``interaction_test`` says which).
+
+    Examples
+    --------
+    >>> interaction_p({"interaction_test": ROBUST_WALD, "p_interaction": 0.2,
+    ...                "p_interaction_wald": 0.3})
+    0.3
+    >>> interaction_p({"interaction_test": LIKELIHOOD_RATIO, "p_interaction": 0.2,
+    ...                "p_interaction_wald": 0.3})
+    0.2
+    """
+    key = "p_interaction_wald" if row["interaction_test"] == ROBUST_WALD else "p_interaction"
+    return float(row[key])

@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import pandas as pd
+
 from blinastudy.errors import InputError
 from blinastudy.methods import (
     ENDPOINT_NAMES,
@@ -26,6 +28,7 @@ from blinastudy.methods import (
     words,
 )
 from blinastudy.settings import Settings
+from blinastudy.subgroups import interaction_p
 
 __all__ = ["KEYS", "TEXTS", "TITLES", "explain"]
 
@@ -291,12 +294,13 @@ def _forest(settings: Settings, result: Any) -> list[str]:
     if len(overall):
         out.append(f"Overall: {_hr_row(overall.iloc[0], settings.conf_level)}.")
     ints = f[f["variable"] != "Overall"].drop_duplicates("variable")
-    ints = ints[ints["p_interaction"].map(_finite)]
+    shown = ints.apply(interaction_p, axis=1) if len(ints) else pd.Series(dtype=float)
+    ints = ints.assign(_p=shown)[shown.map(_finite)]
     if len(ints):
-        best = ints.sort_values("p_interaction").iloc[0]
+        best = ints.sort_values("_p").iloc[0]
         out.append(
             f"The smallest interaction p-value is for {label(str(best['variable']))} "
-            f"({p_text(best['p_interaction'])})."
+            f"({p_text(best['_p'])}, {best['interaction_test']} test)."
         )
     return out
 

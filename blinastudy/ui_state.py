@@ -34,6 +34,7 @@ __all__ = [
     "adapt_settings",
     "analysis_key",
     "baseline_display",
+    "ci_label",
     "covariate_options",
     "exact_options",
     "fmt_ci",
@@ -301,6 +302,13 @@ def _finite(x: Any) -> bool:
         return False
 
 
+def _infinite(x: Any) -> bool:
+    try:
+        return x is not None and math.isinf(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
 def fmt_num(x: Any) -> str:
     """A ratio or estimate with sensible precision; ``NA`` when missing.
 
@@ -308,7 +316,11 @@ def fmt_num(x: Any) -> str:
     --------
     >>> fmt_num(0.081032), fmt_num(0.3252), fmt_num(12.345), fmt_num(float("nan"))
     ('0.081', '0.33', '12.3', 'NA')
+    >>> fmt_num(float("inf"))  # e.g. the SMD of a covariate that separates the arms
+    '∞'
     """
+    if _infinite(x):
+        return "∞" if float(x) > 0 else "-∞"
     if not _finite(x):
         return "NA"
     v = float(x)
@@ -384,20 +396,31 @@ def fmt_months(x: Any) -> str:
     return f"{float(x):.1f} months" if _finite(x) else "not reached"
 
 
+def ci_label(conf_level: float) -> str:
+    """``95% CI`` for a confidence level.
+
+    Examples
+    --------
+    >>> ci_label(0.95), ci_label(0.9)
+    ('95% CI', '90% CI')
+    """
+    return f"{float(conf_level) * 100:g}% CI"
+
+
 def method_label(method: Any) -> str:
     """What the ``method`` of a hazard-ratio row means, in words.
 
     Examples
     --------
     >>> method_label("ml-robust")
-    'Cox, cluster-robust SE (matched pairs)'
+    'Cox, cluster-robust SE (matched sets)'
     >>> method_label("firth")
     'Firth penalised Cox (an arm has no events)'
     """
     text = str(method)
     return {
         "ml": "Cox, model-based SE",
-        "ml-robust": "Cox, cluster-robust SE (matched pairs)",
+        "ml-robust": "Cox, cluster-robust SE (matched sets)",
         "firth": "Firth penalised Cox (an arm has no events)",
         "not estimable": "not estimable",
     }.get(text, text)
@@ -406,6 +429,18 @@ def method_label(method: Any) -> str:
 # --------------------------------------------------------------------------------------
 # Files, mappings, problems
 # --------------------------------------------------------------------------------------
+
+
+#: The two SMD conventions, named wherever an SMD is shown.
+BASELINE_SMD = "SMD (tableone)"
+BALANCE_SMD = "SMD (MatchIt, ATT)"
+SMD_CONVENTIONS = (
+    "Two SMD conventions are shown, each named: the baseline table's 'SMD (tableone)' "
+    "divides by the pooled SD of the two arms (Yang & Dalton's multi-level SMD for "
+    "categories), as R's tableone; the love plot, the caliper sweep and the report's "
+    "balance table use 'SMD (MatchIt, ATT)', the mean difference over the SD of the "
+    "blinatumomab patients in the full sample, as MatchIt's summary()."
+)
 
 
 def baseline_display(table: pd.DataFrame) -> pd.DataFrame:
@@ -417,12 +452,12 @@ def baseline_display(table: pd.DataFrame) -> pd.DataFrame:
     >>> t = pd.DataFrame({"variable": ["n", "age"], "smd": [float("nan"), 0.22893],
     ...                   "missing_blinatumomab": [0, 1]})
     >>> baseline_display(t).to_dict("list")
-    {'variable': ['n', 'age'], 'SMD': ['', '0.229'], 'missing (blinatumomab)': [0, 1]}
+    {'variable': ['n', 'age'], 'SMD (tableone)': ['', '0.229'], 'missing (blinatumomab)': [0, 1]}
     """
     out = table.copy()
     if "smd" in out:
         out["smd"] = [f"{v:.3f}" if _finite(v) else "" for v in out["smd"]]
-    names = {"smd": "SMD"}
+    names = {"smd": BASELINE_SMD}
     for col in out.columns:
         if str(col).startswith("missing_"):
             names[col] = f"missing ({str(col)[len('missing_') :]})"

@@ -22,6 +22,7 @@ from blinastudy.mapping import MRD_UNITS, TIME_UNITS, Mapping, suggest_mapping
 from blinastudy.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS, Problem, schema_markdown
 from blinastudy.ui_state import (
     KEEP_NAME,
+    SMD_CONVENTIONS,
     baseline_display,
     mapping_from_table,
     mapping_table,
@@ -329,6 +330,7 @@ def baseline_section() -> None:
         "Compare arms with the standardised mean difference (SMD), not p-values: "
         "|SMD| below 0.1 is the usual sign of good balance."
     )
+    st.caption(SMD_CONVENTIONS)
     tabs = st.tabs(["Before matching", "After matching"])
     with tabs[0]:
         table(baseline_display(res.baseline_before), height="content")

@@ -8,7 +8,14 @@ from typing import Any
 import streamlit as st
 
 from blinastudy import charts
-from blinastudy.ui_state import CALIPER_OPTIONS, covariate_options, exact_options, fmt_num
+from blinastudy.ui_state import (
+    BALANCE_SMD,
+    CALIPER_OPTIONS,
+    SMD_CONVENTIONS,
+    covariate_options,
+    exact_options,
+    fmt_num,
+)
 from pages.common.ui import (
     bound,
     chart,
@@ -103,7 +110,11 @@ def numbers(res: Any) -> None:
     c2.metric("Matched controls", summary["n_matched_controls"])
     before = summary.get("max_abs_smd_before")
     after = summary.get("max_abs_smd_after")
-    c3.metric("Max |SMD| before → after", f"{fmt_num(before)} → {fmt_num(after)}")
+    c3.metric(
+        "Max |SMD| before → after",
+        f"{fmt_num(before)} → {fmt_num(after)}",
+        help=f"{BALANCE_SMD}: MatchIt's summary() for the ATT. {SMD_CONVENTIONS}",
+    )
     width = summary.get("caliper_width")
     c4.metric(
         "Caliper width (logit scale)",
@@ -145,8 +156,9 @@ def body() -> None:
         bal = res.balance.reset_index()
         chart(charts.love_plot(res.balance, presentation=pres), bal, "love-plot", width="stretch")
         st.caption(
-            "Grey: before matching; green: after. Dashed line: |SMD| = 0.1. A covariate "
-            "level absent from the blinatumomab arm has no SMD and no point."
+            f"{BALANCE_SMD}: mean difference over the SD of the blinatumomab patients in the "
+            "full sample (MatchIt's pooled-SD fallback where they do not vary), as MatchIt's "
+            "summary(). Grey: before matching; green: after. Dashed line: |SMD| = 0.1."
         )
     st.subheader("Not matched")
     if len(res.unmatched):

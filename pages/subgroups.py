@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from blinastudy import charts
+from blinastudy.subgroups import interaction_p
 from blinastudy.ui_state import SUBGROUP_LABELS, fmt_hr, fmt_p, method_label, subgroup_options
 from pages.common.ui import (
     bound,
@@ -46,7 +47,12 @@ def forest_table(forest: pd.DataFrame) -> pd.DataFrame:
             + ")",
             "HR (95% CI)": [fmt_hr(r) for r in forest.to_dict(orient="records")],
             "estimate": forest["method"].map(method_label),
-            "interaction p": forest["p_interaction"].map(lambda p: "" if pd.isna(p) else fmt_p(p)),
+            "interaction p": [
+                ""
+                if r["variable"] == "Overall" or pd.isna(interaction_p(r))
+                else f"{fmt_p(interaction_p(r))} ({r['interaction_test']})"
+                for r in forest.to_dict(orient="records")
+            ],
         }
     )
 

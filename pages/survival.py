@@ -12,6 +12,7 @@ from blinastudy import charts
 from blinastudy.analysis import ENDPOINT_LABELS
 from blinastudy.ui_state import (
     SUBGROUP_LABELS,
+    ci_label,
     fmt_ci,
     fmt_hr,
     fmt_months,
@@ -113,9 +114,13 @@ def controls() -> None:
 
 
 def estimates(ep: Any, res: Any) -> None:
-    horizon = store().settings.horizon_months
+    settings = store().settings
+    horizon = settings.horizon_months
+    ci = ci_label(settings.conf_level)
+    st.caption(f"Population: {res.design.description}; {ep.label}, time from {ep.origin}.")
     cols = st.columns(3)
     rows = {r["arm"]: r for r in ep.at_horizon.to_dict(orient="records")}
+    weighted = res.design.weights is not None
     for col, arm in zip(cols[:2], ARM_NAMES, strict=True):
         r = rows.get(arm)
         col.metric(
@@ -123,8 +128,11 @@ def estimates(ep: Any, res: Any) -> None:
             fmt_pct(r["survival"]) if r else "NA",
         )
         if r:
+            at_risk = f"{r['n_at_risk']:.1f} weighted" if weighted else f"{r['n_at_risk']:g}"
             col.caption(
-                f"95% CI {fmt_ci(r['ci_lower'], r['ci_upper'], pct=True)}; {r['n_at_risk']} at risk"
+                f"Kaplan-Meier{' (MatchIt weights)' if weighted else ''}, {ci} "
+                f"{fmt_ci(r['ci_lower'], r['ci_upper'], pct=True)} ({settings.conf_type}); "
+                f"{at_risk} at risk"
             )
     d = ep.difference
     est = d.get("estimate")
@@ -132,25 +140,44 @@ def estimates(ep: Any, res: Any) -> None:
         "Difference (blina − chemo)",
         "NA" if est is None or pd.isna(est) else f"{est * 100:+.1f} points",
     )
-    cols[2].caption(f"95% CI {fmt_ci(d.get('ci_lower'), d.get('ci_upper'), pct=True)}")
+    cols[2].caption(
+        f"{ci} {fmt_ci(d.get('ci_lower'), d.get('ci_upper'), pct=True)}; {ep.difference_method}"
+    )
     c1, c2, c3 = st.columns(3)
     hr = ep.hazard_ratio
-    if len(hr):
+    if len(hr) and pd.notna(hr.iloc[0]["hr"]):
         row = hr.iloc[0]
         c1.metric("Hazard ratio (blina vs chemo)", fmt_num(row["hr"]))
+        how = method_label(row["method"])
+        if res.design.reused and row["method"] == "ml-robust":
+            how = "Cox, weighted, Austin-Cafri SE (matched set and patient)"
+        elif weighted and row["method"] == "ml-robust":
+            how = "Cox, MatchIt weights, cluster-robust SE (matched sets)"
         c1.caption(
-            f"95% CI {fmt_ci(row['ci_lower'], row['ci_upper'])}; {method_label(row['method'])}; "
+            f"{ci} {fmt_ci(row['ci_lower'], row['ci_upper'])}; {how}; "
             f"Wald p {fmt_p(row['p_value'])}"
         )
+        boot = ep.hazard_ratio_bootstrap
+        if boot is not None:
+            c1.caption(
+                f"Pair bootstrap {ci} {fmt_ci(boot.ci_lower, boot.ci_upper)} ({boot.method})"
+            )
     else:
         c1.metric("Hazard ratio (blina vs chemo)", "not estimable")
-        c1.caption("No events, or one arm is empty.")
-    c2.metric("Log-rank p", fmt_p(None if ep.logrank is None else ep.logrank.p_value))
+        c1.caption("No events, one arm empty, or an infinite estimate (see the notes below).")
+    c2.metric(
+        ep.logrank_label[:1].upper() + ep.logrank_label[1:] + " p"
+        if ep.logrank_label
+        else "Log-rank p",
+        fmt_p(None if ep.logrank is None else ep.logrank.p_value),
+    )
+    if ep.logrank_stratified is not None and ep.logrank_plain is not None:
+        c2.caption(f"Plain log-rank, ignoring the matching: p {fmt_p(ep.logrank_plain.p_value)}")
     meds = "; ".join(
         f"{ARM_NAMES.get(r['arm'], r['arm'])}: {fmt_months(r['median'])}"
         for r in ep.medians.to_dict(orient="records")
     )
-    c3.markdown(f"**Median {ep.endpoint.upper()}**  \n{meds or 'NA'}")
+    c3.markdown(f"**Median {ep.endpoint.upper()}** (print(survfit) rule)  \n{meds or 'NA'}")
     c3.caption(
         "Patients: "
         + ", ".join(
@@ -165,10 +192,13 @@ def estimates(ep: Any, res: Any) -> None:
             "a precise size of effect.",
             icon=":material/warning:",
         )
+    for note in ep.notes:
+        st.info(note, icon=":material/info:")
     teach(
         "HR below 1 favours blinatumomab. In matched pairs the confidence interval is "
-        "cluster-robust (pairs are not independent). The log-rank p tests whether the "
-        "curves differ at all; the difference at a chosen month is what a family hears."
+        "cluster-robust (pairs are not independent), and the log-rank test is stratified by "
+        "pair. The log-rank p tests whether the curves differ at all; the difference at a "
+        "chosen month is what a family hears."
     )
     teach_topic("firth", res)
 

@@ -94,7 +94,7 @@ def test_adapt_settings_keeps_what_exists() -> None:
 
 
 def test_formats() -> None:
-    assert fmt_num(0.0) == "0" and fmt_num(None) == "NA" and fmt_num(float("inf")) == "NA"
+    assert fmt_num(0.0) == "0" and fmt_num(None) == "NA" and fmt_num(float("inf")) == "∞"
     assert fmt_hr({"hr": float("nan"), "ci_lower": 1, "ci_upper": 2}) == "not estimable"
     assert fmt_p(0.001) == "0.001" and fmt_p(0.0009) == "< 0.001"
 

@@ -25,15 +25,19 @@ def test_default_paragraph_names_the_design() -> None:
         "standardised mean differences",
         "Kaplan-Meier with 95% pointwise confidence intervals on the log-log scale",
         "log-rank test",
-        "Efron ties and cluster-robust (matched pair) standard errors",
+        "Efron ties and cluster-robust standard errors (clusters: matched sets)",
+        "the log-rank test stratified by matched set",
+        "percentile bootstrap interval resampling matched sets (1000 replicates",
+        "MatchIt ≥ 4.5.4 nearest-neighbour rule",
+        "as MatchIt's summary() computes them for the ATT",
         "Firth's penalised likelihood with profile likelihood CIs",
         "Heinze & Schemper 2001",
         "time origin diagnosis",
         "landmark analysis at 12 months",
         "MRD threshold of 0.1%",
-        "subgroup interaction tests by likelihood ratio",
+        "the Wald test with the variance robust to the matched sets",
         "The primary endpoint was event-free survival",
-        "survival at 24 months",
+        "Survival at 24 months",
     ):
         assert phrase in DEFAULT, phrase
     assert "\n" not in DEFAULT
@@ -45,7 +49,7 @@ VARIANTS = [
     ({"matching__replace": True}, "with replacement on the logit", "without replacement"),
     (
         {"matching__replace": True},
-        "model-based standard errors (pairs were not used as clusters",
+        "standard errors of Austin & Cafri (2020), clustered on matched set and on patient",
         "cluster-robust",
     ),
     (
@@ -76,7 +80,7 @@ VARIANTS = [
     ({"endpoint": "os"}, "The primary endpoint was overall survival", "was event-free survival"),
     ({"population": "all"}, "all patients without matching", "in the matched sample"),
     ({"population": "all"}, "Efron ties and model-based standard errors", "cluster-robust"),
-    ({"horizon_months": 36.0}, "survival at 36 months", "survival at 24 months"),
+    ({"horizon_months": 36.0}, "Survival at 36 months", "Survival at 24 months"),
     ({"mrd__threshold_pct": 0.01}, "MRD threshold of 0.01%", "MRD threshold of 0.1%"),
     ({"mrd__timepoint": "day15"}, "grouped by day-15 MRD", "grouped by end-of-induction MRD"),
     ({"subgroups": ()}, "No subgroup analyses", "interaction tests"),
