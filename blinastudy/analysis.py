@@ -72,6 +72,8 @@ ENDPOINTS = {
     "efs": ("efs_months", "efs_event", "Event-free survival"),
     "os": ("os_months", "os_event", "Overall survival"),
 }
+#: The outcome columns: a patient missing any of them is excluded from every analysis.
+OUTCOME_COLUMNS = tuple(c for tcol, ecol, _ in ENDPOINTS.values() for c in (tcol, ecol))
 #: Display name of each endpoint.
 ENDPOINT_LABELS = {key: label for key, (_, _, label) in ENDPOINTS.items()}
 REQUIRED = ["patient_id", "arm", "efs_months", "efs_event", "os_months", "os_event"]
@@ -295,6 +297,24 @@ def _exclusion_table(
     return out
 
 
+def matching_pool(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """The patients of a prepared frame who can be matched: outcome and every matching
+    covariate known (the others are listed by :func:`missing_outcome` and in
+    ``AnalysisResult.excluded_from_matching``).
+
+    Examples
+    --------
+    >>> from blinastudy.demo import make_demo_cohort
+    >>> cohort = make_demo_cohort()
+    >>> cohort.loc[0, "efs_event"] = float("nan")
+    >>> len(matching_pool(prepare_cohort(cohort, Settings()), Settings()))
+    689
+    """
+    m = settings.matching
+    needed = list(dict.fromkeys([*OUTCOME_COLUMNS, *m.covariates, *m.exact]))
+    return frame.loc[frame[needed].notna().all(axis=1)]
+
+
 def missing_outcome(frame: pd.DataFrame) -> pd.DataFrame:
     """Patients of a prepared frame without a complete outcome, with the columns missing.
 
@@ -307,7 +327,7 @@ def missing_outcome(frame: pd.DataFrame) -> pd.DataFrame:
     >>> missing_outcome(prepare_cohort(cohort, Settings()))[["patient_id", "reason"]].values.tolist()
     [['BLN-001', 'missing os_months']]
     """
-    cols = [c for tcol, ecol, _ in ENDPOINTS.values() for c in (tcol, ecol)]
+    cols = list(OUTCOME_COLUMNS)
     miss = frame[cols].isna().to_numpy()
     mask: npt.NDArray[np.bool_] = np.asarray(miss.any(axis=1), dtype=bool)
     reasons = [
@@ -1201,7 +1221,7 @@ def analyze(
             f"{int(incomplete.sum())} patient(s) lack a matching covariate and cannot be matched "
             "(listed under 'excluded from matching')."
         )
-    complete = frame.loc[~incomplete]
+    complete = matching_pool(prepared, settings)
     res: MatchResult | None = None
     match_error: str | None = None
     model: PropensityModel | None = None

@@ -227,14 +227,11 @@ def _write(path: Path, data: str | bytes) -> None:
 
 def _analyse(cohort: pd.DataFrame, settings: Any, progress: Progress) -> Any:
     """:func:`analyze`, with the caliper sweep done one caliper at a time for the bar."""
-    from blinastudy.analysis import analyze, caliper_sweep, prepare_cohort
+    from blinastudy.analysis import analyze, caliper_sweep, matching_pool, prepare_cohort
 
     result = analyze(cohort, settings, sweep=False)
-    progress.step("analysis")
-    m = settings.matching
-    frame = prepare_cohort(cohort, settings)
-    needed = list(dict.fromkeys([*m.covariates, *m.exact]))
-    complete = frame.loc[~frame[needed].isna().any(axis=1)]
+    progress.step(f"analysis (pair bootstrap, {settings.bootstrap.replicates} replicates)")
+    complete = matching_pool(prepare_cohort(cohort, settings), settings)
     if not len(complete) or not settings.sweep_calipers:
         progress.add(-len(settings.sweep_calipers))
         return result

@@ -136,7 +136,7 @@ class BootstrapSettings:
     """
 
     replicates: int = 1000
-    live_replicates: int = 200
+    live_replicates: int = 500
     random_state: int = 20241207
 
     def __post_init__(self) -> None:

@@ -523,3 +523,19 @@ def test_reference_level_reparametrises(
         expected = coef_a[name[1:]] - coef_a[chosen]
         assert float(np.log(b.loc[name, "hr"])) == pytest.approx(expected, rel=1e-5, abs=1e-7)
     assert b.loc["x", "hr"] == pytest.approx(a.loc["x", "hr"], rel=1e-6)
+
+
+def test_firth_that_cannot_converge_is_not_estimable_not_a_crash() -> None:
+    # two covariates on tiny degenerate data: R's coxph runs out of iterations, and the
+    # penalised likelihood has no usable maximum either
+    f = pd.DataFrame(
+        {
+            "t": [6, 8, 7, 2, 4, 3, 4, 4, 6],
+            "e": [1, 1, 1, 0, 0, 0, 0, 0, 1],
+            "x": [2, 1, -0.5, 0, 0, 2, -0.5, 0, -0.5],
+            "g": ["c", "b", "a", "b", "a", "c", "a", "b", "a"],
+        }
+    )
+    table = cox(f, "t", "e", ["g", "x"])
+    assert (table["method"] == "not estimable").all()
+    assert table.attrs["note"] == "Firth's penalised likelihood did not converge"

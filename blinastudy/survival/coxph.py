@@ -917,6 +917,10 @@ def _profile_ci(
         return 2.0 * (ll_max - pen) - crit, -2.0 * pen_score
 
     width = max(se_k if np.isfinite(se_k) and se_k > 0 else 1.0, 0.1)
+    if not gap(float(beta_hat[k])) < 0:
+        # the profile does not peak at the estimate (a flat or singular penalised
+        # likelihood): no interval can be read off it
+        return float("nan"), float("nan"), float("nan")
     limits = []
     for direction in (-1.0, 1.0):
         lo = beta_hat[k]
@@ -1260,6 +1264,10 @@ def _fit(
     if sign <= 0:
         return _not_estimable(
             names, n, n_events, ll_null, "Firth's penalised likelihood has no maximum"
+        )
+    if not converged:
+        return _not_estimable(
+            names, n, n_events, ll_null, "Firth's penalised likelihood did not converge"
         )
     ll_max = ev.loglik + 0.5 * logdet
     var = np.asarray(np.linalg.inv(ev.info), dtype=np.float64)

@@ -217,12 +217,13 @@ def bound(
 
 @st.cache_data(scope="session", max_entries=24, show_spinner=False)
 def _analysis(cohort_key: str, settings_json: str, _cohort: pd.DataFrame) -> AnalysisResult:
-    return analyze(_cohort, Settings.from_json(settings_json), sweep=False)
+    settings = Settings.from_json(settings_json)
+    return analyze(_cohort, settings, sweep=False, replicates=settings.bootstrap.live_replicates)
 
 
 @st.cache_data(scope="session", max_entries=8, show_spinner=False)
 def _sweep(cohort_key: str, settings_json: str, _cohort: pd.DataFrame) -> pd.DataFrame:
-    return analyze(_cohort, Settings.from_json(settings_json), sweep=True).sweep
+    return analyze(_cohort, Settings.from_json(settings_json), sweep=True, replicates=0).sweep
 
 
 def result() -> AnalysisResult | None:
@@ -230,7 +231,8 @@ def result() -> AnalysisResult | None:
     showing why it cannot be computed."""
     s = store()
     try:
-        with st.spinner("Updating the analysis..."):
+        replicates = s.settings.bootstrap.live_replicates
+        with st.spinner(f"Updating the analysis (pair bootstrap, {replicates} replicates)..."):
             return _analysis(s.cohort_hash, analysis_key(s.settings), s.cohort)
     except InputError as exc:
         error = exc
