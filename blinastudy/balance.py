@@ -50,8 +50,9 @@ import pandas as pd
 
 from blinastudy.errors import InputError
 from blinastudy.validate import (
-    MAX_MAGNITUDE,
     as_treatment,
+    as_weights,
+    describe_entries,
     require_columns,
     require_finite,
     require_frame,
@@ -107,8 +108,8 @@ def balance_design(frame: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFra
     for col in covariates:
         ser = frame[col]
         if ser.isna().any():
-            rows = ser.index[ser.isna()][:5].tolist()
-            raise InputError(f"covariate {col!r} has missing values at rows {rows}")
+            where = describe_entries(None, ser.isna().to_numpy(), list(ser.index))
+            raise InputError(f"covariate {col!r} has missing values at {where}")
         if pd.api.types.is_bool_dtype(ser) or (
             pd.api.types.is_numeric_dtype(ser) and not isinstance(ser.dtype, pd.CategoricalDtype)
         ):
@@ -258,37 +259,6 @@ def _bal1var(
 # inputs
 
 
-def _patients(labels: Sequence[Any], values: FloatArray, mask: npt.NDArray[np.bool_]) -> str:
-    idx = np.flatnonzero(mask)
-    shown = ", ".join(f"{labels[i]!r} ({format(float(values[i]), 'g')})" for i in idx[:5])
-    more = f" and {idx.size - 5} more" if idx.size > 5 else ""
-    return shown + more
-
-
-def _check_weights(values: FloatArray, labels: Sequence[Any], what: str) -> None:
-    bad = ~np.isfinite(values)
-    if bad.any():
-        raise InputError(f"{what} must be finite; patient(s) {_patients(labels, values, bad)}")
-    bad = values < 0
-    if bad.any():
-        raise InputError(f"{what} must be >= 0; patient(s) {_patients(labels, values, bad)}")
-    bad = values > MAX_MAGNITUDE
-    if bad.any():
-        raise InputError(
-            f"{what} must be at most {MAX_MAGNITUDE:g}; patient(s) {_patients(labels, values, bad)}"
-        )
-
-
-def _as_float(values: Any, what: str) -> FloatArray:
-    try:
-        arr = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InputError(f"{what} must be numbers") from None
-    if arr.ndim != 1:
-        raise InputError(f"{what} must be one-dimensional (one weight per patient)")
-    return arr
-
-
 def _require_both_arms(t: IntArray, w: FloatArray, what: str) -> None:
     for arm, name in ((1, "treated"), (0, "control")):
         if not np.any(w[t == arm] > 0):
@@ -312,10 +282,11 @@ def _frame_weights(frame: pd.DataFrame, weights: Any, t: IntArray) -> FloatArray
                 parts.append(f"weights for patient(s) not in the frame {extra[:5].tolist()}")
             raise InputError("weights must be indexed like the frame: " + "; ".join(parts))
         weights = weights.reindex(frame.index)
-    w = _as_float(weights, "weights")
-    if w.size != len(frame):
-        raise InputError(f"weights has {w.size} values but the frame has {len(frame)} rows")
-    _check_weights(w, frame.index.tolist(), "weights")
+    if not isinstance(weights, pd.Series):
+        weights = pd.Series(np.asarray(weights, dtype=object).ravel(), dtype=object)
+        if len(weights) == len(frame):
+            weights.index = frame.index
+    w = as_weights(weights, len(frame))
     _require_both_arms(t, w, "matching weights")
     return w
 
@@ -339,8 +310,7 @@ def _matched_units(
     x = mdesign.reindex(columns=columns, fill_value=0.0).to_numpy(dtype=np.float64)
     labels = mframe.index.tolist()
     if "weight" in mframe.columns:
-        w = _as_float(mframe["weight"], "matched sample column 'weight'")
-        _check_weights(w, labels, "matched sample column 'weight'")
+        w = as_weights(mframe["weight"], len(mframe), name="matched sample column 'weight'")
     else:
         w = np.ones(len(mframe))
     codes, _ = pd.factorize(mframe.index, use_na_sentinel=False)
@@ -348,10 +318,9 @@ def _matched_units(
     lead = first[codes]
     differs = (mt != mt[lead]) | np.any(x != x[lead], axis=1)
     if differs.any():
-        who = sorted({repr(labels[i]) for i in np.flatnonzero(differs)})[:5]
         raise InputError(
             "matched rows with the same index label must be the same patient "
-            f"(same arm and covariates); they differ for {', '.join(who)}"
+            f"(same arm and covariates); they differ at {describe_entries(None, differs, labels)}"
         )
     unit_w = np.asarray(np.bincount(codes, weights=w), dtype=np.float64)
     unit_t = mt[first]

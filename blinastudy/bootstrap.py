@@ -24,6 +24,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from blinastudy.errors import InputError
+from blinastudy.validate import describe_value
 
 __all__ = ["BootstrapResult", "cluster_bootstrap"]
 
@@ -81,7 +82,7 @@ class BootstrapResult:
 
 def _check_int(value: Any, name: str, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < low:
-        raise InputError(f"{name} must be a whole number >= {low}, got {value!r}")
+        raise InputError(f"{name} must be a whole number >= {low}, got {describe_value(value)}")
     return int(value)
 
 
@@ -150,10 +151,12 @@ def cluster_bootstrap(
     seed = _check_int(random_state, "random_state", 0)
     if isinstance(conf_level, bool) or not isinstance(conf_level, numbers.Real):
         raise InputError(
-            f"conf_level must be a number strictly between 0 and 1, got {conf_level!r}"
+            f"conf_level must be a number strictly between 0 and 1, got {describe_value(conf_level)}"
         )
     if not 0 < float(conf_level) < 1:
-        raise InputError(f"conf_level must be strictly between 0 and 1, got {conf_level!r}")
+        raise InputError(
+            f"conf_level must be strictly between 0 and 1, got {describe_value(conf_level)}"
+        )
     labels = np.asarray(clusters, dtype=object).ravel()
     if labels.size == 0:
         raise InputError("clusters is empty")

@@ -53,7 +53,13 @@ from scipy import linalg
 from blinastudy.balance import balance
 from blinastudy.errors import InputError
 from blinastudy.survival.coxph import design_matrix, independent_columns
-from blinastudy.validate import as_treatment, require_columns, require_finite, require_frame
+from blinastudy.validate import (
+    as_treatment,
+    describe_entries,
+    require_columns,
+    require_finite,
+    require_frame,
+)
 
 __all__ = [
     "MatchResult",
@@ -478,8 +484,8 @@ def _strata(frame: pd.DataFrame, exact: Sequence[str] | None) -> IntArray:
     require_columns(frame, exact)
     for col in exact:
         if frame[col].isna().any():
-            rows = frame.index[frame[col].isna()][:5].tolist()  # plain labels, no numpy reprs
-            raise InputError(f"exact-matching column {col!r} has missing values at rows {rows}")
+            where = describe_entries(None, frame[col].isna().to_numpy(), list(frame.index))
+            raise InputError(f"exact-matching column {col!r} has missing values at {where}")
     keys = frame[list(exact)].astype(str).agg("\x1f".join, axis=1)
     _, codes = np.unique(keys.to_numpy(), return_inverse=True)
     return np.asarray(codes, dtype=np.int64)

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
 from blinastudy.errors import InputError
+from blinastudy.validate import describe_value
 
 __all__ = [
     "DEFAULT_COVARIATES",
@@ -82,21 +83,22 @@ class MatchingSettings:
         _check(
             self.caliper is None
             or (isinstance(self.caliper, (int, float)) and 0 < float(self.caliper) <= 10),
-            f"matching.caliper must be a number of SDs in (0, 10] or null, got {self.caliper!r}",
+            f"matching.caliper must be a number of SDs in (0, 10] or null, got {describe_value(self.caliper)}",
         )
         _check(
-            self.scale in ("logit", "ps"), f"matching.scale must be logit or ps, got {self.scale!r}"
+            self.scale in ("logit", "ps"),
+            f"matching.scale must be logit or ps, got {describe_value(self.scale)}",
         )
         _check(
             isinstance(self.ratio, int)
             and not isinstance(self.ratio, bool)
             and 1 <= self.ratio <= 10,
-            f"matching.ratio must be a whole number from 1 to 10, got {self.ratio!r}",
+            f"matching.ratio must be a whole number from 1 to 10, got {describe_value(self.ratio)}",
         )
         _check(isinstance(self.replace, bool), "matching.replace must be true or false")
         _check(
             self.order in ("largest", "smallest", "random", "data"),
-            f"matching.order must be largest, smallest, random or data, got {self.order!r}",
+            f"matching.order must be largest, smallest, random or data, got {describe_value(self.order)}",
         )
 
 
@@ -111,13 +113,13 @@ class MrdSettings:
     def __post_init__(self) -> None:
         _check(
             self.timepoint in ("eoi", "day15"),
-            f"mrd.timepoint must be eoi or day15, got {self.timepoint!r}",
+            f"mrd.timepoint must be eoi or day15, got {describe_value(self.timepoint)}",
         )
         for name in ("threshold_pct", "compare_threshold_pct"):
             v = getattr(self, name)
             _check(
                 isinstance(v, (int, float)) and 0.0001 <= float(v) <= 100,
-                f"mrd.{name} must be a percentage between 0.0001 and 100, got {v!r}",
+                f"mrd.{name} must be a percentage between 0.0001 and 100, got {describe_value(v)}",
             )
 
     @property
@@ -148,7 +150,7 @@ class BootstrapSettings:
             v = getattr(self, name)
             _check(
                 isinstance(v, int) and not isinstance(v, bool) and low <= v <= high,
-                f"bootstrap.{name} must be a whole number from {low} to {high}, got {v!r}",
+                f"bootstrap.{name} must be a whole number from {low} to {high}, got {describe_value(v)}",
             )
 
 
@@ -199,30 +201,33 @@ class Settings:
         if self.subgroup_filter is not None:
             object.__setattr__(self, "subgroup_filter", tuple(str(v) for v in self.subgroup_filter))
             _check(len(self.subgroup_filter) == 2, "subgroup_filter must be [variable, level]")
-        _check(self.endpoint in ("efs", "os"), f"endpoint must be efs or os, got {self.endpoint!r}")
+        _check(
+            self.endpoint in ("efs", "os"),
+            f"endpoint must be efs or os, got {describe_value(self.endpoint)}",
+        )
         _check(
             self.population in ("matched", "all"),
-            f"population must be matched or all, got {self.population!r}",
+            f"population must be matched or all, got {describe_value(self.population)}",
         )
         _check(
             self.origin in ("diagnosis", "landmark"),
-            f"origin must be diagnosis or landmark, got {self.origin!r}",
+            f"origin must be diagnosis or landmark, got {describe_value(self.origin)}",
         )
         _check(
             isinstance(self.landmark_months, (int, float)) and 0 < self.landmark_months <= 120,
-            f"landmark_months must be in (0, 120], got {self.landmark_months!r}",
+            f"landmark_months must be in (0, 120], got {describe_value(self.landmark_months)}",
         )
         _check(
             isinstance(self.horizon_months, (int, float)) and 0 < self.horizon_months <= 240,
-            f"horizon_months must be in (0, 240], got {self.horizon_months!r}",
+            f"horizon_months must be in (0, 240], got {describe_value(self.horizon_months)}",
         )
         _check(
             isinstance(self.conf_level, float) and 0.5 <= self.conf_level < 1,
-            f"conf_level must be in [0.5, 1), got {self.conf_level!r}",
+            f"conf_level must be in [0.5, 1), got {describe_value(self.conf_level)}",
         )
         _check(
             self.conf_type in ("log-log", "log", "plain"),
-            f"conf_type must be log-log, log or plain, got {self.conf_type!r}",
+            f"conf_type must be log-log, log or plain, got {describe_value(self.conf_type)}",
         )
         _check(
             all(0 < c <= 10 for c in self.sweep_calipers) and len(self.sweep_calipers) <= 40,
@@ -230,7 +235,7 @@ class Settings:
         )
         _check(
             self.logrank in ("auto", "stratified", "plain"),
-            f"logrank must be auto, stratified or plain, got {self.logrank!r}",
+            f"logrank must be auto, stratified or plain, got {describe_value(self.logrank)}",
         )
 
     # -- JSON -------------------------------------------------------------
@@ -272,7 +277,7 @@ class Settings:
         version = data.pop("version", SETTINGS_VERSION)
         if version != SETTINGS_VERSION:
             raise InputError(
-                f"settings version {version!r} is not supported (expected {SETTINGS_VERSION})"
+                f"settings version {describe_value(version)} is not supported (expected {SETTINGS_VERSION})"
             )
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)

@@ -33,6 +33,11 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
+#: Largest magnitude a covariate may have: squares and sums of squares of a registry's
+#: worth of such values stay finite in float64.
+MAX_MAGNITUDE = 1e150
+
+
 def describe_value(value: Any) -> str:
     """A cell value for a message: plain text, never a numpy repr.
 
@@ -134,7 +139,7 @@ def as_weights(
     if arr.ndim != 1:
         raise InputError(f"{name} must be one number per row, got {arr.ndim} dimensions")
     if arr.size != n:
-        raise InputError(f"{name} has {arr.size} values but durations has {n}")
+        raise InputError(f"{name} has {arr.size} values for {n} rows")
     bad = ~np.isfinite(arr)
     if bad.any():
         raise InputError(
@@ -145,6 +150,11 @@ def as_weights(
         rule = "must be >= 0" if allow_zero else "must be positive"
         reason = f" ({why})" if why else ""
         raise InputError(f"{name} {rule}{reason}; not at {describe_entries(arr, bad, labels)}")
+    bad = arr > MAX_MAGNITUDE
+    if bad.any():
+        raise InputError(
+            f"{name} must be at most {MAX_MAGNITUDE:g}; not at {describe_entries(arr, bad, labels)}"
+        )
     return np.asarray(arr, dtype=np.float64)
 
 
@@ -162,11 +172,6 @@ def require_frame(frame: Any, what: str = "frame") -> pd.DataFrame:
     if len(frame) == 0:
         raise InputError(f"{what} has no rows")
     return frame
-
-
-#: Largest magnitude a covariate may have: squares and sums of squares of a registry's
-#: worth of such values stay finite in float64.
-MAX_MAGNITUDE = 1e150
 
 
 def require_finite(frame: pd.DataFrame, columns: Iterable[str], what: str = "frame") -> None:

@@ -249,7 +249,7 @@ CASES: list[tuple[str, Callable[[], Any], str]] = [
     (
         "match exact NaN",
         lambda: match(with_value("site", 3, None), "arm", ["age"], exact=["site"]),
-        r"exact-matching column 'site'.*missing.*\[3\]",
+        r"exact-matching column 'site' has missing values at entry 4$",
     ),
     ("match missing treatment", lambda: match(FRAME, "blina", ["age"]), r"'blina'"),
     ("match single arm", lambda: match(FRAME.assign(arm=0), "arm", ["age"]), r"single arm"),

@@ -267,17 +267,17 @@ F = pd.DataFrame({"t": [1, 1, 0, 0], "x": [1.0, 3.0, 0.0, 2.0]}, index=["p1", "p
     ("kwargs", "pattern"),
     [
         ({"weights": [1, 1, 1, 1], "matched": F}, r"either matched or weights"),
-        ({"weights": [1, np.nan, 1, 1]}, r"weights must be finite; patient\(s\) 'p2' \(nan\)"),
-        ({"weights": [1, 1, -0.5, 1]}, r"weights must be >= 0; patient\(s\) 'p3' \(-0.5\)"),
-        ({"weights": [1, 1, 1]}, r"weights has 3 values but the frame has 4 rows"),
-        ({"weights": [1, 1, 1e300, 1]}, r"weights must be at most 1e\+150; patient\(s\) 'p3'"),
+        ({"weights": [1, np.nan, 1, 1]}, r"weights has missing or infinite values at patient 'p2' \(missing\)"),
+        ({"weights": [1, 1, -0.5, 1]}, r"weights must be >= 0; not at patient 'p3' \(-0.5\)"),
+        ({"weights": [1, 1, 1]}, r"weights has 3 values for 4 rows"),
+        ({"weights": [1, 1, 1e300, 1]}, r"weights must be at most 1e\+150; not at patient 'p3'"),
         ({"weights": [1, 1, 0, 0]}, r"no control patient has a positive weight"),
         ({"weights": [0, 0, 1, 1]}, r"no treated patient has a positive weight"),
         ({"weights": ["a", 1, 1, 1]}, r"weights must be numbers"),
         ({"weights": pd.Series([1.0] * 4, index=["p1", "p2", "p3", "q4"])}, r"no weight for.*p4"),
         (
             {"matched": F.assign(weight=[1, np.inf, 1, 1])},
-            r"column 'weight' must be finite; patient\(s\) 'p2' \(inf\)",
+            r"column 'weight' has missing or infinite values at patient 'p2' \(inf\)",
         ),
         ({"matched": F.assign(weight=[1, 1, 0, 0])}, r"no control patient has a positive weight"),
         (
@@ -304,7 +304,7 @@ def test_rejects_duplicated_labels_when_aggregating_matched_rows() -> None:
 
 def test_integer_labels_are_named_without_numpy_repr() -> None:
     f = F.reset_index(drop=True)
-    with pytest.raises(InputError, match=r"patient\(s\) 1 \(nan\)") as info:
+    with pytest.raises(InputError, match=r"at entry 2 \(missing\)") as info:
         balance(f, "t", ["x"], weights=np.array([1.0, np.nan, 1.0, 1.0]))
     assert "np." not in str(info.value)
 

@@ -350,7 +350,7 @@ def test_weight_messages_count_entries_from_one() -> None:
     assert "entry 2 (inf), entry 4 (inf)" in _message(
         lambda: cox_fit(x, t, e, weights=np.array([1, np.inf, 1, np.inf]))
     )
-    assert "3 values but durations has 4" in _message(lambda: cox_fit(x, t, e, weights=[1, 1, 1]))
+    assert "3 values for 4 rows" in _message(lambda: cox_fit(x, t, e, weights=[1, 1, 1]))
     assert "entry 2" in _message(lambda: cox_fit([[0], [np.nan], [0], [1]], t, e))
 
 

@@ -298,7 +298,7 @@ def test_km_weight_messages_name_the_patient_or_entry() -> None:
         kaplan_meier([1, 2], [1, 0], weights=w)
     with pytest.raises(InputError, match=r"weights must be numbers; not at entry 1 \('a'\)"):
         kaplan_meier([1, 2], [1, 0], weights=["a", 1])
-    with pytest.raises(InputError, match=r"weights has 1 values but durations has 2"):
+    with pytest.raises(InputError, match=r"weights has 1 values for 2 rows"):
         kaplan_meier([1, 2], [1, 0], weights=[1])
 
 
