@@ -267,7 +267,10 @@ F = pd.DataFrame({"t": [1, 1, 0, 0], "x": [1.0, 3.0, 0.0, 2.0]}, index=["p1", "p
     ("kwargs", "pattern"),
     [
         ({"weights": [1, 1, 1, 1], "matched": F}, r"either matched or weights"),
-        ({"weights": [1, np.nan, 1, 1]}, r"weights has missing or infinite values at patient 'p2' \(missing\)"),
+        (
+            {"weights": [1, np.nan, 1, 1]},
+            r"weights has missing or infinite values at patient 'p2' \(missing\)",
+        ),
         ({"weights": [1, 1, -0.5, 1]}, r"weights must be >= 0; not at patient 'p3' \(-0.5\)"),
         ({"weights": [1, 1, 1]}, r"weights has 3 values for 4 rows"),
         ({"weights": [1, 1, 1e300, 1]}, r"weights must be at most 1e\+150; not at patient 'p3'"),

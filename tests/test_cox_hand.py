@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from blinastudy.errors import InputError
 from blinastudy.survival import cox, cox_fit, design_matrix
 from blinastudy.survival.coxph import reference_levels
+from tests._numeric import numerical_hessian
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -76,24 +77,6 @@ def score_residuals(
                 else:
                     resid[i] -= (x[i] - mean) * score[i] * hazard
     return resid
-
-
-def numerical_hessian(fun: Any, b: FloatArray, h: float = 0.02) -> FloatArray:
-    """Central second differences with one Richardson step (error O(h^4))."""
-    p = b.size
-    eye = np.eye(p)
-
-    def second(step: float) -> FloatArray:
-        out = np.empty((p, p))
-        for i in range(p):
-            for j in range(p):
-                di, dj = eye[i] * step, eye[j] * step
-                out[i, j] = (
-                    fun(b + di + dj) - fun(b + di - dj) - fun(b - di + dj) + fun(b - di - dj)
-                ) / (4 * step * step)
-        return out
-
-    return (4 * second(h / 2) - second(h)) / 3
 
 
 def tied_weighted(seed: int, n: int = 40) -> pd.DataFrame:
@@ -192,7 +175,7 @@ def test_weighted_fit_maximises_plain_weighted_likelihood(covs: list[str], ties:
         for d in np.eye(len(covs))
     ]
     assert np.abs(grad).max() < 1e-6
-    info = -numerical_hessian(lambda b: weighted_loglik(b, x, t, e, w, efron), beta)
+    info = -numerical_hessian(lambda b: weighted_loglik(b, x, t, e, w, efron), beta, h=0.02)
     np.testing.assert_allclose(fit.naive_var, np.linalg.inv(info), rtol=1e-6)
     np.testing.assert_allclose(fit.se, fit.naive_se, rtol=0)
 

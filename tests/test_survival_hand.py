@@ -31,6 +31,7 @@ from blinastudy.survival import (
     quantile_survival,
     survival_at,
 )
+from tests._numeric import numerical_hessian
 
 Z95 = float(stats.norm.ppf(0.975))
 CHI2_95 = float(stats.chi2.ppf(0.95, 1))
@@ -545,25 +546,6 @@ def _breslow_loglik(beta: FloatArray, x: FloatArray, t: FloatArray, e: FloatArra
     return ll
 
 
-def _numerical_hessian(fun: object, b: FloatArray, h: float = 0.03) -> FloatArray:
-    """Central second differences with one Richardson step (error O(h^4))."""
-    assert callable(fun)
-    p = b.size
-    eye = np.eye(p)
-
-    def second(step: float) -> FloatArray:
-        out = np.empty((p, p))
-        for i in range(p):
-            for j in range(p):
-                di, dj = eye[i] * step, eye[j] * step
-                out[i, j] = (
-                    fun(b + di + dj) - fun(b + di - dj) - fun(b - di + dj) + fun(b - di - dj)
-                ) / (4 * step * step)
-        return out
-
-    return (4 * second(h / 2) - second(h)) / 3
-
-
 def test_breslow_estimate_maximises_brute_force_breslow_likelihood() -> None:
     g = _tied_frame(8, n=50)
     x = g[["x", "z"]].to_numpy(dtype=float)
@@ -576,7 +558,7 @@ def test_breslow_estimate_maximises_brute_force_breslow_likelihood() -> None:
         for d in np.eye(2)
     ]
     assert np.abs(grad).max() < 1e-6
-    info = -_numerical_hessian(lambda b: _breslow_loglik(b, x, t, e), beta)
+    info = -numerical_hessian(lambda b: _breslow_loglik(b, x, t, e), beta, h=0.03)
     np.testing.assert_allclose(table["se"], np.sqrt(np.diag(np.linalg.inv(info))), rtol=1e-6)
 
 
@@ -649,7 +631,7 @@ def _penalised(beta: FloatArray, x: FloatArray) -> float:
     def ll(b: FloatArray) -> float:
         return _breslow_loglik(b, x, t, e)
 
-    info = -_numerical_hessian(ll, np.asarray(beta, dtype=float))
+    info = -numerical_hessian(ll, np.asarray(beta, dtype=float), h=0.03)
     return ll(np.asarray(beta, dtype=float)) + 0.5 * math.log(float(np.linalg.det(info)))
 
 
