@@ -352,7 +352,10 @@ class EndpointResult:
     made (a pair bootstrap on matched samples, ``difference_bootstrap``).
     ``hazard_ratio_bootstrap`` is a pair-bootstrap interval for a Firth hazard
     ratio (whose profile interval ignores the pairing). ``notes`` are plain
-    sentences a reader needs next to these numbers.
+    sentences a reader needs next to these numbers. The horizon counts from the time
+    origin (``origin``); when an arm is not followed that long, ``horizon_note``
+    says so and ``horizon_max`` is the latest month (whole months) with both arms
+    still under follow-up.
     """
 
     endpoint: str
@@ -377,6 +380,8 @@ class EndpointResult:
     difference_bootstrap: BootstrapResult | None = None
     hazard_ratio_bootstrap: BootstrapResult | None = None
     notes: list[str] = field(default_factory=list)
+    horizon_note: str = ""
+    horizon_max: float = float("nan")
 
 
 @dataclass(frozen=True)
@@ -455,6 +460,7 @@ class AnalysisResult:
     forest: pd.DataFrame
     sweep: pd.DataFrame = field(default_factory=pd.DataFrame)
     design: SampleDesign = field(default_factory=lambda: SampleDesign())
+    blina_start_median: float | None = None
 
     @property
     def endpoint(self) -> EndpointResult:
@@ -698,6 +704,21 @@ def _endpoint(
         medians.append(
             {"arm": arm, "median": med.quantile, "ci_lower": med.ci_lower, "ci_upper": med.ci_upper}
         )
+    horizon_note = ""
+    horizon_max = float("nan")
+    if full and kms and all(a in kms for a in ARMS):
+        last = {a: float(kms[a]["time"].max()) for a in ARMS}
+        horizon_max = float(np.floor(min(last.values())))
+        short = [a for a in ARMS if settings.horizon_months > last[a]]
+        if short:
+            origin_text = "diagnosis" if origin == "diagnosis" else "the landmark"
+            horizon_note = (
+                f"No {' or '.join(short)} patient is followed to {settings.horizon_months:g} "
+                f"months after {origin_text} (last follow-up "
+                + ", ".join(f"{a} {last[a]:.1f}" for a in short)
+                + f" months), so survival there is not estimated; the latest whole month with "
+                f"both arms under follow-up is {horizon_max:g}."
+            )
     # the rows of the hazard ratio and the bootstrap: per use when controls are reused
     rows = data if uses is None else uses
     tr = rows[tcol].to_numpy(dtype=float)
@@ -790,6 +811,8 @@ def _endpoint(
         difference_bootstrap=diff_boot,
         hazard_ratio_bootstrap=hr_boot,
         notes=notes,
+        horizon_note=horizon_note,
+        horizon_max=horizon_max,
     )
 
 
@@ -1069,6 +1092,14 @@ def propensity_warnings(model: PropensityModel) -> list[str]:
             "cannot be matched."
         )
     return out
+
+
+def _start_median(frame: pd.DataFrame) -> float | None:
+    """Median months from diagnosis to the first blinatumomab dose, where recorded."""
+    if "blina_start_months" not in frame.columns:
+        return None
+    start = frame.loc[frame[TREATED] == 1, "blina_start_months"].dropna()
+    return float(start.median()) if len(start) else None
 
 
 def _max_abs_smd(bal: pd.DataFrame, column: str) -> float:
@@ -1411,6 +1442,7 @@ def analyze(
         mrd=_mrd(pop, settings, settings.endpoint),
         forest=forest_table,
         design=design,
+        blina_start_median=_start_median(frame),
     )
     if sweep and len(complete):
         result.sweep = caliper_sweep(complete, settings)

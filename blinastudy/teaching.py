@@ -30,7 +30,13 @@ from blinastudy.methods import (
 from blinastudy.settings import Settings
 from blinastudy.subgroups import interaction_p
 
-__all__ = ["KEYS", "TEXTS", "TITLES", "explain"]
+__all__ = [
+    "KEYS",
+    "TEXTS",
+    "TITLES",
+    "explain",
+    "sweep_summary",
+]
 
 #: Heading of each topic.
 TITLES: dict[str, str] = {
@@ -183,17 +189,42 @@ def _caliper(settings: Settings, result: Any) -> list[str]:
                 f"({len(result.unmatched)} unmatched); the largest |SMD| after matching is "
                 f"{fmt_num(s.get('max_abs_smd_after'))}."
             )
-        sweep = result.sweep
-        if len(sweep) >= 2:
-            rows = sweep.sort_values("caliper")
-            first, last = rows.iloc[0], rows.iloc[-1]
-            out.append(
-                f"Across the sweep, a caliper of {first['caliper']:g} SD matches "
-                f"{int(first['n_matched_treated'])} with EFS {_hr_row(first, settings.conf_level)}"
-                f", and {last['caliper']:g} SD matches {int(last['n_matched_treated'])} with EFS "
-                f"{_hr_row(last, settings.conf_level)}."
-            )
+        if len(result.sweep) >= 2:
+            out.append(sweep_summary(result.sweep, settings.conf_level))
     return out
+
+
+def sweep_summary(sweep: pd.DataFrame, conf_level: float = 0.95) -> str:
+    """What the caliper sweep shows on these data, read off its numbers (never a general
+    claim the numbers contradict).
+
+    Examples
+    --------
+    >>> sw = pd.DataFrame({"caliper": [0.05, 0.5], "n_matched_treated": [70, 90],
+    ...                    "max_abs_smd": [0.15, 0.08], "hr": [0.2, 0.1],
+    ...                    "ci_lower": [0.05, 0.03], "ci_upper": [0.7, 0.4]})
+    >>> sweep_summary(sw).split(";")[0]
+    'Narrowing the caliper from 0.5 to 0.05 SD matches 70 instead of 90 treated patients'
+    >>> "worsens (0.08 to 0.15)" in sweep_summary(sw)
+    True
+    """
+    rows = sweep.dropna(subset=["max_abs_smd"]).sort_values("caliper")
+    if len(rows) < 2:
+        return "The sweep has fewer than two calipers with a matched sample."
+    narrow, wide = rows.iloc[0], rows.iloc[-1]
+    a, b = float(wide["max_abs_smd"]), float(narrow["max_abs_smd"])
+    if abs(b - a) < 0.01:
+        trend = f"stays about the same ({fmt_num(a)} to {fmt_num(b)})"
+    elif b < a:
+        trend = f"improves ({fmt_num(a)} to {fmt_num(b)})"
+    else:
+        trend = f"worsens ({fmt_num(a)} to {fmt_num(b)})"
+    return (
+        f"Narrowing the caliper from {wide['caliper']:g} to {narrow['caliper']:g} SD matches "
+        f"{int(narrow['n_matched_treated'])} instead of {int(wide['n_matched_treated'])} "
+        f"treated patients; the largest |SMD| after matching {trend}; the EFS hazard ratio "
+        f"goes from {_hr_row(wide, conf_level)} to {_hr_row(narrow, conf_level)}."
+    )
 
 
 def _smd(settings: Settings, result: Any) -> list[str]:

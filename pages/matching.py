@@ -8,6 +8,7 @@ from typing import Any
 import streamlit as st
 
 from blinastudy import charts
+from blinastudy.teaching import sweep_summary
 from blinastudy.ui_state import (
     BALANCE_SMD,
     CALIPER_OPTIONS,
@@ -171,8 +172,8 @@ def body() -> None:
         table(res.excluded_from_matching)
     st.subheader("Caliper sweep")
     teach(
-        "The sweep repeats the matching at each width: watch matched N fall and balance "
-        "improve as the caliper narrows, and check that the hazard ratio is stable."
+        "The sweep repeats the matching at each width: watch how many patients are matched, "
+        "how balance changes and whether the hazard ratio is stable."
     )
     bound(
         st.multiselect,
@@ -184,6 +185,7 @@ def body() -> None:
     )
     sw = sweep()
     if sw is not None and len(sw):
+        teach(sweep_summary(sw, store().settings.conf_level))
         current = store().settings.matching.caliper
         chart(charts.sweep_chart(sw, presentation=pres, current=current), sw, "caliper-sweep")
 

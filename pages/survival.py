@@ -121,11 +121,12 @@ def estimates(ep: Any, res: Any) -> None:
     cols = st.columns(3)
     rows = {r["arm"]: r for r in ep.at_horizon.to_dict(orient="records")}
     weighted = res.design.weights is not None
+    after = "after diagnosis" if ep.origin == "diagnosis" else f"after the {ep.origin}"
     for col, arm in zip(cols[:2], ARM_NAMES, strict=True):
         r = rows.get(arm)
         col.metric(
-            f"{ARM_NAMES[arm]}: {ep.endpoint.upper()} at {horizon:g} months",
-            fmt_pct(r["survival"]) if r else "NA",
+            f"{ARM_NAMES[arm]}: {ep.endpoint.upper()} at {horizon:g} months {after}",
+            fmt_pct(r["survival"]) if r and pd.notna(r["survival"]) else "not estimated",
         )
         if r:
             at_risk = f"{r['n_at_risk']:.1f} weighted" if weighted else f"{r['n_at_risk']:g}"
@@ -133,6 +134,16 @@ def estimates(ep: Any, res: Any) -> None:
                 f"Kaplan-Meier{' (MatchIt weights)' if weighted else ''}, {ci} "
                 f"{fmt_ci(r['ci_lower'], r['ci_upper'], pct=True)} ({settings.conf_type}); "
                 f"{at_risk} at risk"
+            )
+    if ep.horizon_note:
+        n1, n2 = st.columns([4, 1])
+        n1.info(ep.horizon_note, icon=":material/schedule:")
+        if ep.horizon_max >= 1:
+            n2.button(
+                f"Use {ep.horizon_max:g} months",
+                on_click=set_field,
+                args=("horizon_months", float(ep.horizon_max)),
+                key="nearest_horizon",
             )
     d = ep.difference
     est = d.get("estimate")
@@ -205,9 +216,15 @@ def estimates(ep: Any, res: Any) -> None:
 
 def immortal_time(res: Any) -> None:
     st.subheader("Immortal time: from diagnosis versus from a landmark")
+    start = res.blina_start_median
+    when = (
+        f"In this cohort, blinatumomab was started a median **{start:.1f} months** after diagnosis."
+        if start is not None and pd.notna(start)
+        else "In this cohort the start of blinatumomab is not recorded "
+        "(`blina_start_months`); in the study it was a median 10.8 months after diagnosis."
+    )
     st.markdown(
-        "In the study, blinatumomab was started a median **10.8 months** after diagnosis. "
-        "A patient had to stay event-free until then to receive it, so counting from "
+        f"{when} A patient had to stay event-free until then to receive it, so counting from "
         "diagnosis credits the blinatumomab arm with event-free time that the treatment "
         "could not have caused (*immortal time bias*). A landmark analysis starts the "
         "clock at the same month for everyone and leaves out patients who had an event, "

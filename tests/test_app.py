@@ -105,7 +105,7 @@ def test_pages_show_the_expected_numbers() -> None:
     assert metric(at, "Matched blinatumomab patients") == "90 of 90"
     at.switch_page("pages/survival.py").run()
     assert_clean(at)
-    assert metric(at, "Blinatumomab: EFS at 24 months") == "97.8 %"
+    assert metric(at, "Blinatumomab: EFS at 24 months after diagnosis") == "97.8 %"
     assert metric(at, "Hazard ratio (blina vs chemo)") == "0.081"
     assert any(str(c.value).startswith("95% CI (0.02 to 0.33)") for c in at.caption)
     at.switch_page("pages/subgroups.py").run()
@@ -165,13 +165,21 @@ def test_survival_controls_and_landmark() -> None:
     at = start("pages/survival.py")
     at.radio(key="w.endpoint").set_value("os").run()
     assert_clean(at)
-    assert metric(at, "Blinatumomab: OS at 24 months") == "100.0 %"
+    assert metric(at, "Blinatumomab: OS at 24 months after diagnosis") == "100.0 %"
     assert any("Firth penalised" in str(w.value) for w in at.warning)
     at.radio(key="w.origin").set_value("landmark").run()
     assert_clean(at)
     assert any("excluded at the landmark" in e.label for e in at.expander)
+    # 24 months after the 12-month landmark is beyond the treated arm's follow-up: said,
+    # with a button for the latest month both arms reach
+    label = "Blinatumomab: OS at 24 months after the landmark 12 months"
+    assert metric(at, label) == "not estimated"
+    assert any("is followed to 24 months after the landmark" in str(i.value) for i in at.info)
+    at.button(key="nearest_horizon").click().run()
+    assert at.session_state[STORE].settings.horizon_months == 21.0
+    assert metric(at, "Blinatumomab: OS at 21 months after the landmark 12 months") == "100.0 %"
     at.slider(key="w.horizon_months").set_value(12.0).run()
-    assert metric(at, "Blinatumomab: OS at 12 months") == "100.0 %"
+    assert metric(at, "Blinatumomab: OS at 12 months after the landmark 12 months") == "100.0 %"
 
 
 # --------------------------------------------------------------------------------------
@@ -367,11 +375,11 @@ def test_subgroup_choice_filters_the_survival_page() -> None:
     at.switch_page("pages/survival.py").run()
     assert_clean(at)
     assert any("Filtered to" in str(i.value) for i in at.info)
-    n_filtered = metric(at, "Blinatumomab: EFS at 24 months")
+    n_filtered = metric(at, "Blinatumomab: EFS at 24 months after diagnosis")
     at.button(key="clear_filter").click().run()
     assert at.session_state[STORE].settings.subgroup_filter is None
     assert not any("Filtered to" in str(i.value) for i in at.info)
-    assert metric(at, "Blinatumomab: EFS at 24 months") != n_filtered
+    assert metric(at, "Blinatumomab: EFS at 24 months after diagnosis") != n_filtered
 
 
 # --------------------------------------------------------------------------------------
