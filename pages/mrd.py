@@ -10,7 +10,14 @@ import streamlit as st
 
 from blinastudy import charts
 from blinastudy.analysis import ENDPOINT_LABELS
-from blinastudy.ui_state import MARKED_THRESHOLDS, MRD_THRESHOLDS, fmt_ci, fmt_pct, threshold_label
+from blinastudy.ui_state import (
+    MARKED_THRESHOLDS,
+    MRD_THRESHOLDS,
+    ci_label,
+    fmt_ci,
+    fmt_pct,
+    threshold_label,
+)
 from pages.common.ui import (
     bound,
     chart,
@@ -89,7 +96,7 @@ def group_numbers(mrd: Any, horizon: float) -> None:
             "n": groups["n"],
             "events": groups["events"],
             f"survival at {horizon:g} months": groups["survival"].map(fmt_pct),
-            "95% CI": [
+            ci_label(store().settings.conf_level): [
                 fmt_ci(lo, hi, pct=True)
                 for lo, hi in zip(groups["ci_lower"], groups["ci_upper"], strict=True)
             ],

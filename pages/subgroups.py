@@ -8,7 +8,14 @@ import streamlit as st
 
 from blinastudy import charts
 from blinastudy.subgroups import interaction_p
-from blinastudy.ui_state import SUBGROUP_LABELS, fmt_hr, fmt_p, method_label, subgroup_options
+from blinastudy.ui_state import (
+    SUBGROUP_LABELS,
+    ci_label,
+    fmt_hr,
+    fmt_p,
+    method_label,
+    subgroup_options,
+)
 from pages.common.ui import (
     bound,
     callback,
@@ -31,7 +38,7 @@ def label(var: str) -> str:
     return SUBGROUP_LABELS.get(var, var)
 
 
-def forest_table(forest: pd.DataFrame) -> pd.DataFrame:
+def forest_table(forest: pd.DataFrame, conf_level: float) -> pd.DataFrame:
     """The forest numbers as shown: counts per arm, HR (CI), interaction p."""
     return pd.DataFrame(
         {
@@ -45,7 +52,7 @@ def forest_table(forest: pd.DataFrame) -> pd.DataFrame:
             + " ("
             + forest["events_control"].astype(str)
             + ")",
-            "HR (95% CI)": [fmt_hr(r) for r in forest.to_dict(orient="records")],
+            f"HR ({ci_label(conf_level)})": [fmt_hr(r) for r in forest.to_dict(orient="records")],
             "estimate": forest["method"].map(method_label),
             "interaction p": [
                 ""
@@ -151,7 +158,7 @@ def body() -> None:
         width="stretch",
     )
     st.markdown("**Numbers** (select a row to restrict the Survival page to it)")
-    shown = forest_table(forest)
+    shown = forest_table(forest, store().settings.conf_level)
     shown.insert(6, "note", ["⚠ few events" if f else "" for f in few])
     st.dataframe(
         shown,

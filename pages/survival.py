@@ -242,7 +242,9 @@ def immortal_time(res: Any) -> None:
                 "events (blina / chemo)": it["events_blinatumomab"].astype(str)
                 + " / "
                 + it["events_chemotherapy"].astype(str),
-                "HR (95% CI)": [fmt_hr(r) for r in it.to_dict(orient="records")],
+                f"HR ({ci_label(store().settings.conf_level)})": [
+                    fmt_hr(r) for r in it.to_dict(orient="records")
+                ],
                 "method": it["method"].map(method_label),
                 "excluded": it["excluded"],
             }
