@@ -31,6 +31,7 @@ from blinastudy.baseline import baseline_table
 from blinastudy.bootstrap import BootstrapResult, cluster_bootstrap
 from blinastudy.errors import InputError
 from blinastudy.matching import MatchResult, PropensityModel, balance, fit_propensity, match
+from blinastudy.methods import label
 from blinastudy.schema import ROWS_ATTR
 from blinastudy.settings import Settings
 from blinastudy.subgroups import forest
@@ -382,6 +383,7 @@ class EndpointResult:
     notes: list[str] = field(default_factory=list)
     horizon_note: str = ""
     horizon_max: float = float("nan")
+    population: str = ""
 
 
 @dataclass(frozen=True)
@@ -627,6 +629,7 @@ def _endpoint(
     full: bool = True,
     replicates: int = 0,
     uses: pd.DataFrame | None = None,
+    population: str = "",
 ) -> EndpointResult:
     """Survival comparison for one endpoint; ``full=False``: counts and hazard ratio only.
 
@@ -813,6 +816,7 @@ def _endpoint(
         notes=notes,
         horizon_note=horizon_note,
         horizon_max=horizon_max,
+        population=population or design.description,
     )
 
 
@@ -1107,6 +1111,33 @@ def _max_abs_smd(bal: pd.DataFrame, column: str) -> float:
     return float(vals.max()) if vals.notna().any() else float("nan")
 
 
+def matched_efs_hazard_ratio(res: MatchResult, conf_level: float = 0.95) -> pd.DataFrame:
+    """The EFS hazard ratio of the whole matched sample, analysed as its design asks
+    (no subgroup restriction): the number the Matching page and the caliper sweep show.
+
+    Examples
+    --------
+    >>> from blinastudy.demo import make_demo_cohort
+    >>> s = Settings()
+    >>> frame = matching_pool(prepare_cohort(make_demo_cohort(), s), s)
+    >>> hr = matched_efs_hazard_ratio(match(frame, TREATED, s.matching.covariates))
+    >>> round(float(hr["hr"].iloc[0]), 3), str(hr["method"].iloc[0])
+    (0.081, 'ml-robust')
+    """
+    units, uses, design = matched_sample(res)
+    rows = units if uses is None else uses
+    fit = _hazard_ratio(
+        rows[TREATED].to_numpy(dtype=float),
+        rows["efs_months"].to_numpy(dtype=float),
+        rows["efs_event"].to_numpy(dtype=float).astype(int),
+        None if design.weights is None else rows[design.weights].to_numpy(dtype=float),
+        rows,
+        design,
+        conf_level,
+    )
+    return fit.table()
+
+
 @single_blas_thread
 def caliper_sweep(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """Matched N, worst |SMD| and the EFS hazard ratio across caliper widths.
@@ -1153,18 +1184,7 @@ def caliper_sweep(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
             rows.append(row)
             continue
         bal = balance(frame, TREATED, m.covariates, matched=res)
-        units, uses, design = matched_sample(res)
-        rows_ = units if uses is None else uses
-        fit = _hazard_ratio(
-            rows_[TREATED].to_numpy(dtype=float),
-            rows_["efs_months"].to_numpy(dtype=float),
-            rows_["efs_event"].to_numpy(dtype=float).astype(int),
-            None if design.weights is None else rows_[design.weights].to_numpy(dtype=float),
-            rows_,
-            design,
-            settings.conf_level,
-        )
-        hr = fit.table()
+        hr = matched_efs_hazard_ratio(res, settings.conf_level)
         row.update(
             caliper_width=res.caliper_width,
             n_matched_treated=res.n_pairs,
@@ -1313,6 +1333,14 @@ def analyze(
             max_abs_smd_before=_max_abs_smd(bal, "smd_before"),
             max_abs_smd_after=_max_abs_smd(bal, "smd_after"),
         )
+    if res is not None:
+        efs_hr = matched_efs_hazard_ratio(res, settings.conf_level).iloc[0]
+        summary["efs_hazard_ratio"] = {
+            "hr": float(efs_hr["hr"]),
+            "ci_lower": float(efs_hr["ci_lower"]),
+            "ci_upper": float(efs_hr["ci_upper"]),
+            "method": str(efs_hr["method"]),
+        }
     if model is not None:
         summary.update(
             propensity_converged=model.converged,
@@ -1345,7 +1373,11 @@ def analyze(
             )
     cluster = design.cluster
     survival_pop, survival_uses = pop, uses
+    restricted = design.description
     if settings.subgroup_filter is not None:
+        restricted += (
+            f", restricted to {label(settings.subgroup_filter[0])} = {settings.subgroup_filter[1]}"
+        )
         var, level = settings.subgroup_filter
         if var not in pop.columns:
             raise InputError(f"subgroup filter variable {var!r} is not a column of the cohort")
@@ -1363,6 +1395,7 @@ def analyze(
             design=design,
             replicates=settings.bootstrap.replicates if replicates is None else replicates,
             uses=survival_uses,
+            population=restricted,
         )
         for key in ENDPOINTS
     }
@@ -1382,6 +1415,7 @@ def analyze(
                     design=design,
                     full=False,
                     uses=survival_uses,
+                    population=restricted,
                 )
             )
             hr = ep.hazard_ratio

@@ -198,7 +198,7 @@ def headline_table(result: Any) -> pd.DataFrame:
                 "arm": arm,
                 "patients": int(ep.n.get(arm, 0)),
                 "events": int(ep.events.get(arm, 0)),
-                "population": result.design.description,
+                "population": ep.population,
                 "conf_level": float(s.conf_level),
                 "horizon_months": float(s.horizon_months),
                 "survival": np.nan,

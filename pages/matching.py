@@ -13,8 +13,10 @@ from blinastudy.ui_state import (
     BALANCE_SMD,
     CALIPER_OPTIONS,
     SMD_CONVENTIONS,
+    ci_label,
     covariate_options,
     exact_options,
+    fmt_ci,
     fmt_num,
 )
 from pages.common.ui import (
@@ -122,13 +124,18 @@ def numbers(res: Any) -> None:
         "no caliper" if width is None else f"{width:.3f}",
         help="The caliper in SD times the SD of the logit propensity score.",
     )
-    hr = res.endpoints["efs"].hazard_ratio
+    hr = summary.get("efs_hazard_ratio")
     c5.metric(
         "EFS hazard ratio",
-        fmt_num(float(hr["hr"].iloc[0])) if len(hr) else "not estimable",
-        help="Blinatumomab vs chemotherapy in the population chosen on the Survival page; "
-        "watch it as the caliper moves.",
+        fmt_num(hr["hr"]) if hr else "not estimable",
+        help="Blinatumomab vs chemotherapy in the whole matched sample (no subgroup "
+        "restriction), cluster-robust by matched set; watch it as the caliper moves.",
     )
+    if hr:
+        c5.caption(
+            f"{ci_label(res.settings.conf_level)} {fmt_ci(hr['ci_lower'], hr['ci_upper'])}; "
+            f"matched sample, all patients"
+        )
 
 
 @fragment

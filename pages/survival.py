@@ -49,8 +49,9 @@ def filter_banner() -> None:
     var, level = flt
     c1, c2 = st.columns([4, 1])
     c1.info(
-        f"Filtered to **{SUBGROUP_LABELS.get(var, var)} = {level}** (chosen on the Subgroups "
-        "page). Every number on this page is for that subgroup only.",
+        f"Restricted to **{SUBGROUP_LABELS.get(var, var)} = {level}** (chosen on the "
+        "Subgroups page). Every number on this page is for that subgroup only; the Matching, "
+        "MRD and Subgroups pages still use the whole sample.",
         icon=":material/filter_alt:",
     )
     c2.button(
@@ -117,7 +118,7 @@ def estimates(ep: Any, res: Any) -> None:
     settings = store().settings
     horizon = settings.horizon_months
     ci = ci_label(settings.conf_level)
-    st.caption(f"Population: {res.design.description}; {ep.label}, time from {ep.origin}.")
+    st.caption(f"Population: {ep.population}; {ep.label}, time from {ep.origin}.")
     cols = st.columns(3)
     rows = {r["arm"]: r for r in ep.at_horizon.to_dict(orient="records")}
     weighted = res.design.weights is not None

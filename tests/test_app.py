@@ -374,11 +374,11 @@ def test_subgroup_choice_filters_the_survival_page() -> None:
     assert flt is not None and flt[0] == "risk_group"
     at.switch_page("pages/survival.py").run()
     assert_clean(at)
-    assert any("Filtered to" in str(i.value) for i in at.info)
+    assert any("Restricted to" in str(i.value) for i in at.info)
     n_filtered = metric(at, "Blinatumomab: EFS at 24 months after diagnosis")
     at.button(key="clear_filter").click().run()
     assert at.session_state[STORE].settings.subgroup_filter is None
-    assert not any("Filtered to" in str(i.value) for i in at.info)
+    assert not any("Restricted to" in str(i.value) for i in at.info)
     assert metric(at, "Blinatumomab: EFS at 24 months after diagnosis") != n_filtered
 
 
@@ -487,3 +487,17 @@ def test_identifiers_are_flagged_even_when_the_file_has_problems() -> None:
     assert any("direct identifiers" in str(w.value) for w in at.warning)
     assert any("dob.csv has" in str(e.value) for e in at.error)
     assert not [b for b in at.button if b.key == "use_cohort"]
+
+
+def test_restriction_does_not_change_the_matching_page() -> None:
+    at = start("pages/matching.py")
+    unrestricted = metric(at, "EFS hazard ratio")
+    at.session_state[STORE].settings = at.session_state[STORE].settings.update(
+        subgroup_filter=("risk_group", "HR")
+    )
+    at.run()
+    assert_clean(at)
+    assert metric(at, "EFS hazard ratio") == unrestricted
+    at.switch_page("pages/survival.py").run()
+    assert any("the Matching, MRD and Subgroups pages still use" in str(i.value) for i in at.info)
+    assert any("restricted to CCLG-ALL-2018 risk group = HR" in str(c.value) for c in at.caption)
