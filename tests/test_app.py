@@ -328,6 +328,22 @@ def test_presentation_and_teaching_toggles() -> None:
     assert not at.get("html")
 
 
+def test_display_switches_keep_one_state_across_pages() -> None:
+    at = start("pages/data.py")
+    for key in ("w.display__teaching", "w.display__presentation"):
+        at.sidebar.toggle(key=key).set_value(True).run()
+    for page in ("pages/survival.py", "pages/matching.py", "pages/mrd.py", "pages/subgroups.py"):
+        at.switch_page(page).run()
+        assert_clean(at)
+        for key in ("w.display__teaching", "w.display__presentation"):
+            assert at.sidebar.toggle(key=key).value is True, (page, key)
+    # the first click on another page takes effect
+    at.sidebar.toggle(key="w.display__teaching").set_value(False).run()
+    assert at.session_state[STORE].settings.display.teaching is False
+    at.switch_page("pages/data.py").run()
+    assert at.sidebar.toggle(key="w.display__teaching").value is False
+
+
 def test_settings_save_and_load_round_trip() -> None:
     at = start("pages/matching.py")
     at.select_slider(key="w.matching__caliper").set_value(0.01).run()

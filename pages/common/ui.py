@@ -198,9 +198,11 @@ def bound(
     before the rerun, so everything drawn after it sees the new settings.
     """
     key = key or widget_key(field_name)
-    if key not in st.session_state:
-        value = get_field(store().settings, field_name)
-        st.session_state[key] = to_widget(value) if to_widget else value
+    # The settings are the one state: the widget is given them on every run. (Streamlit
+    # treats a widget drawn by another page as new and would show its default - e.g. a
+    # sidebar toggle shown off while on, whose first click then does nothing.)
+    value = get_field(store().settings, field_name)
+    st.session_state[key] = to_widget(value) if to_widget else value
     return widget(
         label,
         key=key,
