@@ -163,24 +163,47 @@ def cohort_hash(cohort: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
-def _band(values: pd.Series, cuts: list[float], labels: list[str]) -> pd.Series:
+def _band(
+    values: pd.Series, cuts: list[float], labels: list[str], *, right: bool = False
+) -> pd.Series:
+    """Bands of ``values`` at ``cuts``; a value equal to a cut goes up (``right=False``)
+    or down (``right=True``)."""
     out = pd.Series(
-        pd.cut(values, bins=[-np.inf, *cuts, np.inf], labels=labels, right=False), dtype=object
+        pd.cut(values, bins=[-np.inf, *cuts, np.inf], labels=labels, right=right), dtype=object
     )
     out[values.isna()] = None
     return out
 
 
-def mrd_label(threshold: float) -> tuple[str, str]:
+def mrd_label(threshold: float, side: str = "at_or_above") -> tuple[str, str]:
     """Labels of the low and high MRD groups at ``threshold`` percent.
+
+    ``side`` says where a value equal to the threshold goes: ``"at_or_above"``
+    (< vs ≥) or ``"above"`` (≤ vs >, as "MRD > 0.1 %" in the study).
 
     Examples
     --------
     >>> mrd_label(0.1)
     ('MRD < 0.1%', 'MRD ≥ 0.1%')
+    >>> mrd_label(0.1, "above")
+    ('MRD ≤ 0.1%', 'MRD > 0.1%')
     """
     text = f"{threshold:g}%"
+    if side == "above":
+        return f"MRD ≤ {text}", f"MRD > {text}"
     return f"MRD < {text}", f"MRD ≥ {text}"
+
+
+def mrd_high(values: pd.Series, threshold: float, side: str = "at_or_above") -> pd.Series:
+    """Whether each MRD value is in the high group (``side`` as :func:`mrd_label`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> mrd_high(pd.Series([0.05, 0.1, 0.2]), 0.1, "above").tolist()
+    [False, False, True]
+    """
+    return values > threshold if side == "above" else values >= threshold
 
 
 def derive_columns(cohort: pd.DataFrame, settings: Settings) -> pd.DataFrame:
@@ -205,8 +228,11 @@ def derive_columns(cohort: pd.DataFrame, settings: Settings) -> pd.DataFrame:
         out["wbc_band"] = _band(out["wbc_10e9_l"], [50.0], ["WBC < 50", "WBC ≥ 50"])
     col = settings.mrd.column
     if col in out:
-        low, high = mrd_label(settings.mrd.threshold_pct)
-        out["mrd_group"] = _band(out[col], [settings.mrd.threshold_pct], [low, high])
+        mrd = settings.mrd
+        low, high = mrd_label(mrd.threshold_pct, mrd.side)
+        out["mrd_group"] = _band(
+            out[col], [mrd.threshold_pct], [low, high], right=mrd.side == "above"
+        )
     return out
 
 
@@ -1012,9 +1038,10 @@ def _mrd(frame: pd.DataFrame, settings: Settings, key: str) -> MrdResult | None:
         return None
     tcol, ecol, _ = ENDPOINTS[key]
     thr, ref = settings.mrd.threshold_pct, settings.mrd.compare_threshold_pct
-    low, high = mrd_label(thr)
+    side = settings.mrd.side
+    low, high = mrd_label(thr, side)
     values = frame[col]
-    group = np.where(values.isna(), "MRD missing", np.where(values >= thr, high, low))
+    group = np.where(values.isna(), "MRD missing", np.where(mrd_high(values, thr, side), high, low))
     rows: list[dict[str, Any]] = []
     curves: list[tuple[str, dict[str, np.ndarray]]] = []
     t_all = frame[tcol].to_numpy(dtype=float)
@@ -1042,10 +1069,10 @@ def _mrd(frame: pd.DataFrame, settings: Settings, key: str) -> MrdResult | None:
             else:
                 row.update(survival=np.nan, ci_lower=np.nan, ci_upper=np.nan)
             rows.append(row)
-    was_high = values >= ref
-    now_high = values >= thr
+    was_high = mrd_high(values, ref, side)
+    now_high = mrd_high(values, thr, side)
     changed_mask = values.notna() & (was_high != now_high)
-    ref_low, ref_high = mrd_label(ref)
+    ref_low, ref_high = mrd_label(ref, side)
     changed = pd.DataFrame(
         {
             "patient_id": frame.index[changed_mask],

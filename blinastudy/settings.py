@@ -104,16 +104,25 @@ class MatchingSettings:
 
 @dataclass(frozen=True)
 class MrdSettings:
-    """Minimal residual disease grouping: time point and threshold (percent)."""
+    """Minimal residual disease grouping: time point and threshold (percent).
+
+    ``side`` says where a value equal to the threshold goes: ``"at_or_above"``
+    (groups < and ≥ the threshold) or ``"above"`` (≤ and >, "MRD > 0.1 %").
+    """
 
     timepoint: MrdTimepoint = "eoi"
     threshold_pct: float = 0.1
     compare_threshold_pct: float = 0.01
+    side: Literal["at_or_above", "above"] = "at_or_above"
 
     def __post_init__(self) -> None:
         _check(
             self.timepoint in ("eoi", "day15"),
             f"mrd.timepoint must be eoi or day15, got {describe_value(self.timepoint)}",
+        )
+        _check(
+            self.side in ("at_or_above", "above"),
+            f"mrd.side must be at_or_above or above, got {describe_value(self.side)}",
         )
         for name in ("threshold_pct", "compare_threshold_pct"):
             v = getattr(self, name)

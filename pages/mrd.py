@@ -35,6 +35,9 @@ from pages.common.ui import (
 TIMEPOINTS = {"eoi": "End of induction", "day15": "Day 15"}
 
 
+SIDES = {"at_or_above": "high (< vs ≥)", "above": "low (≤ vs >)"}
+
+
 def controls() -> None:
     mrd = store().settings.mrd
     c1, c2 = st.columns([1, 3])
@@ -45,6 +48,15 @@ def controls() -> None:
             "mrd__timepoint",
             options=list(TIMEPOINTS),
             format_func=TIMEPOINTS.get,
+        )
+        bound(
+            st.radio,
+            "A value equal to the threshold is",
+            "mrd__side",
+            options=list(SIDES),
+            format_func=SIDES.get,
+            help="The study reported 'MRD > 0.1 %': choose 'low' to group 0.1 % with the "
+            "lower values.",
         )
     with c2:
         bound(

@@ -346,3 +346,17 @@ def test_smd_uses_pooled_sd_when_treated_do_not_vary() -> None:
 
 def test_warns_about_levels_without_treated(result) -> None:  # type: ignore[no-untyped-def]
     assert any("risk_group = LR" in w for w in result.warnings)
+
+
+def test_mrd_side_of_the_boundary(cohort) -> None:  # type: ignore[no-untyped-def]
+    # a value exactly at the threshold goes high with "at_or_above" and low with "above"
+    s = Settings.from_dict({"mrd": {"timepoint": "day15", "threshold_pct": 0.1}})
+    at = cohort.loc[cohort["mrd_day15_pct"] == 0.1, "patient_id"].tolist()
+    assert len(at) == 1
+    for side, group in (("at_or_above", "MRD ≥ 0.1%"), ("above", "MRD ≤ 0.1%")):
+        s2 = s.update(mrd__side=side)
+        frame = prepare_cohort(cohort, s2)
+        assert frame.loc[at[0], "mrd_group"] == group
+        res = analyze(cohort, s2, sweep=False, replicates=0)
+        assert res.mrd is not None
+        assert set(res.mrd.groups["group"]) == {*mrd_label(0.1, side), "MRD missing"}
