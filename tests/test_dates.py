@@ -579,6 +579,21 @@ def test_months_equal_a_hand_computation_from_the_dates(cohort: pd.DataFrame) ->
     assert cohort.loc["H-116", "diagnosis_year"] == 2018
 
 
+def test_derived_columns_equal_an_independent_r_computation(cohort: pd.DataFrame) -> None:
+    # tests/data/exports/make_exports_reference.R: base R as.Date/difftime, readxl
+    expected = json.loads((EXPORTS / "exports.expected.json").read_text(encoding="utf-8"))
+    assert set(expected) == set(cohort.index)
+    worst = 0.0
+    for pid, numbers in expected.items():
+        for name, value in numbers.items():
+            got = float(cohort.loc[pid, name])
+            if name.endswith("_event"):
+                assert got == value, (pid, name)
+            else:
+                worst = max(worst, abs(got - value) / max(abs(value), 1e-300))
+    assert worst < 1e-12  # R prints 15 significant digits
+
+
 def test_every_row_kept_and_dates_dropped(cohort: pd.DataFrame) -> None:
     assert len(cohort) == 12 + 20
     assert cohort["arm"].value_counts().to_dict() == {"chemotherapy": 20, "blinatumomab": 12}
