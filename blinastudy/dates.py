@@ -23,8 +23,9 @@ one whose second number is above 12 proves month first; a column with no such ce
 
 Deriving times (:func:`derive_outcome`). Months are days / (365.25 / 12). EFS ends at
 the first of induction failure, relapse, second malignancy or death (on the same day,
-in that order); otherwise it is censored at the last contact, or at the data cut-off
-when that is earlier. OS ends at death or is censored likewise. Events after the
+in that order; a death that comes first is ``event_type`` ``death-in-remission``, the
+data dictionary having no separate induction death); otherwise it is censored at the
+last contact, or at the data cut-off when that is earlier. OS ends at death or is censored likewise. Events after the
 cut-off are ignored: the patient is censored at the cut-off (the event proves the
 patient was event-free, or alive, until then).
 

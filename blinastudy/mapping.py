@@ -709,9 +709,10 @@ class Mapping:
         spelling
             The cell as written in the file.
         value
-            A canonical value (category), 0 or 1 (0/1 columns), a status code, or
-            ``None`` / :data:`AS_MISSING` to read the spelling as a missing value
-            (for a 0/1 column: to forget the spelling).
+            A canonical value (category), 0 or 1 (0/1 columns; ``"0"``/``"1"`` too, as
+            :class:`ValueChoice` writes them), a status code, or ``None`` /
+            :data:`AS_MISSING` to read the spelling as a missing value (for a 0/1
+            column: to forget the spelling).
 
         Examples
         --------
@@ -733,7 +734,8 @@ class Mapping:
             if missing:
                 table.pop(key, None)
             else:
-                table[key] = cast(int, value)
+                # 0/1, or "0"/"1" as a ValueChoice writes them
+                table[key] = int(value) if value in ("0", "1") else cast(int, value)
             return self._replace(event_codes=event)
         if target in _CATEGORY_COLUMNS:
             cats = {k: dict(v) for k, v in self.categories.items()}

@@ -446,8 +446,7 @@ def test_suggest_on_a_realistic_messy_file() -> None:
     for choice in review_mapping(raw, fixed).values:
         if choice.source == "unrecognised":
             assert choice.suggestion is not None, choice
-            value = int(choice.suggestion) if choice.target == "os_event" else choice.suggestion
-            fixed = fixed.with_value(choice.target, choice.value, value)
+            fixed = fixed.with_value(choice.target, choice.value, choice.suggestion)
     assert fixed.event_codes["os_event"] == {"alive": 0, "dead": 1}
     assert fixed.categories == {"genetic_subtype": {"other": "B-other"}}
     assert review_mapping(raw, fixed).ready
@@ -643,6 +642,9 @@ def test_with_methods_record_answers_and_return_new_mappings() -> None:
     assert v.categories == {"sex": {"junge": "M"}}
     assert v.with_value("sex", "n/k", AS_MISSING).categories["sex"]["n/k"] is None
     assert v.with_value("os_event", "Verstorben", None).event_codes == {"os_event": {}}
+    assert v.with_value("os_event", "lebt", "0").event_codes["os_event"]["lebt"] == 0
+    with pytest.raises(InputError, match="must be 0 or 1"):
+        v.with_value("os_event", "lebt", "yes")
     with pytest.raises(InputError, match="has no values to set"):
         m.with_value("efs_months", "x", 1)
     with pytest.raises(InputError, match="not one of M, F"):
