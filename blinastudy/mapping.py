@@ -1202,6 +1202,7 @@ def _work_dates(frame: pd.DataFrame, mapping: Mapping, rows: Sequence[int]) -> _
     labels = _patient_labels(frame, rows)
     problems: list[Problem] = []
     bad: list[set[DateRole | None]] = [set() for _ in range(n)]
+    unread: list[list[str]] = [[] for _ in range(n)]  # why a cell could not be used
     parsed: dict[DateRole, list[_dt.date | None]] = {}
     for role, column in mapping.dates.items():
         values = frame[column].tolist()
@@ -1213,12 +1214,14 @@ def _work_dates(frame: pd.DataFrame, mapping: Mapping, rows: Sequence[int]) -> _
         for pos, v in enumerate(values):
             try:
                 out.append(parse_date(v, fmt))
-            except AmbiguousDateError:  # the column's ambiguity is reported once
+            except AmbiguousDateError as exc:  # the column's ambiguity is reported once
                 out.append(None)
                 bad[pos].add(role)
+                unread[pos].append(f"{column!r}: {exc}")
             except ValueError as exc:
                 out.append(None)
                 bad[pos].add(role)
+                unread[pos].append(f"{column!r}: {exc}")
                 problems.append(Problem(rows[pos], column, show_value(v), f"{labels[pos]}: {exc}"))
         parsed[role] = out
     status: list[StatusCode | None] = [None] * n
@@ -1232,6 +1235,7 @@ def _work_dates(frame: pd.DataFrame, mapping: Mapping, rows: Sequence[int]) -> _
                 status[pos] = _status_code(mapping, v)
             except KeyError:
                 bad[pos].add(None)
+                unread[pos].append(f"{mapping.status!r}: unknown status {show_value(v)!r}")
                 problems.append(
                     Problem(
                         rows[pos],
@@ -1252,7 +1256,7 @@ def _work_dates(frame: pd.DataFrame, mapping: Mapping, rows: Sequence[int]) -> _
             status_text=status_text[pos],
             outcomes=mapping.derives_outcomes,
         )
-        texts: list[str] = []
+        texts = list(unread[pos])
         for issue in issues:
             if issue.role in bad[pos] or (None in bad[pos] and issue.role is None):
                 continue  # that cell is already reported as unreadable
@@ -1425,7 +1429,8 @@ def date_derivation(
     ``status`` and the ``cutoff``, then the derived ``efs_months``, ``efs_event``,
     ``event_type``, ``efs_end`` (date) and ``efs_end_reason`` (what ended EFS), the
     same for OS, ``blina_start_months``, ``age_years``, ``notes`` (what the cut-off
-    changed) and ``problems`` (why nothing was derived).
+    changed) and ``problems`` (why nothing was derived: unreadable cells, impossible
+    sequences, a column whose date format is not set).
 
     Parameters
     ----------

@@ -623,6 +623,14 @@ def test_derived_columns_shown_beside_the_dates(treated_raw: pd.DataFrame) -> No
         assert whole[name].tolist() == loaded[name].tolist()
     with pytest.raises(InputError, match="patient BL-99 is not in the file"):
         date_derivation(treated_raw, m, ["BL-99"])
+    # before the date format of 'Date of death' is answered, BL-03 (who died) has no
+    # times, and the table says why
+    unanswered = date_derivation(treated_raw, suggest_mapping(treated_raw), ["BL-03", "BL-01"])
+    assert unanswered["problems"].tolist() == [
+        "'Date of death': '03/06/2021' needs the column's date format",
+        "",
+    ]
+    assert np.isnan(unanswered["efs_months"][0]) and unanswered["efs_months"][1] == 599 / 30.4375
 
 
 def test_bad_file_reports_every_bad_date_by_patient_and_cell(treated_raw: pd.DataFrame) -> None:
