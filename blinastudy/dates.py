@@ -395,7 +395,13 @@ class DateFormatEvidence:
 
     @property
     def status(self) -> Literal["none", "fixed", "ambiguous", "conflict"]:
-        """``none`` (no such cells), ``fixed``, ``ambiguous`` or ``conflict`` (both proofs)."""
+        """``none`` (no such cells), ``fixed``, ``ambiguous`` or ``conflict`` (both proofs).
+
+        Examples
+        --------
+        >>> detect_date_format(["2019-01-02"]).status
+        'none'
+        """
         if self.day_first is not None and self.month_first is not None:
             return "conflict"
         if self.day_first is not None or self.month_first is not None:
@@ -406,7 +412,13 @@ class DateFormatEvidence:
 
     @property
     def fmt(self) -> DateFormat | None:
-        """The format the cells prove, or ``None``."""
+        """The format the cells prove, or ``None``.
+
+        Examples
+        --------
+        >>> detect_date_format(["01/31/2019"]).fmt
+        'mm/dd/yyyy'
+        """
         if self.status != "fixed":
             return None
         return "dd/mm/yyyy" if self.day_first is not None else "mm/dd/yyyy"

@@ -59,10 +59,10 @@ def _bound(value: Any, what: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InputError(f"{what} must be a number or null, got {value!r}")
+        raise InputError(f"{what} must be a number or null, got {show_value(value)!r}")
     number = float(value)
     if not math.isfinite(number):
-        raise InputError(f"{what} must be a finite number, got {value!r}")
+        raise InputError(f"{what} must be a finite number, got {number}")
     return number
 
 

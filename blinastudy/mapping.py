@@ -247,10 +247,10 @@ def _check_cutoff(value: Any) -> _dt.date | None:
 
 def _check_limit(value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InputError(f"{what} must be a number (percent), got {value!r}")
+        raise InputError(f"{what} must be a number (percent), got {show_value(value)!r}")
     limit = float(value)
     if not (math.isfinite(limit) and 0 < limit <= 100):
-        raise InputError(f"{what} must be above 0 and at most 100 (percent), got {value!r}")
+        raise InputError(f"{what} must be above 0 and at most 100 (percent), got {limit:g}")
     return limit
 
 
