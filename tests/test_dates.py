@@ -807,7 +807,7 @@ def test_command_line_applies_the_same_mapping_json(
     (tmp_path / "m1.json").write_text(treated_mapping(treated_raw).to_json(), encoding="utf-8")
     (tmp_path / "m2.json").write_text(pool_mapping(pool_raw).to_json(), encoding="utf-8")
     chosen = Settings(sweep_calipers=(0.2,)).update(
-        matching__covariates=("age_years", "sex", "wbc_10e9_l")
+        matching__covariates=("age_years", "sex", "wbc_10e9_l"), bootstrap__replicates=10
     )
     (tmp_path / "s.json").write_text(chosen.to_json(), encoding="utf-8")
     out, err = io.StringIO(), io.StringIO()
