@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from blinastudy.errors import InputError
-from blinastudy.mapping import Mapping, apply_mapping, rename_columns, suggest_mapping
+from blinastudy.mapping import Mapping, map_cohort, rename_columns, suggest_mapping
 from blinastudy.schema import (
     CANONICAL_COLUMNS,
     DECIMAL_COMMA_ATTR,
@@ -948,7 +948,7 @@ def _conform(
     rows = list(raw.attrs.get(ROWS_ATTR, range(2, len(raw) + 2)))
     try:
         renamed = rename_columns(raw, mapping)
-        mapped = apply_mapping(raw, mapping)
+        mapped, mapping_problems = map_cohort(raw, mapping)
     except CohortError as exc:
         return raw, [dataclasses.replace(p, source=source) for p in exc.problems]
     decimal_comma = bool(raw.attrs.get(DECIMAL_COMMA_ATTR, False))
@@ -960,7 +960,7 @@ def _conform(
         decimal_comma=decimal_comma,
         require_both_arms=require_both_arms,
     )
-    problems = _missing_column_hints(raw, problems) + extra
+    problems = _missing_column_hints(raw, problems) + extra + mapping_problems
     problems = [dataclasses.replace(p, source=source) for p in problems]
     for name in typed.columns:
         if name not in CANONICAL_COLUMNS:
@@ -1346,7 +1346,9 @@ def _value_reason(values: list[Any]) -> str | None:
     return None
 
 
-def identifier_reasons(frame: pd.DataFrame, *, sample: int = 1000) -> dict[str, str]:
+def identifier_reasons(
+    frame: pd.DataFrame, *, mapping: Mapping | None = None, sample: int = 1000
+) -> dict[str, str]:
     """Columns that look like direct identifiers, each with the reason.
 
     Flags columns whose *name* suggests a name, medical record or registry number,
@@ -1356,6 +1358,12 @@ def identifier_reasons(frame: pd.DataFrame, *, sample: int = 1000) -> dict[str, 
     flagged; ``patient_id`` is checked by value only. Only the first ``sample``
     non-missing values of a column are examined.
 
+    With the file's ``mapping``, columns it maps are judged by what they become: a
+    column mapped to a canonical column other than ``patient_id``, a date mapped to a
+    role (diagnosis, relapse, ...) and the status column are not identifiers (their
+    dates are turned into times and not kept; a date of birth mapped to compute age is
+    dropped once the age is computed). Unmapped full dates are still flagged.
+
     Examples
     --------
     >>> import pandas as pd
@@ -1363,13 +1371,22 @@ def identifier_reasons(frame: pd.DataFrame, *, sample: int = 1000) -> dict[str, 
     ...                       "contact": ["a@b.org", "c@d.org", "e@f.org"]})
     >>> identifier_reasons(frame)
     {'MRN': 'column name suggests a record or registry number', 'contact': 'values look like e-mail addresses'}
+    >>> raw = pd.DataFrame({"Date of diagnosis": ["2019-03-14"], "Date of birth": ["2015-01-02"],
+    ...                     "Date of HSCT": ["2019-09-01"]})
+    >>> list(identifier_reasons(raw, mapping=Mapping(dates={"diagnosis": "Date of diagnosis"})))
+    ['Date of birth', 'Date of HSCT']
     """
     if not isinstance(frame, pd.DataFrame):
         raise InputError(f"identifier_reasons needs a DataFrame, got {type(frame).__name__}")
+    if mapping is not None and not isinstance(mapping, Mapping):
+        raise InputError(f"mapping must be a Mapping, got {type(mapping).__name__}")
     found: dict[str, str] = {}
     for i in range(frame.shape[1]):
         name = str(frame.columns[i])
         if name in CANONICAL_COLUMNS and name != "patient_id":
+            continue
+        target = None if mapping is None else mapping.target_of(name)
+        if target is not None and target != "patient_id":
             continue
         if name != "patient_id":
             words = _header_words(name)
@@ -1393,7 +1410,7 @@ def identifier_reasons(frame: pd.DataFrame, *, sample: int = 1000) -> dict[str, 
     return found
 
 
-def identifier_columns(frame: pd.DataFrame) -> list[str]:
+def identifier_columns(frame: pd.DataFrame, *, mapping: Mapping | None = None) -> list[str]:
     """Names of columns that look like direct identifiers (see :func:`identifier_reasons`).
 
     Examples
@@ -1403,7 +1420,7 @@ def identifier_columns(frame: pd.DataFrame) -> list[str]:
     ...                                  "Date of birth": ["2015-03-02"]}))
     ['Surname', 'Date of birth']
     """
-    return list(identifier_reasons(frame))
+    return list(identifier_reasons(frame, mapping=mapping))
 
 
 def drop_columns(frame: pd.DataFrame, columns: str | Iterable[str]) -> pd.DataFrame:

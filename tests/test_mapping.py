@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 from typing import Any
@@ -13,13 +14,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from blinastudy.cohort import load_cohort, read_table
+from blinastudy.dates import STATUS_CODES
 from blinastudy.errors import InputError
 from blinastudy.mapping import (
+    AS_MISSING,
     DAYS_PER_MONTH,
     Mapping,
     apply_mapping,
     code_key,
+    column_targets,
     rename_columns,
+    review_mapping,
     suggest_mapping,
     to_months,
 )
@@ -99,6 +104,18 @@ def test_inputs_are_copied() -> None:
     assert m.columns == {"A": "patient_id"}
 
 
+VERSION_1_FIELDS = (
+    "columns",
+    "time_unit",
+    "time_units",
+    "mrd_unit",
+    "mrd_units",
+    "event_codes",
+    "categories",
+    "arm",
+    "notes",
+)
+
 FULL = Mapping(
     columns={"Patient ID": "patient_id", "EFS (d)": "efs_months", "Статус": "os_event"},
     time_unit="days",
@@ -117,7 +134,9 @@ def test_json_and_dict_round_trip() -> None:
     assert Mapping.from_dict(FULL.to_dict()) == FULL
     assert Mapping.from_dict(json.loads(json.dumps(FULL.to_dict()))) == FULL
     assert "Статус" in FULL.to_json()
-    assert FULL.to_dict()["version"] == 1
+    assert FULL.to_dict()["version"] == 2  # version 2 added dates, status and MRD limits
+    old = {k: v for k, v in FULL.to_dict().items() if k in VERSION_1_FIELDS}
+    assert Mapping.from_dict({**old, "version": 1}) == FULL  # a saved version 1 still reads
 
 
 def test_from_json_errors() -> None:
@@ -208,7 +227,10 @@ def test_apply_mapping_units_are_not_rounded() -> None:
     assert out["os_months"].tolist() == [12.0, 24.0, 36.0, 48.0]
     assert out["os_months"].dtype == np.float64
     assert out["blina_start_months"].tolist()[0] == 7 / DAYS_PER_MONTH
-    assert out["mrd_eoi_pct"].tolist() == [0.00123 * 100, 100.0, "", "<0.01"]
+    assert out["mrd_eoi_pct"].tolist() == [0.123, 100.0, "", None]
+    # "<0.01" as a fraction is below 1 %: no value, the limit in the companion column
+    assert out["mrd_eoi_below"].tolist()[3] == 1.0
+    assert np.isnan(out["mrd_eoi_below"].tolist()[:3]).all()
     assert out["mrd_day15_pct"].tolist()[0] == "0.5"  # percent: untouched
 
 
@@ -307,7 +329,16 @@ def test_rename_swaps_and_keeps_attrs() -> None:
         ("Patient ID", "patient_id"),
         ("pid", "patient_id"),
         ("PatientID", "patient_id"),
-        ("Study No", None),
+        ("Study No", "patient_id"),
+        ("Study No.", "patient_id"),
+        ("Pat. Nr.", "patient_id"),
+        ("Record ID", "patient_id"),
+        ("Sex (M/F)", "sex"),
+        ("Age at dx (y)", "age_years"),
+        ("WBC at dx", "wbc_10e9_l"),
+        ("Karyotype", "genetic_subtype"),
+        ("MRD TP1 %", None),
+        ("MRD", None),
         ("EFS (days)", "efs_months"),
         ("efs_time", "efs_months"),
         ("EFS, months", "efs_months"),
@@ -386,26 +417,39 @@ def test_suggest_on_a_realistic_messy_file() -> None:
         "EFS (days)": "efs_months",
         "Event": "efs_event",
         "OS (days)": "os_months",
-        "Status": "os_event",
     }
     assert m.time_unit == "days" and m.time_units == {}
-    assert m.mrd_unit == "percent"
-    assert m.event_codes == {
-        "efs_event": {"relapse": 1, "none": 0, "death": 1},
-        "os_event": {"alive": 0, "dead": 1},
-    }
+    assert m.mrd_unit == "percent" and m.mrd_units == {}
+    assert m.event_codes == {"efs_event": {"relapse": 1, "none": 0, "death": 1}}
     notes = "\n".join(m.notes)
     assert "'EFS (days)' is read as days (from its header)" in notes
     assert "'Cytogenetics' (genetic_subtype) has values that are not recognised: 'other'" in notes
+    assert "(suggested, to confirm: 'other' -> B-other)" in notes
     assert "kept as extra columns: 'No.', 'Surname'" in notes
-    assert "read as percent" in notes
-    assert "'Status' was taken as os_event because of its values" in notes
-    # The suggestion plus one fix loads.
-    fixed = Mapping.from_dict(
-        {**m.to_dict(), "categories": {"genetic_subtype": {"other": "B-other"}}}
-    )
+    # Changed: a column recognised only by its values is offered, not taken, and MRD
+    # values all <= 1 with no unit in the header are a question, not read as percent.
+    assert "'Status' may be os_event: its values look like os_event" in notes
+    assert "every value of 'MRD_d33' (mrd_eoi_pct) is <= 1" in notes
+    review = review_mapping(raw, m)
+    assert [(o.column, o.candidates) for o in review.offers] == [("Status", ("os_event",))]
+    assert [(a.kind, a.column, a.readings) for a in review.ambiguities] == [
+        ("mrd_unit", "MRD_d33", ("0.01 %", "1 %"))
+    ]
     buf = io.BytesIO(raw.to_csv(index=False).encode())
     buf.name = "messy.csv"
+    with pytest.raises(CohortError) as info:
+        load_cohort(buf, m)
+    assert "required column is missing" in str(info.value)  # os_event: not confirmed
+    assert "every value of 'MRD_d33'" in str(info.value)
+    # The confirmations: the offered column, its suggested codes, the MRD unit, 'other'.
+    fixed = m.with_column("Status", "os_event").with_mrd_unit("mrd_eoi_pct", "percent")
+    for choice in review_mapping(raw, fixed).values:
+        if choice.source == "unrecognised":
+            assert choice.suggestion is not None, choice
+            fixed = fixed.with_value(choice.target, choice.value, choice.suggestion)
+    assert fixed.event_codes["os_event"] == {"alive": 0, "dead": 1}
+    assert fixed.categories == {"genetic_subtype": {"other": "B-other"}}
+    assert review_mapping(raw, fixed).ready
     frame = load_cohort(buf, fixed)
     assert frame["efs_months"].tolist()[0] == 400 / DAYS_PER_MONTH
     assert frame["genetic_subtype"].tolist() == [
@@ -415,6 +459,8 @@ def test_suggest_on_a_realistic_messy_file() -> None:
         "B-other",
     ]
     assert frame["efs_event"].tolist() == [1, 0, 0, 1]
+    assert frame["os_event"].tolist() == [0, 0, 0, 1]
+    assert frame["mrd_eoi_pct"].tolist() == [0.01, 0.5, 0.0, 0.002]
     assert list(frame.columns[-2:]) == ["No.", "Surname"]
 
 
@@ -517,3 +563,216 @@ def test_suggest_result_round_trips_and_rejects_non_frames() -> None:
     assert Mapping.from_json(m.to_json()) == m
     with pytest.raises(InputError):
         suggest_mapping("not a frame")  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------------------
+# Dates, status and the review of what is left to the user
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"dates": {"onset": "X"}}, "'onset' is not a date role"),
+        ({"dates": {"death": "X"}}, "need the date of diagnosis"),
+        ({"status": "S"}, "need the date of diagnosis"),
+        ({"dates": {"diagnosis": "X", "death": "X"}}, "mapped to two dates"),
+        ({"dates": {"diagnosis": "X"}, "columns": {"X": "patient_id"}}, "and to the date role"),
+        ({"dates": {"diagnosis": "X"}, "status": "X"}, "also mapped elsewhere"),
+        (
+            {"dates": {"diagnosis": "X", "death": "Y"}, "columns": {"OS": "os_months"}},
+            "os_months is derived from the dates",
+        ),
+        (
+            {"dates": {"diagnosis": "X", "birth": "B"}, "columns": {"Age": "age_years"}},
+            "age_years is derived from the dates",
+        ),
+        ({"date_formats": {"X": "yyyy/dd/mm"}}, "must be one of dd/mm/yyyy, mm/dd/yyyy"),
+        ({"cutoff": "31/12/2024"}, "cutoff must be a date written yyyy-mm-dd"),
+        ({"cutoff": 20241231}, "cutoff must be a date"),
+        ({"status_codes": {"x": "zombie"}}, "status_codes['x'] must be one of"),
+        ({"status_codes": {"Dead": "dead", "dead ": "alive"}}, "maps 'dead ' two ways"),
+        ({"mrd_limits": {"wbc_10e9_l": 0.01}}, "not an MRD column"),
+        ({"mrd_limits": {"mrd_eoi_pct": 0}}, "above 0 and at most 100"),
+        ({"mrd_limits": {"mrd_eoi_pct": True}}, "must be a number"),
+    ],
+)
+def test_invalid_date_mappings(kwargs: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(InputError) as info:
+        Mapping(**kwargs)
+    assert fragment in str(info.value)
+
+
+DATED = Mapping(
+    columns={"Study No.": "patient_id"},
+    dates={"diagnosis": "Dx", "relapse": "Rel", "last_contact": "Last", "birth": "DOB"},
+    date_formats={"Dx": "dd/mm/yyyy"},
+    cutoff=dt.date(2024, 6, 30),
+    status="Status",
+    status_codes={"Alive in CR1": "event-free", "unknown": None},
+    mrd_units={"mrd_eoi_pct": "percent"},
+    mrd_limits={"mrd_eoi_pct": 0.01},
+)
+
+
+def test_dated_mapping_round_trips_through_json() -> None:
+    text = DATED.to_json()
+    assert Mapping.from_json(text) == DATED
+    data = json.loads(text)
+    assert data["cutoff"] == "2024-06-30"
+    assert data["status_codes"] == {"aliveincr1": "event-free", "unknown": None}
+    assert Mapping(cutoff=dt.datetime(2024, 6, 30)).cutoff == dt.date(2024, 6, 30)
+    assert DATED.derives_outcomes and not Mapping(dates={"diagnosis": "Dx"}).derives_outcomes
+
+
+def test_with_methods_record_answers_and_return_new_mappings() -> None:
+    m = Mapping(columns={"A": "patient_id"})
+    m2 = m.with_column("B", "patient_id")
+    assert m.columns == {"A": "patient_id"} and m2.columns == {"B": "patient_id"}
+    m3 = m2.with_column("Dx", "date:diagnosis").with_column("Dx2", "date:diagnosis")
+    assert m3.dates == {"diagnosis": "Dx2"}
+    m4 = m3.with_column("Dx2", "sex")
+    assert m4.dates == {} and m4.columns == {"B": "patient_id", "Dx2": "sex"}
+    assert m4.with_column("Dx2", None).columns == {"B": "patient_id"}
+    assert m4.target_of("Dx2") == "sex"
+    with pytest.raises(InputError, match="is not a target"):
+        m.with_column("A", "age")
+    v = m.with_value("os_event", "Verstorben", 1).with_value("sex", "Junge", "M")
+    assert v.event_codes == {"os_event": {"verstorben": 1}}
+    assert v.categories == {"sex": {"junge": "M"}}
+    assert v.with_value("sex", "n/k", AS_MISSING).categories["sex"]["n/k"] is None
+    assert v.with_value("os_event", "Verstorben", None).event_codes == {"os_event": {}}
+    assert v.with_value("os_event", "lebt", "0").event_codes["os_event"]["lebt"] == 0
+    with pytest.raises(InputError, match="must be 0 or 1"):
+        v.with_value("os_event", "lebt", "yes")
+    with pytest.raises(InputError, match="has no values to set"):
+        m.with_value("efs_months", "x", 1)
+    with pytest.raises(InputError, match="not one of M, F"):
+        m.with_value("sex", "x", "boy")
+    assert m.with_cutoff(dt.date(2020, 1, 1)).with_cutoff(None).cutoff is None
+    assert m.with_date_format("Dx", "mm/dd/yyyy").with_date_format("Dx", None).date_formats == {}
+    assert m.with_mrd_unit("mrd_eoi_pct", "fraction").mrd_unit_of("mrd_eoi_pct") == "fraction"
+    assert (
+        m.with_mrd_limit("mrd_eoi_pct", 0.001).with_mrd_limit("mrd_eoi_pct", None).mrd_limits == {}
+    )
+    assert "status" in column_targets() and "date:last_contact" in column_targets()
+
+
+@pytest.mark.parametrize(
+    ("header", "role"),
+    [
+        ("Date of diagnosis", "diagnosis"),
+        ("Diagnosis date", "diagnosis"),
+        ("dx_date", "diagnosis"),
+        ("Date of blinatumomab start", "blina_start"),
+        ("Date of first blinatumomab dose", "blina_start"),
+        ("Date of relapse", "relapse"),
+        ("Date of death", "death"),
+        ("dateOfDeath", "death"),
+        ("Date of last follow-up", "last_contact"),
+        ("Date of last contact (dd/mm/yyyy)", "last_contact"),
+        ("Date of second malignancy", "second_malignancy"),
+        ("Date of induction failure", "induction_failure"),
+    ],
+)
+def test_date_headers_are_recognised(header: str, role: str) -> None:
+    data = {header: ["2020-01-01"]}
+    if role != "diagnosis":
+        data["Diagnosis date"] = ["2019-01-01"]  # dates need a diagnosis date
+    m = suggest_mapping(raw_frame(data))
+    assert m.dates[role] == header  # type: ignore[index]
+
+
+def test_date_headers_do_not_become_time_columns() -> None:
+    # "Date of blinatumomab start" resembles "blinatumomab start" (a time column)
+    raw = raw_frame({"Date of blinatumomab start": ["2019-03-01"], "Blina start": ["3.2"]})
+    m = suggest_mapping(raw)
+    assert m.columns == {"Blina start": "blina_start_months"}
+    assert m.dates == {}  # no diagnosis date: offered, not taken
+    review = review_mapping(raw, m, needs_arm=False)
+    assert [(o.column, o.candidates) for o in review.offers] == [
+        ("Date of blinatumomab start", ("date:blina_start",))
+    ]
+    assert "no date of diagnosis was found" in review.offers[0].reason
+
+
+def test_outcome_dates_beside_outcome_times_are_offered_not_taken() -> None:
+    raw = raw_frame(
+        {
+            "EFS (months)": ["3"],
+            "OS (months)": ["4"],
+            "Date of diagnosis": ["2019-01-01"],
+            "Date of death": ["2019-05-01"],
+        }
+    )
+    m = suggest_mapping(raw)
+    assert m.columns == {"EFS (months)": "efs_months", "OS (months)": "os_months"}
+    assert m.dates == {"diagnosis": "Date of diagnosis"}  # gives diagnosis_year only
+    offer = review_mapping(raw, m, needs_arm=False).offers
+    assert [(o.column, o.candidates) for o in offer] == [("Date of death", ("date:death",))]
+
+
+def test_status_column_and_unknown_status_values() -> None:
+    raw = raw_frame(
+        {
+            "Patient": ["a", "b", "c", "d"],
+            "Date of diagnosis": ["2019-01-01"] * 4,
+            "Date of last FU": ["2021-01-01"] * 4,
+            "Outcome": ["CCR", "Dead", "LTFU", "alive in CR2"],
+        }
+    )
+    m = suggest_mapping(raw)
+    assert m.status == "Outcome"
+    assert m.status_codes == {"ccr": "event-free", "dead": "dead", "aliveincr2": "relapse"}
+    assert any("status values that are not recognised: 'LTFU'" in n for n in m.notes)
+    review = review_mapping(raw, m, needs_arm=False)
+    status = {v.value: v for v in review.values if v.target == "status"}
+    assert status["CCR"].current == "event-free" and status["CCR"].source == "mapping"
+    assert status["LTFU"].source == "unrecognised" and status["LTFU"].suggestion == "alive"
+    assert status["LTFU"].allowed == STATUS_CODES
+    assert not review.ready
+
+
+def test_value_choices_cover_category_and_event_columns() -> None:
+    raw = raw_frame(
+        {
+            "Sex": ["m", "F", "Boy", "boy", None],
+            "hsct": ["1", "0", "yes", "1", "0"],
+        }
+    )
+    m = Mapping(columns={"Sex": "sex"}, categories={"sex": {"m": "M"}})
+    choices = review_mapping(raw, m).values
+    assert [(c.target, c.value, c.count, c.current, c.source, c.suggestion) for c in choices] == [
+        ("sex", "m", 1, "M", "mapping", None),
+        ("sex", "F", 1, "F", "canonical", None),
+        ("sex", "Boy", 2, None, "unrecognised", "M"),
+        ("hsct", "1", 2, "1", "canonical", None),
+        ("hsct", "0", 2, "0", "canonical", None),
+        ("hsct", "yes", 1, None, "unrecognised", "1"),
+    ]
+
+
+def test_review_lists_missing_requirements_and_checks_the_file() -> None:
+    raw = raw_frame({"Dx": ["2019-01-01"], "Status": ["dead"]})
+    m = Mapping(dates={"diagnosis": "Dx"}, status="Status")
+    review = review_mapping(raw, m)
+    assert review.missing == (
+        "no column is mapped to patient_id",
+        "no column is mapped to arm",
+        "no date of last contact is mapped: patients without an event cannot be censored",
+    )
+    assert "no column is mapped to arm" not in review_mapping(raw, m, needs_arm=False).missing
+    with pytest.raises(CohortError) as info:
+        review_mapping(raw, Mapping(dates={"diagnosis": "Date of diagnosis"}))
+    assert "takes the diagnosis date from this column but the file has no such column" in str(
+        info.value
+    )
+
+
+def test_value_based_guesses_are_offers_not_assignments() -> None:
+    raw = raw_frame({"Gruppe": ["TEL-AML1", "E2A-PBX1", "MLL-AF4"], "x": ["1", "2", "3"]})
+    m = suggest_mapping(raw)
+    assert m.columns == {}
+    review = review_mapping(raw, m)
+    assert [(o.column, o.candidates) for o in review.offers] == [("Gruppe", ("genetic_subtype",))]
+    assert review_mapping(raw, m.with_column("Gruppe", "genetic_subtype")).offers == ()
