@@ -91,6 +91,16 @@ def _labels(values: Any) -> list[Any] | None:
     return list(values.index) if isinstance(values, pd.Series) else None
 
 
+def _require_same_patients(values: Any, treatment: Any, what: str) -> None:
+    """Two Series must list the same patients in the same order (no silent realignment)."""
+    if (
+        isinstance(values, pd.Series)
+        and isinstance(treatment, pd.Series)
+        and not values.index.equals(treatment.index)
+    ):
+        raise InputError(f"{what} must be indexed like the treatment (same patients, same order)")
+
+
 def quantile_type3(values: Any, prob: float) -> float:
     """R's ``quantile(values, prob, type = 3)``: the SAS nearest-even order statistic.
 
@@ -191,6 +201,7 @@ def trim_weights(
         )
     if not isinstance(lower, (bool, np.bool_)):
         raise InputError(f"trim_lower must be True or False; got {describe_value(lower)}")
+    _require_same_patients(weights, treatment, "weights")
     t = as_treatment(treatment)
     w = as_weights(weights, t.size).copy()
     q = max(float(at), 1.0 - float(at))
@@ -264,6 +275,7 @@ def weights_from_scores(
             f"stabilize applies to ATE weights only; the {est} weights are not stabilised "
             "(ATT: the treated weigh 1; ATO: the weights are already below 1)"
         )
+    _require_same_patients(scores, treatment, "propensity scores")
     t = as_treatment(treatment)
     labels = _labels(scores)
     try:

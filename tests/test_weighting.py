@@ -310,6 +310,10 @@ P = pd.Series([0.5, 0.2, 1.0, 0.4], index=["p1", "p2", "p3", "p4"])
         ),
         (lambda: weights_from_scores([0.5, 0.5], [1, 1]), r"single arm"),
         (
+            lambda: weights_from_scores(P, pd.Series([1, 0, 1, 0], index=["p1", "p2", "p4", "p3"])),
+            r"propensity scores must be indexed like the treatment",
+        ),
+        (
             lambda: trim_weights([1.0, -1.0], [1, 0], 0.9),
             r"weights must be >= 0; not at entry 2 \(-1\)",
         ),
