@@ -1,17 +1,25 @@
-"""Covariate balance before and after matching, exactly as ``MatchIt``'s ``summary()`` (ATT).
+"""Covariate balance before and after matching or weighting, exactly as ``MatchIt``'s ``summary()``.
 
 This is the balance table of ``summary(m.out, standardize = TRUE)`` for a
-``matchit`` object with ``estimand = "ATT"`` and no sampling weights
-(``MatchIt`` 4.5.1, functions ``bal1var``, ``wvar``, ``wm`` and ``pooled_sd``):
+``matchit`` object with no sampling weights (``MatchIt`` 4.5.1, functions
+``bal1var``, ``wvar``, ``wm`` and ``pooled_sd``), for the ATT by default:
 
 * A covariate is *binary* only when every value is 0 or 1 (R's
   ``all(x == 0 | x == 1)``). Any other covariate, including two-valued ones
   coded 1/2 or 2/3, is continuous.
 * The standardised mean difference (SMD) divides the difference in means
-  (treated minus control) by the standard deviation of the **treated group in
-  the full, unmatched sample**, before and after matching alike:
-  ``sqrt(p (1 - p))`` for a binary covariate, the sample SD (``n - 1``) for a
-  continuous one. Where that SD is not finite or is below
+  (treated minus control) by an SD of the **full, unmatched and unweighted
+  sample**, the same before and after matching or weighting. Which SD depends on
+  the estimand (``summary()``'s ``s.d.denom``, the convention of ``cobalt`` too):
+
+  - ``"ATT"`` (default): the SD of the **treated** group, ``sqrt(p (1 - p))``
+    for a binary covariate, the sample SD (``n - 1``) for a continuous one;
+  - ``"ATE"`` and ``"ATO"``: the **pooled** SD ``sqrt((var_t + var_c) / 2)``,
+    each arm's variance as above (``pooled_sd(contribution = "equal")``, what
+    ``summary()`` uses for ``estimand = "ATE"``; ``MatchIt`` has no ATO, and
+    ``cobalt`` pools the same way for overlap weights).
+
+  Where that SD is not finite or is below
   ``sqrt(.Machine$double.eps)`` (the treated do not vary, or there is a single
   treated patient), MatchIt divides by the pooled SD of the full sample with
   each arm contributing in proportion to its size: ``sqrt(sum_arm n_a p_a (1 -
@@ -25,7 +33,8 @@ This is the balance table of ``summary(m.out, standardize = TRUE)`` for a
   (``NA``, here ``NaN``; a difference in means below the threshold is still
   reported raw) and no variance ratio.
 * After matching, means are weighted by the matching weights (``m.out$weights``:
-  one weight per patient, 0 when unmatched). The variance ratio (treated over
+  one weight per patient, 0 when unmatched); after weighting, by the
+  propensity-score weights (:mod:`blinastudy.weighting`). The variance ratio (treated over
   control, continuous covariates only, ``NaN`` for binary ones) uses the
   reliability-weights variance of :func:`stats::cov.wt`.
 * Categorical covariates are expanded to one 0/1 indicator per level (all levels,
@@ -35,14 +44,17 @@ This is **not** the SMD of the baseline table (:mod:`blinastudy.baseline`), whic
 follows R's ``tableone``: the SD pooled over the two arms of the sample being
 described, and one multi-level SMD per categorical variable (Yang & Dalton).
 The two agree only by coincidence; pages should label them "SMD (MatchIt,
-ATT)" and "SMD (tableone)".
+ATT)" (or ATE, ATO) and "SMD (tableone)".
+
+:func:`effective_sample_size` gives Kish's effective sample size of each arm,
+``sum(w)^2 / sum(w^2)``, the "Matched (ESS)" row of ``summary()``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -53,12 +65,21 @@ from blinastudy.validate import (
     as_treatment,
     as_weights,
     describe_entries,
+    describe_value,
     require_columns,
     require_finite,
     require_frame,
 )
 
-__all__ = ["BALANCE_COLUMNS", "MEAN_COLUMNS", "balance", "balance_design"]
+__all__ = [
+    "BALANCE_COLUMNS",
+    "ESTIMANDS",
+    "MEAN_COLUMNS",
+    "Estimand",
+    "balance",
+    "balance_design",
+    "effective_sample_size",
+]
 
 BALANCE_COLUMNS = ["smd_before", "smd_after", "variance_ratio_before", "variance_ratio_after"]
 MEAN_COLUMNS = [
@@ -69,6 +90,9 @@ MEAN_COLUMNS = [
 ]
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+Estimand = Literal["ATT", "ATE", "ATO"]
+#: The estimands :func:`balance` and :mod:`blinastudy.weighting` know.
+ESTIMANDS: tuple[Estimand, ...] = ("ATT", "ATE", "ATO")
 
 #: R's ``sqrt(.Machine$double.eps)``: MatchIt's threshold for a mean difference and an SD.
 SQRT_EPS = float(np.sqrt(np.finfo(np.float64).eps))
@@ -219,13 +243,30 @@ def _pooled_sd(xt: FloatArray, xc: FloatArray, binary: bool) -> float:
     return math.sqrt(_fsum(wn * centred**2) / (1 - _fsum(wn**2)))
 
 
-def _treated_sd(xt: FloatArray, xc: FloatArray, treated: _Arm, binary: bool) -> float:
-    """The SMD denominator for the ATT: SD of the treated in the full sample, else pooled.
+def _sqrt(var: float) -> float:
+    """R's ``sqrt``: NaN for a negative or NaN argument."""
+    return math.sqrt(var) if var >= 0 else float("nan")
 
-    ``treated`` is the treated arm of the full sample with unit weights.
+
+def _sd_denominator(
+    xt: FloatArray, xc: FloatArray, before: tuple[_Arm, _Arm], binary: bool, estimand: Estimand
+) -> float:
+    """The SMD denominator of ``bal1var``: the estimand's SD of the full sample, else pooled.
+
+    ``before`` holds the treated and control arms of the full sample with unit
+    weights. ATT: the treated SD (``s.d.denom = "treated"``). ATE, ATO: the mean
+    of the two arms' variances, square-rooted (``pooled_sd(contribution =
+    "equal")``, R's ``colMeans`` summing in extended precision). Either way, an
+    SD that is not finite or is below ``sqrt(.Machine$double.eps)`` is replaced by
+    :func:`_pooled_sd` (each arm in proportion to its size), as ``bal1var`` does.
     """
-    var = _wvar(xt, treated, binary)
-    sd = math.sqrt(var) if var >= 0 else float("nan")  # R: sqrt(<0) is NaN
+    treated, control = before
+    if estimand == "ATT":
+        sd = _sqrt(_wvar(xt, treated, binary))
+    else:
+        var_t, var_c = _wvar(xt, treated, binary), _wvar(xc, control, binary)
+        pooled = _fsum(np.array([var_t, var_c])) / 2
+        sd = _sqrt(pooled)
     if not math.isfinite(sd) or sd < SQRT_EPS:
         sd = _pooled_sd(xt, xc, binary)
     return sd
@@ -339,12 +380,15 @@ def balance(
     *,
     matched: Any = None,
     weights: Any = None,
+    estimand: Estimand = "ATT",
 ) -> pd.DataFrame:
     """Standardised mean differences and variance ratios, as ``MatchIt``'s ``summary()``.
 
-    Follows ``summary(m.out, standardize = TRUE)`` of ``MatchIt`` 4.5.1 for the
-    ATT (``bal1var`` with ``s.d.denom = "treated"`` and unit sampling weights);
-    the conventions are spelt out in the module docstring.
+    Follows ``summary(m.out, standardize = TRUE)`` of ``MatchIt`` 4.5.1
+    (``bal1var`` with unit sampling weights): for the ATT ``s.d.denom =
+    "treated"``, for the ATE (and, with ``cobalt``'s convention, the ATO) the
+    pooled SD of ``s.d.denom = "pooled"``; the conventions are spelt out in the
+    module docstring.
 
     Parameters
     ----------
@@ -362,8 +406,14 @@ def balance(
         (1 per row when there is no ``weight`` column), as ``m.out$weights``.
     weights : array-like or pandas.Series, optional
         Matching weights, one per row of ``frame`` (0 = not matched), as
-        ``m.out$weights``; a Series must be indexed like ``frame``. Give
-        ``matched`` or ``weights``, not both.
+        ``m.out$weights``, or propensity-score weights
+        (:func:`blinastudy.weighting.propensity_weights`); a Series must be
+        indexed like ``frame``. Give ``matched`` or ``weights``, not both.
+    estimand : {"ATT", "ATE", "ATO"}, default "ATT"
+        Chooses the SD that standardises the mean differences: the treated SD
+        of the full sample for the ATT, the pooled SD ``sqrt((var_t + var_c) /
+        2)`` of the full sample for the ATE and the ATO. Give the estimand the
+        weights target. Means and variance ratios do not depend on it.
 
     Returns
     -------
@@ -379,7 +429,7 @@ def balance(
     InputError
         On missing columns or values, a single arm, weights that are not
         finite and non-negative or leave an arm without weight, both
-        ``matched`` and ``weights``, or matched rows that cannot be told apart
+        ``matched`` and ``weights``, an unknown estimand, or matched rows that cannot be told apart
         by patient (a repeated label in ``frame``, or rows of one label that
         differ).
 
@@ -396,7 +446,21 @@ def balance(
     >>> row = balance(g, "t", ["sex"], weights=[1, 1, 0, 1, 1]).loc["sex"]
     >>> float(row["smd_after"]), float(row["variance_ratio_after"])
     (0.0, 1.0)
+
+    With the ATE the SD is pooled over the arms. Treated 1, 3 (mean 2, variance
+    2) against controls -1, 3 (mean 1, variance 8): the ATT divides the
+    difference 1 by sqrt(2), the ATE by sqrt((2 + 8) / 2):
+
+    >>> k = pd.DataFrame({"t": [1, 1, 0, 0], "x": [1.0, 3.0, -1.0, 3.0]})
+    >>> float(balance(k, "t", ["x"]).loc["x", "smd_before"]) == 1 / 2**0.5
+    True
+    >>> float(balance(k, "t", ["x"], estimand="ATE").loc["x", "smd_before"]) == 1 / 5**0.5
+    True
     """
+    if estimand not in ESTIMANDS:
+        raise InputError(
+            f"estimand must be one of {', '.join(ESTIMANDS)}; got {describe_value(estimand)}"
+        )
     frame = require_frame(frame)
     require_columns(frame, [treatment, *covariates])
     require_finite(frame, covariates)
@@ -423,7 +487,7 @@ def balance(
     rows = []
     for j in range(x_all.shape[1]):
         binary = _is_binary(x_all[:, j])
-        sd = _treated_sd(before[0].x[:, j], before[1].x[:, j], before[0], binary)
+        sd = _sd_denominator(before[0].x[:, j], before[1].x[:, j], before, binary, estimand)
         mt_b, mc_b, smd_b, vr_b = _bal1var(j, *before, binary, sd)
         mt_a, mc_a, smd_a, vr_a = _bal1var(j, *after, binary, sd) if after else nan4
         rows.append((smd_b, smd_a, vr_b, vr_a, mt_b, mc_b, mt_a, mc_a))
@@ -432,3 +496,52 @@ def balance(
         columns=BALANCE_COLUMNS + MEAN_COLUMNS,
         index=pd.Index(design.columns, name="covariate"),
     )
+
+
+def effective_sample_size(treatment: Any, weights: Any) -> dict[str, float]:
+    """Kish's effective sample size of each arm, ``sum(w)^2 / sum(w^2)``.
+
+    The "Matched (ESS)" row of ``MatchIt``'s ``summary()`` (its ``ESS``
+    function, sums accumulated as R's ``sum()``) and the "Weighted" row of
+    ``WeightIt``'s ``summary()``: the size of an unweighted sample about as
+    precise as the weighted one. Units of weight 0 add nothing. Equal weights
+    give the number of weighted patients; any spread of the weights gives less.
+
+    Parameters
+    ----------
+    treatment : array-like or pandas.Series
+        Arm per patient (0/1, booleans or ``blinatumomab``/``chemotherapy``).
+    weights : array-like or pandas.Series
+        One finite, non-negative weight per patient; a Series given with a
+        Series ``treatment`` must carry the same index labels.
+
+    Returns
+    -------
+    dict
+        ``{"treated": ess_treated, "control": ess_control}``.
+
+    Raises
+    ------
+    InputError
+        A single arm, weights that are not finite and non-negative, of the
+        wrong length or differently labelled, or an arm without positive weight.
+
+    Examples
+    --------
+    >>> effective_sample_size([1, 1, 0, 0, 0], [1, 1, 2, 1, 1])
+    {'treated': 2.0, 'control': 2.6666666666666665}
+    """
+    if (
+        isinstance(treatment, pd.Series)
+        and isinstance(weights, pd.Series)
+        and not weights.index.equals(treatment.index)
+    ):
+        raise InputError("weights must be indexed like the treatment (same patients, same order)")
+    t = as_treatment(treatment)
+    w = as_weights(weights, t.size)
+    _require_both_arms(t, w, "weights")
+    out = {}
+    for arm, name in ((1, "treated"), (0, "control")):
+        wa = w[t == arm]
+        out[name] = _fsum(wa) ** 2 / _fsum(wa**2)
+    return out

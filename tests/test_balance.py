@@ -20,7 +20,13 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import blinastudy.balance as balance_module
-from blinastudy.balance import BALANCE_COLUMNS, EXTENDED_SUMS, MEAN_COLUMNS, balance
+from blinastudy.balance import (
+    BALANCE_COLUMNS,
+    EXTENDED_SUMS,
+    MEAN_COLUMNS,
+    balance,
+    effective_sample_size,
+)
 from blinastudy.errors import InputError
 from blinastudy.matching import match
 
@@ -414,3 +420,131 @@ def test_matchresult_with_replacement_equals_its_per_patient_weights(
         return
     w = res.matched.groupby(level=0)["weight"].sum().reindex(frame.index, fill_value=0.0)
     _close(balance(frame, "t", ["x"], matched=res), balance(frame, "t", ["x"], weights=w))
+
+
+# ---------------------------------------------------------------------------
+# estimands: the SD that standardises (MatchIt's s.d.denom), and effective sample sizes
+
+
+def test_ate_divides_by_the_pooled_sd_of_the_full_sample() -> None:
+    # treated 1, 3 (variance 2), controls -1, 3, 5 (mean 7/3, variance 28/3)
+    f = pd.DataFrame({"t": [1, 1, 0, 0, 0], "x": [1.0, 3.0, -1.0, 3.0, 5.0]})
+    diff = 2 - 7 / 3
+    att = balance(f, "t", ["x"]).loc["x", "smd_before"]
+    ate = balance(f, "t", ["x"], estimand="ATE").loc["x", "smd_before"]
+    ato = balance(f, "t", ["x"], estimand="ATO").loc["x", "smd_before"]
+    assert att == pytest.approx(diff / math.sqrt(2), rel=1e-14)
+    assert ate == pytest.approx(diff / math.sqrt((2 + 28 / 3) / 2), rel=1e-14)
+    assert ato == ate
+    # after weighting too: the same full-sample SD, the weighted difference in means
+    w = [1.0, 3.0, 2.0, 1.0, 1.0]
+    row = balance(f, "t", ["x"], weights=w, estimand="ATE").loc["x"]
+    diff_w = (1 + 9) / 4 - (-2 + 3 + 5) / 4
+    assert row["smd_after"] == pytest.approx(diff_w / math.sqrt((2 + 28 / 3) / 2), rel=1e-14)
+
+
+def test_ate_pools_binary_variances_as_p_times_one_minus_p() -> None:
+    # treated 1 of 4, controls 3 of 4: (3/16 + 3/16) / 2
+    f = pd.DataFrame({"t": [1] * 4 + [0] * 4, "b": [1, 0, 0, 0, 1, 1, 1, 0]})
+    smd = balance(f, "t", ["b"], estimand="ATE").loc["b", "smd_before"]
+    assert smd == pytest.approx(-0.5 / math.sqrt(3 / 16), rel=1e-14)
+    assert np.isnan(balance(f, "t", ["b"], estimand="ATE").loc["b", "variance_ratio_before"])
+
+
+def test_ate_falls_back_to_the_proportional_pooled_sd() -> None:
+    # one treated patient: its variance is 0/0, the pooled mean NaN -> MatchIt's fallback,
+    # the within-arm sum of squares over n - 1 (controls 0, 2, 4: 8 / 3), as for the ATT
+    f = pd.DataFrame({"t": [1, 0, 0, 0], "x": [1.0, 0.0, 2.0, 4.0]})
+    ate = balance(f, "t", ["x"], estimand="ATE").loc["x", "smd_before"]
+    assert ate == pytest.approx(-1 / math.sqrt(8 / 3), rel=1e-14)
+    # both arms constant: pooled SD 0, fallback 0 too -> infinite, as in R
+    g = pd.DataFrame({"t": [1, 1, 0, 0], "x": [5.0, 5.0, 3.0, 3.0]})
+    assert balance(g, "t", ["x"], estimand="ATE").loc["x", "smd_before"] == math.inf
+    # constant among the treated only: the pooled SD is not 0, no fallback
+    h = pd.DataFrame({"t": [1, 1, 1, 0, 0, 0], "x": [2.0, 2.0, 2.0, 1.0, 3.0, 5.0]})
+    got = balance(h, "t", ["x"], estimand="ATE").loc["x", "smd_before"]
+    assert got == pytest.approx(-1 / math.sqrt(4 / 2), rel=1e-14)
+
+
+def test_estimand_changes_only_the_smd() -> None:
+    f = pd.DataFrame({"t": [1, 1, 1, 0, 0, 0, 0], "x": [1.0, 2.0, 4.0, 0.0, 3.0, 6.0, 1.0]})
+    w = [1.0, 2.0, 1.0, 0.5, 1.0, 3.0, 0.0]
+    att = balance(f, "t", ["x"], weights=w)
+    ate = balance(f, "t", ["x"], weights=w, estimand="ATE")
+    same = [c for c in att.columns if not c.startswith("smd")]
+    pd.testing.assert_frame_equal(att[same], ate[same])
+    assert not np.allclose(att["smd_before"], ate["smd_before"])
+
+
+def test_rejects_unknown_estimand() -> None:
+    with pytest.raises(InputError, match=r"estimand must be one of ATT, ATE, ATO; got 'ATC'"):
+        balance(F, "t", ["x"], estimand="ATC")  # type: ignore[arg-type]
+
+
+def test_effective_sample_size_by_hand() -> None:
+    # treated 1, 1, 2: 16 / 6; controls 3, 0, 1: 16 / 10 (a zero weight adds nothing)
+    ess = effective_sample_size([1, 1, 1, 0, 0, 0], [1.0, 1.0, 2.0, 3.0, 0.0, 1.0])
+    assert ess == {"treated": pytest.approx(16 / 6, rel=1e-15), "control": 1.6}
+    t = pd.Series(["blinatumomab", "chemotherapy"], index=["a", "b"])
+    assert effective_sample_size(t, pd.Series([2.0, 5.0], index=["a", "b"])) == {
+        "treated": 1.0,
+        "control": 1.0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("treatment", "weights", "pattern"),
+    [
+        ([1, 0, 0], [1.0, 0.0, 0.0], r"no control patient has a positive weight"),
+        ([1, 0, 0], [1.0, -1.0, 1.0], r"weights must be >= 0; not at entry 2 \(-1\)"),
+        ([1, 0, 0], [1.0, 1.0], r"weights has 2 values for 3 rows"),
+        ([1, 1, 1], [1.0, 1.0, 1.0], r"single arm"),
+        (
+            pd.Series([1, 0], index=["a", "b"]),
+            pd.Series([1.0, 1.0], index=["a", "c"]),
+            r"indexed like the treatment",
+        ),
+    ],
+)
+def test_effective_sample_size_rejects_bad_input(
+    treatment: Any, weights: Any, pattern: str
+) -> None:
+    with pytest.raises(InputError, match=pattern) as info:
+        effective_sample_size(treatment, weights)
+    assert "np." not in str(info.value)
+
+
+@SETTINGS
+@given(
+    data=weighted_frames(),
+    estimand=st.sampled_from(["ATT", "ATE", "ATO"]),
+    c=st.sampled_from([1.0, 0.25, 7.0]),
+)
+def test_uniform_weights_reproduce_the_unweighted_balance(
+    data: tuple[pd.DataFrame, np.ndarray], estimand: str, c: float
+) -> None:
+    frame, _ = data
+    table = balance(frame, "t", ["x", "b"], weights=np.full(len(frame), c), estimand=estimand)  # type: ignore[arg-type]
+    for stat in ("smd", "variance_ratio", "mean_treated", "mean_control"):
+        np.testing.assert_allclose(
+            table[f"{stat}_after"].to_numpy(),
+            table[f"{stat}_before"].to_numpy(),
+            rtol=1e-12,
+            atol=1e-15,
+        )
+
+
+@SETTINGS
+@given(data=weighted_frames(), c=st.sampled_from([0.5, 3.0]))
+def test_effective_sample_size_properties(data: tuple[pd.DataFrame, np.ndarray], c: float) -> None:
+    frame, w = data
+    t = frame["t"].to_numpy()
+    ess = effective_sample_size(t, w)
+    for arm, name in ((1, "treated"), (0, "control")):
+        positive = int(np.sum(w[t == arm] > 0))
+        assert 1 - 1e-12 <= ess[name] <= positive * (1 + 1e-12)
+    scaled = effective_sample_size(t, c * w)
+    assert scaled["treated"] == pytest.approx(ess["treated"], rel=1e-12)
+    # equal weights: the number of weighted patients
+    ones = effective_sample_size(t, (w > 0).astype(float))
+    assert ones["control"] == pytest.approx(np.sum((w > 0) & (t == 0)), rel=1e-15)

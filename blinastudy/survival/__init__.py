@@ -1,7 +1,8 @@
 """Survival estimators: Kaplan-Meier, log-rank and Cox, with R's numbers.
 
 One estimator per module: :mod:`~blinastudy.survival.km`,
-:mod:`~blinastudy.survival.logrank_test`, :mod:`~blinastudy.survival.coxph`.
+:mod:`~blinastudy.survival.logrank_test`, :mod:`~blinastudy.survival.coxph`,
+:mod:`~blinastudy.survival.cutpoint` (maximally selected log-rank cut-point).
 
 Examples
 --------
@@ -20,6 +21,7 @@ from blinastudy.survival.coxph import (
     design_matrix,
     reference_levels,
 )
+from blinastudy.survival.cutpoint import CutpointResult, cutpoint
 from blinastudy.survival.km import (
     KM_COLUMNS,
     MedianResult,
@@ -38,12 +40,14 @@ __all__ = [
     "COX_COLUMNS",
     "KM_COLUMNS",
     "CoxFit",
+    "CutpointResult",
     "LogRankResult",
     "MedianResult",
     "SurvivalAt",
     "confidence_band",
     "cox",
     "cox_fit",
+    "cutpoint",
     "design_matrix",
     "kaplan_meier",
     "logrank",
