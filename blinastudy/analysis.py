@@ -16,7 +16,7 @@ patient-level rows are needed to draw a chart.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -29,6 +29,7 @@ from blinastudy import __version__
 from blinastudy._threads import single_blas_thread
 from blinastudy.baseline import baseline_table
 from blinastudy.bootstrap import BootstrapResult, cluster_bootstrap
+from blinastudy.eligibility import Eligibility, EligibilityFlow, apply_eligibility
 from blinastudy.errors import InputError
 from blinastudy.matching import MatchResult, PropensityModel, balance, fit_propensity, match
 from blinastudy.methods import label
@@ -325,9 +326,10 @@ def _exclusion_table(
 
 
 def matching_pool(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
-    """The patients of a prepared frame who can be matched: outcome and every matching
-    covariate known (the others are listed by :func:`missing_outcome` and in
-    ``AnalysisResult.excluded_from_matching``).
+    """The patients of a prepared frame who can be matched: eligible (``settings.eligibility``,
+    criteria whose column the cohort lacks skipped), outcome and every matching covariate
+    known (the others are listed by :func:`missing_outcome` and in
+    ``AnalysisResult.excluded_from_matching`` and ``AnalysisResult.ineligible``).
 
     Examples
     --------
@@ -335,11 +337,54 @@ def matching_pool(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     >>> cohort = make_demo_cohort()
     >>> cohort.loc[0, "efs_event"] = float("nan")
     >>> len(matching_pool(prepare_cohort(cohort, Settings()), Settings()))
-    689
+    617
     """
+    criteria, _ = applicable_eligibility(settings.eligibility, list(frame.columns))
+    eligible, _ = apply_eligibility(frame, criteria)
     m = settings.matching
     needed = list(dict.fromkeys([*OUTCOME_COLUMNS, *m.covariates, *m.exact]))
-    return frame.loc[frame[needed].notna().all(axis=1)]
+    return frame.loc[eligible.to_numpy() & frame[needed].notna().all(axis=1).to_numpy()]
+
+
+_CRITERION_COLUMNS = {
+    "risk_groups": "risk_group",
+    "age_low": "age_years",
+    "cns_statuses": "cns_status",
+    "excluded_subtypes": "genetic_subtype",
+}
+
+
+def applicable_eligibility(
+    eligibility: Eligibility, columns: Sequence[str]
+) -> tuple[Eligibility, list[str]]:
+    """The criteria this cohort's columns allow, and the columns of those it does not.
+
+    A criterion whose column the cohort lacks is dropped (and said, never silently:
+    the caller warns with the returned column names).
+
+    Examples
+    --------
+    >>> e = Eligibility(risk_groups=("IR", "HR"), cns_statuses=("CNS1",))
+    >>> kept, skipped = applicable_eligibility(e, ["arm", "risk_group"])
+    >>> kept.risk_groups, kept.cns_statuses, skipped
+    (('IR', 'HR'), None, ['cns_status'])
+    """
+    cols = set(columns)
+    changes: dict[str, Any] = {}
+    skipped: list[str] = []
+    for name, col in _CRITERION_COLUMNS.items():
+        value = getattr(eligibility, name)
+        active = value not in (None, ()) or (name == "age_low" and eligibility.age_high is not None)
+        if active and col not in cols:
+            skipped.append(col)
+            changes[name] = () if name == "excluded_subtypes" else None
+            if name == "age_low":
+                changes["age_high"] = None
+    ranged = eligibility.range_low is not None or eligibility.range_high is not None
+    if ranged and eligibility.range_column not in cols:
+        skipped.append(eligibility.range_column)
+        changes.update(range_low=None, range_high=None)
+    return replace(eligibility, **changes), skipped
 
 
 def missing_outcome(frame: pd.DataFrame) -> pd.DataFrame:
@@ -489,6 +534,8 @@ class AnalysisResult:
     sweep: pd.DataFrame = field(default_factory=pd.DataFrame)
     design: SampleDesign = field(default_factory=lambda: SampleDesign())
     blina_start_median: float | None = None
+    flow: pd.DataFrame = field(default_factory=pd.DataFrame)
+    ineligible: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def endpoint(self) -> EndpointResult:
@@ -528,6 +575,7 @@ class AnalysisResult:
             },
             "warnings": list(self.warnings),
             "population": self.design.description,
+            "flow": self.flow.to_dict(orient="records"),
             "matching": self.matching_summary,
             "endpoints": {},
             "forest": self.forest.to_dict(orient="records"),
@@ -1125,6 +1173,40 @@ def propensity_warnings(model: PropensityModel) -> list[str]:
     return out
 
 
+def patient_flow(
+    eligibility: EligibilityFlow,
+    with_outcome: pd.DataFrame,
+    complete: pd.DataFrame,
+    res: MatchResult | None,
+) -> pd.DataFrame:
+    """CONSORT-style counts per arm: every patient, each eligibility criterion, outcome
+    known, matching covariates known, matched.
+
+    Columns ``step, blinatumomab, chemotherapy, total``.
+    """
+    rows = [
+        {
+            "step": r["criterion"],
+            "blinatumomab": int(r["blinatumomab"]),
+            "chemotherapy": int(r["chemotherapy"]),
+        }
+        for r in eligibility.counts.to_dict("records")
+    ]
+
+    def count(step: str, frame: pd.DataFrame) -> dict[str, Any]:
+        arms = frame["arm"].to_numpy()
+        return {"step": step, **{a: int((arms == a).sum()) for a in ARMS}}
+
+    rows.append(count("outcome known", with_outcome))
+    rows.append(count("matching covariates known", complete))
+    if res is not None:
+        units = res.match_data
+        rows.append(count("matched", units))
+    out = pd.DataFrame(rows)
+    out["total"] = out["blinatumomab"] + out["chemotherapy"]
+    return out
+
+
 def _start_median(frame: pd.DataFrame) -> float | None:
     """Median months from diagnosis to the first blinatumomab dose, where recorded."""
     if "blina_start_months" not in frame.columns:
@@ -1149,7 +1231,7 @@ def matched_efs_hazard_ratio(res: MatchResult, conf_level: float = 0.95) -> pd.D
     >>> frame = matching_pool(prepare_cohort(make_demo_cohort(), s), s)
     >>> hr = matched_efs_hazard_ratio(match(frame, TREATED, s.matching.covariates))
     >>> round(float(hr["hr"].iloc[0]), 3), str(hr["method"].iloc[0])
-    (0.081, 'ml-robust')
+    (0.083, 'ml-robust')
     """
     units, uses, design = matched_sample(res)
     rows = units if uses is None else uses
@@ -1267,13 +1349,26 @@ def analyze(
     >>> from blinastudy.demo import make_demo_cohort
     >>> res = analyze(make_demo_cohort(), Settings(), sweep=False)
     >>> res.n
-    {'blinatumomab': 90, 'chemotherapy': 600}
+    {'blinatumomab': 90, 'chemotherapy': 1000}
     """
     settings = settings or Settings()
     prepared = prepare_cohort(cohort, settings)
     m = settings.matching
     warnings: list[str] = []
     n = {arm: int((prepared["arm"] == arm).sum()) for arm in ARMS}
+    # who may enter the comparison (by default the study's IR/HR historical pool)
+    criteria, skipped = applicable_eligibility(settings.eligibility, list(prepared.columns))
+    warnings.extend(
+        f"Eligibility criterion on {col!r} not applied: this cohort has no such column."
+        for col in skipped
+    )
+    eligible, eligibility_flow = apply_eligibility(prepared, criteria)
+    prepared = prepared.loc[eligible.to_numpy()]
+    if not all((prepared["arm"] == arm).any() for arm in ARMS):
+        raise InputError(
+            "no patient of one arm meets the eligibility criteria: "
+            + "; ".join(eligibility_flow.counts["criterion"].tolist()[1:-1])
+        )
     # patients without a complete outcome are excluded from every analysis: list them
     excluded_outcome = missing_outcome(prepared)
     if len(excluded_outcome):
@@ -1344,6 +1439,8 @@ def analyze(
     summary: dict[str, Any] = {
         "n_treated": n[ARMS[0]],
         "n_control_pool": n[ARMS[1]],
+        "n_control_eligible": int((prepared["arm"] == ARMS[1]).sum()),
+        "eligibility": [str(c) for c in eligibility_flow.counts["criterion"].tolist()[1:-1]],
         "n_matched_treated": 0,
         "n_matched_controls": 0,
         "caliper_width": None,
@@ -1504,6 +1601,8 @@ def analyze(
         forest=forest_table,
         design=design,
         blina_start_median=_start_median(frame),
+        flow=patient_flow(eligibility_flow, frame, complete, res),
+        ineligible=eligibility_flow.excluded,
     )
     if sweep and len(complete):
         result.sweep = caliper_sweep(complete, settings)

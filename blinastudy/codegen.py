@@ -172,12 +172,14 @@ def show_code(
             [
                 "from blinastudy.analysis import (\n"
                 "    analyze,\n"
+                "    applicable_eligibility,\n"
                 "    austin_cafri,\n"
                 "    cohort_hash,\n"
                 "    matched_sample,\n"
                 "    prepare_cohort,\n"
                 ")",
                 *[line for line in cohort_imports if not line.startswith("from pathlib")],
+                "from blinastudy.eligibility import apply_eligibility",
                 "from blinastudy.matching import balance, match",
                 "from blinastudy.settings import Settings",
                 "from blinastudy.subgroups import forest",
@@ -227,6 +229,10 @@ def show_code(
         "",
         f"# 3. The same {settings.endpoint.upper()} analysis step by step",
         "frame = prepare_cohort(cohort, settings)  # indexed by patient_id; adds _treated, bands",
+        "# who may enter the comparison (criteria whose column the cohort lacks are skipped)",
+        "criteria, skipped = applicable_eligibility(settings.eligibility, list(frame.columns))",
+        "eligible, flow = apply_eligibility(frame, criteria)",
+        "frame = frame[eligible.to_numpy()]",
         'outcome = ["efs_months", "efs_event", "os_months", "os_event"]',
         "frame = frame.dropna(subset=outcome)  # patients without an outcome are excluded",
         *_assign("covariates", m.covariates),

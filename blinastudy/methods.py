@@ -318,10 +318,16 @@ def _matching_sentences(settings: Settings, result: Any) -> list[str]:
         if s.get("error"):
             out.append(f"Matching failed ({s['error']}).")
         else:
+            pool = f"a pool of {s['n_control_pool']}"
+            eligible = s.get("n_control_eligible")
+            if s.get("eligibility") and eligible is not None:
+                pool = (
+                    f"{eligible} eligible historical controls (of {s['n_control_pool']}; "
+                    f"eligibility: {'; '.join(s['eligibility'])})"
+                )
             text = (
                 f"{s['n_matched_treated']} of {s['n_treated']} blinatumomab patients were "
-                f"matched to {s['n_matched_controls']} controls from a pool of "
-                f"{s['n_control_pool']}"
+                f"matched to {s['n_matched_controls']} controls from {pool}"
             )
             n_ex = len(result.excluded_from_matching)
             if n_ex:

@@ -12,6 +12,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
+from blinastudy.eligibility import Eligibility
 from blinastudy.errors import InputError
 from blinastudy.validate import describe_value
 
@@ -19,6 +20,7 @@ __all__ = [
     "DEFAULT_COVARIATES",
     "DEFAULT_SUBGROUPS",
     "SETTINGS_VERSION",
+    "STUDY_ELIGIBILITY",
     "BootstrapSettings",
     "DisplaySettings",
     "MatchingSettings",
@@ -27,6 +29,10 @@ __all__ = [
 ]
 
 SETTINGS_VERSION = 1
+
+#: The study's population: intermediate- and high-risk patients (the historical pool
+#: restricted to them; the treated arm was chemotherapy-intolerant IR/HR children).
+STUDY_ELIGIBILITY = Eligibility(risk_groups=("IR", "HR"))
 
 #: Baseline covariates of the propensity model by default (those the study matched on).
 DEFAULT_COVARIATES: tuple[str, ...] = (
@@ -175,7 +181,9 @@ class DisplaySettings:
 class Settings:
     """Everything that defines an analysis, validated and JSON round-trippable.
 
-    ``logrank`` chooses the log-rank test shown on matched samples: ``"auto"``
+    ``eligibility`` defines who may enter the comparison (by default the study's
+    intermediate- and high-risk patients in the historical pool; ``Eligibility()``
+    for everyone). ``logrank`` chooses the log-rank test shown on matched samples: ``"auto"``
     stratifies by matched set when matching was without replacement (the test
     that respects the pairing) and uses the plain test otherwise.
 
@@ -202,6 +210,7 @@ class Settings:
     display: DisplaySettings = field(default_factory=DisplaySettings)
     logrank: LogrankChoice = "auto"
     bootstrap: BootstrapSettings = field(default_factory=BootstrapSettings)
+    eligibility: Eligibility = field(default_factory=lambda: STUDY_ELIGIBILITY)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "subgroups", tuple(self.subgroups))
@@ -297,6 +306,7 @@ class Settings:
             "mrd": MrdSettings,
             "display": DisplaySettings,
             "bootstrap": BootstrapSettings,
+            "eligibility": Eligibility,
         }
         kwargs: dict[str, Any] = {}
         for key, value in data.items():

@@ -20,6 +20,7 @@ from blinastudy.analysis import (
     prepare_cohort,
 )
 from blinastudy.demo import make_demo_cohort
+from blinastudy.eligibility import Eligibility
 from blinastudy.errors import InputError
 from blinastudy.matching import match
 from blinastudy.settings import Settings
@@ -81,8 +82,12 @@ def test_efs_numbers_equal_r(result, expected) -> None:  # type: ignore[no-untyp
     for key in ("survival", "ci_lower", "ci_upper", "std_err"):
         assert ctl[key] == pytest.approx(want[key], rel=REL), key
     med = ep.medians.set_index("arm").loc["chemotherapy"]
-    assert np.isnan(med["median"]) and np.isnan(med["ci_upper"])
-    assert med["ci_lower"] == pytest.approx(expected["efs_control_median_loglog"]["lower"], rel=REL)
+    want = expected["efs_control_median_loglog"]
+    for key, r_key in (("median", "quantile"), ("ci_lower", "lower"), ("ci_upper", "upper")):
+        if want[r_key] is None:  # not reached (R's NA)
+            assert np.isnan(med[key]), key
+        else:
+            assert med[key] == pytest.approx(want[r_key], rel=REL), key
 
 
 def test_os_uses_firth_when_no_deaths_in_treated(result, expected) -> None:  # type: ignore[no-untyped-def]
@@ -142,7 +147,9 @@ def test_immortal_time_landmark_shrinks_effect(result) -> None:  # type: ignore[
 
 
 def test_landmark_excludes_and_shifts(cohort) -> None:  # type: ignore[no-untyped-def]
-    s = Settings(origin="landmark", landmark_months=12.0, population="all")
+    s = Settings(
+        origin="landmark", landmark_months=12.0, population="all", eligibility=Eligibility()
+    )
     res = analyze(cohort, s, sweep=False)
     ep = res.endpoints["efs"]
     frame = prepare_cohort(cohort, s)
@@ -159,9 +166,14 @@ def test_landmark_excludes_and_shifts(cohort) -> None:  # type: ignore[no-untype
 
 
 def test_population_all_uses_every_patient(cohort) -> None:  # type: ignore[no-untyped-def]
-    res = analyze(cohort, Settings(population="all"), sweep=False)
+    everyone = Eligibility()
+    res = analyze(cohort, Settings(population="all", eligibility=everyone), sweep=False)
     ep = res.endpoints["efs"]
-    assert ep.n == {"blinatumomab": 90, "chemotherapy": 600}
+    assert ep.n == {"blinatumomab": 90, "chemotherapy": 1000}
+    # the default eligibility (the study's IR/HR pool) leaves out the low-risk controls
+    restricted = analyze(cohort, Settings(population="all"), sweep=False).endpoints["efs"]
+    n_lr = int(((cohort["arm"] == "chemotherapy") & (cohort["risk_group"] == "LR")).sum())
+    assert restricted.n == {"blinatumomab": 90, "chemotherapy": 1000 - n_lr}
     frame = prepare_cohort(cohort, Settings())
     direct = cox(frame, "efs_months", "efs_event", [TREATED])
     assert ep.hazard_ratio.iloc[0]["hr"] == pytest.approx(direct.iloc[0]["hr"], rel=1e-12)
@@ -249,13 +261,13 @@ def test_missing_covariates_listed_not_dropped(cohort) -> None:  # type: ignore[
     c = cohort.copy()
     c.loc[c.index[:3], "age_years"] = np.nan  # three treated patients
     c.loc[c.index[-2:], "mrd_eoi_pct"] = np.nan  # two controls
-    res = analyze(c, Settings(), sweep=False)
+    res = analyze(c, Settings(eligibility=Eligibility()), sweep=False)
     ex = res.excluded_from_matching.set_index("patient_id")
     assert len(ex) == 5
     assert ex.loc[c["patient_id"].iloc[0], "reason"] == "missing age_years"
     assert ex.loc[c["patient_id"].iloc[-1], "reason"] == "missing mrd_eoi_pct"
     assert any("cannot be matched" in w for w in res.warnings)
-    assert res.n == {"blinatumomab": 90, "chemotherapy": 600}
+    assert res.n == {"blinatumomab": 90, "chemotherapy": 1000}
 
 
 def test_numbers_are_json_and_stable(result, cohort) -> None:  # type: ignore[no-untyped-def]
@@ -344,8 +356,27 @@ def test_smd_uses_pooled_sd_when_treated_do_not_vary() -> None:
     assert smd == pytest.approx(-0.5 / np.sqrt(0.125))
 
 
-def test_warns_about_levels_without_treated(result) -> None:  # type: ignore[no-untyped-def]
-    assert any("risk_group = LR" in w for w in result.warnings)
+def test_warns_about_levels_without_treated(cohort) -> None:  # type: ignore[no-untyped-def]
+    # without the study's eligibility the low-risk controls stay in the pool: said
+    res = analyze(cohort, Settings(eligibility=Eligibility()), sweep=False, replicates=0)
+    assert any("risk_group = LR" in w for w in res.warnings)
+
+
+def test_eligibility_flow_and_caliper_lesson(cohort) -> None:  # type: ignore[no-untyped-def]
+    res = analyze(cohort, Settings(), sweep=False, replicates=0)
+    flow = res.flow.set_index("step")
+    n_pool = int((cohort["arm"] == "chemotherapy").sum())
+    assert flow.loc["all patients", "chemotherapy"] == n_pool
+    eligible = int(
+        ((cohort["arm"] == "chemotherapy") & cohort["risk_group"].isin(["IR", "HR"])).sum()
+    )
+    assert flow.loc["eligible", "chemotherapy"] == eligible
+    assert flow.loc["matched", "blinatumomab"] == 90  # the study's 90 matched pairs
+    assert len(res.ineligible) == n_pool - eligible
+    assert res.numbers()["flow"][-1]["step"] == "matched"
+    # a narrow caliper costs patients on the demo cohort
+    narrow = analyze(cohort, Settings().update(matching__caliper=0.02), sweep=False, replicates=0)
+    assert narrow.matching_summary["n_matched_treated"] < 90
 
 
 def test_mrd_side_of_the_boundary(cohort) -> None:  # type: ignore[no-untyped-def]

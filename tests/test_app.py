@@ -106,8 +106,8 @@ def test_pages_show_the_expected_numbers() -> None:
     at.switch_page("pages/survival.py").run()
     assert_clean(at)
     assert metric(at, "Blinatumomab: EFS at 24 months after diagnosis") == "97.8 %"
-    assert metric(at, "Hazard ratio (blina vs chemo)") == "0.081"
-    assert any(str(c.value).startswith("95% CI (0.02 to 0.33)") for c in at.caption)
+    assert metric(at, "Hazard ratio (blina vs chemo)") == "0.083"
+    assert any(str(c.value).startswith("95% CI (0.019 to 0.36)") for c in at.caption)
     at.switch_page("pages/subgroups.py").run()
     assert_clean(at)
     assert any("fewer than 5 events" in str(w.value) for w in at.warning)
@@ -125,11 +125,11 @@ def test_caliper_slider_changes_matched_n_and_width() -> None:
     at.select_slider(key="w.matching__caliper").set_value(0.01).run()
     assert_clean(at)
     assert metric(at, "Matched blinatumomab patients") != before_n
-    assert metric(at, "Matched blinatumomab patients") == "83 of 90"
+    assert metric(at, "Matched blinatumomab patients") == "70 of 90"
     assert metric(at, "Caliper width (logit scale)") != before_w
     assert at.session_state[STORE].settings.matching.caliper == 0.01
-    assert "7 blinatumomab patient(s) without a match" in texts(at)
-    assert "= 0.089 on the logit scale (absolute width)" in texts(at)
+    assert "20 blinatumomab patient(s) without a match" in texts(at)
+    assert "= 0.007 on the logit scale (absolute width)" in texts(at)
 
 
 def test_caliper_can_be_switched_off() -> None:
@@ -143,12 +143,12 @@ def test_caliper_can_be_switched_off() -> None:
 def test_mrd_threshold_slider_changes_the_groups() -> None:
     at = start("pages/mrd.py")
     before = [(m.label, m.value) for m in at.metric]
-    assert ("MRD ≥ 0.1%", "49 patients") in before
+    assert ("MRD ≥ 0.1%", "52 patients") in before
     at.select_slider(key="w.mrd__threshold_pct").set_value(1.0).run()
     assert_clean(at)
     after = [(m.label, m.value) for m in at.metric]
     assert after != before
-    assert ("MRD ≥ 1%", "7 patients") in after
+    assert ("MRD ≥ 1%", "10 patients") in after
     assert "change group" in texts(at)
     assert any("inflates significance" in str(w.value) for w in at.warning)
 
@@ -360,7 +360,7 @@ def test_settings_save_and_load_round_trip() -> None:
     ).run()
     assert_clean(fresh)
     assert fresh.session_state[STORE].settings == Settings.from_json(saved)
-    assert metric(fresh, "Matched blinatumomab patients") == "83 of 90"
+    assert metric(fresh, "Matched blinatumomab patients") == "70 of 90"
     assert fresh.select_slider(key="w.matching__caliper").value == 0.01
 
 

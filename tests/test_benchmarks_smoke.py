@@ -82,7 +82,7 @@ def test_core_scaling_rows(core: ModuleType) -> None:
 
 def test_live_inputs(live: ModuleType) -> None:
     inputs = live.build_inputs()
-    assert len(inputs.cohort) == 690
+    assert len(inputs.cohort) == 1090
     assert {"pair", "_treated", "efs_months", "efs_event"} <= set(inputs.matched.columns)
     assert inputs.matched["_treated"].sum() * 2 == len(inputs.matched)
     assert inputs.by

@@ -219,7 +219,7 @@ def test_treated_are_higher_risk_than_the_pool_but_overlap(
 
 
 def test_pool_baseline_distributions(pool: pd.DataFrame) -> None:
-    assert len(pool) == demo.N_POOL == 600
+    assert len(pool) == demo.N_POOL == 1000
     risk = pool["risk_group"].value_counts(normalize=True)
     assert 0.40 <= risk["LR"] <= 0.52
     assert 0.33 <= risk["IR"] <= 0.47

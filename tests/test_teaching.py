@@ -40,7 +40,7 @@ def test_unknown_topic() -> None:
 def test_caliper_weaves_width_and_sweep() -> None:
     res = demo_result()
     text = explain("caliper", result=res)
-    assert "0.2 SD, an absolute width of 1.78 on the logit scale" in text
+    assert "0.2 SD, an absolute width of 0.14 on the logit scale" in text
     assert "matched 90 of 90 treated children" in text
     first = res.sweep.sort_values("caliper").iloc[0]
     assert f"{first['caliper']:g} SD matches {int(first['n_matched_treated'])}" in text
@@ -59,7 +59,7 @@ def test_smd_lists_covariates_still_imbalanced() -> None:
     assert (
         f"{fmt_num(s['max_abs_smd_before'])} before and {fmt_num(s['max_abs_smd_after'])}" in text
     )
-    assert "genetic subtype TCF3-PBX1 (0.19)" in text
+    assert "genetic subtype BCR-ABL1 (0.18)" in text
 
 
 def test_immortal_time_uses_the_diagnosis_and_landmark_hazard_ratios() -> None:
@@ -93,7 +93,7 @@ def test_forest_gives_overall_and_smallest_interaction() -> None:
 def test_firth_names_the_endpoint_without_events() -> None:
     text = explain("firth", result=demo_result())
     assert "OS (0 events with blinatumomab" in text
-    assert "0.00025" in text  # a tiny lower limit stays visible
+    assert "0.00032" in text  # a tiny lower limit stays visible
 
 
 def test_kmunicate_gives_numbers_at_risk() -> None:

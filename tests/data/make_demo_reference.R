@@ -1,12 +1,15 @@
 # Reference values for the demo cohort, computed with R's survival package.
 # Run from the project root:  Rscript tests/data/make_demo_reference.R
 # Inputs: data/demo_cohort.csv (the bundled synthetic cohort) and
-# tests/data/demo_matched.csv (the 1:1 matched sample at caliper 0.2 SD of the logit).
+# tests/data/demo_matched.csv (the 1:1 matched sample at caliper 0.2 SD of the logit, written
+# by tests/data/make_demo_matched.py). The comparison uses the study's eligible population:
+# every blinatumomab patient and the intermediate- and high-risk historical controls.
 suppressPackageStartupMessages(library(survival))
 fmt <- function(x) if (is.null(x) || length(x) == 0 || is.na(x)) "null" else sprintf("%.15g", x)
 obj <- function(lst) paste0("{", paste(sprintf('"%s": %s', names(lst), unlist(lst)), collapse = ", "), "}")
 
 cohort <- read.csv("data/demo_cohort.csv", stringsAsFactors = FALSE)
+cohort <- cohort[cohort$arm == "blinatumomab" | cohort$risk_group %in% c("IR", "HR"), ]
 cohort$treated <- as.integer(cohort$arm == "blinatumomab")
 ps_fit <- glm(treated ~ age_years + sex + wbc_10e9_l + cns_status + genetic_subtype +
                 risk_group + prednisone_response + mrd_eoi_pct,
