@@ -20,6 +20,12 @@ from blinastudy.survival.coxph import (
     design_matrix,
     reference_levels,
 )
+from blinastudy.survival.cuminc import (
+    CUMINC_COLUMNS,
+    GrayTest,
+    cumulative_incidence,
+    gray_test,
+)
 from blinastudy.survival.km import (
     KM_COLUMNS,
     MedianResult,
@@ -36,15 +42,19 @@ from blinastudy.survival.logrank_test import LogRankResult, logrank, logrank_str
 
 __all__ = [
     "COX_COLUMNS",
+    "CUMINC_COLUMNS",
     "KM_COLUMNS",
     "CoxFit",
+    "GrayTest",
     "LogRankResult",
     "MedianResult",
     "SurvivalAt",
     "confidence_band",
     "cox",
     "cox_fit",
+    "cumulative_incidence",
     "design_matrix",
+    "gray_test",
     "kaplan_meier",
     "logrank",
     "logrank_stratified",
