@@ -1,7 +1,9 @@
-"""Survival estimators: Kaplan-Meier, log-rank and Cox, with R's numbers.
+"""Survival estimators: Kaplan-Meier, log-rank, Cox and competing risks, with R's numbers.
 
 One estimator per module: :mod:`~blinastudy.survival.km`,
-:mod:`~blinastudy.survival.logrank_test`, :mod:`~blinastudy.survival.coxph`.
+:mod:`~blinastudy.survival.logrank_test`, :mod:`~blinastudy.survival.coxph`,
+:mod:`~blinastudy.survival.cuminc` (cumulative incidence, Gray's test) and
+:mod:`~blinastudy.survival.finegray` (Fine-Gray).
 
 Examples
 --------
@@ -26,6 +28,7 @@ from blinastudy.survival.cuminc import (
     cumulative_incidence,
     gray_test,
 )
+from blinastudy.survival.finegray import FINE_GRAY_COLUMNS, fine_gray
 from blinastudy.survival.km import (
     KM_COLUMNS,
     MedianResult,
@@ -43,6 +46,7 @@ from blinastudy.survival.logrank_test import LogRankResult, logrank, logrank_str
 __all__ = [
     "COX_COLUMNS",
     "CUMINC_COLUMNS",
+    "FINE_GRAY_COLUMNS",
     "KM_COLUMNS",
     "CoxFit",
     "GrayTest",
@@ -54,6 +58,7 @@ __all__ = [
     "cox_fit",
     "cumulative_incidence",
     "design_matrix",
+    "fine_gray",
     "gray_test",
     "kaplan_meier",
     "logrank",

@@ -57,6 +57,8 @@ _MAX_HALVINGS = 20
 _DOUBLE_EPS = float(np.finfo(float).eps)
 #: Newton iterations past crr's stop that decide whether an estimate diverges.
 _EXTRA_ITER = 30
+#: Units of a covariate's range a diverging coefficient moves before it is called infinite.
+_DRIFT = 4.0
 
 
 def _censoring_before(t: FloatArray, censored: npt.NDArray[np.bool_]) -> FloatArray:
@@ -266,10 +268,12 @@ def _crr_newton(rs: _RiskSets, p: int) -> _Newton:
 def _keeps_moving(rs: _RiskSets, start: FloatArray, spread: FloatArray) -> bool:
     """Whether Newton's method, continued past ``crr``'s stop, drifts away (an infinite estimate).
 
-    A finite maximum is reached in a step or two and the coefficients stay put;
-    along a monotone direction every step moves them by about one unit of
-    the covariate's range, so after :data:`_EXTRA_ITER` steps they have moved
-    by more than one.
+    A finite maximum is reached in a few steps, after which the step is
+    negligible; along a monotone direction every step moves the coefficients
+    by about one unit of the covariate's range, without end. Diverging: a
+    move of more than :data:`_DRIFT` units before any negligible step (checked
+    early, before the pseudo-likelihood is flat to rounding and the steps are
+    noise), or of more than one unit in :data:`_EXTRA_ITER` steps.
     """
     b = start.copy()
     for _ in range(_EXTRA_ITER):
@@ -281,12 +285,14 @@ def _keeps_moving(rs: _RiskSets, start: FloatArray, spread: FloatArray) -> bool:
         if not np.all(np.isfinite(step)):
             return True
         if np.max(np.abs(step) * spread) < 1e-9:
-            break
+            return False
         for _ in range(_MAX_HALVINGS + 1):
             if rs.loglik(b + step) <= ev.lik:
                 break
             step = step * 0.5
         b = b + step
+        if np.max(np.abs(b - start) * spread) > _DRIFT:
+            return True
     return bool(np.max(np.abs(b - start) * spread) > 1.0)
 
 
@@ -348,15 +354,14 @@ def _fit(x: FloatArray, t: FloatArray, status: IntArray, names: Sequence[str]) -
     if not np.all(np.isfinite(info0)) or len(independent_columns(info0)) < len(keep):
         return failed("a covariate has no information (constant within the risk sets)", ll_null)
     newton = _crr_newton(rs, len(keep))
-    if not newton.converged:
-        return failed(newton.reason, ll_null)
-    spread = np.ptp(xk, axis=0)
-    if _keeps_moving(rs, newton.b, spread):
+    if _keeps_moving(rs, newton.b, np.ptp(xk, axis=0)):
         return failed(
             "the estimate diverges (monotone pseudo-likelihood: an infinite "
             "subdistribution hazard ratio)",
             ll_null,
         )
+    if not newton.converged:
+        return failed(newton.reason, ll_null)
     info = newton.ev.hess
     try:
         inv = np.linalg.inv(info)
