@@ -39,9 +39,9 @@ from scipy import special
 
 from blinastudy.errors import InputError
 from blinastudy.survival.coxph import _design, independent_columns
-from blinastudy.survival.cuminc import as_causes, require_cause
+from blinastudy.survival.cuminc import as_causes, as_times, require_cause
 from blinastudy.survival.timefix import timefix
-from blinastudy.validate import as_durations, describe_value, require_columns, require_frame
+from blinastudy.validate import describe_value, require_columns, require_frame
 
 __all__ = ["FINE_GRAY_COLUMNS", "fine_gray"]
 
@@ -451,7 +451,7 @@ def fine_gray(
         covariates = [covariates]
     require_columns(frame, [duration, event, *covariates])
     design, refs = _design(frame, covariates, reference)
-    t = as_durations(frame[duration])
+    t = as_times(frame[duration])
     codes = as_causes(frame[event], n=t.size)
     k = require_cause(cause, codes)
     if (
