@@ -173,7 +173,7 @@ def require_cause(cause: Any, codes: IntArray) -> int:
         raise InputError(
             f"cause must be a whole number 1, 2, ... (0 means censored); got {describe_value(cause)}"
         )
-    present = np.sort(pd.unique(codes[codes > 0]))
+    present = np.flatnonzero(np.bincount(codes)[1:]) + 1
     if int(cause) not in set(present.tolist()):
         listed = ", ".join(str(int(c)) for c in present) if present.size else "none"
         raise InputError(
@@ -402,16 +402,16 @@ def _group_codes(values: Any, n: int, name: str) -> tuple[list[Any], IntArray]:
 
 
 def _gray_stratum(
-    t: FloatArray, status: IntArray, g: IntArray, ng: int, rho: float
+    inverse: npt.NDArray[np.intp], m: int, status: IntArray, g: IntArray, ng: int, rho: float
 ) -> tuple[FloatArray, FloatArray]:
     """Scores and variance matrix (all ``ng`` groups) of one stratum, as ``crst``.
 
-    ``status`` is 1 for the cause tested, 2 for another cause, 0 for censored.
-    Every quantity of ``crst``'s loop over event times is computed for all
-    event times at once; its running sums become cumulative sums.
+    ``inverse`` places each row among ``m`` distinct times (ascending; times
+    without rows in this stratum do no harm); ``status`` is 1 for the cause
+    tested, 2 for another cause, 0 for censored. Every quantity of ``crst``'s
+    loop over event times is computed for all event times at once; its
+    running sums become cumulative sums.
     """
-    times, inverse = distinct_times(t)
-    m = times.size
     cell = inverse * ng + g
 
     def table(mask: npt.NDArray[np.bool_] | None) -> FloatArray:
@@ -545,12 +545,13 @@ def gray_test(
         strata_levels, s = _group_codes(strata, n, "strata")
         n_strata = len(strata_levels)
     status = np.where(codes == k, 1, np.where(codes > 0, 2, 0)).astype(np.int64)
+    times, inverse = distinct_times(t)
     ng = len(levels)
     score = np.zeros(ng)
     var = np.zeros((ng, ng))
     for stratum in range(n_strata):
-        rows = s == stratum
-        sc, v = _gray_stratum(t[rows], status[rows], g[rows], ng, float(rho))
+        rows = slice(None) if n_strata == 1 else s == stratum
+        sc, v = _gray_stratum(inverse[rows], times.size, status[rows], g[rows], ng, float(rho))
         score += sc
         var += v
     score, var = score[:-1], var[:-1, :-1]
