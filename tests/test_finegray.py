@@ -222,6 +222,15 @@ def test_covariate_without_information_is_not_estimable() -> None:
     assert table["shr"].isna().all()
 
 
+def test_zero_sandwich_variance_is_not_estimable() -> None:
+    # two patients, both with the event at one time: b = 0 and each score residual is
+    # (z - mean z)(1 - 2 r / S0) = 0, so crr's variance is 0 - no basis for an interval
+    d = pd.DataFrame({"t": [3.0, 3.0], "e": [1, 1], "z": [1.0, -0.3]})
+    table = fine_gray(d, "t", "e", ["z"])
+    assert table.attrs["method"] == "not estimable"
+    assert "sandwich variance is zero" in table.attrs["note"]
+
+
 # ---------------------------------------------------------------------------
 # messages
 

@@ -369,9 +369,12 @@ def _fit(x: FloatArray, t: FloatArray, status: IntArray, names: Sequence[str]) -
         return failed("singular information matrix", ll_null)
     var = inv @ _sandwich_middle(rs, newton.ev) @ inv.T
     diag = np.diag(var)
+    if not np.all(diag > 1e-10 * np.abs(np.diag(inv))):
+        # e.g. every event of the cause in one risk set: each score residual is 0
+        return failed("the sandwich variance is zero: too few events to estimate it", ll_null)
     coef, se = nan.copy(), nan.copy()
     coef[keep] = newton.b
-    se[keep] = np.where(diag >= 0, np.sqrt(np.abs(diag)), np.nan)
+    se[keep] = np.sqrt(diag)
     dropped = [names[j] for j in range(p) if j not in keep]
     note = (
         f"not estimable: {', '.join(dropped)} (constant or a combination of other covariates)"
