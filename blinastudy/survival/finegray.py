@@ -17,12 +17,25 @@ and ``crrvv``), with one censoring group and no time-varying covariates:
   ``crrvv``'s nested loops become cumulative sums over time, so a fit costs
   O(n p^2) per iteration instead of ``crrvv``'s O(n^2).
 
-Where ``crr`` would return a meaningless number the fit is "not estimable"
-(``NaN``, with the reason in ``attrs["note"]``): a covariate level without
-events of the cause or with all of them (monotone pseudo-likelihood), a
-covariate without information, iterations that do not converge, and
-coefficients that keep moving when the iterations go on past ``crr``'s stop
-(a diverging, infinite estimate).
+Where ``crr`` would return a meaningless number the whole fit is "not
+estimable" (``NaN``, with the reason in ``attrs["note"]``), detected as follows:
+
+* a two-valued design column (a binary covariate or a level's indicator) one
+  of whose values has no events of the cause (the pseudo-likelihood is
+  monotone: the ratio is 0 or infinite), checked on the data before fitting;
+* a covariate without information (a singular information matrix at 0);
+* ``crr``'s iterations not converging (10 steps, or 20 halvings of a step);
+* a diverging estimate: from ``crr``'s last iterate, Newton's method is
+  continued (up to 30 steps); a finite maximum is reached in a step or two,
+  while along a monotone direction each step moves the coefficients by about
+  one unit of the covariate's range. More than 4 units (or more than 1 after
+  30 steps) without a negligible step is divergence. ``crr`` calls some of
+  these fits converged (its stopping rule scales with the log-likelihood);
+* a sandwich variance of 0 (every score residual 0, e.g. all events of the
+  cause in one risk set).
+
+Design columns that are constant or combinations of others (R's ``NA``) are
+not estimable on their own; the model is fitted without them.
 """
 
 from __future__ import annotations
@@ -400,6 +413,9 @@ def fine_gray(
     failcode = cause, cencode = 0)`` in cmprsk 2.2-11 (its coefficients and the
     standard errors of its sandwich variance ``$var``) with Wald intervals and
     p-values as ``summary.crr`` (p-values not rounded: ``2 * pnorm(-|z|)``).
+    A fit whose estimate is infinite (monotone pseudo-likelihood), that does
+    not converge, or has no usable variance is "not estimable", with the
+    reason in ``attrs["note"]`` (detection: :mod:`~blinastudy.survival.finegray`).
 
     Parameters
     ----------
