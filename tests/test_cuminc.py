@@ -348,6 +348,9 @@ def test_cause_that_never_occurs() -> None:
     with pytest.raises(InputError) as exc:
         gray_test([1, 2, 3], [0, 0, 0], ["a", "b", "a"])
     check_message(exc, "cause 1 never occurs", "present are none")
+    # large codes are causes like any other
+    big = cumulative_incidence([1, 2, 3], [10**9, 3, 0], cause=10**9)
+    assert big["n_events"].tolist() == [1, 0, 0]
     for bad in (0, 1.5, "1", True):
         with pytest.raises(InputError) as exc:
             cumulative_incidence([1, 2], [1, 2], cause=bad)  # type: ignore[arg-type]

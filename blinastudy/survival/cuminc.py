@@ -173,7 +173,10 @@ def require_cause(cause: Any, codes: IntArray) -> int:
         raise InputError(
             f"cause must be a whole number 1, 2, ... (0 means censored); got {describe_value(cause)}"
         )
-    present = np.flatnonzero(np.bincount(codes)[1:]) + 1
+    if codes.max() <= 10_000:
+        present = np.flatnonzero(np.bincount(codes)[1:]) + 1
+    else:  # a few large codes: no table of counts as long as the largest
+        present = np.unique(codes[codes > 0])
     if int(cause) not in set(present.tolist()):
         listed = ", ".join(str(int(c)) for c in present) if present.size else "none"
         raise InputError(
