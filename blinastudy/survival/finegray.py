@@ -21,7 +21,7 @@ and ``crrvv``), with one censoring group and no time-varying covariates:
   are at risk (and divides by zero at exactly 65,536); here the square is
   exact. Below that size the two agree to rounding; on the 110,000-patient
   cohort of ``benchmarks/bench_cmprsk.py`` ``crr``'s standard error is 4e-7
-  (relative) off, and replaying the overflow reproduces it.
+  (relative) off, and replaying the overflow gives the same difference.
 
 Where ``crr`` would return a meaningless number the whole fit is "not
 estimable" (``NaN``, with the reason in ``attrs["note"]``), detected as follows:
