@@ -1,8 +1,10 @@
-"""Survival estimators: Kaplan-Meier, log-rank and Cox, with R's numbers.
+"""Survival estimators: Kaplan-Meier, log-rank, Cox and competing risks, with R's numbers.
 
 One estimator per module: :mod:`~blinastudy.survival.km`,
 :mod:`~blinastudy.survival.logrank_test`, :mod:`~blinastudy.survival.coxph`,
-:mod:`~blinastudy.survival.cutpoint` (maximally selected log-rank cut-point).
+:mod:`~blinastudy.survival.cutpoint` (maximally selected log-rank cut-point),
+:mod:`~blinastudy.survival.cuminc` (cumulative incidence, Gray's test) and
+:mod:`~blinastudy.survival.finegray` (Fine-Gray).
 
 Examples
 --------
@@ -21,7 +23,14 @@ from blinastudy.survival.coxph import (
     design_matrix,
     reference_levels,
 )
+from blinastudy.survival.cuminc import (
+    CUMINC_COLUMNS,
+    GrayTest,
+    cumulative_incidence,
+    gray_test,
+)
 from blinastudy.survival.cutpoint import CutpointResult, cutpoint
+from blinastudy.survival.finegray import FINE_GRAY_COLUMNS, fine_gray
 from blinastudy.survival.km import (
     KM_COLUMNS,
     MedianResult,
@@ -38,17 +47,23 @@ from blinastudy.survival.logrank_test import LogRankResult, logrank, logrank_str
 
 __all__ = [
     "COX_COLUMNS",
+    "CUMINC_COLUMNS",
+    "FINE_GRAY_COLUMNS",
     "KM_COLUMNS",
     "CoxFit",
     "CutpointResult",
+    "GrayTest",
     "LogRankResult",
     "MedianResult",
     "SurvivalAt",
     "confidence_band",
     "cox",
     "cox_fit",
+    "cumulative_incidence",
     "cutpoint",
     "design_matrix",
+    "fine_gray",
+    "gray_test",
     "kaplan_meier",
     "logrank",
     "logrank_stratified",
