@@ -33,6 +33,7 @@ from blinastudy.eligibility import Eligibility, EligibilityFlow, apply_eligibili
 from blinastudy.errors import InputError
 from blinastudy.matching import MatchResult, PropensityModel, balance, fit_propensity, match
 from blinastudy.methods import label
+from blinastudy.mrd_text import MRD_BELOW_COLUMNS, mrd_class
 from blinastudy.schema import ROWS_ATTR
 from blinastudy.settings import Settings
 from blinastudy.subgroups import forest
@@ -195,24 +196,12 @@ def mrd_label(threshold: float, side: str = "at_or_above") -> tuple[str, str]:
     return f"MRD < {text}", f"MRD ≥ {text}"
 
 
-def mrd_high(values: pd.Series, threshold: float, side: str = "at_or_above") -> pd.Series:
-    """Whether each MRD value is in the high group (``side`` as :func:`mrd_label`).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> mrd_high(pd.Series([0.05, 0.1, 0.2]), 0.1, "above").tolist()
-    [False, False, True]
-    """
-    return values > threshold if side == "above" else values >= threshold
-
-
 def derive_columns(cohort: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """Add the derived subgroup columns: ``mrd_group``, ``age_band``, ``wbc_band``.
 
     Bands: age < 10 vs >= 10 years (NCI), WBC < 50 vs >= 50 x10^9/L (NCI), MRD at
-    the chosen time point below vs at or above the threshold. A missing value
-    stays missing (shown as its own level in forests).
+    the chosen time point below vs above the threshold (:func:`mrd_groups`). A
+    missing value stays missing (shown as its own level in forests).
 
     Examples
     --------
@@ -227,14 +216,44 @@ def derive_columns(cohort: pd.DataFrame, settings: Settings) -> pd.DataFrame:
         out["age_band"] = _band(out["age_years"], [10.0], ["< 10 y", "≥ 10 y"])
     if "wbc_10e9_l" in out:
         out["wbc_band"] = _band(out["wbc_10e9_l"], [50.0], ["WBC < 50", "WBC ≥ 50"])
-    col = settings.mrd.column
-    if col in out:
-        mrd = settings.mrd
-        low, high = mrd_label(mrd.threshold_pct, mrd.side)
-        out["mrd_group"] = _band(
-            out[col], [mrd.threshold_pct], [low, high], right=mrd.side == "above"
-        )
+    if settings.mrd.column in out:
+        groups = mrd_groups(out, settings.mrd.threshold_pct, settings)
+        groups[groups == MRD_MISSING] = None
+        out["mrd_group"] = pd.Series(groups, index=out.index, dtype=object)
     return out
+
+
+#: MRD group labels besides the low and high groups of :func:`mrd_label`.
+MRD_MISSING = "MRD missing"
+MRD_UNDETERMINED = "MRD undetermined"
+
+
+def mrd_groups(
+    frame: pd.DataFrame, threshold: float, settings: Settings
+) -> npt.NDArray[np.object_]:
+    """Each patient's MRD group at ``threshold`` (time point and side from ``settings``).
+
+    A result the laboratory reported as below its detection limit (the limit in the
+    ``mrd_*_below`` column, the value blank) is low when the limit is at or below
+    the threshold, and :data:`MRD_UNDETERMINED` when the limit is above it (the true
+    value may lie on either side); no result is :data:`MRD_MISSING`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"mrd_eoi_pct": [0.5, None, None, None],
+    ...                   "mrd_eoi_below": [None, 0.01, 0.5, None]})
+    >>> mrd_groups(f, 0.1, Settings()).tolist()
+    ['MRD ≥ 0.1%', 'MRD < 0.1%', 'MRD undetermined', 'MRD missing']
+    """
+    mrd = settings.mrd
+    values = frame[mrd.column].to_numpy(dtype=float)
+    below = MRD_BELOW_COLUMNS[mrd.column]
+    limits = frame[below].to_numpy(dtype=float) if below in frame else np.full(len(frame), np.nan)
+    classes = mrd_class(values, limits, threshold, mrd.side)
+    low, high = mrd_label(threshold, mrd.side)
+    names = {"high": high, "low": low, "undetermined": MRD_UNDETERMINED, "missing": MRD_MISSING}
+    return np.asarray([names[c] for c in classes], dtype=object)
 
 
 def prepare_cohort(cohort: pd.DataFrame, settings: Settings) -> pd.DataFrame:
@@ -1086,16 +1105,17 @@ def _mrd(frame: pd.DataFrame, settings: Settings, key: str) -> MrdResult | None:
         return None
     tcol, ecol, _ = ENDPOINTS[key]
     thr, ref = settings.mrd.threshold_pct, settings.mrd.compare_threshold_pct
-    side = settings.mrd.side
-    low, high = mrd_label(thr, side)
+    low, high = mrd_label(thr, settings.mrd.side)
     values = frame[col]
-    group = np.where(values.isna(), "MRD missing", np.where(mrd_high(values, thr, side), high, low))
+    group = mrd_groups(frame, thr, settings)
     rows: list[dict[str, Any]] = []
     curves: list[tuple[str, dict[str, np.ndarray]]] = []
     t_all = frame[tcol].to_numpy(dtype=float)
     e_all = frame[ecol].to_numpy(dtype=float).astype(int)
     arm_all = frame["arm"].to_numpy()
-    for g in (low, high, "MRD missing"):
+    for g in (low, high, MRD_UNDETERMINED, MRD_MISSING):
+        if g == MRD_UNDETERMINED and not (group == g).any():
+            continue  # only where a laboratory limit lies above the threshold
         for arm in ARMS:
             sel = (group == g) & (arm_all == arm)
             t, e = t_all[sel], e_all[sel]
@@ -1117,17 +1137,19 @@ def _mrd(frame: pd.DataFrame, settings: Settings, key: str) -> MrdResult | None:
             else:
                 row.update(survival=np.nan, ci_lower=np.nan, ci_upper=np.nan)
             rows.append(row)
-    was_high = mrd_high(values, ref, side)
-    now_high = mrd_high(values, thr, side)
-    changed_mask = values.notna() & (was_high != now_high)
-    ref_low, ref_high = mrd_label(ref, side)
+    before = mrd_groups(frame, ref, settings)
+    # the same side of two different thresholds has two labels: compare the sides
+    side_now = np.where(group == high, "high", np.where(group == low, "low", group))
+    ref_low, ref_high = mrd_label(ref, settings.mrd.side)
+    side_before = np.where(before == ref_high, "high", np.where(before == ref_low, "low", before))
+    changed_mask = (side_before != side_now) & (group != MRD_MISSING)
     changed = pd.DataFrame(
         {
             "patient_id": frame.index[changed_mask],
             "arm": frame.loc[changed_mask, "arm"].to_numpy(),
             col: values[changed_mask].to_numpy(),
-            "group_at_reference": np.where(was_high[changed_mask], ref_high, ref_low),
-            "group_now": np.where(now_high[changed_mask], high, low),
+            "group_at_reference": before[changed_mask],
+            "group_now": group[changed_mask],
         }
     )
     return MrdResult(
@@ -1136,7 +1158,7 @@ def _mrd(frame: pd.DataFrame, settings: Settings, key: str) -> MrdResult | None:
         groups=pd.DataFrame(rows),
         curve=_stack(curves, ["time", "survival", "ci_lower", "ci_upper", "group"]),
         changed=changed,
-        missing=int(values.isna().sum()),
+        missing=int((group == MRD_MISSING).sum()),
     )
 
 

@@ -275,11 +275,12 @@ def mrd_class(
     values: Sequence[float] | pd.Series[Any] | np.ndarray[Any, Any],
     limits: Sequence[float] | pd.Series[Any] | np.ndarray[Any, Any],
     threshold: float,
+    side: str = "at_or_above",
 ) -> np.ndarray[Any, np.dtype[np.object_]]:
     """Classify MRD results against a threshold: high, low, undetermined or missing.
 
-    A value is ``high`` when ``value >= threshold`` (as the analysis groups MRD) and
-    ``low`` otherwise. A result below limit *L* (its value blank, *L* in ``limits``) is
+    A value is ``high`` when ``value >= threshold`` (``side="at_or_above"``, the
+    default) or ``value > threshold`` (``side="above"``), and ``low`` otherwise. A result below limit *L* (its value blank, *L* in ``limits``) is
     ``low`` when ``L <= threshold`` (the true value is under *L*, so under the
     threshold) and ``undetermined`` when ``L > threshold``. No value and no limit is
     ``missing``.
@@ -293,6 +294,9 @@ def mrd_class(
         ``mrd_eoi_below``.
     threshold
         Threshold in percent.
+    side
+        Where a value equal to the threshold goes: ``"at_or_above"`` (high) or
+        ``"above"`` (low).
 
     Raises
     ------
@@ -318,8 +322,11 @@ def mrd_class(
         raise InputError(f"entry {first} has both a value and a detection limit")
     out = np.full(v.shape, "missing", dtype=object)
     has_value = ~np.isnan(v)
-    out[has_value & (v >= threshold)] = "high"
-    out[has_value & (v < threshold)] = "low"
+    if side not in ("at_or_above", "above"):
+        raise InputError(f"side must be at_or_above or above, got {side}")
+    high = v > threshold if side == "above" else v >= threshold
+    out[has_value & high] = "high"
+    out[has_value & ~high] = "low"
     has_limit = ~np.isnan(lim)
     out[has_limit & (lim <= threshold)] = "low"
     out[has_limit & (lim > threshold)] = "undetermined"

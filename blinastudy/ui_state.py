@@ -16,6 +16,7 @@ import pandas as pd
 
 from blinastudy.errors import InputError
 from blinastudy.mapping import MRD_UNITS, TIME_UNITS, Mapping
+from blinastudy.mrd_text import MRD_BELOW_COLUMNS
 from blinastudy.schema import CANONICAL_COLUMNS, COLUMNS, REQUIRED_COLUMNS, Problem
 from blinastudy.settings import (
     DEFAULT_COVARIATES,
@@ -100,9 +101,13 @@ SUBGROUP_LABELS: dict[str, str] = {
 KEEP_NAME = "(keep its name)"
 
 _DERIVED = ("mrd_group", "age_band", "wbc_band")
-_OUTCOME_OR_TREATMENT = frozenset(
-    c.name for c in COLUMNS if c.group in ("required", "treatment")
-) | frozenset(_DERIVED)
+#: Detection limits of below-limit MRD results: read with their MRD column, never alone.
+_MRD_LIMITS = frozenset(MRD_BELOW_COLUMNS.values())
+_OUTCOME_OR_TREATMENT = (
+    frozenset(c.name for c in COLUMNS if c.group in ("required", "treatment"))
+    | frozenset(_DERIVED)
+    | _MRD_LIMITS
+)
 _CATEGORY = frozenset(c.name for c in COLUMNS if c.kind in ("category", "binary"))
 
 
@@ -228,7 +233,7 @@ def subgroup_options(cohort: pd.DataFrame, max_levels: int = 12) -> list[str]:
         name = str(col)
         if name in out or name in REQUIRED_COLUMNS or name in sources.values():
             continue
-        if name in ("blina_start_months",):
+        if name in ("blina_start_months",) or name in _MRD_LIMITS:
             continue
         n = cohort[col].nunique(dropna=True)
         if 1 < n <= max_levels:

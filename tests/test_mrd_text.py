@@ -202,13 +202,19 @@ def test_mapping_reads_laboratory_text_into_value_and_limit_columns() -> None:
     assert out["mrd_eoi_pct"].tolist() == [None, None, "0.02", 0.01, "", "0.3"]
     below = out[MRD_BELOW_COLUMNS["mrd_eoi_pct"]].tolist()
     assert below[:2] == [0.01, 0.01] and all(math.isnan(b) for b in below[2:])
-    # the analysis, reading mrd_eoi_pct alone, sees below-limit results as missing,
-    # never as the limit itself (which would be 'MRD >= 0.01%' at a 0.01 threshold)
+    # the analysis reads the limit column too: never the limit as a value (which would
+    # be 'MRD >= 0.01%' at a 0.01 threshold)
     from blinastudy.schema import check_cohort
 
     typed, _ = check_cohort(out.assign(patient_id=list("abcdef")))
     groups = derive_columns(typed, Settings())["mrd_group"].tolist()
-    assert groups[:2] == [None, None]
+    # below a detection limit at or under the 0.1 % threshold: low, not missing
+    assert groups[:2] == ["MRD < 0.1%", "MRD < 0.1%"]
+    # at a 0.01 % threshold the limit 0.01 % still says low; at 0.005 % it is undetermined
+    s = Settings().update(mrd__threshold_pct=0.01)
+    assert derive_columns(typed, s)["mrd_group"].tolist()[:2] == ["MRD < 0.01%"] * 2
+    s = Settings().update(mrd__threshold_pct=0.005)
+    assert derive_columns(typed, s)["mrd_group"].tolist()[:2] == ["MRD undetermined"] * 2
 
 
 def test_unit_is_a_question_when_every_value_is_at_most_one() -> None:
