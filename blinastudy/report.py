@@ -78,6 +78,7 @@ FIGURE_TITLES: dict[str, str] = {
 TABLE_TITLES: dict[str, str] = {
     "headline": "Headline results",
     "matching_summary": "Matching summary",
+    "flow": "Patient flow: eligibility, outcome and covariates known, matched (patients per arm)",
     "balance": "Covariate balance: SMD (MatchIt, ATT: SD of the blinatumomab patients in the "
     "full sample) and variance ratios, as MatchIt's summary()",
     "baseline_before": "Baseline characteristics before matching (SMD: tableone, pooled SD)",
@@ -95,6 +96,7 @@ TABLE_TITLES: dict[str, str] = {
     "unmatched": "Treated patients left unmatched",
     "excluded_from_matching": "Patients excluded from matching (missing covariate)",
     "excluded_outcome": "Patients excluded from every analysis (missing outcome)",
+    "ineligible": "Patients not eligible for the comparison",
     "landmark_excluded": "Patients excluded at the landmark",
 }
 
@@ -104,6 +106,7 @@ PATIENT_TABLES = (
     "unmatched",
     "excluded_from_matching",
     "excluded_outcome",
+    "ineligible",
     "landmark_excluded",
     "mrd_changed",
 )
@@ -280,6 +283,8 @@ def result_tables(result: Any) -> dict[str, pd.DataFrame]:
     out["unmatched"] = result.unmatched
     out["excluded_from_matching"] = result.excluded_from_matching
     out["excluded_outcome"] = result.excluded_outcome
+    out["flow"] = result.flow
+    out["ineligible"] = result.ineligible
     excluded = [
         ep.excluded.assign(endpoint=ENDPOINT_NAMES[key][0])
         for key, ep in result.endpoints.items()

@@ -8,6 +8,8 @@ from typing import Any
 import streamlit as st
 
 from blinastudy import charts
+from blinastudy.eligibility import APPLIES_TO
+from blinastudy.schema import column_spec
 from blinastudy.teaching import sweep_summary
 from blinastudy.ui_state import (
     BALANCE_SMD,
@@ -21,7 +23,9 @@ from blinastudy.ui_state import (
 )
 from pages.common.ui import (
     bound,
+    callback,
     chart,
+    csv_download,
     fragment,
     presentation,
     render,
@@ -32,9 +36,11 @@ from pages.common.ui import (
     table,
     teach,
     teach_topic,
+    update_settings,
 )
 
 CALIPER_KEY = "w.matching__caliper"
+APPLIES_TO_LABELS = {"pool": "historical pool", "treated": "treated cohort", "all": "everyone"}
 
 
 def _caliper_on(on: bool) -> Any:
@@ -138,10 +144,117 @@ def numbers(res: Any) -> None:
         )
 
 
+def _levels_or_any(values: Any) -> Any:
+    """Widget list -> criterion: nothing chosen means any level (no criterion)."""
+    return tuple(values) or None
+
+
+def eligibility_controls() -> None:
+    """Who may enter the comparison: the historical pool defined by criteria."""
+    e = store().settings.eligibility
+    cohort = store().cohort
+    with st.expander("Eligible pool (who may be matched)", expanded=False):
+        st.caption(
+            "The historical pool is restricted to patients the treated cohort could have "
+            "included; the flow below counts patients at each step. By default the study's "
+            "intermediate- and high-risk patients."
+        )
+        c1, c2 = st.columns(2)
+        with c1:
+            bound(
+                st.multiselect,
+                "Risk groups (none chosen: any)",
+                "eligibility__risk_groups",
+                options=list(column_spec("risk_group").values),
+                to_widget=lambda v: list(v or ()),
+                from_widget=_levels_or_any,
+            )
+            bound(
+                st.multiselect,
+                "CNS status (none chosen: any)",
+                "eligibility__cns_statuses",
+                options=list(column_spec("cns_status").values),
+                to_widget=lambda v: list(v or ()),
+                from_widget=_levels_or_any,
+            )
+        with c2:
+            bound(
+                st.multiselect,
+                "Genetic subtypes excluded",
+                "eligibility__excluded_subtypes",
+                options=list(column_spec("genetic_subtype").values),
+                to_widget=list,
+                from_widget=tuple,
+            )
+            bound(
+                st.radio,
+                "Criteria apply to",
+                "eligibility__applies_to",
+                options=list(APPLIES_TO),
+                format_func=APPLIES_TO_LABELS.get,
+                horizontal=True,
+            )
+        a1, a2, a3, a4 = st.columns(4)
+        a1.number_input(
+            "Age from (years)",
+            min_value=0.0,
+            max_value=19.0,
+            value=e.age_low,
+            step=1.0,
+            key="eligibility_age_low",
+            on_change=_set_from_widget,
+            args=("eligibility__age_low", "eligibility_age_low"),
+        )
+        a2.number_input(
+            "Age below (years)",
+            min_value=0.0,
+            max_value=19.0,
+            value=e.age_high,
+            step=1.0,
+            key="eligibility_age_high",
+            on_change=_set_from_widget,
+            args=("eligibility__age_high", "eligibility_age_high"),
+        )
+        if e.range_column in cohort.columns:
+            a3.number_input(
+                f"{e.range_column} from",
+                value=e.range_low,
+                step=1.0,
+                key="eligibility_range_low",
+                on_change=_set_from_widget,
+                args=("eligibility__range_low", "eligibility_range_low"),
+            )
+            a4.number_input(
+                f"{e.range_column} to",
+                value=e.range_high,
+                step=1.0,
+                key="eligibility_range_high",
+                on_change=_set_from_widget,
+                args=("eligibility__range_high", "eligibility_range_high"),
+            )
+
+
+@callback
+def _set_from_widget(field_name: str, key: str) -> None:
+    update_settings(**{field_name: st.session_state.get(key)})
+
+
+def flow_section(res: Any) -> None:
+    if res.flow.empty:
+        return
+    st.subheader("Patient flow")
+    table(res.flow.rename(columns={"step": "step (patients remaining per arm)"}))
+    csv_download(res.flow, "patient-flow")
+    if len(res.ineligible):
+        with st.expander(f"{len(res.ineligible)} patient(s) not eligible"):
+            table(res.ineligible)
+
+
 @fragment
 def body() -> None:
     show_flash()
     width_slot = controls()
+    eligibility_controls()
     res = result()
     if res is None:
         return
@@ -152,6 +265,7 @@ def body() -> None:
         if "match" in w.lower() or "propensity" in w.lower():
             st.warning(w)
     numbers(res)
+    flow_section(res)
     teach_topic("caliper", res)
     pres = presentation()
     st.subheader("Propensity score overlap")

@@ -517,3 +517,20 @@ def test_restriction_does_not_change_the_matching_page() -> None:
     at.switch_page("pages/survival.py").run()
     assert any("the Matching, MRD and Subgroups pages still use" in str(i.value) for i in at.info)
     assert any("restricted to CCLG-ALL-2018 risk group = HR" in str(c.value) for c in at.caption)
+
+
+def test_eligible_pool_is_chosen_on_the_matching_page() -> None:
+    at = start("pages/matching.py")
+    assert at.multiselect(key="w.eligibility__risk_groups").value == ["IR", "HR"]
+    assert "Patient flow" in [h.value for h in at.subheader]
+    at.multiselect(key="w.eligibility__risk_groups").set_value(["HR"]).run()
+    assert_clean(at)
+    assert at.session_state[STORE].settings.eligibility.risk_groups == ("HR",)
+    res = at.session_state[STORE]
+    assert res.settings.eligibility.applies_to == "pool"
+    # nothing chosen: any risk group
+    at.multiselect(key="w.eligibility__risk_groups").set_value([]).run()
+    assert at.session_state[STORE].settings.eligibility.risk_groups is None
+    at.number_input(key="eligibility_age_low").set_value(1.0).run()
+    assert_clean(at)
+    assert at.session_state[STORE].settings.eligibility.age_low == 1.0
