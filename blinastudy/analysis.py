@@ -49,9 +49,17 @@ from blinastudy.survival import (
     survival_at_replicates,
 )
 from blinastudy.survival.coxph import firth_replicates
+from blinastudy.survival.cuminc import (
+    GrayTest,
+    cumulative_incidence,
+    gray_test,
+    incidence_at_replicates,
+)
+from blinastudy.survival.finegray import fine_gray
 from blinastudy.validate import (
     as_durations,
     as_events,
+    describe_entries,
     require_columns,
     require_finite,
     require_frame,
@@ -84,6 +92,8 @@ TREATED = "_treated"
 #: Column of the working frame with the row number in the user's file, where known.
 FILE_ROW = "file_row"
 PAIR = "pair"
+#: Working column: 1 where the first EFS event is the competing-risks cause shown.
+CAUSE = "_cause"
 WEIGHT = "weight"
 #: Column of the patient identifier on rows per use of a patient (reused controls).
 PATIENT = "_patient"
@@ -515,9 +525,61 @@ class SampleDesign:
         return self.resample is not None
 
 
+#: Competing-risks endpoints: label, the event types of interest (induction failure
+#: joins relapse when ``Settings.relapse_includes_induction_failure``).
+COMPETING: dict[str, tuple[str, tuple[str, ...]]] = {
+    "cir": ("Cumulative incidence of relapse", ("relapse",)),
+    "trm": ("Treatment-related mortality (death in remission)", ("death-in-remission",)),
+}
+#: Display name of each competing-risks endpoint.
+COMPETING_LABELS = {key: label for key, (label, _) in COMPETING.items()}
+
+
+@dataclass
+class CompetingResult:
+    """Competing-risks comparison of the two arms for one cause (cmprsk conventions).
+
+    ``curve`` holds the Aalen-Johansen cumulative incidence per arm (``cause``
+    ``"interest"``) and of the competing events (``"competing"``) with the
+    log(-log) interval; ``risk_table`` counts patients at risk and events of
+    interest, competing events and censorings up to each tick; ``at_horizon`` the
+    incidence of the cause at the horizon per arm; ``difference`` blinatumomab minus
+    chemotherapy (``difference_method`` says how its interval was made); ``gray``
+    Gray's test (``cuminc``'s ``Tests``); ``fine_gray`` the subdistribution hazard
+    ratio (``crr``); ``cause_specific`` the cause-specific hazard ratio (Cox with
+    competing events censored, robust by matched set on matched samples).
+    """
+
+    endpoint: str
+    label: str
+    origin: str
+    population: str
+    n: dict[str, int]
+    events: dict[str, int]
+    competing: dict[str, int]
+    curve: pd.DataFrame
+    risk_table: pd.DataFrame
+    at_horizon: pd.DataFrame
+    difference: dict[str, float]
+    difference_method: str
+    gray: GrayTest | None
+    fine_gray: pd.DataFrame
+    cause_specific: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    one_minus_km: dict[str, float] = field(default_factory=dict)
+    """1 - Kaplan-Meier of the cause at the horizon per arm, competing events censored:
+    the naive estimate that overstates the incidence (shown for teaching)."""
+
+
 @dataclass
 class MrdResult:
-    """Outcome by MRD group at the chosen time point and threshold."""
+    """Outcome by MRD group at the chosen time point and threshold.
+
+    ``measure`` is ``"survival"`` (Kaplan-Meier, for EFS and OS) or ``"incidence"``
+    (cumulative incidence of the cause, for CIR and TRM); ``groups`` holds it at the
+    horizon per group and arm in that column with ``ci_lower``, ``ci_upper``, and
+    ``curve`` the curves (``time``, the measure, limits, ``group``, ``arm``).
+    """
 
     column: str
     threshold_pct: float
@@ -525,6 +587,7 @@ class MrdResult:
     curve: pd.DataFrame
     changed: pd.DataFrame
     missing: int
+    measure: str = "survival"
 
 
 @dataclass
@@ -555,11 +618,15 @@ class AnalysisResult:
     blina_start_median: float | None = None
     flow: pd.DataFrame = field(default_factory=pd.DataFrame)
     ineligible: pd.DataFrame = field(default_factory=pd.DataFrame)
+    competing: dict[str, CompetingResult] = field(default_factory=dict)
+    competing_note: str = ""
 
     @property
     def endpoint(self) -> EndpointResult:
-        """The endpoint selected in the settings."""
-        return self.endpoints[self.settings.endpoint]
+        """The survival endpoint selected in the settings (EFS when a competing-risks
+        endpoint is selected: its curves are in :attr:`competing`)."""
+        key = self.settings.endpoint
+        return self.endpoints[key if key in self.endpoints else "efs"]
 
     def numbers(self) -> dict[str, Any]:
         """The headline numbers as plain JSON-ready values (for results.json and tests).
@@ -618,8 +685,36 @@ class AnalysisResult:
                 "notes": list(ep.notes),
                 "hazard_ratio": ep.hazard_ratio.reset_index().to_dict(orient="records"),
             }
+        if self.competing_note:
+            out["competing_note"] = self.competing_note
+        out["competing"] = {
+            key: {
+                "label": cr.label,
+                "population": cr.population,
+                "n": cr.n,
+                "events": cr.events,
+                "competing_events": cr.competing,
+                "at_horizon": cr.at_horizon.to_dict(orient="records"),
+                "difference": cr.difference,
+                "difference_method": cr.difference_method,
+                "gray": None
+                if cr.gray is None
+                else {
+                    "statistic": cr.gray.statistic,
+                    "dof": cr.gray.dof,
+                    "p_value": cr.gray.p_value,
+                },
+                "fine_gray": cr.fine_gray.reset_index().to_dict(orient="records"),
+                "cause_specific": cr.cause_specific.reset_index().to_dict(orient="records"),
+                "notes": list(cr.notes),
+            }
+            for key, cr in self.competing.items()
+        }
         if self.mrd is not None:
-            out["mrd"] = {"groups": self.mrd.groups.to_dict(orient="records")}
+            out["mrd"] = {
+                "measure": self.mrd.measure,
+                "groups": self.mrd.groups.to_dict(orient="records"),
+            }
         if not self.sweep.empty:
             out["sweep"] = self.sweep.to_dict(orient="records")
         cleaned: dict[str, Any] = clean(out)
@@ -1025,6 +1120,266 @@ def austin_cafri(
     )
 
 
+def cause_codes(frame: pd.DataFrame, key: str, settings: Settings) -> npt.NDArray[np.int64]:
+    """Competing-risks coding of each patient's first EFS event for endpoint ``key``:
+    0 censored (no EFS event), 1 the cause of interest, 2 a competing event.
+
+    Raises
+    ------
+    InputError
+        No ``event_type`` column, or an EFS event whose type is missing (named).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"efs_event": [0, 1, 1, 1],
+    ...                   "event_type": ["none", "relapse", "death-in-remission",
+    ...                                  "induction-failure"]})
+    >>> cause_codes(f, "cir", Settings()).tolist()
+    [0, 1, 2, 2]
+    >>> cause_codes(f, "cir", Settings(relapse_includes_induction_failure=True)).tolist()
+    [0, 1, 2, 1]
+    """
+    if "event_type" not in frame.columns:
+        raise InputError(
+            "the cohort has no event_type column, so relapse cannot be told from death in "
+            "remission: cumulative incidence needs the type of each first EFS event"
+        )
+    interest: tuple[str, ...] = COMPETING[key][1]
+    if key == "cir" and settings.relapse_includes_induction_failure:
+        interest = (*interest, "induction-failure")
+    kinds = frame["event_type"].to_numpy(dtype=object)
+    event = frame["efs_event"].to_numpy(dtype=float) == 1
+    unknown = event & pd.isna(kinds)
+    if unknown.any():
+        raise InputError(
+            "event_type is missing for an EFS event at "
+            + describe_entries(None, unknown, list(frame.index))
+        )
+    codes = np.where(event, np.where(np.isin(kinds, interest), 1, 2), 0)
+    return np.asarray(codes, dtype=np.int64)
+
+
+def _competing(
+    frame: pd.DataFrame,
+    key: str,
+    settings: Settings,
+    *,
+    design: SampleDesign,
+    population: str,
+    replicates: int = 0,
+    uses: pd.DataFrame | None = None,
+) -> CompetingResult:
+    """Cumulative incidence, Gray's test, Fine-Gray and the cause-specific hazard ratio."""
+    label, _ = COMPETING[key]
+    t_all = frame["efs_months"].to_numpy(dtype=float)
+    c_all = cause_codes(frame, key, settings)
+    treated = frame[TREATED].to_numpy(dtype=float)
+    notes: list[str] = []
+    if design.weights is not None:
+        notes.append(
+            "The cumulative incidence curves, Gray's test and Fine-Gray are unweighted "
+            "(R's cmprsk takes no weights); the cause-specific hazard ratio uses the matching "
+            "weights."
+        )
+    curves: list[tuple[str, dict[str, np.ndarray]]] = []
+    risks: list[tuple[str, dict[str, np.ndarray]]] = []
+    horizon: list[dict[str, Any]] = []
+    n: dict[str, int] = {}
+    events: dict[str, int] = {}
+    competing: dict[str, int] = {}
+    at_h: dict[str, tuple[float, float]] = {}
+    one_minus_km: dict[str, float] = {}
+    ticks = _ticks(float(t_all.max()) if t_all.size else 0.0)
+    for arm, flag in zip(ARMS, (1.0, 0.0), strict=True):
+        sel = treated == flag
+        t, c = t_all[sel], c_all[sel]
+        n[arm], events[arm], competing[arm] = (
+            int(sel.sum()),
+            int((c == 1).sum()),
+            int((c == 2).sum()),
+        )
+        if t.size == 0:
+            continue
+        for cause, name in ((1, "interest"), (2, "competing")):
+            if cause == 2 and competing[arm] == 0:
+                continue
+            table = (
+                cumulative_incidence(t, c, cause=cause, conf_level=settings.conf_level)
+                if (c == cause).any()
+                else None
+            )
+            if table is None:
+                pts = {"time": np.array([0.0]), "incidence": np.array([0.0])}
+                pts.update(ci_lower=np.array([0.0]), ci_upper=np.array([0.0]))
+            else:
+                pts = {
+                    "time": np.r_[0.0, table["time"].to_numpy()],
+                    "incidence": np.r_[0.0, table["incidence"].to_numpy()],
+                    "ci_lower": np.r_[0.0, table["ci_lower"].to_numpy()],
+                    "ci_upper": np.r_[0.0, table["ci_upper"].to_numpy()],
+                }
+            pts["cause"] = np.full(pts["time"].size, name, dtype=object)
+            curves.append((arm, pts))
+            if cause == 1:
+                at_h[arm] = _incidence_at(table, settings.horizon_months, float(t.max()))
+        tk = np.asarray(ticks, dtype=float)
+        risks.append(
+            (
+                arm,
+                {
+                    "time": tk,
+                    "at_risk": (t[None, :] >= tk[:, None]).sum(axis=1).astype(np.int64),
+                    "events": ((t[None, :] <= tk[:, None]) & (c == 1)).sum(axis=1).astype(np.int64),
+                    "competing": ((t[None, :] <= tk[:, None]) & (c == 2))
+                    .sum(axis=1)
+                    .astype(np.int64),
+                    "censored": ((t[None, :] <= tk[:, None]) & (c == 0) & (tk[:, None] > 0))
+                    .sum(axis=1)
+                    .astype(np.int64),
+                },
+            )
+        )
+        naive = survival_at(kaplan_meier(t, (c == 1).astype(int)), settings.horizon_months)
+        one_minus_km[arm] = 1.0 - naive.survival
+        value, var = at_h.get(arm, (np.nan, np.nan))
+        lo, hi = _loglog_limits(value, var, settings.conf_level)
+        horizon.append(
+            {
+                "arm": arm,
+                "time": settings.horizon_months,
+                "incidence": value,
+                "variance": var,
+                "ci_lower": lo,
+                "ci_upper": hi,
+            }
+        )
+    z = float(special.ndtri(1 - (1 - settings.conf_level) / 2))
+    diff = {"estimate": np.nan, "ci_lower": np.nan, "ci_upper": np.nan}
+    method = ""
+    if all(a in at_h for a in ARMS):
+        (f1, v1), (f0, v0) = at_h[ARMS[0]], at_h[ARMS[1]]
+        est = f1 - f0
+        se = float(np.sqrt(v1 + v0))
+        diff = {
+            "estimate": est,
+            "ci_lower": max(est - z * se, -1.0),
+            "ci_upper": min(est + z * se, 1.0),
+        }
+        method = "normal approximation, Aalen-Johansen variances of independent arms"
+        rows = frame if uses is None else uses
+        if design.resample is not None and replicates > 0 and np.isfinite(est):
+            boot = cluster_bootstrap(
+                None,
+                rows[design.resample].to_numpy(),
+                batch=_incidence_difference(
+                    rows["efs_months"].to_numpy(dtype=float),
+                    cause_codes(rows, key, settings),
+                    rows[TREATED].to_numpy(dtype=float),
+                    settings.horizon_months,
+                ),
+                replicates=replicates,
+                random_state=settings.bootstrap.random_state,
+                conf_level=settings.conf_level,
+            )
+            diff = {"estimate": est, "ci_lower": boot.ci_lower, "ci_upper": boot.ci_upper}
+            method = boot.method
+    gray: GrayTest | None = None
+    fg = pd.DataFrame(columns=["shr", "ci_lower", "ci_upper", "se", "p_value", "method"])
+    cs = pd.DataFrame(columns=COX_COLUMNS)
+    if all(n[a] > 0 for a in ARMS) and (c_all == 1).any():
+        gray = gray_test(t_all, c_all, treated, cause=1)
+        if design.matched:
+            notes.append(
+                "Gray's test and Fine-Gray regard patients as independent (cmprsk has no "
+                "clusters); the cause-specific hazard ratio is robust to the matched sets."
+            )
+        fg = fine_gray(
+            pd.DataFrame({"t": t_all, "c": c_all, TREATED: treated}, index=frame.index),
+            "t",
+            "c",
+            [TREATED],
+            cause=1,
+            conf_level=settings.conf_level,
+        )
+        fg.index = pd.Index(["blinatumomab vs chemotherapy"], name="comparison")
+        rows = frame if uses is None else uses
+        cause1 = (cause_codes(rows, key, settings) == 1).astype(int)
+        fit = _hazard_ratio(
+            rows[TREATED].to_numpy(dtype=float),
+            rows["efs_months"].to_numpy(dtype=float),
+            cause1,
+            None if design.weights is None else rows[design.weights].to_numpy(dtype=float),
+            rows,
+            design,
+            settings.conf_level,
+        )
+        cs = fit.table()
+        cs.index = pd.Index(["blinatumomab vs chemotherapy"], name="comparison")
+        if fit.method == "not estimable" and fit.note:
+            notes.append(f"Cause-specific hazard ratio not estimable: {fit.note}.")
+    return CompetingResult(
+        endpoint=key,
+        label=label,
+        origin="diagnosis",
+        population=population,
+        n=n,
+        events=events,
+        competing=competing,
+        curve=_stack(curves, ["time", "incidence", "ci_lower", "ci_upper", "cause"]),
+        risk_table=_stack(risks, ["time", "at_risk", "events", "competing", "censored"]),
+        at_horizon=pd.DataFrame(horizon),
+        difference=diff,
+        difference_method=method,
+        gray=gray,
+        fine_gray=fg,
+        cause_specific=cs,
+        notes=notes,
+        one_minus_km=one_minus_km,
+    )
+
+
+def _incidence_at(table: pd.DataFrame | None, time: float, last: float) -> tuple[float, float]:
+    """Incidence and its variance at ``time`` from a cumulative-incidence table (0 before
+    the first event, NaN beyond the last follow-up)."""
+    if time > last:
+        return float("nan"), float("nan")
+    if table is None:
+        return 0.0, 0.0
+    i = int(np.searchsorted(table["time"].to_numpy(), time, side="right")) - 1
+    if i < 0:
+        return 0.0, 0.0
+    return float(table["incidence"].iloc[i]), float(table["variance"].iloc[i])
+
+
+def _loglog_limits(value: float, variance: float, conf_level: float) -> tuple[float, float]:
+    """The log(-log) interval of :func:`~blinastudy.survival.cumulative_incidence`."""
+    if not np.isfinite(value):
+        return float("nan"), float("nan")
+    if value <= 0 or value >= 1:
+        return value, value
+    z = float(special.ndtri(1 - (1 - conf_level) / 2))
+    s = np.sqrt(variance) / (value * abs(np.log(value)))
+    return float(value ** np.exp(z * s)), float(value ** np.exp(-z * s))
+
+
+def _incidence_difference(
+    t: npt.NDArray[np.float64],
+    codes: npt.NDArray[np.int64],
+    treated: npt.NDArray[np.float64],
+    at: float,
+) -> Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float64]]:
+    """Batch statistic for the bootstrap: cumulative incidence of cause 1 at ``at``,
+    blinatumomab minus chemotherapy."""
+    arms = [treated == 1.0, treated == 0.0]
+
+    def statistic(counts: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        f1, f0 = (incidence_at_replicates(t[a], codes[a], counts[:, a], at) for a in arms)
+        return np.asarray(f1 - f0, dtype=np.float64)
+
+    return statistic
+
+
 def _chosen_logrank(
     settings: Settings,
     plain: LogRankResult | None,
@@ -1103,7 +1458,9 @@ def _mrd(frame: pd.DataFrame, settings: Settings, key: str) -> MrdResult | None:
     col = settings.mrd.column
     if col not in frame.columns:
         return None
-    tcol, ecol, _ = ENDPOINTS[key]
+    competing = key in COMPETING
+    tcol, ecol, _ = ENDPOINTS["efs" if competing else key]
+    measure = "incidence" if competing else "survival"
     thr, ref = settings.mrd.threshold_pct, settings.mrd.compare_threshold_pct
     low, high = mrd_label(thr, settings.mrd.side)
     values = frame[col]
@@ -1111,7 +1468,11 @@ def _mrd(frame: pd.DataFrame, settings: Settings, key: str) -> MrdResult | None:
     rows: list[dict[str, Any]] = []
     curves: list[tuple[str, dict[str, np.ndarray]]] = []
     t_all = frame[tcol].to_numpy(dtype=float)
-    e_all = frame[ecol].to_numpy(dtype=float).astype(int)
+    e_all = (
+        cause_codes(frame, key, settings)
+        if competing
+        else frame[ecol].to_numpy(dtype=float).astype(int)
+    )
     arm_all = frame["arm"].to_numpy()
     for g in (low, high, MRD_UNDETERMINED, MRD_MISSING):
         if g == MRD_UNDETERMINED and not (group == g).any():
@@ -1123,9 +1484,28 @@ def _mrd(frame: pd.DataFrame, settings: Settings, key: str) -> MrdResult | None:
                 "group": g,
                 "arm": arm,
                 "n": int(sel.sum()),
-                "events": int(e.sum()),
+                "events": int((e == 1).sum()),
             }
-            if t.size:
+            if t.size and competing:
+                table = (
+                    cumulative_incidence(t, e, cause=1, conf_level=settings.conf_level)
+                    if (e == 1).any()
+                    else None
+                )
+                value, var = _incidence_at(table, settings.horizon_months, float(t.max()))
+                lo, hi = _loglog_limits(value, var, settings.conf_level)
+                row.update(incidence=value, ci_lower=lo, ci_upper=hi)
+                pts = {
+                    "time": np.r_[0.0, table["time"].to_numpy()]
+                    if table is not None
+                    else np.r_[0.0],
+                    "incidence": np.r_[0.0, table["incidence"].to_numpy()]
+                    if table is not None
+                    else np.r_[0.0],
+                }
+                pts["group"] = np.full(pts["time"].size, g, dtype=object)
+                curves.append((arm, pts))
+            elif t.size:
                 km = kaplan_meier(
                     t, e, conf_level=settings.conf_level, conf_type=settings.conf_type
                 )
@@ -1135,7 +1515,7 @@ def _mrd(frame: pd.DataFrame, settings: Settings, key: str) -> MrdResult | None:
                 pts["group"] = np.full(pts["time"].size, g, dtype=object)
                 curves.append((arm, pts))
             else:
-                row.update(survival=np.nan, ci_lower=np.nan, ci_upper=np.nan)
+                row.update({measure: np.nan, "ci_lower": np.nan, "ci_upper": np.nan})
             rows.append(row)
     before = mrd_groups(frame, ref, settings)
     # the same side of two different thresholds has two labels: compare the sides
@@ -1156,9 +1536,15 @@ def _mrd(frame: pd.DataFrame, settings: Settings, key: str) -> MrdResult | None:
         column=col,
         threshold_pct=thr,
         groups=pd.DataFrame(rows),
-        curve=_stack(curves, ["time", "survival", "ci_lower", "ci_upper", "group"]),
+        curve=_stack(
+            curves,
+            ["time", "incidence", "group"]
+            if competing
+            else ["time", "survival", "ci_lower", "ci_upper", "group"],
+        ),
         changed=changed,
         missing=int((group == MRD_MISSING).sum()),
+        measure=measure,
     )
 
 
@@ -1580,7 +1966,31 @@ def analyze(
                     "excluded": len(ep.excluded),
                 }
             )
-    tcol, ecol, _ = ENDPOINTS[settings.endpoint]
+    competing: dict[str, CompetingResult] = {}
+    competing_note = ""
+    try:
+        competing = {
+            key: _competing(
+                survival_pop,
+                key,
+                settings,
+                design=design,
+                population=restricted,
+                replicates=settings.bootstrap.replicates if replicates is None else replicates,
+                uses=survival_uses,
+            )
+            for key in COMPETING
+        }
+    except InputError as exc:
+        competing_note = f"Cumulative incidence is not available: {exc}."
+        if settings.endpoint in COMPETING:
+            warnings.append(competing_note)
+    shown = settings.endpoint if settings.endpoint in ENDPOINTS or competing else "efs"
+    tcol, ecol, _ = ENDPOINTS["efs" if shown in COMPETING else shown]
+    if shown in COMPETING:
+        # subgroups on the cause-specific hazard: competing events censored
+        pop = pop.assign(**{CAUSE: (cause_codes(pop, shown, settings) == 1).astype(int)})
+        ecol = CAUSE
     by = [v for v in settings.subgroups if v in pop.columns]
     missing_by = [v for v in settings.subgroups if v not in pop.columns]
     if missing_by:
@@ -1619,12 +2029,14 @@ def analyze(
         overlap=_overlap(frame, res),
         endpoints=endpoints,
         immortal_time=pd.DataFrame(immortal_rows),
-        mrd=_mrd(pop, settings, settings.endpoint),
+        mrd=_mrd(pop, settings, shown),
         forest=forest_table,
         design=design,
         blina_start_median=_start_median(frame),
         flow=patient_flow(eligibility_flow, frame, complete, res),
         ineligible=eligibility_flow.excluded,
+        competing=competing,
+        competing_note=competing_note,
     )
     if sweep and len(complete):
         result.sweep = caliper_sweep(complete, settings)

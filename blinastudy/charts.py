@@ -20,6 +20,7 @@ __all__ = [
     "ARM_COLORS",
     "ARM_LABELS",
     "SHORT_LABELS",
+    "cir_chart",
     "forest_chart",
     "km_chart",
     "love_plot",
@@ -179,32 +180,37 @@ def km_chart(
     plot = alt.layer(*layers).properties(
         width=st["width"], height=st["width"] * 0.55, title=title or endpoint.label
     )
-    rt = endpoint.risk_table
-    rows = []
-    for _, r in rt.iterrows():
-        lab = ARM_LABELS.get(r["arm"], r["arm"])
-        rows.append(
-            {
-                "time": r["time"],
-                "row": f"{lab}: at risk",
-                "value": int(r["at_risk"]),
-                "arm": r["arm"],
-            }
-        )
-        rows.append(
-            {
-                "time": r["time"],
-                "row": f"{lab}: censored",
-                "value": int(r["censored"]),
-                "arm": r["arm"],
-            }
-        )
-        rows.append(
-            {"time": r["time"], "row": f"{lab}: events", "value": int(r["events"]), "arm": r["arm"]}
-        )
+    table = _numbers_table(
+        endpoint.risk_table,
+        (("at risk", "at_risk"), ("censored", "censored"), ("events", "events")),
+        x_scale,
+        st,
+    )
+    chart = alt.vconcat(plot, table, spacing=6).resolve_scale(x="shared", color="shared")
+    return cast(alt.VConcatChart, _configure(chart, presentation))
+
+
+def _numbers_table(
+    risk_table: pd.DataFrame,
+    rows_spec: tuple[tuple[str, str], ...],
+    x_scale: alt.Scale,
+    st: dict[str, float],
+) -> alt.Chart:
+    """The KMunicate table under a curve: per arm and x tick, one row per count in
+    ``rows_spec`` (label, column of ``risk_table``), aligned with the ticks."""
+    rows = [
+        {
+            "time": r["time"],
+            "row": f"{ARM_LABELS.get(r['arm'], r['arm'])}: {name}",
+            "value": int(r[col]),
+            "arm": r["arm"],
+        }
+        for _, r in risk_table.iterrows()
+        for name, col in rows_spec
+    ]
     table_data = pd.DataFrame(rows, columns=["time", "row", "value", "arm"])
-    order = [f"{ARM_LABELS[a]}: {k}" for a in _ARM_ORDER for k in ("at risk", "censored", "events")]
-    table = (
+    order = [f"{ARM_LABELS[a]}: {name}" for a in _ARM_ORDER for name, _ in rows_spec]
+    chart: alt.Chart = (
         alt.Chart(table_data)
         .mark_text(fontSize=st["font"])
         .encode(
@@ -219,7 +225,98 @@ def km_chart(
                 legend=None,
             ),
         )
-        .properties(width=st["width"], height=st["font"] * 1.6 * 6)
+        .properties(width=st["width"], height=st["font"] * 1.6 * 2 * len(rows_spec))
+    )
+    return chart
+
+
+def cir_chart(
+    result: Any,
+    *,
+    presentation: bool = False,
+    horizon: float | None = None,
+    competing: bool = False,
+    title: str | None = None,
+) -> alt.VConcatChart:
+    """Cumulative incidence per arm with log(-log) CI bands and the numbers table.
+
+    ``result`` is a :class:`~blinastudy.analysis.CompetingResult`; with
+    ``competing=True`` the competing events' incidence is drawn too (dashed). The
+    table gives, per arm and tick, patients at risk and the cumulative numbers with
+    the event, with a competing event and censored.
+
+    Examples
+    --------
+    >>> from blinastudy.analysis import analyze
+    >>> from blinastudy.demo import make_demo_cohort
+    >>> res = analyze(make_demo_cohort(), sweep=False, replicates=0)
+    >>> "vconcat" in cir_chart(res.competing["cir"], competing=True).to_dict()
+    True
+    """
+    st = _style(presentation)
+    curve = result.curve if competing else result.curve[result.curve["cause"] == "interest"]
+    ticks = sorted(result.risk_table["time"].unique()) if len(result.risk_table) else [0.0]
+    x_max = float(max(ticks[-1], curve["time"].max() if len(curve) else 0.0))
+    x_scale = alt.Scale(domain=[0, x_max], nice=False)
+    x_axis = alt.Axis(values=[float(t) for t in ticks], title="Months from diagnosis")
+    cause = alt.StrokeDash(
+        "cause:N",
+        title=None,
+        scale=alt.Scale(domain=["interest", "competing"], range=[[1, 0], [6, 4]]),
+        legend=alt.Legend(
+            labelExpr="datum.label == 'interest' ? 'event of interest' : 'competing events'"
+        )
+        if competing
+        else None,
+    )
+    base = alt.Chart(curve)
+    band = (
+        alt.Chart(curve[curve["cause"] == "interest"])
+        .mark_area(opacity=0.18, interpolate="step-after")
+        .encode(
+            x=alt.X("time:Q", scale=x_scale, axis=x_axis),
+            y=alt.Y("ci_lower:Q"),
+            y2="ci_upper:Q",
+            color=_arm_color(),
+        )
+    )
+    line = base.mark_line(interpolate="step-after", strokeWidth=st["line"]).encode(
+        x=alt.X("time:Q", scale=x_scale, axis=x_axis),
+        y=alt.Y(
+            "incidence:Q",
+            scale=alt.Scale(domain=[0, 1]),
+            title="Cumulative incidence",
+            axis=alt.Axis(format="%"),
+        ),
+        color=_arm_color(),
+        strokeDash=cause,
+        tooltip=[
+            alt.Tooltip("arm:N", title="Arm"),
+            alt.Tooltip("cause:N", title="Event"),
+            alt.Tooltip("time:Q", title="Month", format=".1f"),
+            alt.Tooltip("incidence:Q", title="Cumulative incidence", format=".1%"),
+        ],
+    )
+    layers = [band, line]
+    if horizon is not None and horizon <= x_max:
+        layers.append(
+            alt.Chart(pd.DataFrame({"time": [float(horizon)]}))
+            .mark_rule(strokeDash=[4, 4], color="#555555")
+            .encode(x=alt.X("time:Q", scale=x_scale))
+        )
+    plot = alt.layer(*layers).properties(
+        width=st["width"], height=st["width"] * 0.55, title=title or result.label
+    )
+    table = _numbers_table(
+        result.risk_table,
+        (
+            ("at risk", "at_risk"),
+            ("events", "events"),
+            ("competing", "competing"),
+            ("censored", "censored"),
+        ),
+        x_scale,
+        st,
     )
     chart = alt.vconcat(plot, table, spacing=6).resolve_scale(x="shared", color="shared")
     return cast(alt.VConcatChart, _configure(chart, presentation))
@@ -513,9 +610,10 @@ def sweep_chart(
 
 
 def mrd_chart(mrd: Any, *, label: str = "Survival", presentation: bool = False) -> alt.Chart:
-    """Kaplan-Meier curves by MRD group (dash) and arm (colour).
+    """Kaplan-Meier (or cumulative incidence) curves by MRD group (dash) and arm (colour).
 
-    ``mrd`` is a :class:`~blinastudy.analysis.MrdResult`.
+    ``mrd`` is a :class:`~blinastudy.analysis.MrdResult`; its ``measure`` says which
+    column holds the curve.
 
     Examples
     --------
@@ -532,7 +630,10 @@ def mrd_chart(mrd: Any, *, label: str = "Survival", presentation: bool = False) 
         .encode(
             x=alt.X("time:Q", title="Months from diagnosis"),
             y=alt.Y(
-                "survival:Q", title=label, scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")
+                f"{mrd.measure}:Q",
+                title=label,
+                scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(format="%"),
             ),
             color=_arm_color(),
             strokeDash=alt.StrokeDash("group:N", title="MRD group"),
@@ -541,7 +642,7 @@ def mrd_chart(mrd: Any, *, label: str = "Survival", presentation: bool = False) 
                 "arm:N",
                 "group:N",
                 alt.Tooltip("time:Q", format=".1f"),
-                alt.Tooltip("survival:Q", format=".1%"),
+                alt.Tooltip(f"{mrd.measure}:Q", format=".1%"),
             ],
         )
         .properties(width=st["width"], height=st["width"] * 0.5, title=f"{label} by MRD group")

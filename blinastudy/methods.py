@@ -66,6 +66,17 @@ ENDPOINT_NAMES: dict[str, tuple[str, str, str]] = {
         "time to induction failure, relapse, second malignancy or death from any cause",
     ),
     "os": ("OS", "overall survival", "time to death from any cause"),
+    "cir": (
+        "CIR",
+        "cumulative incidence of relapse",
+        "time to relapse, with death in remission and second malignancy as competing events",
+    ),
+    "trm": (
+        "TRM",
+        "treatment-related mortality",
+        "time to death in remission, with relapse, induction failure and second malignancy "
+        "as competing events",
+    ),
 }
 
 _CONF_TYPE = {
@@ -438,6 +449,20 @@ def _survival_sentences(settings: Settings, result: Any) -> list[str]:
         f"Efron ties and {se}, giving hazard ratios with {level} confidence intervals; "
         "times equal up to rounding were treated as ties (R's timefix)."
     )
+    if result is None or result.competing:
+        interest = (
+            "relapse or induction failure"
+            if settings.relapse_includes_induction_failure
+            else "relapse"
+        )
+        out.append(
+            f"The cumulative incidence of {interest}, with death in remission and second "
+            "malignancy as competing events, and of death in remission (treatment-related "
+            "mortality) were estimated by the Aalen-Johansen method with log(-log) "
+            f"{level} intervals and compared by Gray's test, with Fine-Gray subdistribution "
+            "hazard ratios and cause-specific Cox hazard ratios (competing events censored), "
+            "as R's cmprsk computes them."
+        )
     firth = (
         "Firth's penalised likelihood with profile likelihood CIs replaced the ordinary "
         "estimate when an arm had no events (Heinze & Schemper 2001); it does not account for "

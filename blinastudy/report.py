@@ -52,6 +52,7 @@ __all__ = [
     "CHROMIUM",
     "FIGURE_TITLES",
     "TABLE_TITLES",
+    "competing_table",
     "headline_table",
     "html_report",
     "pdf_report",
@@ -67,6 +68,8 @@ CHROMIUM = "/usr/bin/chromium"
 FIGURE_TITLES: dict[str, str] = {
     "km_efs": "Event-free survival by arm (Kaplan-Meier, with the KMunicate table)",
     "km_os": "Overall survival by arm (Kaplan-Meier, with the KMunicate table)",
+    "cir": "Cumulative incidence of relapse by arm (Aalen-Johansen; death in remission and "
+    "second malignancy competing)",
     "love": "Covariate balance before and after matching (|SMD|)",
     "overlap": "Propensity-score overlap before and after matching",
     "forest": "Treatment effect by subgroup",
@@ -77,6 +80,8 @@ FIGURE_TITLES: dict[str, str] = {
 #: Table name -> title, in report order.
 TABLE_TITLES: dict[str, str] = {
     "headline": "Headline results",
+    "competing": "Competing risks: cumulative incidence at the horizon, Gray's test, Fine-Gray "
+    "and cause-specific hazard ratios",
     "matching_summary": "Matching summary",
     "flow": "Patient flow: eligibility, outcome and covariates known, matched (patients per arm)",
     "balance": "Covariate balance: SMD (MatchIt, ATT: SD of the blinatumomab patients in the "
@@ -133,7 +138,7 @@ def result_charts(result: Any, *, presentation: bool | None = None) -> dict[str,
     >>> from blinastudy.analysis import analyze
     >>> from blinastudy.demo import make_demo_cohort
     >>> sorted(result_charts(analyze(make_demo_cohort(), sweep=False)))
-    ['forest', 'km_efs', 'km_os', 'love', 'mrd', 'overlap']
+    ['cir', 'forest', 'km_efs', 'km_os', 'love', 'mrd', 'overlap']
     """
     big = result.settings.display.presentation if presentation is None else presentation
     horizon = result.settings.horizon_months
@@ -142,6 +147,8 @@ def result_charts(result: Any, *, presentation: bool | None = None) -> dict[str,
         ep = result.endpoints.get(key)
         if ep is not None and len(ep.curve):
             out[f"km_{key}"] = charts.km_chart(ep, presentation=big, horizon=horizon)
+    if "cir" in result.competing:
+        out["cir"] = charts.cir_chart(result.competing["cir"], presentation=big, horizon=horizon)
     if len(result.balance):
         out["love"] = charts.love_plot(result.balance, presentation=big)
     if len(result.overlap):
@@ -186,7 +193,7 @@ def headline_table(result: Any) -> pd.DataFrame:
     >>> from blinastudy.demo import make_demo_cohort
     >>> t = headline_table(analyze(make_demo_cohort(), sweep=False))
     >>> t[["endpoint", "arm", "patients", "events"]].values.tolist()[:2]
-    [['EFS', 'blinatumomab', 90, 2], ['EFS', 'chemotherapy', 90, 27]]
+    [['EFS', 'blinatumomab', 90, 2], ['EFS', 'chemotherapy', 90, 25]]
     """
     s = result.settings
     rows: list[dict[str, Any]] = []
@@ -240,6 +247,54 @@ def headline_table(result: Any) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def competing_table(result: Any) -> pd.DataFrame:
+    """One row per competing-risks endpoint and arm: incidence at the horizon with its
+    interval, events, competing events, and (on the first row) Gray's p, Fine-Gray's
+    subdistribution and the cause-specific hazard ratios.
+
+    Examples
+    --------
+    >>> from blinastudy.analysis import analyze
+    >>> from blinastudy.demo import make_demo_cohort
+    >>> t = competing_table(analyze(make_demo_cohort(), sweep=False, replicates=0))
+    >>> t[["endpoint", "arm", "events", "competing_events"]].values.tolist()[:2]
+    [['CIR', 'blinatumomab', 2, 0], ['CIR', 'chemotherapy', 21, 4]]
+    """
+    rows: list[dict[str, Any]] = []
+    s = result.settings
+    for key, cr in result.competing.items():
+        at = {r["arm"]: r for r in cr.at_horizon.to_dict("records")}
+        for arm in ("blinatumomab", "chemotherapy"):
+            first = arm == "blinatumomab"
+            fg = cr.fine_gray.iloc[0] if first and len(cr.fine_gray) else None
+            cs = cr.cause_specific.iloc[0] if first and len(cr.cause_specific) else None
+            r = at.get(arm, {})
+            rows.append(
+                {
+                    "endpoint": ENDPOINT_NAMES[key][0],
+                    "population": cr.population,
+                    "arm": arm,
+                    "patients": int(cr.n.get(arm, 0)),
+                    "events": int(cr.events.get(arm, 0)),
+                    "competing_events": int(cr.competing.get(arm, 0)),
+                    "horizon_months": float(s.horizon_months),
+                    "conf_level": float(s.conf_level),
+                    "incidence": float(r.get("incidence", np.nan)),
+                    "ci_lower": float(r.get("ci_lower", np.nan)),
+                    "ci_upper": float(r.get("ci_upper", np.nan)),
+                    "gray_p": float(cr.gray.p_value) if first and cr.gray is not None else np.nan,
+                    "shr": float(fg["shr"]) if fg is not None else np.nan,
+                    "shr_ci_lower": float(fg["ci_lower"]) if fg is not None else np.nan,
+                    "shr_ci_upper": float(fg["ci_upper"]) if fg is not None else np.nan,
+                    "cs_hr": float(cs["hr"]) if cs is not None else np.nan,
+                    "cs_hr_ci_lower": float(cs["ci_lower"]) if cs is not None else np.nan,
+                    "cs_hr_ci_upper": float(cs["ci_upper"]) if cs is not None else np.nan,
+                    "cs_hr_method": str(cs["method"]) if cs is not None else "",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
 def result_tables(result: Any) -> dict[str, pd.DataFrame]:
     """Every table of a result, keyed as :data:`TABLE_TITLES` (as computed, not neutralised).
 
@@ -251,7 +306,10 @@ def result_tables(result: Any) -> dict[str, pd.DataFrame]:
     >>> "matched_pairs" in tables and "sweep" not in tables
     True
     """
-    out: dict[str, pd.DataFrame] = {"headline": headline_table(result)}
+    out: dict[str, pd.DataFrame] = {
+        "headline": headline_table(result),
+        "competing": competing_table(result),
+    }
     out["matching_summary"] = pd.DataFrame(
         {
             "item": list(result.matching_summary),
@@ -496,6 +554,12 @@ def html_report(
         _headline_html(result),
         _figure(svgs, "km_efs"),
         _figure(svgs, "km_os"),
+        "</section>",
+        '<section id="competing"><h2>Competing risks</h2>',
+        _figure(svgs, "cir"),
+        _table_html(tables["competing"], table_id="competing")
+        if len(tables["competing"])
+        else f"<p>{esc(result.competing_note)}</p>",
         "</section>",
         '<section id="matching"><h2>Matching and balance</h2>',
         _table_html(tables["matching_summary"], table_id="matching-summary"),

@@ -57,7 +57,7 @@ DEFAULT_SUBGROUPS: tuple[str, ...] = (
     "sex",
 )
 
-Endpoint = Literal["efs", "os"]
+Endpoint = Literal["efs", "os", "cir", "trm"]
 Population = Literal["matched", "all"]
 Origin = Literal["diagnosis", "landmark"]
 MrdTimepoint = Literal["eoi", "day15"]
@@ -181,7 +181,11 @@ class DisplaySettings:
 class Settings:
     """Everything that defines an analysis, validated and JSON round-trippable.
 
-    ``eligibility`` defines who may enter the comparison (by default the study's
+    ``endpoint`` is the one shown: ``"efs"``, ``"os"``, or the competing-risks
+    endpoints ``"cir"`` (cumulative incidence of relapse; with
+    ``relapse_includes_induction_failure`` induction failure counts as relapse, else
+    it competes) and ``"trm"`` (death in remission). ``eligibility`` defines who may
+    enter the comparison (by default the study's
     intermediate- and high-risk patients in the historical pool; ``Eligibility()``
     for everyone). ``logrank`` chooses the log-rank test shown on matched samples: ``"auto"``
     stratifies by matched set when matching was without replacement (the test
@@ -211,6 +215,7 @@ class Settings:
     logrank: LogrankChoice = "auto"
     bootstrap: BootstrapSettings = field(default_factory=BootstrapSettings)
     eligibility: Eligibility = field(default_factory=lambda: STUDY_ELIGIBILITY)
+    relapse_includes_induction_failure: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "subgroups", tuple(self.subgroups))
@@ -220,8 +225,8 @@ class Settings:
             object.__setattr__(self, "subgroup_filter", tuple(str(v) for v in self.subgroup_filter))
             _check(len(self.subgroup_filter) == 2, "subgroup_filter must be [variable, level]")
         _check(
-            self.endpoint in ("efs", "os"),
-            f"endpoint must be efs or os, got {describe_value(self.endpoint)}",
+            self.endpoint in ("efs", "os", "cir", "trm"),
+            f"endpoint must be efs, os, cir or trm, got {describe_value(self.endpoint)}",
         )
         _check(
             self.population in ("matched", "all"),

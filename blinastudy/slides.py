@@ -1,7 +1,8 @@
 """A PowerPoint deck of an analysis (python-pptx), stamped on every slide.
 
-:func:`pptx_deck` builds seven 16:9 slides: a title slide (stamp, synthetic-data
+:func:`pptx_deck` builds eight 16:9 slides: a title slide (stamp, synthetic-data
 label), Kaplan-Meier curves with their KMunicate table for EFS and for OS, the
+cumulative incidence of relapse with death in remission competing, the
 matching summary beside the love plot, the forest plot, the MRD analysis, and
 the settings with the cohort hash, version and date. Figures are PNG renderings
 of :func:`blinastudy.report.result_charts`; the speaker notes carry the teaching
@@ -46,6 +47,7 @@ SLIDE_TITLES: tuple[str, ...] = (
     "Blinatumomab in first-line therapy versus matched historical controls",
     "Event-free survival",
     "Overall survival",
+    "Cumulative incidence of relapse",
     "Matching and balance",
     "Treatment effect by subgroup",
     "MRD",
@@ -53,7 +55,7 @@ SLIDE_TITLES: tuple[str, ...] = (
 )
 
 #: Figures the deck shows (names of :func:`blinastudy.report.result_charts`).
-SLIDE_FIGURES: tuple[str, ...] = ("km_efs", "km_os", "love", "forest", "mrd")
+SLIDE_FIGURES: tuple[str, ...] = ("km_efs", "km_os", "cir", "love", "forest", "mrd")
 
 _WIDTH, _HEIGHT = Inches(13.333), Inches(7.5)
 _ORANGE: Any = RGBColor(0xD5, 0x5E, 0x00)  # type: ignore[no-untyped-call]
@@ -191,6 +193,35 @@ def _endpoint_lines(result: Any, key: str) -> list[str]:
     return lines
 
 
+def _competing_lines(result: Any, key: str) -> list[str]:
+    cr = result.competing.get(key)
+    if cr is None:
+        return [result.competing_note or "No event_type column: cumulative incidence unavailable."]
+    s = result.settings
+    lines = [f"From diagnosis; incidence at {s.horizon_months:g} months (Aalen-Johansen):"]
+    for _, r in cr.at_horizon.iterrows():
+        lines.append(
+            f"{str(r['arm']).capitalize()}: "
+            f"{fmt_survival(r['incidence'], r['ci_lower'], r['ci_upper'])}, "
+            f"{cr.events.get(r['arm'], 0)} events, {cr.competing.get(r['arm'], 0)} competing"
+        )
+    if cr.gray is not None:
+        lines.append(f"Gray's test p {fmt_p(cr.gray.p_value)}")
+    if len(cr.fine_gray):
+        fg = cr.fine_gray.iloc[0]
+        lines.append(
+            "Fine-Gray s" + fmt_hr(fg["shr"], fg["ci_lower"], fg["ci_upper"], s.conf_level)
+        )
+    if len(cr.cause_specific):
+        cs = cr.cause_specific.iloc[0]
+        lines.append(
+            "Cause-specific "
+            + fmt_hr(cs["hr"], cs["ci_lower"], cs["ci_upper"], s.conf_level)
+            + f" ({cs['method']})"
+        )
+    return lines
+
+
 def _settings_lines(settings: Any) -> list[str]:
     data = settings.to_dict()
     lines = []
@@ -211,7 +242,7 @@ def pptx_deck(
     demo: bool | None = None,
     images: Mapping[str, bytes] | None = None,
 ) -> bytes:
-    """A seven-slide PowerPoint deck of ``result``.
+    """An eight-slide PowerPoint deck of ``result``.
 
     Parameters
     ----------
@@ -238,7 +269,7 @@ def pptx_deck(
     >>> from blinastudy.demo import make_demo_cohort
     >>> deck = pptx_deck(analyze(make_demo_cohort(), sweep=False), images={})
     >>> len(Presentation(io.BytesIO(deck)).slides)
-    7
+    8
     """
     st = stamp(result, when=when, demo=demo)
     if images is None:
@@ -301,9 +332,25 @@ def pptx_deck(
         )
         _footer(slide, footer, synthetic)
 
-    # 4. matching
+    # 4. cumulative incidence of relapse (death in remission competing)
     slide = prs.slides.add_slide(title_only)
     _title(slide, SLIDE_TITLES[3])
+    _picture(slide, images.get("cir"), Inches(0.3), body_top, Inches(8.6), Inches(5.6))
+    _text(
+        slide,
+        _competing_lines(result, "cir"),
+        Inches(9.1),
+        body_top,
+        Inches(4.0),
+        Inches(5.0),
+        size=15,
+    )
+    _notes(slide, explain("competing", s, result))
+    _footer(slide, footer, synthetic)
+
+    # 5. matching
+    slide = prs.slides.add_slide(title_only)
+    _title(slide, SLIDE_TITLES[4])
     m, ms = s.matching, result.matching_summary
     lines = [
         f"1:{m.ratio} nearest neighbour, {'with' if m.replace else 'without'} replacement, "
@@ -328,9 +375,9 @@ def pptx_deck(
     _notes(slide, explain("caliper", s, result) + "\n\n" + explain("smd", s, result))
     _footer(slide, footer, synthetic)
 
-    # 5. forest
+    # 6. forest
     slide = prs.slides.add_slide(title_only)
-    _title(slide, SLIDE_TITLES[4])
+    _title(slide, SLIDE_TITLES[5])
     _picture(slide, images.get("forest"), Inches(0.3), body_top, Inches(9.0), Inches(5.7))
     forest_lines = [f"{ENDPOINT_NAMES[s.endpoint][0]}, Cox per subgroup level"]
     f = result.forest
@@ -344,9 +391,9 @@ def pptx_deck(
     _notes(slide, explain("forest", s, result) + "\n\n" + explain("firth", s, result))
     _footer(slide, footer, synthetic)
 
-    # 6. MRD
+    # 7. MRD
     slide = prs.slides.add_slide(title_only)
-    _title(slide, f"{SLIDE_TITLES[5]}: threshold {s.mrd.threshold_pct:g}%")
+    _title(slide, f"{SLIDE_TITLES[6]}: threshold {s.mrd.threshold_pct:g}%")
     _picture(slide, images.get("mrd"), Inches(0.3), body_top, Inches(7.4), Inches(4.6))
     if result.mrd is not None:
         g = result.mrd.groups
@@ -357,7 +404,7 @@ def pptx_deck(
                 "Arm": g["arm"],
                 "N": g["n"].astype(int),
                 "Events": g["events"].astype(int),
-                f"{s.horizon_months:g} mo": [fmt_pct(v) for v in g["survival"]],
+                f"{s.horizon_months:g} mo": [fmt_pct(v) for v in g[result.mrd.measure]],
             }
         )
         _table(slide, shown, Inches(7.9), body_top, Inches(5.1))
@@ -378,9 +425,9 @@ def pptx_deck(
     _notes(slide, explain("mrd_threshold", s, result))
     _footer(slide, footer, synthetic)
 
-    # 7. settings
+    # 8. settings
     slide = prs.slides.add_slide(title_only)
-    _title(slide, SLIDE_TITLES[6])
+    _title(slide, SLIDE_TITLES[7])
     _text(slide, _settings_lines(s), Inches(0.4), body_top, Inches(8.2), Inches(5.0), size=10)
     _text(
         slide,

@@ -47,11 +47,22 @@ TITLES: dict[str, str] = {
     "mrd_threshold": "Choosing an MRD threshold after the fact",
     "forest": "Reading a forest plot and its interaction p-value",
     "firth": "Firth estimates when an arm has no events",
+    "competing": "Competing risks: why 1 - Kaplan-Meier overstates relapse",
     "kmunicate": "The KMunicate table under a survival curve",
 }
 
 #: The fixed explanation of each topic.
 TEXTS: dict[str, str] = {
+    "competing": (
+        "A child who dies in remission can no longer relapse. The Kaplan-Meier method, "
+        "asked for relapse, censors that death: it assumes the child would have gone on "
+        "with the same relapse risk as those still followed, so 1 - Kaplan-Meier overstates "
+        "how many children relapse. The cumulative incidence (Aalen-Johansen) counts every "
+        "child once, at their first event: the incidences of relapse and of death in "
+        "remission add up, with the event-free survival, to 100 %. Gray's test compares the "
+        "incidence curves; Fine-Gray's subdistribution hazard ratio describes the "
+        "incidence, the cause-specific hazard ratio the rate among those still event-free."
+    ),
     "propensity": (
         "The propensity score is each child's probability of having received blinatumomab, "
         "given the baseline characteristics in the model (a logistic regression). Children "
@@ -194,6 +205,23 @@ def _caliper(settings: Settings, result: Any) -> list[str]:
     return out
 
 
+def _competing_numbers(settings: Settings, result: Any) -> list[str]:
+    if result is None or not getattr(result, "competing", None):
+        return []
+    key = settings.endpoint if settings.endpoint in result.competing else "cir"
+    cr = result.competing[key]
+    at = {r["arm"]: r["incidence"] for r in cr.at_horizon.to_dict(orient="records")}
+    out = []
+    for arm in ("blinatumomab", "chemotherapy"):
+        if arm in at and arm in cr.one_minus_km and _finite(at[arm]):
+            out.append(
+                f"{arm.capitalize()}: {fmt_pct(at[arm])} by cumulative incidence against "
+                f"{fmt_pct(cr.one_minus_km[arm])} by 1 - Kaplan-Meier at "
+                f"{settings.horizon_months:g} months ({cr.competing[arm]} competing events)."
+            )
+    return out
+
+
 def sweep_summary(sweep: pd.DataFrame, conf_level: float = 0.95) -> str:
     """What the caliper sweep shows on these data, read off its numbers (never a general
     claim the numbers contradict).
@@ -296,7 +324,7 @@ def _mrd(settings: Settings, result: Any) -> list[str]:
     )
     groups = result.mrd.groups
     shown = [
-        f"{r['group']}, {r['arm']}: {fmt_pct(r['survival'])} (n = {int(r['n'])})"
+        f"{r['group']}, {r['arm']}: {fmt_pct(r[result.mrd.measure])} (n = {int(r['n'])})"
         for _, r in groups.iterrows()
         if int(r["n"]) > 0
     ]
@@ -378,6 +406,7 @@ _NUMBERS = {
     "mrd_threshold": _mrd,
     "forest": _forest,
     "firth": _firth,
+    "competing": _competing_numbers,
     "kmunicate": _kmunicate,
 }
 

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from blinastudy import charts
-from blinastudy.analysis import ENDPOINT_LABELS
+from blinastudy.analysis import COMPETING_LABELS, ENDPOINT_LABELS
 from blinastudy.ui_state import (
     MARKED_THRESHOLDS,
     MRD_THRESHOLDS,
@@ -107,7 +107,7 @@ def group_numbers(mrd: Any, horizon: float) -> None:
             "arm": groups["arm"],
             "n": groups["n"],
             "events": groups["events"],
-            f"survival at {horizon:g} months": groups["survival"].map(fmt_pct),
+            f"{mrd.measure} at {horizon:g} months": groups[mrd.measure].map(fmt_pct),
             ci_label(store().settings.conf_level): [
                 fmt_ci(lo, hi, pct=True)
                 for lo, hi in zip(groups["ci_lower"], groups["ci_upper"], strict=True)
@@ -137,7 +137,7 @@ def body() -> None:
     if mrd is None:
         st.info(f"This cohort has no {settings.mrd.column} column, so there is no MRD analysis.")
         return
-    label = ENDPOINT_LABELS[settings.endpoint]
+    label = {**ENDPOINT_LABELS, **COMPETING_LABELS}.get(settings.endpoint, ENDPOINT_LABELS["efs"])
     st.caption(
         f"{label} (endpoint chosen on the Survival page), "
         f"{'matched pairs' if settings.population == 'matched' else 'all patients'}, "

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from blinastudy import charts
-from blinastudy.analysis import ENDPOINT_LABELS
+from blinastudy.analysis import COMPETING_LABELS, ENDPOINT_LABELS
 from blinastudy.ui_state import (
     SUBGROUP_LABELS,
     ci_label,
@@ -37,6 +37,11 @@ from pages.common.ui import (
     teach_topic,
 )
 
+ALL_ENDPOINTS = {
+    **ENDPOINT_LABELS,
+    "cir": "Relapse (cumulative incidence)",
+    "trm": "Death in remission (cumulative incidence)",
+}
 POPULATIONS = {"matched": "Matched pairs", "all": "All patients"}
 ORIGINS = {"diagnosis": "Diagnosis", "landmark": "Landmark"}
 ARM_NAMES = {"blinatumomab": "Blinatumomab", "chemotherapy": "Chemotherapy"}
@@ -70,8 +75,8 @@ def controls() -> None:
             st.radio,
             "Endpoint",
             "endpoint",
-            options=list(ENDPOINT_LABELS),
-            format_func=ENDPOINT_LABELS.get,
+            options=[*ENDPOINT_LABELS, *COMPETING_LABELS],
+            format_func=ALL_ENDPOINTS.get,
             horizontal=True,
         )
         bound(
@@ -266,9 +271,14 @@ def body() -> None:
     for w in res.warnings:
         if any(k in w.lower() for k in ("survival", "matched sample", "outcome", "pairing")):
             st.warning(w)
-    ep = res.endpoint
     pres = presentation()
     settings = store().settings
+    if settings.endpoint in COMPETING_LABELS:
+        if settings.endpoint in res.competing:
+            competing_section(res, settings.endpoint)
+            return
+        st.info(res.competing_note or "Cumulative incidence is not available for this cohort.")
+    ep = res.endpoint
     teach_topic("kmunicate", res)
     if len(ep.curve):
         chart(
@@ -284,6 +294,84 @@ def body() -> None:
         with st.expander(f"{len(ep.excluded)} patient(s) excluded at the landmark"):
             table(ep.excluded)
     immortal_time(res)
+
+
+def competing_section(res: Any, key: str) -> None:
+    """Cumulative incidence with death in remission (or relapse) as competing event."""
+    cr = res.competing[key]
+    settings = store().settings
+    ci = ci_label(settings.conf_level)
+    st.caption(
+        f"Population: {cr.population}; {cr.label}, time from diagnosis; Aalen-Johansen "
+        "estimates as R's cmprsk::cuminc."
+    )
+    show_competing = st.toggle(
+        "Show the competing events' curve", value=False, key="show_competing"
+    )
+    chart(
+        charts.cir_chart(
+            cr,
+            presentation=presentation(),
+            horizon=settings.horizon_months,
+            competing=show_competing,
+        ),
+        cr.curve,
+        f"cuminc-{key}",
+    )
+    csv_download(cr.risk_table, f"risk-table-{key}", "Numbers at risk (CSV)")
+    cols = st.columns(3)
+    rows = {r["arm"]: r for r in cr.at_horizon.to_dict(orient="records")}
+    for col, arm in zip(cols[:2], ARM_NAMES, strict=True):
+        r = rows.get(arm)
+        ok = r is not None and pd.notna(r["incidence"])
+        col.metric(
+            f"{ARM_NAMES[arm]}: {key.upper()} at {settings.horizon_months:g} months",
+            fmt_pct(r["incidence"]) if ok and r is not None else "not estimated",
+        )
+        if ok and r is not None:
+            col.caption(f"{ci} {fmt_ci(r['ci_lower'], r['ci_upper'], pct=True)} (log-log)")
+    d = cr.difference
+    est = d.get("estimate")
+    cols[2].metric(
+        "Difference (blina − chemo)",
+        "NA" if est is None or pd.isna(est) else f"{est * 100:+.1f} points",
+    )
+    cols[2].caption(
+        f"{ci} {fmt_ci(d.get('ci_lower'), d.get('ci_upper'), pct=True)}; {cr.difference_method}"
+    )
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Gray's test p", fmt_p(None if cr.gray is None else cr.gray.p_value))
+    if len(cr.fine_gray) and pd.notna(cr.fine_gray.iloc[0]["shr"]):
+        fg = cr.fine_gray.iloc[0]
+        c2.metric("Subdistribution HR (Fine-Gray)", fmt_num(fg["shr"]))
+        c2.caption(f"{ci} {fmt_ci(fg['ci_lower'], fg['ci_upper'])}; p {fmt_p(fg['p_value'])}")
+    else:
+        c2.metric("Subdistribution HR (Fine-Gray)", "not estimable")
+    if len(cr.cause_specific) and pd.notna(cr.cause_specific.iloc[0]["hr"]):
+        cs = cr.cause_specific.iloc[0]
+        c3.metric("Cause-specific HR", fmt_num(cs["hr"]))
+        c3.caption(
+            f"{ci} {fmt_ci(cs['ci_lower'], cs['ci_upper'])}; {method_label(cs['method'])}; "
+            "competing events censored"
+        )
+    else:
+        c3.metric("Cause-specific HR", "not estimable")
+    st.caption(
+        "Patients: "
+        + ", ".join(
+            f"{ARM_NAMES[a]} {cr.n.get(a, 0)} ({cr.events.get(a, 0)} events, "
+            f"{cr.competing.get(a, 0)} competing)"
+            for a in ARM_NAMES
+        )
+    )
+    for note in cr.notes:
+        st.info(note, icon=":material/info:")
+    teach(
+        "When death in remission competes with relapse, 1 - Kaplan-Meier for relapse treats "
+        "the dead as if they could still relapse and so overstates the relapse risk; the "
+        "cumulative incidence counts each child once, at their first event."
+    )
+    teach_topic("competing", res)
 
 
 def main() -> None:

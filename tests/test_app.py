@@ -534,3 +534,24 @@ def test_eligible_pool_is_chosen_on_the_matching_page() -> None:
     at.number_input(key="eligibility_age_low").set_value(1.0).run()
     assert_clean(at)
     assert at.session_state[STORE].settings.eligibility.age_low == 1.0
+
+
+def test_cumulative_incidence_on_every_page() -> None:
+    at = start("pages/survival.py")
+    at.radio(key="w.endpoint").set_value("cir").run()
+    assert_clean(at)
+    assert metric(at, "Blinatumomab: CIR at 24 months") == "2.2 %"
+    assert metric(at, "Gray's test p") == "< 0.001"
+    assert "Subdistribution HR (Fine-Gray)" in [m.label for m in at.metric]
+    assert "Cause-specific HR" in [m.label for m in at.metric]
+    assert any("Aalen-Johansen" in str(c.value) for c in at.caption)
+    at.toggle(key="show_competing").set_value(True).run()
+    assert_clean(at)
+    at.radio(key="w.endpoint").set_value("trm").run()
+    assert_clean(at)
+    assert metric(at, "Blinatumomab: TRM at 24 months") == "0.0 %"
+    at.switch_page("pages/mrd.py").run()
+    assert_clean(at)
+    assert "incidence at 24 months" in texts(at) or at.dataframe
+    at.switch_page("pages/subgroups.py").run()
+    assert_clean(at)

@@ -71,7 +71,7 @@ def test_demo_writes_every_export(demo_run: tuple[Path, int, str, str]) -> None:
     page = (folder / "report.html").read_text(encoding="utf-8")
     assert "<svg" in page and demo_result().cohort_hash in page
     deck = Presentation(str(folder / "slides.pptx"))
-    assert len(deck.slides) == 7
+    assert len(deck.slides) == 8
     assert Settings.from_json((folder / "settings.json").read_text(encoding="utf-8")) == Settings()
     compile((folder / "reproduce.py").read_text(encoding="utf-8"), "reproduce.py", "exec")
     pdf = folder / "report.pdf"

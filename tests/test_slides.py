@@ -1,4 +1,4 @@
-"""The PowerPoint deck: seven slides, figures, stamp and synthetic label."""
+"""The PowerPoint deck: eight slides, figures, stamp and synthetic label."""
 
 from __future__ import annotations
 
@@ -30,10 +30,10 @@ def deck() -> Presentation:
 
 def test_slide_count_and_titles(deck: Presentation) -> None:
     slides = list(deck.slides)
-    assert len(slides) == len(SLIDE_TITLES) == 7
+    assert len(slides) == len(SLIDE_TITLES) == 8
     for slide, title in zip(slides, SLIDE_TITLES, strict=True):
         assert slide.shapes.title.text.startswith(title)
-    assert slides[5].shapes.title.text == "MRD: threshold 0.1%"
+    assert slides[6].shapes.title.text == "MRD: threshold 0.1%"
 
 
 def test_figures_are_pictures(deck: Presentation) -> None:
@@ -42,7 +42,7 @@ def test_figures_are_pictures(deck: Presentation) -> None:
         sum(shape.shape_type == MSO_SHAPE_TYPE.PICTURE for shape in slide.shapes)
         for slide in deck.slides
     ]
-    assert pictures == [0, 1, 1, 1, 1, 1, 0]
+    assert pictures == [0, 1, 1, 1, 1, 1, 1, 0]
     blobs = {
         shape.image.blob
         for slide in deck.slides
@@ -74,10 +74,13 @@ def test_numbers_and_notes(deck: Presentation) -> None:
     assert "Blinatumomab: 97.8% (91.4% to 99.4%), 2 events in 90" in efs
     assert "HR 0.08 (95% CI 0.02–0.36)" in efs
     assert "100.0% (CI not estimable)" in texts(slides[2])
-    assert "Matched 90 of 90 blinatumomab patients" in texts(slides[3])
+    cir = texts(slides[3])
+    assert "Blinatumomab: 2.2%" in cir and "0 competing" in cir and "Gray's test p" in cir
+    assert TEXTS["competing"] in slides[3].notes_slide.notes_text_frame.text
+    assert "Matched 90 of 90 blinatumomab patients" in texts(slides[4])
     assert TEXTS["kmunicate"] in slides[1].notes_slide.notes_text_frame.text
-    assert TEXTS["forest"] in slides[4].notes_slide.notes_text_frame.text
-    table = next(s for s in slides[5].shapes if s.has_table).table
+    assert TEXTS["forest"] in slides[5].notes_slide.notes_text_frame.text
+    table = next(s for s in slides[6].shapes if s.has_table).table
     assert table.cell(0, 0).text == "Group"
     assert table.cell(1, 0).text == "MRD < 0.1%"
 
