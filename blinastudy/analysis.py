@@ -36,7 +36,8 @@ from blinastudy.methods import label
 from blinastudy.mrd_text import MRD_BELOW_COLUMNS, mrd_class
 from blinastudy.schema import ROWS_ATTR
 from blinastudy.settings import Settings
-from blinastudy.subgroups import forest
+from blinastudy.subgroups import MISSING_LEVEL, forest
+from blinastudy.subgroups import OVERALL as OVERALL_ROW
 from blinastudy.survival import (
     COX_COLUMNS,
     CoxFit,
@@ -1339,6 +1340,29 @@ def _competing(
     )
 
 
+def _with_competing_counts(
+    table: pd.DataFrame, pop: pd.DataFrame, key: str, settings: Settings
+) -> pd.DataFrame:
+    """Forest rows with the competing events per arm (``competing_treated``,
+    ``competing_control``) beside the events of the cause."""
+    codes = cause_codes(pop, key, settings)
+    treated = pop[TREATED].to_numpy() == 1
+    counts: dict[str, list[int]] = {"competing_treated": [], "competing_control": []}
+    for row in table.to_dict("records"):
+        if row["variable"] == OVERALL_ROW:
+            sel = np.ones(len(pop), dtype=bool)
+        else:
+            values = pop[row["variable"]].to_numpy(dtype=object)
+            sel = (
+                pd.isna(values)
+                if row["level"] == MISSING_LEVEL
+                else values.astype(str) == str(row["level"])
+            )
+        counts["competing_treated"].append(int(((codes == 2) & sel & treated).sum()))
+        counts["competing_control"].append(int(((codes == 2) & sel & ~treated).sum()))
+    return table.assign(**counts)
+
+
 def _incidence_at(table: pd.DataFrame | None, time: float, last: float) -> tuple[float, float]:
     """Incidence and its variance at ``time`` from a cumulative-incidence table (0 before
     the first event, NaN beyond the last follow-up)."""
@@ -2005,6 +2029,8 @@ def analyze(
         cluster=PATIENT if design.reused else cluster,
         weights=design.weights,
     )
+    if shown in COMPETING:
+        forest_table = _with_competing_counts(forest_table, pop, shown, settings)
     few = forest_table[(forest_table["events_treated"] + forest_table["events_control"]) < 5]
     if len(few):
         warnings.append(

@@ -39,7 +39,21 @@ def label(var: str) -> str:
 
 
 def forest_table(forest: pd.DataFrame, conf_level: float) -> pd.DataFrame:
-    """The forest numbers as shown: counts per arm, HR (CI), interaction p."""
+    """The forest numbers as shown: counts per arm, HR (CI), interaction p (and the
+    competing events per arm on a competing-risks endpoint)."""
+    shown = _forest_columns(forest, conf_level)
+    if "competing_treated" in forest.columns:
+        shown.insert(
+            4,
+            "competing (blina / chemo)",
+            forest["competing_treated"].astype(str)
+            + " / "
+            + forest["competing_control"].astype(str),
+        )
+    return shown
+
+
+def _forest_columns(forest: pd.DataFrame, conf_level: float) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "variable": forest["variable"].map(label),

@@ -82,6 +82,9 @@ def test_every_page_input_uses_the_cause(result: AnalysisResult) -> None:
     overall = result.forest.iloc[0]
     assert overall["events_treated"] == relapses["blinatumomab"]
     assert overall["events_control"] == relapses["chemotherapy"]
+    assert overall["competing_control"] == result.competing["cir"].competing["chemotherapy"]
+    risk = result.forest[result.forest["variable"] == "risk_group"]
+    assert risk["competing_control"].sum() == overall["competing_control"]
     assert result.mrd is not None and result.mrd.measure == "incidence"
     assert "incidence" in result.mrd.groups.columns
     numbers = result.numbers()
