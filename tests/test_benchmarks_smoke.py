@@ -89,3 +89,10 @@ def test_live_inputs(live: ModuleType) -> None:
     assert len(inputs.complete) <= len(inputs.cohort)
     spec = live.survival_page(inputs)
     assert "vconcat" in spec
+
+
+def test_competing_cohort_builds() -> None:
+    cmprsk = _load("bench_cmprsk")
+    frame = cmprsk.build_competing(20, 200, seed=1)
+    assert len(frame) == 220
+    assert set(np.unique(frame.filter(like="status").to_numpy())) <= {0, 1, 2}
