@@ -27,6 +27,7 @@ from scipy import special
 
 from blinastudy import __version__
 from blinastudy._threads import single_blas_thread
+from blinastudy.balance import effective_sample_size
 from blinastudy.baseline import baseline_table
 from blinastudy.bootstrap import BootstrapResult, cluster_bootstrap
 from blinastudy.eligibility import Eligibility, EligibilityFlow, apply_eligibility
@@ -35,6 +36,7 @@ from blinastudy.matching import MatchResult, PropensityModel, balance, fit_prope
 from blinastudy.methods import label
 from blinastudy.mrd_text import MRD_BELOW_COLUMNS, mrd_class
 from blinastudy.schema import ROWS_ATTR
+from blinastudy.sensitivity import e_value
 from blinastudy.settings import Settings
 from blinastudy.subgroups import MISSING_LEVEL, forest
 from blinastudy.subgroups import OVERALL as OVERALL_ROW
@@ -43,6 +45,7 @@ from blinastudy.survival import (
     CoxFit,
     LogRankResult,
     cox_fit,
+    design_matrix,
     kaplan_meier,
     logrank,
     median_survival,
@@ -56,6 +59,7 @@ from blinastudy.survival.cuminc import (
     gray_test,
     incidence_at_replicates,
 )
+from blinastudy.survival.cutpoint import CutpointResult, cutpoint
 from blinastudy.survival.finegray import fine_gray
 from blinastudy.validate import (
     as_durations,
@@ -65,6 +69,7 @@ from blinastudy.validate import (
     require_finite,
     require_frame,
 )
+from blinastudy.weighting import propensity_weights
 
 __all__ = [
     "ARMS",
@@ -573,6 +578,26 @@ class CompetingResult:
 
 
 @dataclass
+class WeightingResult:
+    """Propensity-score weights of the comparison (``Settings.weighting``).
+
+    ``weights`` per patient of the matching pool (index patient_id); ``balance`` the
+    weighted balance table with the estimand's SD convention; ``ess`` Kish's
+    effective sample size per arm; ``distribution`` quantiles of the weights per arm;
+    ``largest`` the ten largest weights with their patients; ``warnings`` plain
+    sentences about extreme weights.
+    """
+
+    estimand: str
+    weights: pd.Series
+    balance: pd.DataFrame
+    ess: dict[str, float]
+    distribution: pd.DataFrame
+    largest: pd.DataFrame
+    warnings: list[str]
+
+
+@dataclass
 class MrdResult:
     """Outcome by MRD group at the chosen time point and threshold.
 
@@ -589,6 +614,11 @@ class MrdResult:
     changed: pd.DataFrame
     missing: int
     measure: str = "survival"
+    cutpoint: CutpointResult | None = None
+    threshold_p: float = float("nan")
+    """Plain log-rank p of the chosen threshold (both arms): naive, since the threshold
+    may have been chosen after seeing the curves; the maximally selected cut-point's
+    p (``cutpoint.p_value``) accounts for the search."""
 
 
 @dataclass
@@ -621,6 +651,8 @@ class AnalysisResult:
     ineligible: pd.DataFrame = field(default_factory=pd.DataFrame)
     competing: dict[str, CompetingResult] = field(default_factory=dict)
     competing_note: str = ""
+    weighting: WeightingResult | None = None
+    estimates: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def endpoint(self) -> EndpointResult:
@@ -1404,6 +1436,169 @@ def _incidence_difference(
     return statistic
 
 
+def weighting_result(complete: pd.DataFrame, settings: Settings) -> WeightingResult:
+    """Propensity-score weights of the matching pool, their balance and effective size.
+
+    Examples
+    --------
+    >>> from blinastudy.demo import make_demo_cohort
+    >>> s = Settings()
+    >>> w = weighting_result(matching_pool(prepare_cohort(make_demo_cohort(), s), s), s)
+    >>> w.estimand, bool((w.weights[w.weights.index.str.startswith("BLN")] == 1).all())
+    ('ATT', True)
+    """
+    ws = settings.weighting
+    m = settings.matching
+    weights = propensity_weights(
+        complete, TREATED, m.covariates, estimand=ws.estimand, stabilize=ws.stabilize, trim=ws.trim
+    )
+    treated = complete[TREATED].to_numpy() == 1
+    bal = balance(complete, TREATED, m.covariates, weights=weights, estimand=ws.estimand)
+    ess = effective_sample_size(complete[TREATED], weights)
+    rows = []
+    for arm, sel in (("blinatumomab", treated), ("chemotherapy", ~treated)):
+        w = weights.to_numpy()[sel]
+        q = np.quantile(w, [0.0, 0.25, 0.5, 0.75, 0.99, 1.0]) if w.size else [np.nan] * 6
+        rows.append(
+            {
+                "arm": arm,
+                "n": int(sel.sum()),
+                "ess": ess["treated" if arm == ARMS[0] else "control"],
+                "sum": float(w.sum()),
+                "min": q[0],
+                "q25": q[1],
+                "median": q[2],
+                "q75": q[3],
+                "q99": q[4],
+                "max": q[5],
+            }
+        )
+    largest = (
+        pd.DataFrame(
+            {
+                "patient_id": complete.index,
+                "arm": complete["arm"].to_numpy(),
+                "weight": weights.to_numpy(),
+            }
+        )
+        .sort_values("weight", ascending=False, kind="stable")
+        .head(10)
+        .reset_index(drop=True)
+    )
+    notes = []
+    top = float(weights.max())
+    share = float(largest["weight"].iloc[0] / weights[~treated].sum()) if (~treated).any() else 0.0
+    if top > 10 or share > 0.1:
+        notes.append(
+            f"Extreme weights: the largest is {top:.3g} and carries {share:.0%} of its arm's "
+            "weight; estimates lean on a few patients (consider trimming or overlap weights)."
+        )
+    for arm, key in (("blinatumomab", "treated"), ("chemotherapy", "control")):
+        n_arm = int((treated if arm == ARMS[0] else ~treated).sum())
+        if n_arm and ess[key] < 0.5 * n_arm:
+            notes.append(
+                f"The {arm} arm's effective sample size is {ess[key]:.0f} of {n_arm} patients: "
+                "the weights cost much precision."
+            )
+    return WeightingResult(
+        estimand=ws.estimand,
+        weights=weights,
+        balance=bal,
+        ess=ess,
+        distribution=pd.DataFrame(rows),
+        largest=largest,
+        warnings=notes,
+    )
+
+
+def effect_estimates(
+    frame: pd.DataFrame,
+    complete: pd.DataFrame,
+    res: MatchResult | None,
+    weights: WeightingResult | None,
+    key: str,
+    settings: Settings,
+) -> pd.DataFrame:
+    """One question, four answers: the hazard ratio of the arm crude (all eligible
+    patients), matched, weighted and adjusted (Cox with the covariates), each with its
+    E-values (VanderWeele and Ding 2017).
+
+    Columns ``estimate, population, n, events, hr, ci_lower, ci_upper, p_value, method,
+    e_value, e_value_ci``.
+    """
+    tcol, ecol, _ = ENDPOINTS[key]
+    rows: list[dict[str, Any]] = []
+
+    def add(name: str, population: str, fit: CoxFit, n: int, events: int) -> None:
+        hr, lo, hi = (float(np.exp(v[0])) for v in (fit.coef, fit.ci_lower, fit.ci_upper))
+        ev = None
+        if fit.estimable[0] and np.isfinite(hr) and np.isfinite(lo) and np.isfinite(hi):
+            ev = e_value(hr, lo, hi, rare_outcome=settings.e_value_rare_outcome)
+        rows.append(
+            {
+                "estimate": name,
+                "population": population,
+                "n": n,
+                "events": events,
+                "hr": hr if fit.estimable[0] else np.nan,
+                "ci_lower": lo if fit.estimable[0] else np.nan,
+                "ci_upper": hi if fit.estimable[0] else np.nan,
+                "p_value": float(fit.p_value[0]) if fit.estimable[0] else np.nan,
+                "method": fit.method if fit.estimable[0] else "not estimable",
+                "e_value": np.nan if ev is None else ev.point,
+                "e_value_ci": np.nan if ev is None else ev.ci,
+            }
+        )
+
+    def arrays(rows_: pd.DataFrame) -> tuple[Any, Any, Any]:
+        return (
+            rows_[TREATED].to_numpy(dtype=float),
+            rows_[tcol].to_numpy(dtype=float),
+            rows_[ecol].to_numpy(dtype=float).astype(int),
+        )
+
+    x, t, e = arrays(frame)
+    crude = cox_fit(x, t, e, names=[TREATED], conf_level=settings.conf_level)
+    add("crude", f"all {len(frame)} eligible patients, unadjusted", crude, len(frame), int(e.sum()))
+    if res is not None:
+        units, uses, design = matched_sample(res)
+        rows_ = units if uses is None else uses
+        xm, tm, em = arrays(rows_)
+        wm = None if design.weights is None else rows_[design.weights].to_numpy(dtype=float)
+        fit = _hazard_ratio(xm, tm, em, wm, rows_, design, settings.conf_level)
+        add("matched", design.description, fit, len(units), int(units[ecol].sum()))
+    if weights is not None:
+        xw, tw, ew = arrays(complete)
+        fit = cox_fit(
+            xw,
+            tw,
+            ew,
+            names=[TREATED],
+            weights=weights.weights.to_numpy(),
+            conf_level=settings.conf_level,
+        )
+        add(
+            "weighted",
+            f"{len(complete)} patients weighted ({weights.estimand}), robust SE",
+            fit,
+            len(complete),
+            int(ew.sum()),
+        )
+    covs = list(settings.adjust_covariates or settings.matching.covariates)
+    design_x = design_matrix(complete, covs)
+    xa = np.column_stack([complete[TREATED].to_numpy(dtype=float), design_x.to_numpy(dtype=float)])
+    _, ta, ea = arrays(complete)
+    fit = cox_fit(xa, ta, ea, names=[TREATED, *design_x.columns], conf_level=settings.conf_level)
+    add(
+        "adjusted",
+        f"{len(complete)} patients, Cox adjusted for {', '.join(label(c) for c in covs)}",
+        fit,
+        len(complete),
+        int(ea.sum()),
+    )
+    return pd.DataFrame(rows)
+
+
 def _chosen_logrank(
     settings: Settings,
     plain: LogRankResult | None,
@@ -1415,6 +1610,8 @@ def _chosen_logrank(
         return stratified, "log-rank stratified by matched set"
     if design.reused:
         return plain, "log-rank, unweighted (ignores the reuse of controls)"
+    if design.weights is not None:
+        return plain, "log-rank, unweighted (the weighted comparison is the Cox Wald test)"
     if settings.logrank == "stratified" and design.matched:
         return plain, "log-rank (the stratified test is undefined here)"
     return plain, "log-rank"
@@ -1541,6 +1738,21 @@ def _mrd(frame: pd.DataFrame, settings: Settings, key: str) -> MrdResult | None:
             else:
                 row.update({measure: np.nan, "ci_lower": np.nan, "ci_upper": np.nan})
             rows.append(row)
+    cut: CutpointResult | None = None
+    threshold_p = float("nan")
+    if not competing:
+        known = values.notna().to_numpy()
+        if known.sum() >= 10 and e_all[known].sum() > 0 and values[known].nunique() > 1:
+            try:
+                cut = cutpoint(t_all[known], e_all[known], values[known].to_numpy(dtype=float))
+            except InputError:
+                cut = None
+        split = (group == high) | (group == low)
+        if split.any() and (group == high).any() and (group == low).any():
+            try:
+                threshold_p = logrank(t_all[split], e_all[split], group[split] == high).p_value
+            except InputError:
+                threshold_p = float("nan")
     before = mrd_groups(frame, ref, settings)
     # the same side of two different thresholds has two labels: compare the sides
     side_now = np.where(group == high, "high", np.where(group == low, "low", group))
@@ -1569,6 +1781,8 @@ def _mrd(frame: pd.DataFrame, settings: Settings, key: str) -> MrdResult | None:
         changed=changed,
         missing=int((group == MRD_MISSING).sum()),
         measure=measure,
+        cutpoint=cut,
+        threshold_p=threshold_p,
     )
 
 
@@ -1917,7 +2131,25 @@ def analyze(
     if use_matched and res is None:
         warnings.append("No matched sample: survival results use all patients.")
         use_matched = False
+    weighting: WeightingResult | None = None
+    if len(complete) and all((complete["arm"] == a).any() for a in ARMS):
+        try:
+            weighting = weighting_result(complete, settings)
+        except InputError as exc:
+            warnings.append(f"Propensity weighting is not available: {exc}")
+    if settings.population == "weighted" and weighting is None:
+        warnings.append("No weights: survival results use all patients, unweighted.")
     pop, uses, design = frame, None, SampleDesign()
+    if settings.population == "weighted" and weighting is not None:
+        pop = complete.assign(**{WEIGHT: weighting.weights.to_numpy()})
+        design = SampleDesign(
+            weights=WEIGHT,
+            description=(
+                f"{len(complete)} patients weighted for the {weighting.estimand} "
+                "(propensity-score weights)"
+            ),
+        )
+        warnings.extend(weighting.warnings)
     if use_matched and res is not None:
         pop, uses, design = matched_sample(res)
         if design.weights is not None:
@@ -1990,6 +2222,8 @@ def analyze(
                     "excluded": len(ep.excluded),
                 }
             )
+    km_key = settings.endpoint if settings.endpoint in ENDPOINTS else "efs"
+    estimates = effect_estimates(frame, complete, res, weighting, km_key, settings)
     competing: dict[str, CompetingResult] = {}
     competing_note = ""
     try:
@@ -2063,6 +2297,8 @@ def analyze(
         ineligible=eligibility_flow.excluded,
         competing=competing,
         competing_note=competing_note,
+        weighting=weighting,
+        estimates=estimates,
     )
     if sweep and len(complete):
         result.sweep = caliper_sweep(complete, settings)

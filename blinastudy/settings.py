@@ -26,6 +26,7 @@ __all__ = [
     "MatchingSettings",
     "MrdSettings",
     "Settings",
+    "WeightingSettings",
 ]
 
 SETTINGS_VERSION = 1
@@ -58,7 +59,7 @@ DEFAULT_SUBGROUPS: tuple[str, ...] = (
 )
 
 Endpoint = Literal["efs", "os", "cir", "trm"]
-Population = Literal["matched", "all"]
+Population = Literal["matched", "weighted", "all"]
 Origin = Literal["diagnosis", "landmark"]
 MrdTimepoint = Literal["eoi", "day15"]
 LogrankChoice = Literal["auto", "stratified", "plain"]
@@ -170,6 +171,37 @@ class BootstrapSettings:
 
 
 @dataclass(frozen=True)
+class WeightingSettings:
+    """Propensity-score weighting (see :func:`blinastudy.weighting.propensity_weights`).
+
+    ``estimand``: ``"ATT"`` (the treated patients' population), ``"ATE"`` (everyone)
+    or ``"ATO"`` (overlap weights); ``stabilize`` (ATE only) multiplies by the
+    marginal probability of the arm received; ``trim`` caps the weights at that
+    quantile (e.g. 0.99), as WeightIt's ``trim()``.
+    """
+
+    estimand: Literal["ATT", "ATE", "ATO"] = "ATT"
+    stabilize: bool = False
+    trim: float | None = None
+
+    def __post_init__(self) -> None:
+        _check(
+            self.estimand in ("ATT", "ATE", "ATO"),
+            f"weighting.estimand must be ATT, ATE or ATO, got {describe_value(self.estimand)}",
+        )
+        _check(isinstance(self.stabilize, bool), "weighting.stabilize must be true or false")
+        _check(
+            not self.stabilize or self.estimand == "ATE",
+            "weighting.stabilize applies to the ATE only",
+        )
+        _check(
+            self.trim is None
+            or (isinstance(self.trim, (int, float)) and 0.5 < float(self.trim) < 1),
+            f"weighting.trim must be a quantile in (0.5, 1) or null, got {describe_value(self.trim)}",
+        )
+
+
+@dataclass(frozen=True)
 class DisplaySettings:
     """How results are shown (no effect on any number)."""
 
@@ -216,9 +248,14 @@ class Settings:
     bootstrap: BootstrapSettings = field(default_factory=BootstrapSettings)
     eligibility: Eligibility = field(default_factory=lambda: STUDY_ELIGIBILITY)
     relapse_includes_induction_failure: bool = False
+    weighting: WeightingSettings = field(default_factory=WeightingSettings)
+    adjust_covariates: tuple[str, ...] | None = None
+    e_value_rare_outcome: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "subgroups", tuple(self.subgroups))
+        if self.adjust_covariates is not None:
+            object.__setattr__(self, "adjust_covariates", tuple(self.adjust_covariates))
         object.__setattr__(self, "sweep_calipers", tuple(float(c) for c in self.sweep_calipers))
         object.__setattr__(self, "mappings", tuple(dict(m) for m in self.mappings))
         if self.subgroup_filter is not None:
@@ -229,8 +266,8 @@ class Settings:
             f"endpoint must be efs, os, cir or trm, got {describe_value(self.endpoint)}",
         )
         _check(
-            self.population in ("matched", "all"),
-            f"population must be matched or all, got {describe_value(self.population)}",
+            self.population in ("matched", "weighted", "all"),
+            f"population must be matched, weighted or all, got {describe_value(self.population)}",
         )
         _check(
             self.origin in ("diagnosis", "landmark"),
@@ -312,6 +349,7 @@ class Settings:
             "display": DisplaySettings,
             "bootstrap": BootstrapSettings,
             "eligibility": Eligibility,
+            "weighting": WeightingSettings,
         }
         kwargs: dict[str, Any] = {}
         for key, value in data.items():
