@@ -611,7 +611,7 @@ def column_reasons(
     >>> reasons["MRD TP1 %"].startswith("may be mrd_day15_pct or mrd_eoi_pct: 'TP1' means")
     True
     >>> column_reasons(["centre"], m.with_column("centre", "sex"), m, review_mapping(raw, m))
-    {'centre': 'your choice (not the suggestion)'}
+    {'centre': 'your choice (suggested: (keep its name))'}
     """
     offers = {o.column: o for o in review.offers}
     out: dict[str, str] = {}
@@ -621,8 +621,9 @@ def column_reasons(
         if offer is not None and target is None:
             roles = " or ".join(target_label(c) for c in offer.candidates)
             out[column] = f"may be {roles}: {offer.reason}; left unmapped until you confirm it"
-        elif target != current_target(column, suggested):
-            out[column] = "your choice (not the suggestion)"
+        elif target != (proposed := current_target(column, suggested)):
+            was = KEEP_NAME if proposed is None else target_label(proposed)
+            out[column] = f"your choice (suggested: {was})"
         else:
             prefix = f"{column!r} "
             notes = [n[len(prefix) :] for n in suggested.notes if n.startswith(prefix)]

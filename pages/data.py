@@ -116,7 +116,7 @@ def review(
     try:
         return review_mapping(_raw, Mapping.from_json(mapping_json), needs_arm=needs_arm)
     except CohortError as exc:
-        return "; ".join([exc.headline, *(p.message for p in exc.problems)])
+        return "; ".join([exc.headline, *(str(p) for p in exc.problems)])
 
 
 @st.cache_data(scope="session", max_entries=32, show_spinner=False)
@@ -305,6 +305,11 @@ def _load_mapping(slot: str) -> None:
 # --------------------------------------------------------------------------------------
 
 
+def rows_height(n: int, most: int = 25) -> int:
+    """Pixel height that shows ``n`` rows of a table (at most ``most``, then it scrolls)."""
+    return (min(n, most) + 1) * 35 + 3
+
+
 def columns_editor(
     slot: str, tag: str, raw: pd.DataFrame, entry: dict[str, Any], needs_arm: bool
 ) -> Mapping | None:
@@ -313,11 +318,15 @@ def columns_editor(
     committed: Mapping = entry["mapping"]
     columns = list(map(str, raw.columns))
     first = review(entry["digest"], committed.to_json(), needs_arm, raw)
-    reasons = (
-        column_reasons(columns, committed, entry["suggested"], first)
-        if isinstance(first, MappingReview)
-        else {}
-    )
+    if isinstance(first, MappingReview):
+        reasons = column_reasons(columns, committed, entry["suggested"], first)
+    else:
+        reasons = {}
+        st.warning(
+            f"The mapping does not fit this file ({first}). The table below leaves out what "
+            "names columns the file does not have; check it.",
+            icon=":material/warning:",
+        )
     st.markdown("**What each column becomes**")
     st.caption(
         "Choose a role in the 'becomes' column: a column of the data dictionary, a date "
@@ -333,6 +342,7 @@ def columns_editor(
         disabled=["file column", "why"],
         on_change=_edit_columns,
         args=(slot, key, shown, committed),
+        height=rows_height(len(shown)),
         column_config={
             "becomes": st.column_config.SelectboxColumn(
                 "becomes", options=target_options(), required=True, format_func=target_label
@@ -444,6 +454,7 @@ def values_editor(slot: str, tag: str, i: int, group: list[ValueChoice], mapping
     edited = st.data_editor(
         value_table(group),
         key=f"values.{tag}.{i}",
+        height=rows_height(len(group)),
         hide_index=True,
         disabled=["value", "rows", "why"],
         column_config={
@@ -521,7 +532,7 @@ def trace_section(slot: str, raw: pd.DataFrame, digest: str, mapping: Mapping) -
         pos = st.selectbox(
             "Patient", range(len(frame)), format_func=labels.__getitem__, key=f"trace.{slot}"
         )
-        table(derivation_view(frame.iloc[int(pos or 0)]))
+        table(derivation_view(frame.iloc[int(pos or 0)]), height="content")
 
 
 def needed_section(rev: MappingReview) -> None:

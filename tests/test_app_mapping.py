@@ -504,3 +504,18 @@ def test_value_changes_count_suggestions_until_confirmed() -> None:
     assert value_changes(value_table(karyotype), karyotype) == []
     reasons = column_reasons(list(raw.columns), confirmed, mapping, review)
     assert reasons["Karyotype"].startswith("(genetic_subtype) has values that are not recognised")
+
+
+def test_a_mapping_for_another_file_is_reported_not_applied_silently() -> None:
+    at = upload_exports(start())
+    other = json.dumps({"columns": {"Patient code": "patient_id"}, "arm": "blinatumomab"})
+    at.file_uploader(key="mapload.treated").set_value(
+        ("other.json", other.encode(), "application/json")
+    ).run()
+    assert_clean(at)
+    assert any(
+        "The mapping does not fit this file" in str(w.value) and "'Patient code'" in str(w.value)
+        for w in at.warning
+    )
+    assert "no column is mapped to patient_id" in still_needed(at)
+    assert not loadable(at)
