@@ -1022,13 +1022,19 @@ def restored_mapping(
 def mapping_dicts(mappings: Sequence[Mapping]) -> tuple[dict[str, Any], ...]:
     """The mappings of the loaded files as :attr:`Settings.mappings` holds them.
 
+    The suggestion's notes are left out: they quote example cells of the file (a date,
+    an MRD result) and are not used when a mapping is applied, while the settings are
+    embedded in reports.
+
     Examples
     --------
-    >>> s = Settings(mappings=mapping_dicts([Mapping(cutoff="2024-06-30")]))
-    >>> Mapping.from_dict(Settings.from_json(s.to_json()).mappings[0]).cutoff
-    datetime.date(2024, 6, 30)
+    >>> m = Mapping(cutoff="2024-06-30", notes=("'Dx' is read as dd/mm/yyyy (from '14/03/2019')",))
+    >>> s = Settings(mappings=mapping_dicts([m]))
+    >>> again = Mapping.from_dict(Settings.from_json(s.to_json()).mappings[0])
+    >>> again.cutoff, again.notes
+    (datetime.date(2024, 6, 30), ())
     """
-    return tuple(m.to_dict() for m in mappings)
+    return tuple({**m.to_dict(), "notes": []} for m in mappings)
 
 
 def _days_text(months: Any, per: float, unit: str) -> str:

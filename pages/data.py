@@ -189,7 +189,7 @@ def upload_entry(
     if key != entry["synced"]:
         entry["synced"] = key
         restored = restored_mapping(saved, index, raw)
-        if restored is not None and restored != entry["mapping"]:
+        if restored is not None and mapping_dicts([restored]) != mapping_dicts([entry["mapping"]]):
             entry["mapping"] = restored
             entry["version"] += 1
             entry["restored"] = True

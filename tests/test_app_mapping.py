@@ -198,6 +198,9 @@ def test_the_page_asks_exactly_the_named_confirmations(confirmed: Session) -> No
     # the load button is enabled by the last confirmation, not before
     assert confirmed.loadable_after == [False] * 6 + [True]
     assert still_needed(confirmed.at) == []
+    # loading stores the mappings in the settings; the page does not take that for a
+    # mapping loaded from outside
+    assert not any("saved in the loaded settings" in str(c.value) for c in confirmed.at.caption)
 
 
 def test_a_fresh_upload_offers_unclear_columns_unmapped_with_the_reason() -> None:
@@ -299,6 +302,9 @@ def test_settings_json_holds_the_mappings_and_reproduces_the_cohort(confirmed: S
     assert treated["categories"]["genetic_subtype"] == {"normalkaryotype": "B-other"}
     assert pool["dates"]["birth"] == "Date of birth"
     assert pool["categories"]["genetic_subtype"] == {"normalkaryotype": "B-other"}
+    # no example cell of the files (reports embed the settings)
+    assert treated["notes"] == [] and pool["notes"] == []
+    assert "14/03/2019" not in saved and "03/06/2021" not in saved
     # the same files with the saved settings: no question asked, the identical cohort
     fresh = upload_exports(load_settings(start(), saved))
     assert_clean(fresh)
