@@ -1530,7 +1530,8 @@ def effect_estimates(
     rows: list[dict[str, Any]] = []
 
     def add(name: str, population: str, fit: CoxFit, n: int, events: int) -> None:
-        hr, lo, hi = (float(np.exp(v[0])) for v in (fit.coef, fit.ci_lower, fit.ci_upper))
+        with np.errstate(over="ignore"):
+            hr, lo, hi = (float(np.exp(v[0])) for v in (fit.coef, fit.ci_lower, fit.ci_upper))
         ev = None
         if fit.estimable[0] and np.isfinite(hr) and np.isfinite(lo) and np.isfinite(hi):
             ev = e_value(hr, lo, hi, rare_outcome=settings.e_value_rare_outcome)
@@ -1588,7 +1589,19 @@ def effect_estimates(
     design_x = design_matrix(complete, covs)
     xa = np.column_stack([complete[TREATED].to_numpy(dtype=float), design_x.to_numpy(dtype=float)])
     _, ta, ea = arrays(complete)
-    fit = cox_fit(xa, ta, ea, names=[TREATED, *design_x.columns], conf_level=settings.conf_level)
+    # monotone likelihood (e.g. an arm without events) is detected as coxph detects it; the
+    # penalised multivariable fit's profile intervals are too slow to recompute live, so the
+    # adjusted estimate is then reported as not estimable
+    fit = cox_fit(
+        xa,
+        ta,
+        ea,
+        names=[TREATED, *design_x.columns],
+        conf_level=settings.conf_level,
+        profile=False,
+    )
+    if fit.method == "firth":
+        fit = replace(fit, estimable=np.zeros_like(fit.estimable), method="not estimable")
     add(
         "adjusted",
         f"{len(complete)} patients, Cox adjusted for {', '.join(label(c) for c in covs)}",

@@ -1,9 +1,18 @@
-"""Data: the demo cohort or the user's own files, the mapping editor, the validation
-report, flagged identifier columns, and the baseline table by arm."""
+"""Data: the demo cohort or the user's own files, the mapping review (what each column
+becomes, the open questions, every category value, the data cut-off, the dates behind
+any patient's derived times), the validation report, flagged identifier columns, and
+the baseline table by arm.
+
+The page only lays out widgets: what to ask and how an answer changes the mapping is
+decided by the pure helpers of :mod:`blinastudy.ui_state` and the setters of
+:class:`~blinastudy.mapping.Mapping`. Uploads stay in memory (session-scoped caches).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import json
 from typing import Any
 
 import pandas as pd
@@ -18,15 +27,42 @@ from blinastudy.cohort import (
     read_table,
 )
 from blinastudy.errors import InputError
-from blinastudy.mapping import MRD_UNITS, TIME_UNITS, Mapping, suggest_mapping
-from blinastudy.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS, Problem, schema_markdown
+from blinastudy.mapping import (
+    MRD_UNITS,
+    STATUS_TARGET,
+    TIME_UNITS,
+    Ambiguity,
+    Mapping,
+    MappingReview,
+    ValueChoice,
+    date_derivation,
+    review_mapping,
+    suggest_mapping,
+)
+from blinastudy.schema import REQUIRED_COLUMNS, Problem, schema_markdown
 from blinastudy.ui_state import (
-    KEEP_NAME,
+    LEAVE_UNMAPPED,
     SMD_CONVENTIONS,
+    ambiguity_options,
+    answer_ambiguity,
     baseline_display,
+    column_reasons,
+    derivation_view,
+    edited_table,
+    mapping_dicts,
     mapping_from_table,
     mapping_table,
+    mapping_with_values,
     problems_table,
+    restored_mapping,
+    still_needed,
+    target_label,
+    target_options,
+    value_changes,
+    value_groups,
+    value_options,
+    value_table,
+    with_default_arm,
 )
 from pages.common.ui import (
     callback,
@@ -39,6 +75,7 @@ from pages.common.ui import (
     store,
     table,
     teach,
+    update_settings,
     use_demo,
 )
 
@@ -47,26 +84,55 @@ SLOTS = {
     "treated": "Treated cohort (or one file with both arms)",
     "pool": "Historical control pool (optional)",
 }
+#: Arm of the rows of a file without an arm column, by slot.
+SLOT_ARMS = {"treated": "blinatumomab", "pool": "chemotherapy"}
 ARM_FROM_FILE = "from its arm column"
 ARM_CHOICES = [ARM_FROM_FILE, "blinatumomab", "chemotherapy"]
 
-ReadResult = tuple[pd.DataFrame | None, list[Problem], str, Mapping | None, dict[str, str]]
+ReadResult = tuple[pd.DataFrame | None, list[Problem], str, Mapping | None]
 LoadResult = tuple[pd.DataFrame | None, list[Problem], str]
 
 
 # --------------------------------------------------------------------------------------
-# Reading and validating (cached per session, memory only)
+# Reading, reviewing and validating (cached per session, memory only)
 # --------------------------------------------------------------------------------------
 
 
 @st.cache_data(scope="session", max_entries=8, show_spinner=False)
 def read_upload(name: str, digest: str, _data: bytes) -> ReadResult:
-    """Read a file as it is, suggest a mapping and flag identifier-like columns."""
+    """Read a file as it is and suggest a mapping."""
     try:
         raw = read_table(named_bytes(_data, name))
     except CohortError as exc:
-        return None, list(exc.problems), exc.headline, None, {}
-    return raw, [], "", suggest_mapping(raw), identifier_reasons(raw)
+        return None, list(exc.problems), exc.headline, None
+    return raw, [], "", suggest_mapping(raw)
+
+
+@st.cache_data(scope="session", max_entries=32, show_spinner=False)
+def review(
+    digest: str, mapping_json: str, needs_arm: bool, _raw: pd.DataFrame
+) -> MappingReview | str:
+    """What the mapping leaves to decide, or why it does not fit the file."""
+    try:
+        return review_mapping(_raw, Mapping.from_json(mapping_json), needs_arm=needs_arm)
+    except CohortError as exc:
+        return "; ".join([exc.headline, *(str(p) for p in exc.problems)])
+
+
+@st.cache_data(scope="session", max_entries=32, show_spinner=False)
+def flags(digest: str, mapping_json: str | None, _raw: pd.DataFrame) -> dict[str, str]:
+    """Identifier-like columns, judged by what the mapping makes of each column."""
+    mapping = None if mapping_json is None else Mapping.from_json(mapping_json)
+    return identifier_reasons(_raw, mapping=mapping)
+
+
+@st.cache_data(scope="session", max_entries=16, show_spinner=False)
+def derivation(digest: str, mapping_json: str, _raw: pd.DataFrame) -> pd.DataFrame | str:
+    """Every patient's dates beside the times derived from them."""
+    try:
+        return date_derivation(_raw, Mapping.from_json(mapping_json))
+    except (InputError, CohortError) as exc:
+        return str(exc)
 
 
 @st.cache_data(scope="session", max_entries=8, show_spinner=False)
@@ -89,84 +155,443 @@ def validate(
     return frame, [], ""
 
 
-def handle_upload(slot: str, upload: Any) -> tuple[Mapping | None, dict[str, str]]:
-    """Read one uploaded file and draw its mapping editor.
+# --------------------------------------------------------------------------------------
+# The mapping of one file: session state and the callbacks that change it
+# --------------------------------------------------------------------------------------
 
-    ``upload`` is anything with ``.name`` and ``.getvalue()`` (a Streamlit upload or
-    an in-memory file). Returns the mapping to use (``None`` when the file cannot
-    be read) and the identifier-like columns with the reason each was flagged.
+
+def upload_entry(
+    slot: str, index: int, digest: str, raw: pd.DataFrame, suggested: Mapping
+) -> dict[str, Any]:
+    """The session's state of the file in ``slot``: its mapping and a version that
+    renews the widgets whenever the mapping is changed from outside them.
+
+    A new file starts from the suggestion (with the slot's arm when it has no arm
+    column); a mapping saved in the settings for this file (``index``) replaces it
+    when it fits the file, so that loaded settings plus the same files reproduce the
+    cohort.
     """
-    data = bytes(upload.getvalue())
-    digest = hashlib.sha256(data).hexdigest()
-    raw, problems, headline, suggested, reasons = read_upload(upload.name, digest, data)
-    if raw is None or suggested is None:
-        report(headline or f"{upload.name} cannot be read", problems, f"problems-{slot}")
-        return None, {}
     uploads = store().uploads
     entry = uploads.get(slot)
     if entry is None or entry["digest"] != digest:
-        entry = {"digest": digest, "base": suggested, "version": 0}
+        start = with_default_arm(suggested, list(map(str, raw.columns)), SLOT_ARMS[slot])
+        entry = {
+            "digest": digest,
+            "suggested": suggested,
+            "mapping": start,
+            "version": 0,
+            "synced": None,
+            "restored": False,
+        }
         uploads[slot] = entry
-    base: Mapping = entry["base"]
+    saved = store().settings.mappings
+    key = json.dumps(saved[index], sort_keys=True) if index < len(saved) else None
+    if key != entry["synced"]:
+        entry["synced"] = key
+        restored = restored_mapping(saved, index, raw)
+        if restored is not None and mapping_dicts([restored]) != mapping_dicts([entry["mapping"]]):
+            entry["mapping"] = restored
+            entry["version"] += 1
+            entry["restored"] = True
+    return entry
+
+
+def _commit(slot: str, mapping: Mapping) -> None:
+    entry = store().uploads.get(slot)
+    if entry is not None:
+        entry["mapping"] = mapping
+        entry["version"] += 1
+
+
+def _rebuild(
+    mapping: Mapping, table_: pd.DataFrame, time_unit: str, mrd_unit: str, arm: str
+) -> Mapping:
+    return mapping_from_table(
+        table_,
+        mapping,
+        time_unit=time_unit,
+        mrd_unit=mrd_unit,
+        arm=None if arm == ARM_FROM_FILE else arm,
+    )
+
+
+@callback
+def _edit_columns(slot: str, key: str, shown: pd.DataFrame, mapping: Mapping) -> None:
+    state = st.session_state.get(key) or {}
+    try:
+        new = mapping_from_table(
+            edited_table(shown, state.get("edited_rows", {})),
+            mapping,
+            time_unit=mapping.time_unit,
+            mrd_unit=mapping.mrd_unit,
+            arm=mapping.arm,
+        )
+    except InputError:
+        return  # the table keeps the edit and the page says what is wrong with it
+    _commit(slot, new)
+
+
+@callback
+def _set_units(
+    slot: str, keys: tuple[str, str, str], shown: pd.DataFrame, mapping: Mapping
+) -> None:
+    time_unit, mrd_unit, arm = (st.session_state[k] for k in keys)
+    try:
+        new = _rebuild(mapping, shown, time_unit, mrd_unit, arm)
+    except InputError as exc:
+        flash("error", f"That change was not applied: {exc}")
+        return
+    _commit(slot, new)
+
+
+@callback
+def _confirm_offer(slot: str, key: str, column: str, mapping: Mapping) -> None:
+    choice = st.session_state.get(key)
+    try:
+        new = mapping.with_column(column, None if choice in (None, LEAVE_UNMAPPED) else choice)
+    except InputError as exc:
+        flash("error", f"{column!r} was not mapped: {exc}")
+        return
+    _commit(slot, new)
+
+
+@callback
+def _answer(slot: str, key: str, ambiguity: Ambiguity, mapping: Mapping) -> None:
+    answer = st.session_state.get(key)
+    if answer is None:
+        return
+    try:
+        new = answer_ambiguity(mapping, ambiguity, answer)
+    except InputError as exc:
+        flash("error", f"That answer was not applied: {exc}")
+        return
+    _commit(slot, new)
+
+
+@callback
+def _confirm_values(
+    slot: str, target: str, changes: list[tuple[str, str | None]], mapping: Mapping
+) -> None:
+    try:
+        new = mapping_with_values(mapping, target, changes)
+    except InputError as exc:
+        flash("error", f"Those values were not applied: {exc}")
+        return
+    _commit(slot, new)
+
+
+@callback
+def _set_cutoff(slot: str, key: str, mapping: Mapping) -> None:
+    _commit(slot, mapping.with_cutoff(st.session_state.get(key)))
+
+
+@callback
+def _load_mapping(slot: str) -> None:
+    upload = st.session_state.get(f"mapload.{slot}")
+    entry = store().uploads.get(slot)
+    if upload is None or entry is None:
+        return
+    try:
+        loaded = Mapping.from_json(upload.getvalue())
+    except InputError as exc:
+        flash("error", f"That mapping was not loaded: {exc}")
+        return
+    entry["restored"] = False
+    _commit(slot, loaded)
+
+
+# --------------------------------------------------------------------------------------
+# Drawing the review of one file
+# --------------------------------------------------------------------------------------
+
+
+def rows_height(n: int, most: int = 25) -> int:
+    """Pixel height that shows ``n`` rows of a table (at most ``most``, then it scrolls)."""
+    return (min(n, most) + 1) * 35 + 3
+
+
+def columns_editor(
+    slot: str, tag: str, raw: pd.DataFrame, entry: dict[str, Any], needs_arm: bool
+) -> Mapping | None:
+    """The column table, units and arm; returns the mapping they show (``None`` with a
+    message when the choices cannot be combined)."""
+    committed: Mapping = entry["mapping"]
+    columns = list(map(str, raw.columns))
+    first = review(entry["digest"], committed.to_json(), needs_arm, raw)
+    if isinstance(first, MappingReview):
+        reasons = column_reasons(columns, committed, entry["suggested"], first)
+    else:
+        reasons = {}
+        st.warning(
+            f"The mapping does not fit this file ({first}). The table below leaves out what "
+            "names columns the file does not have; check it.",
+            icon=":material/warning:",
+        )
+    st.markdown("**What each column becomes**")
+    st.caption(
+        "Choose a role in the 'becomes' column: a column of the data dictionary, a date "
+        "(times are then derived from the dates), the patient status, or keep the column "
+        "under its own name."
+    )
+    shown = mapping_table(columns, committed, reasons)
+    key = f"map.{tag}"
+    edited = st.data_editor(
+        shown,
+        key=key,
+        hide_index=True,
+        disabled=["file column", "why"],
+        on_change=_edit_columns,
+        args=(slot, key, shown, committed),
+        height=rows_height(len(shown)),
+        column_config={
+            "becomes": st.column_config.SelectboxColumn(
+                "becomes", options=target_options(), required=True, format_func=target_label
+            ),
+            "why": st.column_config.TextColumn("why", width="large"),
+        },
+        width="stretch",
+    )
+    c1, c2, c3 = st.columns(3)
+    keys = (f"tu.{tag}", f"mu.{tag}", f"arm.{tag}")
+    args = (slot, keys, shown, committed)
+    time_unit = c1.selectbox(
+        "Time unit of its time columns",
+        TIME_UNITS,
+        index=TIME_UNITS.index(committed.time_unit),
+        key=keys[0],
+        on_change=_set_units,
+        args=args,
+    )
+    mrd_unit = c2.selectbox(
+        "MRD unit",
+        MRD_UNITS,
+        index=MRD_UNITS.index(committed.mrd_unit),
+        key=keys[1],
+        on_change=_set_units,
+        args=args,
+        help="percent: 0.1 means 0.1 %. fraction: 0.001 means 0.1 %.",
+    )
+    arm = c3.selectbox(
+        "Arm of its rows",
+        ARM_CHOICES,
+        index=ARM_CHOICES.index(committed.arm or ARM_FROM_FILE),
+        key=keys[2],
+        on_change=_set_units,
+        args=args,
+        help="For a file with one arm and no arm column.",
+    )
+    try:
+        return _rebuild(committed, edited, time_unit, mrd_unit, arm)
+    except InputError as exc:
+        st.error(f"This mapping cannot be used: {exc}")
+        return None
+
+
+def offers_section(slot: str, tag: str, mapping: Mapping, rev: MappingReview) -> None:
+    """Columns whose role is not clear: left unmapped until the user picks one."""
+    if not rev.offers:
+        return
+    st.markdown("**Columns to confirm** (left unmapped until you choose)")
+    for i, offer in enumerate(rev.offers):
+        key = f"offer.{tag}.{i}"
+        st.selectbox(
+            f"What is {offer.column!r}?",
+            [LEAVE_UNMAPPED, *offer.candidates],
+            format_func=target_label,
+            key=key,
+            on_change=_confirm_offer,
+            args=(slot, key, offer.column, mapping),
+        )
+        st.caption(offer.reason)
+
+
+def questions_section(slot: str, tag: str, mapping: Mapping, rev: MappingReview) -> None:
+    """The questions the data cannot answer: date order, MRD unit, detection limit."""
+    if not rev.ambiguities:
+        return
+    st.markdown("**Questions about this file**")
+    for i, a in enumerate(rev.ambiguities):
+        key = f"ask.{tag}.{i}"
+        args = (slot, key, a, mapping)
+        if a.kind == "mrd_limit":
+            st.number_input(
+                a.message,
+                min_value=0.000001,
+                max_value=100.0,
+                value=None,
+                step=0.001,
+                format="%g",
+                placeholder="detection limit, in percent",
+                key=key,
+                on_change=_answer,
+                args=args,
+                help="Flow cytometry MRD is usually reported down to 10^-4 (0.01 %), "
+                "PCR down to 10^-5 (0.001 %).",
+            )
+        else:
+            labels = ambiguity_options(a)
+            st.radio(
+                a.message,
+                list(labels),
+                index=None,
+                format_func=labels.__getitem__,
+                key=key,
+                on_change=_answer,
+                args=args,
+            )
+        if a.suggestion is not None:
+            st.caption(
+                f"Suggested: {a.suggestion}, because {a.reason}. Not applied until you choose it."
+            )
+
+
+def values_editor(slot: str, tag: str, i: int, group: list[ValueChoice], mapping: Mapping) -> None:
+    """One column's distinct values against the canonical codes, with a confirm button
+    for the choices not yet in the mapping."""
+    first = group[0]
+    what = "patient status" if first.target == STATUS_TARGET else first.target
+    st.markdown(f"{first.column!r} → {what}")
+    edited = st.data_editor(
+        value_table(group),
+        key=f"values.{tag}.{i}",
+        height=rows_height(len(group)),
+        hide_index=True,
+        disabled=["value", "rows", "why"],
+        column_config={
+            "reads as": st.column_config.SelectboxColumn("reads as", options=value_options(first)),
+            "why": st.column_config.TextColumn("why", width="large"),
+        },
+        width="stretch",
+    )
+    changes = value_changes(edited, group)
+    if changes:
+        n = len(changes)
+        st.button(
+            f"Confirm {n} value{'s' if n != 1 else ''} of {first.column!r}",
+            key=f"valok.{tag}.{i}",
+            on_click=_confirm_values,
+            args=(slot, first.target, changes, mapping),
+            icon=":material/check:",
+        )
+
+
+def values_section(slot: str, tag: str, mapping: Mapping, rev: MappingReview) -> None:
+    """Every category, 0/1 and status column: columns with values to confirm first."""
+    groups = value_groups(rev.values)
+    if not groups:
+        return
+    st.markdown("**Values of the category and status columns**")
+    if any(c.target == STATUS_TARGET for c in rev.values):
+        st.caption(
+            "Status codes: event-free (alive, no event), alive (events come from the dates), "
+            "relapse / induction-failure / second-malignancy (that event happened; its date is "
+            "needed), dead (the date of death is needed)."
+        )
+    pending = [(i, g) for i, g in enumerate(groups) if any(c.source == "unrecognised" for c in g)]
+    settled = [(i, g) for i, g in enumerate(groups) if (i, g) not in pending]
+    for i, group in pending:
+        values_editor(slot, tag, i, group, mapping)
+    if settled:
+        with st.expander(f"Columns whose values are all recognised ({len(settled)})"):
+            for i, group in settled:
+                values_editor(slot, tag, i, group, mapping)
+
+
+def cutoff_section(slot: str, tag: str, mapping: Mapping) -> None:
+    """The data cut-off: events after it are censored there (optional)."""
+    if not mapping.dates:
+        return
+    key = f"cutoff.{tag}"
+    st.date_input(
+        "Data cut-off (optional)",
+        value=mapping.cutoff,
+        min_value=dt.date(1950, 1, 1),
+        max_value=dt.date(2100, 12, 31),
+        format="YYYY-MM-DD",
+        key=key,
+        on_change=_set_cutoff,
+        args=(slot, key, mapping),
+        help="Follow-up is counted up to this date: a later event or death is censored at "
+        "the cut-off. Leave it empty to use every date as given.",
+    )
+
+
+def trace_section(slot: str, raw: pd.DataFrame, digest: str, mapping: Mapping) -> None:
+    """Any patient's dates beside the times derived from them."""
+    if not mapping.dates:
+        return
+    with st.expander("Dates behind the derived times (any patient)"):
+        frame = derivation(digest, mapping.to_json(), raw)
+        if isinstance(frame, str):
+            st.info(frame)
+            return
+        labels = [
+            f"{pid if pid is not None else '(no patient_id)'} (row {row})"
+            for pid, row in zip(frame["patient_id"], frame["row"], strict=True)
+        ]
+        pos = st.selectbox(
+            "Patient", range(len(frame)), format_func=labels.__getitem__, key=f"trace.{slot}"
+        )
+        table(derivation_view(frame.iloc[int(pos or 0)]), height="content")
+
+
+def needed_section(rev: MappingReview) -> None:
+    needed = still_needed(rev)
+    if needed:
+        st.warning(
+            "**Still needed before this file can be loaded**\n"
+            + "\n".join(f"- {line}" for line in needed),
+            icon=":material/pending_actions:",
+        )
+    else:
+        st.success(
+            "Every column, question and value of this file is settled.",
+            icon=":material/task_alt:",
+        )
+
+
+def handle_upload(
+    slot: str, index: int, upload: Any, needs_arm: bool
+) -> tuple[Mapping | None, MappingReview | None, dict[str, str]]:
+    """Read one uploaded file and draw its mapping review.
+
+    ``upload`` is anything with ``.name`` and ``.getvalue()`` (a Streamlit upload or
+    an in-memory file); ``index`` is its place in :attr:`Settings.mappings`. Returns
+    the mapping to use and its review (``None`` when the file cannot be read or the
+    mapping does not fit), and the identifier-like columns with the reason each was
+    flagged.
+    """
+    data = bytes(upload.getvalue())
+    digest = hashlib.sha256(data).hexdigest()
+    raw, problems, headline, suggested = read_upload(upload.name, digest, data)
+    if raw is None or suggested is None:
+        report(headline or f"{upload.name} cannot be read", problems, f"problems-{slot}")
+        return None, None, {}
+    entry = upload_entry(slot, index, digest, raw, suggested)
     tag = f"{slot}.{digest[:10]}.{entry['version']}"
     st.caption(
         f"{len(raw)} rows, {raw.shape[1]} columns. "
         + "; ".join(map(str, raw.attrs.get("blinastudy.notes", [])))
     )
-    edited = st.data_editor(
-        mapping_table(list(map(str, raw.columns)), base),
-        key=f"map.{tag}",
-        hide_index=True,
-        disabled=["file column"],
-        column_config={
-            "becomes": st.column_config.SelectboxColumn(
-                "becomes", options=[KEEP_NAME, *CANONICAL_COLUMNS], required=True
-            )
-        },
-        width="stretch",
-    )
-    c1, c2, c3 = st.columns(3)
-    time_unit = c1.selectbox(
-        "Time unit of its time columns",
-        TIME_UNITS,
-        index=TIME_UNITS.index(base.time_unit),
-        key=f"tu.{tag}",
-    )
-    mrd_unit = c2.selectbox(
-        "MRD unit",
-        MRD_UNITS,
-        index=MRD_UNITS.index(base.mrd_unit),
-        key=f"mu.{tag}",
-        help="percent: 0.1 means 0.1 %. fraction: 0.001 means 0.1 %.",
-    )
-    has_arm = "arm" in set(edited["becomes"]) or base.arm is not None
-    default_arm = base.arm or (
-        ARM_FROM_FILE if has_arm else ("blinatumomab" if slot == "treated" else "chemotherapy")
-    )
-    arm = c3.selectbox(
-        "Arm of its rows",
-        ARM_CHOICES,
-        index=ARM_CHOICES.index(default_arm),
-        key=f"arm.{tag}",
-        help="For a file with one arm and no arm column.",
-    )
-    try:
-        mapping = mapping_from_table(
-            edited,
-            base,
-            time_unit=time_unit,
-            mrd_unit=mrd_unit,
-            arm=None if arm == ARM_FROM_FILE else arm,
-        )
-    except InputError as exc:
-        st.error(f"This mapping cannot be used: {exc}")
-        return None, reasons
-    if base.notes:
+    if entry["restored"]:
+        st.caption("The mapping saved in the loaded settings was applied to this file.")
+    mapping = columns_editor(slot, tag, raw, entry, needs_arm)
+    rev = None if mapping is None else review(digest, mapping.to_json(), needs_arm, raw)
+    if isinstance(rev, str):
+        st.error(f"This mapping does not fit the file: {rev}")
+        rev = None
+    if mapping is None or rev is None:
+        return None, None, flags(digest, None, raw)
+    offers_section(slot, tag, mapping, rev)
+    questions_section(slot, tag, mapping, rev)
+    values_section(slot, tag, mapping, rev)
+    cutoff_section(slot, tag, mapping)
+    needed_section(rev)
+    trace_section(slot, raw, digest, mapping)
+    suggested_notes: Mapping = entry["suggested"]
+    if suggested_notes.notes:
         with st.expander("What the suggested mapping guessed (check these)"):
-            st.markdown("\n".join(f"- {note}" for note in base.notes))
-    if base.event_codes or base.categories:
-        with st.expander("Event codes and category spellings"):
-            st.json({"event_codes": base.event_codes, "categories": base.categories})
+            st.markdown("\n".join(f"- {note}" for note in suggested_notes.notes))
     m1, m2 = st.columns(2)
     m1.download_button(
         "Save mapping (JSON)",
@@ -184,21 +609,7 @@ def handle_upload(slot: str, upload: Any) -> tuple[Mapping | None, dict[str, str
         on_change=_load_mapping,
         args=(slot,),
     )
-    return mapping, reasons
-
-
-@callback
-def _load_mapping(slot: str) -> None:
-    upload = st.session_state.get(f"mapload.{slot}")
-    entry = store().uploads.get(slot)
-    if upload is None or entry is None:
-        return
-    try:
-        entry["base"] = Mapping.from_json(upload.getvalue())
-    except InputError as exc:
-        flash("error", f"That mapping was not loaded: {exc}")
-        return
-    entry["version"] += 1
+    return mapping, rev, flags(digest, mapping.to_json(), raw)
 
 
 def report(headline: str, problems: list[Problem], name: str) -> None:
@@ -213,7 +624,9 @@ def report(headline: str, problems: list[Problem], name: str) -> None:
 
 
 @callback
-def _use(frame: pd.DataFrame, drop: list[str], source: str) -> None:
+def _use(
+    frame: pd.DataFrame, drop: list[str], source: str, mappings: tuple[dict[str, Any], ...]
+) -> None:
     try:
         cohort = drop_columns(frame, drop) if drop else frame
     except InputError as exc:
@@ -222,6 +635,7 @@ def _use(frame: pd.DataFrame, drop: list[str], source: str) -> None:
     cohort = cohort.copy()
     cohort.attrs = {}
     set_cohort(cohort, source, is_demo=False)
+    update_settings(mappings=mappings)  # saved with the settings: files + settings reproduce it
     flash("success", f"Now analysing {source}: {len(cohort)} patients.")
 
 
@@ -244,6 +658,19 @@ def identifiers(flagged: dict[str, tuple[str, str]]) -> None:
         )
 
 
+def blocked(reason: str) -> None:
+    """The load button, disabled, with the reason."""
+    st.button(
+        "Use this cohort",
+        type="primary",
+        disabled=True,
+        icon=":material/play_arrow:",
+        key="use_cohort_blocked",
+        help=reason,
+    )
+    st.caption(reason)
+
+
 def uploads_section() -> None:
     st.subheader("Your cohort")
     teach(
@@ -262,13 +689,17 @@ def uploads_section() -> None:
     if "treated" not in present:
         st.info("Put the treated cohort (or a single file with both arms) in the first box.")
         return
+    needs_arm = len(present) == 1
     mappings: dict[str, Mapping] = {}
+    ready = True
     flagged: dict[str, tuple[str, str]] = {}
-    for slot, up in present.items():
-        with st.expander(f"Columns of {up.name}", expanded=True):
-            mapping, reasons = handle_upload(slot, up)
+    for index, (slot, up) in enumerate(present.items()):
+        with st.container(border=True):
+            st.markdown(f"#### Columns of {up.name}")
+            mapping, rev, reasons = handle_upload(slot, index, up, needs_arm)
         if mapping is not None:
             mappings[slot] = mapping
+        ready = ready and rev is not None and rev.ready
         for col, why in reasons.items():
             name = mapping.columns.get(col, col) if mapping is not None else col
             flagged[name] = (f"{up.name}: {col}", why)
@@ -284,6 +715,7 @@ def uploads_section() -> None:
     st.markdown("**Validation**")
     if frame is None:
         report(headline, problems, "problems")
+        blocked("Fix the problems listed above (in the file or in the mapping) first.")
         return
     counts = frame["arm"].value_counts()
     st.success(
@@ -291,6 +723,9 @@ def uploads_section() -> None:
         + ", ".join(f"{n} {arm}" for arm, n in counts.items()),
         icon=":material/check_circle:",
     )
+    if not ready:
+        blocked("Settle what is still needed above first.")
+        return
     droppable = [c for c in flagged if c not in REQUIRED_COLUMNS and c in frame.columns]
     drop: list[str] = []
     if droppable:
@@ -304,7 +739,7 @@ def uploads_section() -> None:
         "Use this cohort",
         type="primary",
         on_click=_use,
-        args=(frame, drop, " + ".join(names)),
+        args=(frame, drop, " + ".join(names), mapping_dicts([mappings[s] for s in present])),
         icon=":material/play_arrow:",
         key="use_cohort",
     )
