@@ -450,7 +450,24 @@ def _evaluate(r: _Risk, beta: FloatArray, *, third: bool = False) -> _Eval:
         return _evaluate_sums(r, beta, third=third)
 
 
-def _evaluate_sums(r: _Risk, beta: FloatArray, *, third: bool = False) -> _Eval:
+@dataclass
+class _Moments:
+    """Per (event time, Efron step) term: weighted risk-set moments of x at beta."""
+
+    eta: FloatArray  # linear predictor of the sorted rows, shifted so its maximum is 0
+    s0: FloatArray  # terms: sum of w exp(eta) (Efron-reduced)
+    mu: FloatArray  # terms x p: weighted mean of x
+    m2: FloatArray  # terms x p x p: weighted mean of x x'
+    m3: FloatArray | None  # terms x p x p x p: weighted mean of x x x (when asked)
+
+    @property
+    def cov(self) -> FloatArray:
+        """Weighted covariance of x in each term's risk set."""
+        return np.asarray(self.m2 - self.mu[:, :, None] * self.mu[:, None, :], dtype=np.float64)
+
+
+def _term_moments(r: _Risk, beta: FloatArray, *, third: bool = False) -> _Moments:
+    """Risk-set moments of every Efron (or Breslow) term, as ``coxfit6.c`` / ``agfit4.c``."""
     x = r.x
     n, p = x.shape
     eta = x @ beta
@@ -468,20 +485,26 @@ def _evaluate_sums(r: _Risk, beta: FloatArray, *, third: bool = False) -> _Eval:
     j, f = r.jl_block, r.jl_frac
     s = rs[j] - f[:, None] * ds[j]
     s0 = s[:, 0]
-    s1 = s[:, 1 : 1 + p]
-    s2 = s[:, 1 + p : 1 + p + p * p].reshape(-1, p, p)
-    mu = s1 / s0[:, None]
+    mu = s[:, 1 : 1 + p] / s0[:, None]
+    m2 = s[:, 1 + p : 1 + p + p * p].reshape(-1, p, p) / s0[:, None, None]
+    m3 = None
+    if third:
+        m3 = s[:, 1 + p + p * p :].reshape(-1, p, p, p) / s0[:, None, None, None]
+    return _Moments(eta=eta, s0=s0, mu=mu, m2=m2, m3=m3)
+
+
+def _evaluate_sums(r: _Risk, beta: FloatArray, *, third: bool = False) -> _Eval:
+    mom = _term_moments(r, beta, third=third)
+    x, eta, s0, mu = r.x, mom.eta, mom.s0, mom.mu
     # coxfit6.c: sum over deaths of weight * x beta, minus per term wtave * log(s0)
     dead = r.event > 0
     tw = r.term_wt
     loglik = float((r.wt[dead] * eta[dead]).sum() - (tw * np.log(s0)).sum())
     score = (r.wt[dead, None] * x[dead]).sum(axis=0) - (tw[:, None] * mu).sum(axis=0)
-    cov = s2 / s0[:, None, None] - mu[:, :, None] * mu[:, None, :]
-    info = np.einsum("t,tab->ab", tw, cov)
+    info = np.einsum("t,tab->ab", tw, mom.cov)
     out = _Eval(loglik, score, info, s0=s0, xbar=mu)
-    if third:
-        s3 = s[:, 1 + p + p * p :].reshape(-1, p, p, p) / s0[:, None, None, None]
-        out.dinfo = _summed_third_cumulant(mu, s2 / s0[:, None, None], s3, tw)
+    if third and mom.m3 is not None:
+        out.dinfo = _summed_third_cumulant(mu, mom.m2, mom.m3, tw)
     return out
 
 
