@@ -771,11 +771,13 @@ class CoxFit:
         ['ml', '0']
         """
         refs = reference or {}
+        with np.errstate(over="ignore"):  # a diverging estimate's limits are infinite
+            hr, lower, upper = np.exp(self.coef), np.exp(self.ci_lower), np.exp(self.ci_upper)
         return pd.DataFrame(
             {
-                "hr": np.exp(self.coef),
-                "ci_lower": np.exp(self.ci_lower),
-                "ci_upper": np.exp(self.ci_upper),
+                "hr": hr,
+                "ci_lower": lower,
+                "ci_upper": upper,
                 "se": self.se,
                 "p_value": self.p_value,
                 "method": np.where(self.estimable, self.method, "not estimable"),

@@ -183,11 +183,22 @@ def _zph(
     i22 = np.einsum("t,tab->ab", tw * g_term * g_term, cov)
     imat = np.block([[i11, i12], [i12.T, i22]])
     u = np.concatenate([np.zeros(p), u2])
+    if np.unique(g_all[e == 1]).size < 2:
+        raise InputError(
+            "no test of proportional hazards: all events happen at one time, so the "
+            "hazard ratio cannot change over time (R's cox.zph stops: singular system)"
+        )
     chisq, dof = [], []
     for cols_j in [*groups, np.arange(p)]:
         kk = np.concatenate([np.arange(p), cols_j + p])
         sub_u = u[kk]
-        chisq.append(float(sub_u @ np.linalg.solve(imat[np.ix_(kk, kk)], sub_u)))
+        try:
+            chisq.append(float(sub_u @ np.linalg.solve(imat[np.ix_(kk, kk)], sub_u)))
+        except np.linalg.LinAlgError:
+            raise InputError(
+                "no test of proportional hazards: the information matrix of the extended "
+                "model is singular (R's cox.zph stops here too)"
+            ) from None
         dof.append(int(cols_j.size))
     table = pd.DataFrame(
         {"chisq": chisq, "df": dof, "p_value": stats.chi2.sf(chisq, dof)},
