@@ -5,7 +5,7 @@
 # survival package 3.5-3.
 # Run from the project root:  Rscript tests/data/make_tdc_reference.R [outdir]
 # Writes tdc_heart.csv, tdc_jasa.csv, tdc_synth.csv, tdc_veteran.csv,
-# tdc_lung.csv (the inputs) and tdc.expected.json. Every number is computed on
+# tdc_lung.csv, tdc_neartie.csv (the inputs) and tdc.expected.json. Every number is computed on
 # the data read back from the CSV files, so R and Python start from the same
 # numbers. In the JSON, R's NA is "NA" and infinities are "Inf" and "-Inf".
 suppressPackageStartupMessages({
@@ -80,6 +80,25 @@ vet <- roundtrip(vet, "tdc_veteran.csv")
 lng <- lung[!is.na(lung$ph.ecog), c("time", "status", "age", "sex", "ph.ecog")]
 lng$status <- lng$status - 1
 lng <- roundtrip(lng, "tdc_lung.csv")
+
+# Near-tied (start, stop] times: start and stop in months converted from days two
+# ways (days / 365.25 * 12 for starts, days / (365.25 / 12) for stops), which differ
+# in the last bits for some days: aeqSurv ties them over both columns together,
+# so a row starting "at" another row's event time is not at risk then.
+cand <- (1:400)[(1:400) / 365.25 * 12 != (1:400) / (365.25 / 12)]
+nt_n <- 70
+nt_start <- sample(c(0, cand[1:12]), nt_n, replace = TRUE)
+nt_stop <- nt_start + sample(cand[1:12], nt_n, replace = TRUE)
+neartie <- data.frame(
+  id = sprintf("N%02d", (seq_len(nt_n) - 1) %/% 2 + 1),
+  start_days = nt_start,
+  stop_days = nt_stop,
+  event = rbinom(nt_n, 1, 0.7),
+  x = rbinom(nt_n, 1, 0.5)
+)
+neartie <- roundtrip(neartie, "tdc_neartie.csv")
+neartie$start <- neartie$start_days / 365.25 * 12
+neartie$stop <- neartie$stop_days / (365.25 / 12)
 
 # ---------------------------------------------------------------------------
 # helpers
@@ -175,6 +194,7 @@ ssplit <- tmerge(synth, synth, id = id, tstop = futime,
 
 out$km <- list(
   heart = km_cases(Surv(start, stop, event) ~ 1, heart_df),
+  neartie = km_cases(Surv(start, stop, event) ~ 1, neartie),
   veteran = km_cases(Surv(entry, exit, status) ~ 1, vet),
   synth_w = km_cases(Surv(tstart, tstop, death) ~ 1, ssplit, weights = ssplit$w),
   synth_intw = km_cases(Surv(tstart, tstop, death) ~ 1, ssplit,
@@ -222,7 +242,8 @@ out$cox <- list(
                                   weights = w)),
   synth_strata = cox_record(coxph(Surv(tstart, tstop, death) ~ exposed + age +
                                     strata(sex), data = ssplit, cluster = id)),
-  veteran = cox_record(coxph(Surv(entry, exit, status) ~ trt + karno, data = vet))
+  veteran = cox_record(coxph(Surv(entry, exit, status) ~ trt + karno, data = vet)),
+  neartie = cox_record(coxph(Surv(start, stop, event) ~ x, data = neartie, cluster = id))
 )
 
 # ---------------------------------------------------------------------------
@@ -235,7 +256,8 @@ out$mantel_byar <- list(
   synth_risk = sctest_record(coxph(Surv(tstart, tstop, death) ~ risk, data = ssplit)),
   synth_strata = sctest_record(coxph(Surv(tstart, tstop, death) ~ exposed + strata(sex),
                                      data = ssplit)),
-  veteran = sctest_record(coxph(Surv(entry, exit, status) ~ trt, data = vet))
+  veteran = sctest_record(coxph(Surv(entry, exit, status) ~ trt, data = vet)),
+  neartie = sctest_record(coxph(Surv(start, stop, event) ~ x, data = neartie))
 )
 
 # ---------------------------------------------------------------------------
