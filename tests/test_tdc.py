@@ -30,6 +30,7 @@ from blinastudy.survival import (
     split_at,
     survival_at,
 )
+from blinastudy.survival import coxph as coxph_module
 from blinastudy.survival import tdc as tdc_module
 from blinastudy.survival.timefix import timefix
 
@@ -255,6 +256,21 @@ def test_counting_process_cox_is_coxph(case: str) -> None:
     assert_r(table.attrs["loglik"], ref["loglik"], "loglik")
     assert table.attrs["n"] == ref["n"]
     assert table.attrs["n_events"] == ref["n_events"]
+
+
+@pytest.mark.parametrize("case", ["heart_tx", "veteran", "synth_w_rows", "neartie"])
+def test_both_likelihood_evaluators_handle_start_stop(
+    case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # these few-pattern designs go through the pattern counts; without them, row by row
+    by_pattern = _cox_case(case)
+    monkeypatch.setattr(coxph_module._PatternRisk, "MAX_PATTERNS", 0)
+    by_row = _cox_case(case)
+    ref = expected()["cox"][case]
+    for table in (by_pattern, by_row):
+        for name in ref["names"]:
+            assert_r(np.log(table.loc[name, "hr"]), ref["coef"][name], f"{name} coef")
+            assert_r(table.loc[name, "se"], ref["se"][name], f"{name} se")
 
 
 @pytest.mark.parametrize("case", ["heart", "synth_w"])

@@ -392,7 +392,9 @@ def number_at_risk(km: pd.DataFrame, time: float) -> float:
     """Number still at risk at ``time``: ``#{T >= time}``, weighted for a weighted table.
 
     R's ``summary(fit, times = time)$n.risk``: the ``n_at_risk`` of the first
-    table row at or after ``time``, 0 after the last. A whole number (an
+    table row at or after ``time``, 0 after the last. For a delayed-entry table
+    that is the number at risk at that row's time (patients entering between
+    ``time`` and that row already count), as R reports it. A whole number (an
     ``int``) for an unweighted table.
 
     Examples
