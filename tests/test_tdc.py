@@ -427,6 +427,8 @@ def _same_fit(a: pd.DataFrame, b: pd.DataFrame) -> None:
 @given(frame=patients())
 def test_splitting_every_patient_leaves_cox_unchanged(frame: pd.DataFrame) -> None:
     plain = cox(frame, "t", "e", ["x", "z"], cluster="pid", firth=False)
+    # a diverging (monotone) fit stops wherever iteration 20 leaves it
+    assume(plain["hr"].dropna().between(1e-3, 1e3).all())
     rows = split_at(frame, id="pid", duration="t", event="e", at="cut")
     assert len(rows) == 2 * len(frame)
     split = cox(rows, "stop", "e", ["x", "z"], start="start", cluster="pid", firth=False)
@@ -441,9 +443,9 @@ def test_splitting_leaves_firths_fit_unchanged(frame: pd.DataFrame) -> None:
     plain = cox(frame, "t", "e", ["x"], firth=True)
     rows = split_at(frame, id="pid", duration="t", event="e", at="cut")
     split = cox(rows, "stop", "e", ["x"], start="start", firth=True)
-    assert list(split["method"]) == ["firth"]
-    _same_fit(plain, split)
-    np.testing.assert_allclose(split["p_value"], plain["p_value"], rtol=1e-6)
+    _same_fit(plain, split)  # the same method too (not estimable without information)
+    if plain.loc["x", "method"] == "firth":  # profile likelihood p-value
+        np.testing.assert_allclose(split["p_value"], plain["p_value"], rtol=1e-6)
 
 
 def test_monotone_counting_process_fit_switches_to_firth() -> None:
@@ -465,6 +467,7 @@ def test_monotone_counting_process_fit_switches_to_firth() -> None:
 @given(frame=patients())
 def test_an_exposure_that_never_changes_reproduces_the_unsplit_fit(frame: pd.DataFrame) -> None:
     plain = cox(frame, "t", "e", ["x", "z"], firth=False)
+    assume(plain["hr"].dropna().between(1e-3, 1e3).all())  # not a diverging fit
     never = split_at(frame.assign(cut=np.nan), id="pid", duration="t", event="e", at="cut")
     assert (never["exposed"] == 0).all() and len(never) == len(frame)
     _same_fit(plain, cox(never, "stop", "e", ["x", "z"], start="start", firth=False))
