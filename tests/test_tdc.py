@@ -506,10 +506,10 @@ def test_mantel_byar_without_time_dependence_is_the_efron_score_test(frame: pd.D
     # a fixed group, everyone entering at 0: the score test of coxph on the patients
     assume(frame["x"].nunique() == 2)
     res = logrank(frame["t"], frame["e"], frame["x"], entry=np.zeros(len(frame)))
-    plain = logrank(frame["t"], frame["e"], frame["x"])
     if res.dof == 1:
         # without tied event times the Efron score test is the log-rank test
         if not frame.loc[frame["e"] == 1, "t"].duplicated().any():
+            plain = logrank(frame["t"], frame["e"], frame["x"])
             assert res.statistic == pytest.approx(plain.statistic, rel=1e-9, abs=1e-12)
         split = split_at(frame, id="pid", duration="t", event="e", at="cut")
         again = logrank(split["stop"], split["e"], split["x"], entry=split["start"])
