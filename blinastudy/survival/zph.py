@@ -166,45 +166,17 @@ def _zph(
     # g(t), centred on its mean over the events
     g_raw = _transform(transform, t, e, st)
     g_all = g_raw - g_raw[e == 1].mean()
-    xc = x - x.mean(axis=0)
-    r = _prepare(xc, t, e.astype(np.float64), wt, s, ties, st)
-    mom = _term_moments(r, beta)
-    g_block = g_all[r.order][r.block_end - 1]
-    g_term = g_block[r.jl_block]
-    tw = r.term_wt
-    dead = r.event > 0
-    g_rows = g_all[r.order]
-    u2 = (r.wt[dead, None] * g_rows[dead, None] * r.x[dead]).sum(axis=0) - (
-        (tw * g_term)[:, None] * mom.mu
-    ).sum(axis=0)
-    cov = mom.cov
-    i11 = np.einsum("t,tab->ab", tw, cov)
-    i12 = np.einsum("t,tab->ab", tw * g_term, cov)
-    i22 = np.einsum("t,tab->ab", tw * g_term * g_term, cov)
-    imat = np.block([[i11, i12], [i12.T, i22]])
-    u = np.concatenate([np.zeros(p), u2])
     if np.unique(g_all[e == 1]).size < 2:
         raise InputError(
             "no test of proportional hazards: all events happen at one time, so the "
             "hazard ratio cannot change over time (R's cox.zph stops: singular system)"
         )
-    chisq, dof = [], []
-    for cols_j in [*groups, np.arange(p)]:
-        kk = np.concatenate([np.arange(p), cols_j + p])
-        sub_u = u[kk]
-        try:
-            chisq.append(float(sub_u @ np.linalg.solve(imat[np.ix_(kk, kk)], sub_u)))
-        except np.linalg.LinAlgError:
-            raise InputError(
-                "no test of proportional hazards: the information matrix of the extended "
-                "model is singular (R's cox.zph stops here too)"
-            ) from None
-        dof.append(int(cols_j.size))
-    table = pd.DataFrame(
-        {"chisq": chisq, "df": dof, "p_value": stats.chi2.sf(chisq, dof)},
-        index=pd.Index([*names, "GLOBAL"], name="term"),
-    )
+    r = _prepare(x - x.mean(axis=0), t, e.astype(np.float64), wt, s, ties, st)
+    mom = _term_moments(r, beta)
+    u2, imat = _extended_score(r, mom.mu, mom.cov, g_all)
+    table = _term_tests(u2, imat, groups, names)
     table.attrs["transform"] = transform
+    i11 = imat[:p, :p]
     residuals = _scaled_schoenfeld(
         r, mom.mu, x, beta, groups, names, s, e, t, i11, counting=st is not None
     )
@@ -215,6 +187,54 @@ def _zph(
         residuals["stratum"] = frame[strata].to_numpy()[rows]
     residuals.index = frame.index[rows]
     return _Zph(table, residuals)
+
+
+def _extended_score(
+    r: _Risk, mu: FloatArray, cov: FloatArray, g_all: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Score of the ``x g(t)`` coefficients and the information of the extended model.
+
+    At the fitted beta and 0 for the extra coefficients, as ``zph1.c`` /
+    ``zph2.c``: per Efron term, ``g`` at the term's event time weights the
+    risk-set mean and covariance of ``x``. Returns the ``p`` scores and the
+    ``2p x 2p`` information (blocks ``I``, ``I g``, ``I g^2``).
+    """
+    g_rows = g_all[r.order]
+    g_term = g_rows[r.block_end - 1][r.jl_block]
+    tw = r.term_wt
+    dead = r.event > 0
+    u2 = (r.wt[dead, None] * g_rows[dead, None] * r.x[dead]).sum(axis=0) - (
+        (tw * g_term)[:, None] * mu
+    ).sum(axis=0)
+    i11 = np.einsum("t,tab->ab", tw, cov)
+    i12 = np.einsum("t,tab->ab", tw * g_term, cov)
+    i22 = np.einsum("t,tab->ab", tw * g_term * g_term, cov)
+    return np.asarray(u2, dtype=np.float64), np.block([[i11, i12], [i12.T, i22]])
+
+
+def _term_tests(
+    u2: FloatArray, imat: FloatArray, groups: list[npt.NDArray[np.intp]], names: list[str]
+) -> pd.DataFrame:
+    """``cox.zph``'s table: each term's columns, then all (GLOBAL), with the score of
+    the fitted coefficients set to 0 (its value at the estimate)."""
+    p = u2.size
+    u = np.concatenate([np.zeros(p), u2])
+    chisq, dof = [], []
+    for cols in [*groups, np.arange(p)]:
+        kk = np.concatenate([np.arange(p), cols + p])
+        sub = u[kk]
+        try:
+            chisq.append(float(sub @ np.linalg.solve(imat[np.ix_(kk, kk)], sub)))
+        except np.linalg.LinAlgError:
+            raise InputError(
+                "no test of proportional hazards: the information matrix of the extended "
+                "model is singular (R's cox.zph stops here too)"
+            ) from None
+        dof.append(int(cols.size))
+    return pd.DataFrame(
+        {"chisq": chisq, "df": dof, "p_value": stats.chi2.sf(chisq, dof)},
+        index=pd.Index([*names, "GLOBAL"], name="term"),
+    )
 
 
 def _scaled_schoenfeld(
@@ -397,6 +417,11 @@ def ph_residuals(
     proportional hazards. For a categorical covariate (several columns) the
     residual is that of its linear predictor, whose coefficient is 1.
 
+    Parameters
+    ----------
+    frame, duration, event, covariates, transform, cluster, start, weights, strata, reference, ties
+        As :func:`ph_test`.
+
     Returns
     -------
     pandas.DataFrame
@@ -404,6 +429,11 @@ def ph_residuals(
         time), ``transformed`` (``g(time)``, R's ``$x``), one column per term
         (R's ``$y``) and ``stratum`` with ``strata``. A term that is constant
         within a stratum is ``NaN`` there, as R.
+
+    Raises
+    ------
+    InputError
+        As :func:`ph_test` (R's ``cox.zph`` computes the test first as well).
 
     Examples
     --------
