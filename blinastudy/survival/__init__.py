@@ -1,10 +1,13 @@
 """Survival estimators: Kaplan-Meier, log-rank, Cox and competing risks, with R's numbers.
 
 One estimator per module: :mod:`~blinastudy.survival.km`,
-:mod:`~blinastudy.survival.logrank_test`, :mod:`~blinastudy.survival.coxph`,
-:mod:`~blinastudy.survival.cutpoint` (maximally selected log-rank cut-point),
-:mod:`~blinastudy.survival.cuminc` (cumulative incidence, Gray's test) and
-:mod:`~blinastudy.survival.finegray` (Fine-Gray).
+:mod:`~blinastudy.survival.logrank_test` (with the Mantel-Byar test),
+:mod:`~blinastudy.survival.coxph`, :mod:`~blinastudy.survival.zph` (test of
+proportional hazards), :mod:`~blinastudy.survival.rmst` (restricted mean
+survival), :mod:`~blinastudy.survival.cutpoint` (maximally selected log-rank
+cut-point), :mod:`~blinastudy.survival.cuminc` (cumulative incidence, Gray's test)
+and :mod:`~blinastudy.survival.finegray` (Fine-Gray); :mod:`~blinastudy.survival.tdc`
+builds counting-process rows for a time-dependent exposure.
 
 Examples
 --------
@@ -44,18 +47,30 @@ from blinastudy.survival.km import (
     survival_at_replicates,
 )
 from blinastudy.survival.logrank_test import LogRankResult, logrank, logrank_stratified
+from blinastudy.survival.rmst import (
+    RestrictedMean,
+    RmstDifference,
+    restricted_mean,
+    rmst_difference,
+)
+from blinastudy.survival.tdc import as_intervals, split_at
+from blinastudy.survival.zph import PH_COLUMNS, ph_residuals, ph_test
 
 __all__ = [
     "COX_COLUMNS",
     "CUMINC_COLUMNS",
     "FINE_GRAY_COLUMNS",
     "KM_COLUMNS",
+    "PH_COLUMNS",
     "CoxFit",
     "CutpointResult",
     "GrayTest",
     "LogRankResult",
     "MedianResult",
+    "RestrictedMean",
+    "RmstDifference",
     "SurvivalAt",
+    "as_intervals",
     "confidence_band",
     "cox",
     "cox_fit",
@@ -69,8 +84,13 @@ __all__ = [
     "logrank_stratified",
     "median_survival",
     "number_at_risk",
+    "ph_residuals",
+    "ph_test",
     "quantile_survival",
     "reference_levels",
+    "restricted_mean",
+    "rmst_difference",
+    "split_at",
     "survival_at",
     "survival_at_replicates",
 ]

@@ -34,6 +34,7 @@ from scipy import optimize, special
 
 from blinastudy.errors import InputError
 from blinastudy.schema import column_spec
+from blinastudy.survival.tdc import as_intervals
 from blinastudy.survival.timefix import timefix
 from blinastudy.validate import (
     as_durations,
@@ -294,7 +295,13 @@ def independent_columns(x: Any) -> list[int]:
 
 @dataclass
 class _Risk:
-    """Data sorted for risk-set sums: stratum ascending, time descending."""
+    """Data sorted for risk-set sums: stratum ascending, time descending.
+
+    With counting-process rows ``(start, stop]`` (``time`` is the stop time) a
+    row is at risk at an event time ``t`` when ``start < t <= stop``, as in R's
+    ``agfit4.c``: the rows with ``stop >= t`` (a prefix of the stratum) less
+    those with ``start >= t`` (a prefix of the stratum in ``entry_order``).
+    """
 
     x: FloatArray  # n x p, centred
     time: FloatArray
@@ -312,6 +319,11 @@ class _Risk:
     jl_block: npt.NDArray[np.int64]
     jl_frac: FloatArray
     term_wt: FloatArray  # per term: mean case weight of the block's deaths (coxfit6 wtave)
+    # counting process only: start times (sorted rows), the rows of each stratum by
+    # start descending, and per event block the end of those with start >= t
+    start: FloatArray | None = None
+    entry_order: npt.NDArray[np.int64] | None = None
+    entry_end: npt.NDArray[np.int64] | None = None
 
     def evaluate(self, beta: FloatArray, *, third: bool = False) -> _Eval:
         return _evaluate(self, beta, third=third)
@@ -324,6 +336,7 @@ def _prepare(
     wt: FloatArray,
     stratum: npt.NDArray[np.int64],
     ties: Ties,
+    start: FloatArray | None = None,
 ) -> _Risk:
     order = np.lexsort((-time, stratum)).astype(np.int64)
     xs, ts, es, ws, ss = x[order], time[order], event[order], wt[order], stratum[order]
@@ -352,6 +365,20 @@ def _prepare(
         jl_frac = (np.arange(jl_block.size) - first) / d[jl_block]
     else:
         jl_frac = np.zeros(jl_block.size)
+    block_end = ends[has].astype(np.int64)
+    stratum_start = stratum_first[has].astype(np.int64)
+    st = entry_order = entry_end = None
+    if start is not None:
+        st = np.asarray(start[order], dtype=np.float64)
+        entry_order = np.lexsort((-st, ss)).astype(np.int64)
+        entry_end = np.empty(block_end.size, dtype=np.int64)
+        block_time = ts[block_end - 1]
+        stratum_stop = np.append(sstart_all[1:], n)
+        for first_row, last_row in zip(sstart_all, stratum_stop, strict=True):
+            mine = stratum_start == first_row
+            neg_start = -st[entry_order[first_row:last_row]]  # ascending
+            late = np.searchsorted(neg_start, -block_time[mine], side="right")
+            entry_end[mine] = first_row + late
     return _Risk(
         x=xs,
         time=ts,
@@ -367,13 +394,22 @@ def _prepare(
         jl_block=jl_block,
         jl_frac=jl_frac,
         term_wt=(death_wt_per_block[has] / d)[jl_block],
+        start=st,
+        entry_order=entry_order,
+        entry_end=entry_end,
     )
 
 
 def _risk_sums(r: _Risk, values: FloatArray) -> FloatArray:
     """Sum of ``values`` (rows x k) over each event block's risk set."""
-    csum = np.vstack([np.zeros((1, values.shape[1])), np.cumsum(values, axis=0)])
-    return csum[r.block_end] - csum[r.stratum_start]
+    zero = np.zeros((1, values.shape[1]))
+    csum = np.vstack([zero, np.cumsum(values, axis=0)])
+    sums = csum[r.block_end] - csum[r.stratum_start]
+    if r.entry_order is not None and r.entry_end is not None:
+        # less the rows that enter at or after the event time (start >= t)
+        late = np.vstack([zero, np.cumsum(values[r.entry_order], axis=0)])
+        sums = sums - (late[r.entry_end] - late[r.stratum_start])
+    return np.asarray(sums, dtype=np.float64)
 
 
 def _death_sums(r: _Risk, values: FloatArray) -> FloatArray:
@@ -414,7 +450,24 @@ def _evaluate(r: _Risk, beta: FloatArray, *, third: bool = False) -> _Eval:
         return _evaluate_sums(r, beta, third=third)
 
 
-def _evaluate_sums(r: _Risk, beta: FloatArray, *, third: bool = False) -> _Eval:
+@dataclass
+class _Moments:
+    """Per (event time, Efron step) term: weighted risk-set moments of x at beta."""
+
+    eta: FloatArray  # linear predictor of the sorted rows, shifted so its maximum is 0
+    s0: FloatArray  # terms: sum of w exp(eta) (Efron-reduced)
+    mu: FloatArray  # terms x p: weighted mean of x
+    m2: FloatArray  # terms x p x p: weighted mean of x x'
+    m3: FloatArray | None  # terms x p x p x p: weighted mean of x x x (when asked)
+
+    @property
+    def cov(self) -> FloatArray:
+        """Weighted covariance of x in each term's risk set."""
+        return np.asarray(self.m2 - self.mu[:, :, None] * self.mu[:, None, :], dtype=np.float64)
+
+
+def _term_moments(r: _Risk, beta: FloatArray, *, third: bool = False) -> _Moments:
+    """Risk-set moments of every Efron (or Breslow) term, as ``coxfit6.c`` / ``agfit4.c``."""
     x = r.x
     n, p = x.shape
     eta = x @ beta
@@ -432,26 +485,35 @@ def _evaluate_sums(r: _Risk, beta: FloatArray, *, third: bool = False) -> _Eval:
     j, f = r.jl_block, r.jl_frac
     s = rs[j] - f[:, None] * ds[j]
     s0 = s[:, 0]
-    s1 = s[:, 1 : 1 + p]
-    s2 = s[:, 1 + p : 1 + p + p * p].reshape(-1, p, p)
-    mu = s1 / s0[:, None]
+    mu = s[:, 1 : 1 + p] / s0[:, None]
+    m2 = s[:, 1 + p : 1 + p + p * p].reshape(-1, p, p) / s0[:, None, None]
+    m3 = None
+    if third:
+        m3 = s[:, 1 + p + p * p :].reshape(-1, p, p, p) / s0[:, None, None, None]
+    return _Moments(eta=eta, s0=s0, mu=mu, m2=m2, m3=m3)
+
+
+def _evaluate_sums(r: _Risk, beta: FloatArray, *, third: bool = False) -> _Eval:
+    mom = _term_moments(r, beta, third=third)
+    x, eta, s0, mu = r.x, mom.eta, mom.s0, mom.mu
     # coxfit6.c: sum over deaths of weight * x beta, minus per term wtave * log(s0)
     dead = r.event > 0
     tw = r.term_wt
     loglik = float((r.wt[dead] * eta[dead]).sum() - (tw * np.log(s0)).sum())
     score = (r.wt[dead, None] * x[dead]).sum(axis=0) - (tw[:, None] * mu).sum(axis=0)
-    cov = s2 / s0[:, None, None] - mu[:, :, None] * mu[:, None, :]
-    info = np.einsum("t,tab->ab", tw, cov)
+    info = np.einsum("t,tab->ab", tw, mom.cov)
     out = _Eval(loglik, score, info, s0=s0, xbar=mu)
-    if third:
-        s3 = s[:, 1 + p + p * p :].reshape(-1, p, p, p) / s0[:, None, None, None]
-        out.dinfo = _summed_third_cumulant(mu, s2 / s0[:, None, None], s3, tw)
+    if third and mom.m3 is not None:
+        out.dinfo = _summed_third_cumulant(mu, mom.m2, mom.m3, tw)
     return out
 
 
 @dataclass
 class _PatternRisk:
     """Few distinct covariate rows, one stratum: risk sets reduce to sums per pattern.
+
+    Counting-process rows ``(start, stop]`` are counted at risk at ``t`` when
+    ``start < t <= stop``.
 
     A treatment indicator, or treatment and subgroup indicators with their
     interactions, take only a handful of distinct rows ("patterns"). Every
@@ -473,7 +535,13 @@ class _PatternRisk:
 
     @classmethod
     def build(
-        cls, x: FloatArray, t: FloatArray, e: FloatArray, wt: FloatArray, ties: Ties
+        cls,
+        x: FloatArray,
+        t: FloatArray,
+        e: FloatArray,
+        wt: FloatArray,
+        ties: Ties,
+        start: FloatArray | None = None,
     ) -> _PatternRisk:
         patterns, pat = np.unique(x, axis=0, return_inverse=True)
         pat = np.asarray(pat).ravel()
@@ -484,6 +552,11 @@ class _PatternRisk:
         n_tk = np.bincount(cell, weights=wt, minlength=m * k).reshape(m, k)
         d_tk = np.bincount(cell, weights=e * wt, minlength=m * k).reshape(m, k)
         at_risk = np.cumsum(n_tk[::-1], axis=0)[::-1]
+        if start is not None:
+            # (start, stop] rows are not at risk at the times t <= start
+            entered = np.searchsorted(times, start, side="right")
+            late = np.bincount(entered * k + pat, weights=wt, minlength=(m + 1) * k)
+            at_risk = at_risk - np.cumsum(late.reshape(m + 1, k)[::-1], axis=0)[::-1][1:]
         d = np.bincount(tinv, weights=e, minlength=m)  # deaths (rows) per time
         has = d > 0
         di = d[has].astype(np.int64)
@@ -545,7 +618,10 @@ _Evaluator = _Risk | _PatternRisk
 
 
 def _score_residuals(r: _Risk, beta: FloatArray, ev: _Eval) -> FloatArray:
-    """Per-subject score residuals (rows in sorted order) for the tie method in use.
+    """Per-row score residuals (rows in sorted order) for the tie method in use.
+
+    For ``(start, stop]`` rows only the event times inside the interval count,
+    as in R's ``agscore3.c``.
 
     Unweighted residuals of weighted fits, as R's ``coxscore2.c``: the caller
     multiplies them by the case weights (``residuals(type = "dfbeta", weighted = TRUE)``).
@@ -588,6 +664,12 @@ def _score_residuals(r: _Risk, beta: FloatArray, ev: _Eval) -> FloatArray:
         has = k >= 0
         cum0 = np.where(has, c0[np.maximum(k, 0)], 0.0)
         cum1 = np.where(has[:, None], c1[np.maximum(k, 0)], 0.0)
+        if r.start is not None:
+            # (start, stop] rows: only the event times after the start count
+            ks = np.searchsorted(tb, r.start[rows], side="right") - 1
+            entered = ks >= 0
+            cum0 = cum0 - np.where(entered, c0[np.maximum(ks, 0)], 0.0)
+            cum1 = cum1 - np.where(entered[:, None], c1[np.maximum(ks, 0)], 0.0)
         xr, wr = x[rows], w[rows]
         dead = r.event[rows] > 0
         # censored: -w (x H0(t) - H1(t))
@@ -689,11 +771,13 @@ class CoxFit:
         ['ml', '0']
         """
         refs = reference or {}
+        with np.errstate(over="ignore"):  # a diverging estimate's limits are infinite
+            hr, lower, upper = np.exp(self.coef), np.exp(self.ci_lower), np.exp(self.ci_upper)
         return pd.DataFrame(
             {
-                "hr": np.exp(self.coef),
-                "ci_lower": np.exp(self.ci_lower),
-                "ci_upper": np.exp(self.ci_upper),
+                "hr": hr,
+                "ci_lower": lower,
+                "ci_upper": upper,
                 "se": self.se,
                 "p_value": self.p_value,
                 "method": np.where(self.estimable, self.method, "not estimable"),
@@ -829,13 +913,19 @@ def _diverging(
 
 
 def _no_information(
-    x: FloatArray, t: FloatArray, e: FloatArray, s: npt.NDArray[np.int64]
+    x: FloatArray,
+    t: FloatArray,
+    e: FloatArray,
+    s: npt.NDArray[np.int64],
+    start: FloatArray | None = None,
 ) -> npt.NDArray[np.bool_]:
     """Columns that are constant within every risk set that has a death.
 
     Such a coefficient has zero information at any value (R's ``coxph`` gives NA);
     checking the data directly avoids mistaking round-off for information.
     """
+    if start is not None:
+        return _no_information_intervals(x, t, e, s, start)
     varies = np.zeros(x.shape[1], dtype=bool)
     for stratum in np.unique(s):
         rows = np.flatnonzero(s == stratum)
@@ -849,6 +939,31 @@ def _no_information(
         # last row (descending time) still at risk at each death time
         last = np.searchsorted(-ts, -death_times, side="right") - 1
         varies |= ((hi[last] - lo[last]) > 0).any(axis=0)
+    return ~varies
+
+
+def _no_information_intervals(
+    x: FloatArray,
+    t: FloatArray,
+    e: FloatArray,
+    s: npt.NDArray[np.int64],
+    start: FloatArray,
+) -> npt.NDArray[np.bool_]:
+    """:func:`_no_information` for ``(start, stop]`` rows (risk sets are not nested)."""
+    varies = np.zeros(x.shape[1], dtype=bool)
+    for stratum in np.unique(s):
+        rows = np.flatnonzero(s == stratum)
+        ts, ss, xs = t[rows], start[rows], x[rows]
+        death_times = np.unique(ts[e[rows] > 0])
+        chunk = max(1, 2**22 // max(rows.size, 1))  # bound the rows x times masks
+        for lo_i in range(0, death_times.size, chunk):
+            dt = death_times[lo_i : lo_i + chunk]
+            at = (ss[:, None] < dt[None, :]) & (ts[:, None] >= dt[None, :])
+            for j in np.flatnonzero(~varies):
+                col = xs[:, j, None]
+                hi = np.where(at, col, -np.inf).max(axis=0)
+                lo = np.where(at, col, np.inf).min(axis=0)
+                varies[j] |= bool((hi > lo).any())
     return ~varies
 
 
@@ -969,19 +1084,28 @@ def cox_fit(
     conf_level: float = 0.95,
     firth: bool | Literal["auto"] = "auto",
     profile: bool = True,
+    start: Any = None,
 ) -> CoxFit:
     """Fit a Cox model on a numeric design matrix (the engine behind :func:`cox`).
 
     Follows R's ``coxph`` (survival 3.5-3): times equal up to rounding are tied
     first (``aeqSurv``, :func:`~blinastudy.survival.timefix.timefix`); case
     weights enter the Efron or Breslow partial likelihood as in ``coxfit6.c``.
+    With ``start`` the rows are counting-process intervals ``(start, stop]``
+    (``coxph(Surv(start, stop, event) ~ x)``, R's ``agfit4.c``): a row is at risk
+    at an event time ``t`` when ``start < t <= stop``; start and stop times are
+    tied jointly (``aeqSurv``). That is how a time-dependent exposure enters the
+    model (rows from :func:`~blinastudy.survival.tdc.split_at`); give the
+    patient as ``cluster`` for the robust variance by patient. Firth's
+    penalised likelihood uses the same risk sets, as ``coxphf`` does for
+    counting-process data.
 
     Parameters
     ----------
     x : array-like, shape (n, p)
         Covariates.
     durations, events : array-like
-        Follow-up times and 0/1 event indicators.
+        Follow-up (stop) times and 0/1 event indicators.
     names : sequence of str, optional
         Covariate names.
     weights : array-like, optional
@@ -1009,6 +1133,11 @@ def cox_fit(
         For Firth fits, compute the profile penalised-likelihood intervals and
         p-values; ``False`` leaves them ``NaN`` (a point estimate is enough, e.g.
         inside a bootstrap).
+    start : array-like of float, optional
+        Start times of counting-process rows (finite, ``0 <= start <
+        durations``). ``robust=True`` then needs a ``cluster`` (R stops with "one
+        of cluster or id is needed"); with weights alone each row is its own
+        cluster, as R.
 
     Returns
     -------
@@ -1017,8 +1146,10 @@ def cox_fit(
     Raises
     ------
     InputError
-        Bad times, events, covariates, weights, clusters or strata, or
-        contradictory options (``cluster`` with ``robust=False``, Firth with weights).
+        Bad times (a start not before its stop time names the patient or
+        entry), events, covariates, weights, clusters or strata, or
+        contradictory options (``cluster`` with ``robust=False``, Firth with
+        weights, ``robust=True`` with ``start`` but no ``cluster``).
 
     Examples
     --------
@@ -1028,8 +1159,19 @@ def cox_fit(
     >>> w = cox_fit([[0], [1], [0], [1]], [1, 2, 3, 4], [1, 1, 1, 0], weights=[1, 2, 1, 1])
     >>> w.method, round(float(w.coef[0]), 4), round(float(w.naive_se[0]), 4)
     ('ml-robust', -0.6529, 1.0274)
+
+    Cutting a row in two without changing its covariate leaves the fit as it was:
+
+    >>> cut = cox_fit([[0], [1], [0], [0], [1]], [1, 2, 1.5, 3, 4], [1, 1, 0, 1, 0],
+    ...               start=[0, 0, 0, 1.5, 0])
+    >>> round(float(cut.coef[0]), 4)
+    -0.9406
     """
-    (t,) = timefix(as_durations(durations))
+    if start is None:
+        st = None
+        (t,) = timefix(as_durations(durations))
+    else:
+        st, t = as_intervals(start, durations, names=("start", "durations"))
     n = t.size
     e = as_events(events, n=n).astype(float)
     try:
@@ -1080,6 +1222,11 @@ def cox_fit(
         )
     if cluster is not None and robust is False:
         raise InputError("cluster needs the robust variance: leave robust at None or True")
+    if st is not None and robust is True and cluster is None:
+        raise InputError(
+            "with (start, stop] rows the robust variance needs a cluster (the patient), "
+            "as R's coxph ('one of cluster or id is needed')"
+        )
     if robust is None:
         robust = cluster is not None or weighted
     p = xa.shape[1]
@@ -1102,7 +1249,7 @@ def cox_fit(
     if not keep:
         note = "no events" if n_events == 0 else "no covariate varies"
         return _not_estimable(labels, n, n_events, float("nan"), note)
-    fit = _fit(xc[:, keep], t, e, wt, weighted, s, groups, ties, conf_level, firth, profile)
+    fit = _fit(xc[:, keep], t, e, wt, weighted, s, groups, ties, conf_level, firth, profile, st)
     if len(keep) == p:
         fit.names = labels
         return fit
@@ -1191,10 +1338,12 @@ def _fit(
     conf_level: float,
     firth: bool | Literal["auto"],
     profile: bool = True,
+    start: FloatArray | None = None,
 ) -> CoxFit:
     """Fit on a centred full-rank design with at least one event.
 
-    ``groups`` are the clusters of the robust variance (``None``: model-based).
+    ``groups`` are the clusters of the robust variance (``None``: model-based);
+    ``start`` the start times of counting-process rows (``t`` their stop times).
     """
     p = xc.shape[1]
     n = t.size
@@ -1205,12 +1354,12 @@ def _fit(
 
     def risk(tie_method: Ties) -> _Evaluator:
         if few:
-            return _PatternRisk.build(xc, t, e, wt, tie_method)
-        return _prepare(xc, t, e, wt, s, tie_method)
+            return _PatternRisk.build(xc, t, e, wt, tie_method, start)
+        return _prepare(xc, t, e, wt, s, tie_method, start)
 
     r = risk(ties)
     ll_null = r.evaluate(np.zeros(p)).loglik
-    if _no_information(xc, t, e, s).any():
+    if _no_information(xc, t, e, s, start).any():
         # constant within every risk set with a death: flat (penalised) likelihood
         return _not_estimable(
             names, n, n_events, ll_null, "a covariate is constant within the risk sets at events"
@@ -1234,7 +1383,7 @@ def _fit(
         var = naive
         method = "ml"
         if groups is not None:
-            var = _robust_variance(r, xc, t, e, wt, s, ties, beta, ev, naive, groups)
+            var = _robust_variance(r, xc, t, e, wt, s, ties, beta, ev, naive, groups, start)
             method = "ml-robust"
         se = _safe_sqrt(np.diag(var))
         with np.errstate(divide="ignore", invalid="ignore"):  # se 0: no z (NaN, as R's NA)
@@ -1310,6 +1459,7 @@ def _robust_variance(
     ev: _Eval,
     naive: FloatArray,
     groups: npt.NDArray[Any],
+    start: FloatArray | None = None,
 ) -> FloatArray:
     """R's robust variance: weighted dfbeta residuals summed per cluster, ``D' D``.
 
@@ -1317,7 +1467,7 @@ def _robust_variance(
     row's score residual times its case weight, times the model-based variance.
     """
     if not isinstance(r, _Risk):  # score residuals need the rows
-        r = _prepare(xc, t, e, wt, s, ties)
+        r = _prepare(xc, t, e, wt, s, ties, start)
         ev = r.evaluate(beta)
     resid = _score_residuals(r, beta, ev)
     dfbeta = (resid * r.wt[:, None]) @ naive
@@ -1342,16 +1492,21 @@ def cox(
     ties: Ties = "efron",
     conf_level: float = 0.95,
     firth: bool | Literal["auto"] = "auto",
+    start: str | None = None,
 ) -> pd.DataFrame:
     """Hazard ratios from a Cox model, as R ``summary(coxph(...))``.
+
+    With ``start``, ``summary(coxph(Surv(start, duration, event) ~ ...,
+    cluster = id))`` on counting-process rows (a time-dependent exposure, e.g.
+    from :func:`~blinastudy.survival.tdc.split_at`): see :func:`cox_fit`.
 
     Parameters
     ----------
     frame : pandas.DataFrame
-        One row per patient.
+        One row per patient, or per ``(start, stop]`` interval with ``start``.
     duration, event : str
-        Column names of the follow-up time and the 0/1 event indicator. Times
-        equal up to rounding are tied first, as ``coxph`` (``aeqSurv``).
+        Column names of the follow-up (stop) time and the 0/1 event indicator.
+        Times equal up to rounding are tied first, as ``coxph`` (``aeqSurv``).
     covariates : sequence of str
         Covariate columns; text or categorical columns become indicators with
         R's names (``risk_groupHR``) against a reference level
@@ -1381,6 +1536,10 @@ def cox(
         events in one arm), return Firth's penalised estimate with profile
         likelihood CIs, as R ``coxphf``; ``method`` says which was used. Not
         with weights: such a weighted fit is "not estimable".
+    start : str, optional
+        Column of start times of counting-process rows (``0 <= start <
+        duration``); pass the patient column as ``cluster`` for robust
+        standard errors by patient.
 
     Returns
     -------
@@ -1411,7 +1570,7 @@ def cox(
     """
     frame = require_frame(frame)
     cols = [duration, event, *covariates]
-    for extra in (weights, cluster, strata):
+    for extra in (weights, cluster, strata, start):
         if extra is not None:
             cols.append(extra)
     require_columns(frame, cols)
@@ -1428,6 +1587,7 @@ def cox(
         ties=ties,
         conf_level=conf_level,
         firth=firth,
+        start=None if start is None else frame[start],
     )
     table = fit.table(refs)
     table.attrs.update(

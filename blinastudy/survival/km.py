@@ -5,7 +5,8 @@ like ``summary(survfit(...), censored = TRUE)``. Times equal up to rounding nois
 are tied first, as ``survfit``'s default ``timefix = TRUE`` does (see
 :mod:`~blinastudy.survival.timefix`), and the table reports the snapped times.
 ``n_at_risk`` is the (weighted) number with follow-up time ``T >= t``, the
-number R and KMunicate tables show.
+number R and KMunicate tables show; with delayed entry (``entry=``, R's
+``Surv(entry, time, event)``) the number entered before ``t`` and still at risk.
 
 Standard errors follow ``survival:::survfitKM`` and its C routine ``survfitkm``:
 the Greenwood formula on the (weighted) counts, or, when any case weight is not
@@ -29,6 +30,7 @@ import pandas as pd
 from scipy import stats
 
 from blinastudy.errors import InputError
+from blinastudy.survival.tdc import as_intervals
 from blinastudy.survival.timefix import TIMEFIX_TOLERANCE, timefix
 from blinastudy.validate import as_durations, as_events, as_weights, describe_value
 
@@ -119,6 +121,7 @@ def _sum_by_time(inverse: npt.NDArray[np.intp], values: FloatArray, m: int) -> F
 
 def _ij_std_err(
     inverse: npt.NDArray[np.intp],
+    entered: npt.NDArray[np.intp] | None,
     e: npt.NDArray[np.int64],
     w: FloatArray,
     w_risk: FloatArray,
@@ -129,35 +132,60 @@ def _ij_std_err(
     """Infinitesimal-jackknife standard error of S, one cluster per observation.
 
     ``survfitkm`` updates each observation's influence on S at every event
-    time. Summed in closed form: with ``G(t)`` the weighted Greenwood sum
-    ``sum d/(r (r - d))`` up to ``t`` (``greenwood``), an observation still at
-    risk after ``t`` has influence ``S(t) w G(t)``, one censored at ``u <= t``
-    has ``S(t) w G(u)`` and one with an event at ``u <= t`` has
-    ``S(t) w (G(u-) - 1/r(u))``; the variance is the sum of their squares.
-    Once S reaches 0 every influence is 0, as in R.
+    time it is at risk for. Summed in closed form: with ``G(t)`` the weighted
+    Greenwood sum ``sum d/(r (r - d))`` up to ``t`` (``greenwood``) and ``a`` its
+    value at the observation's entry time (0 without delayed entry), an
+    observation still at risk after ``t`` has influence ``S(t) w (G(t) - a)``,
+    one censored at ``u <= t`` has ``S(t) w (G(u) - a)`` and one with an event
+    at ``u <= t`` has ``S(t) w (G(u-) - 1/r(u) - a)``; one not yet entered has
+    none. The variance is the sum of their squares. Once S reaches 0 every
+    influence is 0, as in R.
+
+    ``entered[i]`` is the number of table times at or before observation
+    ``i``'s entry (``None``: every observation at risk from the start).
     """
+    m = surv.size
     green_before = np.concatenate([[0.0], greenwood[:-1]])
     with np.errstate(divide="ignore"):
         inv_risk = np.where(jump, 1.0 / w_risk, 0.0)
+    at_entry = (
+        np.zeros(inverse.size) if entered is None else np.concatenate([[0.0], greenwood])[entered]
+    )
     # per observation: its constant influence factor once its own time has passed
     ev = (e == 1) & jump[inverse]
-    b = np.where(ev, green_before[inverse] - inv_risk[inverse], greenwood[inverse])
     w2 = w * w
-    m = surv.size
     # G is infinite from the time S reaches 0 on; those rows are set to 0 below
     with np.errstate(invalid="ignore", over="ignore"):
+        b = np.where(ev, green_before[inverse] - inv_risk[inverse], greenwood[inverse]) - at_entry
         gone = np.cumsum(_sum_by_time(inverse, w2 * b * b, m))
-        still = np.cumsum(_sum_by_time(inverse, w2, m)[::-1])[::-1]
-        still = np.concatenate([still[1:], [0.0]])  # weight squared with T > t
-        var = surv * surv * (still * greenwood * greenwood + gone)
+
+        def still(values: FloatArray) -> FloatArray:
+            """Sums over observations entered before and still at risk after each time."""
+            if entered is None:  # all entered at the start: the sum over T > t
+                after = np.cumsum(_sum_by_time(inverse, values, m)[::-1])[::-1]
+                return np.asarray(np.concatenate([after[1:], [0.0]]), dtype=np.float64)
+            came = np.cumsum(np.bincount(entered, weights=values, minlength=m + 1))[:m]
+            left = np.cumsum(_sum_by_time(inverse, values, m))
+            return np.asarray(came - left, dtype=np.float64)
+
+        if np.any(at_entry != 0):
+            open_sq = (
+                greenwood * greenwood * still(w2)
+                - 2.0 * greenwood * still(w2 * at_entry)
+                + still(w2 * at_entry * at_entry)
+            )
+        else:
+            open_sq = greenwood * greenwood * still(w2)
+        var = surv * surv * (open_sq + gone)
     var = np.where(surv == 0, 0.0, var)
-    return np.asarray(np.sqrt(var), dtype=np.float64)
+    return np.asarray(np.sqrt(np.maximum(var, 0.0)), dtype=np.float64)
 
 
 def kaplan_meier(
     durations: Any,
     events: Any,
     *,
+    entry: Any = None,
     weights: Any = None,
     conf_level: float = 0.95,
     conf_type: ConfType = "log-log",
@@ -170,12 +198,24 @@ def kaplan_meier(
     Greenwood's formula or, when any weight is not a whole number, from the
     infinitesimal jackknife (R's default ``robust = TRUE`` for such weights).
 
+    With ``entry`` (delayed entry, left truncation; or the ``(start, stop]``
+    rows of a time-dependent exposure from
+    :func:`~blinastudy.survival.tdc.split_at`) it is ``survfit(Surv(entry,
+    durations, events) ~ 1)``: a row is at risk at ``t`` when ``entry < t <=
+    durations``, the table lists the distinct ``durations`` (exit times) and
+    ``n_at_risk`` counts the rows entered and still at risk. Without an ``id``
+    (as here) ``survfit`` counts every row ending without an event as censored
+    and takes each row as its own cluster for the infinitesimal jackknife.
+
     Parameters
     ----------
     durations : array-like of float
-        Follow-up times (>= 0, finite).
+        Follow-up times (>= 0, finite): exit times when ``entry`` is given.
     events : array-like of 0/1
         1 where the time is an event, 0 where it is censored.
+    entry : array-like of float, optional
+        Entry times (finite, ``0 <= entry < durations``), one per row; near-equal
+        entry and exit times are tied jointly, as ``aeqSurv``.
     weights : array-like of float, optional
         Case weights (finite, >= 0), one per patient. Rows with weight 0 stay in
         the table, as in R (their times appear, with weighted counts of 0).
@@ -189,7 +229,7 @@ def kaplan_meier(
     pandas.DataFrame
         Columns ``time, n_at_risk, n_events, n_censored, survival, ci_lower,
         ci_upper`` (counts weighted when ``weights`` is given, as R reports
-        them). ``attrs["std_err"]`` holds R's ``std.err`` per row: the standard
+        them; ``n_at_risk`` is ``#{entry < t <= T}`` with ``entry``). ``attrs["std_err"]`` holds R's ``std.err`` per row: the standard
         error of the cumulative hazard ``-log S`` when ``attrs["logse"]`` is
         True (Greenwood), of S itself when it is False (infinitesimal
         jackknife). ``attrs["n"]`` is the number of patients,
@@ -198,7 +238,8 @@ def kaplan_meier(
     Raises
     ------
     InputError
-        Negative, missing or non-numeric times, events that are not 0/1,
+        Negative, missing or non-numeric times, an entry time not before its
+        exit time (naming the patient or entry), events that are not 0/1,
         weights that are negative, missing or infinite, lengths that differ, an
         empty sample, or a bad ``conf_type`` or ``conf_level``.
 
@@ -213,20 +254,34 @@ def kaplan_meier(
     >>> w = kaplan_meier([1, 2, 3], [1, 1, 0], weights=[2, 1, 1])
     >>> w["survival"].tolist() == kaplan_meier([1, 1, 2, 3], [1, 1, 1, 0])["survival"].tolist()
     True
+
+    Delayed entry: the patient entering at 2.5 is not at risk at 2.
+
+    >>> late = kaplan_meier([2, 3, 4], [1, 1, 0], entry=[0, 2.5, 0])
+    >>> late[["time", "n_at_risk", "survival"]].to_numpy().tolist()
+    [[2.0, 2.0, 0.5], [3.0, 2.0, 0.25], [4.0, 1.0, 0.25]]
     """
-    t = as_durations(durations)
+    if entry is None:
+        (t,) = timefix(as_durations(durations))
+    else:
+        start, t = as_intervals(entry, durations, names=("entry", "durations"))
     e = as_events(events, n=t.size)
     weighted = weights is not None
     w = as_weights(weights, t.size) if weighted else np.ones(t.size)
     z = _z(conf_level)
     _check_conf_type(conf_type)
-    (t,) = timefix(t)
     times, inverse = np.unique(t, return_inverse=True)
     m = times.size
     event_count = _sum_by_time(inverse, e.astype(float), m)
     w_events = _sum_by_time(inverse, w * e, m)
     w_censored = _sum_by_time(inverse, w * (1 - e), m)
     w_risk = np.cumsum(_sum_by_time(inverse, w, m)[::-1])[::-1]
+    entered = None
+    if entry is not None:
+        # survfitkm: at time t the rows with entry >= t are not yet at risk
+        entered = np.searchsorted(times, start, side="right")
+        late = np.cumsum(np.bincount(entered, weights=w, minlength=m + 1)[::-1])[::-1]
+        w_risk = w_risk - late[1:]
     # survfitkm: a time changes the curve when it has an event of positive weight
     jump = (event_count > 0) & (w_events > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -236,7 +291,7 @@ def kaplan_meier(
         greenwood = np.cumsum(np.where(jump, w_events / (w_risk * (w_risk - w_events)), 0.0))
     robust = bool(weighted and np.any(w != np.floor(w)))
     if robust:
-        std_err = _ij_std_err(inverse, e, w, w_risk, jump, greenwood, surv)
+        std_err = _ij_std_err(inverse, entered, e, w, w_risk, jump, greenwood, surv)
         with np.errstate(divide="ignore", invalid="ignore"):
             se_log = np.where(std_err == 0, 0.0, std_err / surv)
     else:
@@ -258,6 +313,7 @@ def kaplan_meier(
     table.attrs["logse"] = not robust
     table.attrs["n"] = int(t.size)
     table.attrs["weighted"] = weighted
+    table.attrs["entry"] = entry is not None
     table.attrs["conf_type"] = conf_type
     table.attrs["conf_level"] = float(conf_level)
     return table
@@ -336,7 +392,9 @@ def number_at_risk(km: pd.DataFrame, time: float) -> float:
     """Number still at risk at ``time``: ``#{T >= time}``, weighted for a weighted table.
 
     R's ``summary(fit, times = time)$n.risk``: the ``n_at_risk`` of the first
-    table row at or after ``time``, 0 after the last. A whole number (an
+    table row at or after ``time``, 0 after the last. For a delayed-entry table
+    that is the number at risk at that row's time (patients entering between
+    ``time`` and that row already count), as R reports it. A whole number (an
     ``int``) for an unweighted table.
 
     Examples

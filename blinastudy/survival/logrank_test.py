@@ -4,6 +4,11 @@ Follows ``survdiff`` of survival 3.5-3 with ``rho = 0``, including its
 ``timefix = TRUE`` default (near-equal times tied, see
 :mod:`~blinastudy.survival.timefix`) and its handling of groups with no expected
 events.
+
+With delayed entry or counting-process rows (``entry=``, a group that may change
+over a patient's rows: a time-dependent exposure) it is the Mantel-Byar test,
+the score test of ``coxph(Surv(entry, time, event) ~ group)`` (Efron ties, as
+``summary(fit)$sctest``), which ``survdiff`` does not compute.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import pandas as pd
 from scipy import stats
 
 from blinastudy.errors import InputError
+from blinastudy.survival.coxph import _prepare
+from blinastudy.survival.tdc import as_intervals
 from blinastudy.survival.timefix import timefix
 from blinastudy.validate import as_durations, as_events, as_groups, describe_value
 
@@ -101,7 +108,40 @@ def _chi_square(diff: FloatArray, var: FloatArray, expected: FloatArray) -> tupl
     return float(d @ np.linalg.solve(v, d)), dof
 
 
-def logrank(durations: Any, events: Any, groups: Any, *, strata: Any = None) -> LogRankResult:
+def _mantel_byar(
+    start: FloatArray,
+    stop: FloatArray,
+    e: npt.NDArray[np.int64],
+    g: npt.NDArray[np.intp],
+    k: int,
+    s: npt.NDArray[np.int64],
+) -> tuple[float, int, FloatArray, FloatArray]:
+    """Score test at beta = 0 of a Cox model on the group indicators (Efron ties).
+
+    Returns the statistic, its degrees of freedom (the rank of the information
+    of the non-reference indicators), and observed and expected events per
+    group, expected being observed minus the score of the group's indicator
+    (so ``O - E`` are the score components; without ties, the usual sums of
+    ``d n_g / n`` over the event times).
+    """
+    onehot = np.zeros((stop.size, k))
+    onehot[np.arange(stop.size), g] = 1.0
+    ev = np.asarray(e, dtype=np.float64)
+    risk = _prepare(onehot, stop, ev, np.ones(stop.size), s, "efron", start)
+    at_zero = risk.evaluate(np.zeros(k))
+    observed = np.bincount(g, weights=ev, minlength=k).astype(np.float64)
+    expected = observed - at_zero.score
+    u = at_zero.score[1:]
+    info = at_zero.info[1:, 1:]
+    dof = int(np.linalg.matrix_rank(info)) if info.size else 0
+    if dof == 0:
+        return 0.0, 0, observed, expected
+    return float(u @ np.linalg.pinv(info) @ u), dof, observed, expected
+
+
+def logrank(
+    durations: Any, events: Any, groups: Any, *, entry: Any = None, strata: Any = None
+) -> LogRankResult:
     """Log-rank test of equal survival across groups, as ``survdiff(Surv(t, e) ~ g)``.
 
     Follows ``survdiff`` (survival 3.5-3, ``rho = 0``): near-equal times are tied
@@ -112,14 +152,28 @@ def logrank(durations: Any, events: Any, groups: Any, *, strata: Any = None) -> 
     ``pchisq(0, 0, lower.tail = FALSE)``). Without any event R reports -1
     degrees of freedom and p-value ``NA``; so does this function (``NaN``).
 
+    With ``entry`` (delayed entry, or the ``(start, stop]`` rows of a
+    time-dependent exposure from :func:`~blinastudy.survival.tdc.split_at`,
+    where ``groups`` may differ between a patient's rows) it is the Mantel-Byar
+    test: the score test of ``coxph(Surv(entry, durations, events) ~
+    factor(groups))`` with Efron ties, ``summary(fit)$sctest`` (statistic,
+    df, p). A row is at risk at ``t`` when ``entry < t <= durations``. The
+    degrees of freedom are the rank of the information of the group
+    indicators (groups minus 1 unless a group is never at risk at an event);
+    the table's ``n`` counts rows and ``expected`` is observed minus the score
+    of each group's indicator. Without any event the statistic and p-value
+    are ``NaN`` on 0 degrees of freedom.
+
     Parameters
     ----------
     durations : array-like of float
-        Follow-up times.
+        Follow-up times (exit times with ``entry``).
     events : array-like of 0/1
         Event indicators.
     groups : array-like
-        Group label per patient (two or more distinct values).
+        Group label per patient or row (two or more distinct values).
+    entry : array-like of float, optional
+        Entry times, ``0 <= entry < durations``: the Mantel-Byar test.
     strata : array-like, optional
         Stratum label per patient; observed, expected and variance are summed
         over strata, as ``survdiff(... + strata(s))``.
@@ -131,7 +185,8 @@ def logrank(durations: Any, events: Any, groups: Any, *, strata: Any = None) -> 
     Raises
     ------
     InputError
-        Bad times or events, missing group labels, a single group, or a
+        Bad times or events, an entry time not before its exit time (naming
+        the patient or entry), missing group labels, a single group, or a
         singular variance (where ``survdiff`` stops too).
 
     Examples
@@ -145,8 +200,19 @@ def logrank(durations: Any, events: Any, groups: Any, *, strata: Any = None) -> 
     >>> res = logrank([1, 2, 5, 6], [0, 0, 1, 1], [0, 0, 1, 1])
     >>> res.statistic, res.dof, res.p_value
     (0.0, 0, 1.0)
+
+    Mantel-Byar: the second patient is exposed from time 2 on (two rows); by hand
+    O - E = 1 - (1/3 + 1/2 + 1), V = 2/9 + 1/4, statistic 25/17.
+
+    >>> mb = logrank([2, 2, 5, 3, 4], [0, 0, 1, 1, 1], [0, 0, 1, 0, 0], entry=[0, 0, 2, 0, 0])
+    >>> round(mb.statistic, 4), mb.dof
+    (1.4706, 1)
     """
-    t = as_durations(durations)
+    if entry is None:
+        t = as_durations(durations)
+        start = None
+    else:
+        start, t = as_intervals(entry, durations, names=("entry", "durations"))
     e = as_events(events, n=t.size)
     labels = as_groups(groups, t.size)
     levels, g = np.unique(
@@ -161,6 +227,20 @@ def logrank(durations: Any, events: Any, groups: Any, *, strata: Any = None) -> 
         s = np.zeros(t.size, dtype=np.int64)
     else:
         _, s = np.unique(as_groups(strata, t.size, name="strata").astype(str), return_inverse=True)
+    if start is not None:
+        counts = np.bincount(g, minlength=k)
+        if e.sum() == 0:
+            statistic, dof = math.nan, 0
+            obs = exp = np.zeros(k)
+        else:
+            statistic, dof, obs, exp = _mantel_byar(
+                start, t, e, g.astype(np.intp), k, np.asarray(s, dtype=np.int64)
+            )
+        p_value = float(stats.chi2.sf(statistic, dof)) if dof > 0 else math.nan
+        table = pd.DataFrame(
+            {"n": counts, "observed": obs, "expected": exp}, index=pd.Index(levels, name="group")
+        )
+        return LogRankResult(statistic, dof, p_value, table)
     (t,) = timefix(t)
     obs = np.zeros(k)
     exp = np.zeros(k)
