@@ -1598,10 +1598,8 @@ def effect_estimates(
         ea,
         names=[TREATED, *design_x.columns],
         conf_level=settings.conf_level,
-        profile=False,
+        firth="flag",
     )
-    if fit.method == "firth":
-        fit = replace(fit, estimable=np.zeros_like(fit.estimable), method="not estimable")
     add(
         "adjusted",
         f"{len(complete)} patients, Cox adjusted for {', '.join(label(c) for c in covs)}",

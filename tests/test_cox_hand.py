@@ -522,3 +522,20 @@ def test_firth_that_cannot_converge_is_not_estimable_not_a_crash() -> None:
     table = cox(f, "t", "e", ["g", "x"])
     assert (table["method"] == "not estimable").all()
     assert table.attrs["note"] == "Firth's penalised likelihood did not converge"
+
+
+def test_flag_reports_monotone_likelihood_without_fitting_firth() -> None:
+    f = pd.DataFrame(
+        {
+            "t": [1, 2, 3, 4, 5, 6, 7, 8],
+            "e": [1, 1, 1, 0, 0, 0, 0, 0],
+            "arm": [0, 0, 0, 0, 1, 1, 1, 1],
+        }
+    )
+    fit = cox_fit(f[["arm"]].to_numpy(float), f["t"], f["e"], firth="flag")
+    assert fit.method == "not estimable" and "monotone likelihood" in fit.note
+    assert cox_fit(f[["arm"]].to_numpy(float), f["t"], f["e"]).method == "firth"
+    finite = f.assign(e=[1, 1, 0, 1, 1, 0, 0, 0], arm=[0, 1, 0, 1, 0, 1, 0, 1])
+    flagged = cox_fit(finite[["arm"]].to_numpy(float), finite["t"], finite["e"], firth="flag")
+    plain = cox_fit(finite[["arm"]].to_numpy(float), finite["t"], finite["e"], firth=False)
+    assert flagged.method == "ml" and flagged.coef[0] == plain.coef[0]

@@ -1082,7 +1082,7 @@ def cox_fit(
     strata: Any = None,
     ties: Ties = "efron",
     conf_level: float = 0.95,
-    firth: bool | Literal["auto"] = "auto",
+    firth: bool | Literal["auto", "flag"] = "auto",
     profile: bool = True,
     start: Any = None,
 ) -> CoxFit:
@@ -1129,6 +1129,8 @@ def cox_fit(
     firth : bool or "auto"
         ``"auto"`` switches to Firth's penalised likelihood only when the
         ordinary estimate is infinite (monotone likelihood); not with weights.
+        ``"flag"`` detects the same but reports the fit as not estimable (with the
+        reason in ``note``) instead of fitting Firth's model.
     profile : bool, default True
         For Firth fits, compute the profile penalised-likelihood intervals and
         p-values; ``False`` leaves them ``NaN`` (a point estimate is enough, e.g.
@@ -1191,8 +1193,10 @@ def cox_fit(
         )
     if ties not in ("efron", "breslow"):
         raise InputError(f"ties must be 'efron' or 'breslow', got {describe_value(ties)}")
-    if not (firth is True or firth is False or firth == "auto"):
-        raise InputError(f"firth must be True, False or 'auto', got {describe_value(firth)}")
+    if not (firth is True or firth is False or firth in ("auto", "flag")):
+        raise InputError(
+            f"firth must be True, False, 'auto' or 'flag', got {describe_value(firth)}"
+        )
     if (
         isinstance(conf_level, bool)
         or not isinstance(conf_level, numbers.Real)
@@ -1326,6 +1330,12 @@ _WEIGHTED_MONOTONE = (
 )
 
 
+_MONOTONE = (
+    "monotone likelihood: a hazard ratio is infinite (e.g. no events in an arm or a "
+    "covariate level), as R's coxph warns"
+)
+
+
 def _fit(
     xc: FloatArray,
     t: FloatArray,
@@ -1336,7 +1346,7 @@ def _fit(
     groups: npt.NDArray[Any] | None,
     ties: Ties,
     conf_level: float,
-    firth: bool | Literal["auto"],
+    firth: bool | Literal["auto", "flag"],
     profile: bool = True,
     start: FloatArray | None = None,
 ) -> CoxFit:
@@ -1364,14 +1374,15 @@ def _fit(
         return _not_estimable(
             names, n, n_events, ll_null, "a covariate is constant within the risk sets at events"
         )
-    use_firth = firth is True or (firth == "auto" and _empty_level(xc, e))
+    detect = firth in ("auto", "flag")
+    use_firth = firth is True or (detect and _empty_level(xc, e))
     if not use_firth:
         beta, ev, converged = _newton(r, p, firth=False, max_iter=_ITER_MAX)
         spread = np.ptp(xc, axis=0)
-        if firth == "auto" and (
-            _diverging(beta, ev.info, ev.score, np.arange(p), spread) or not converged
-        ):
+        if detect and (_diverging(beta, ev.info, ev.score, np.arange(p), spread) or not converged):
             use_firth = True
+    if use_firth and firth == "flag":
+        return _not_estimable(names, n, n_events, ll_null, _MONOTONE)
     if use_firth and weighted:
         return _not_estimable(names, n, n_events, ll_null, _WEIGHTED_MONOTONE)
     if not use_firth and (not np.all(np.isfinite(ev.info)) or np.linalg.matrix_rank(ev.info) < p):
@@ -1491,7 +1502,7 @@ def cox(
     reference: Mapping[str, Any] | None = None,
     ties: Ties = "efron",
     conf_level: float = 0.95,
-    firth: bool | Literal["auto"] = "auto",
+    firth: bool | Literal["auto", "flag"] = "auto",
     start: str | None = None,
 ) -> pd.DataFrame:
     """Hazard ratios from a Cox model, as R ``summary(coxph(...))``.
