@@ -743,10 +743,29 @@ class AnalysisResult:
             }
             for key, cr in self.competing.items()
         }
+        out["estimates"] = self.estimates.to_dict(orient="records")
+        if self.weighting is not None:
+            out["weighting"] = {
+                "estimand": self.weighting.estimand,
+                "effective_sample_size": self.weighting.ess,
+                "distribution": self.weighting.distribution.to_dict(orient="records"),
+                "warnings": list(self.weighting.warnings),
+            }
         if self.mrd is not None:
+            cut = self.mrd.cutpoint
             out["mrd"] = {
                 "measure": self.mrd.measure,
                 "groups": self.mrd.groups.to_dict(orient="records"),
+                "threshold_p_naive": self.mrd.threshold_p,
+                "maximally_selected": None
+                if cut is None
+                else {
+                    "cutpoint": cut.cutpoint,
+                    "statistic": cut.statistic,
+                    "p_value": cut.p_value,
+                    "minprop": cut.minprop,
+                    "maxprop": cut.maxprop,
+                },
             }
         if not self.sweep.empty:
             out["sweep"] = self.sweep.to_dict(orient="records")

@@ -82,6 +82,10 @@ TABLE_TITLES: dict[str, str] = {
     "headline": "Headline results",
     "competing": "Competing risks: cumulative incidence at the horizon, Gray's test, Fine-Gray "
     "and cause-specific hazard ratios",
+    "estimates": "One question, four estimates: crude, matched, weighted and adjusted hazard "
+    "ratios with E-values",
+    "weighting": "Propensity-score weights by arm (effective sample size and distribution)",
+    "weighted_balance": "Covariate balance after weighting (SMD with the estimand's SD)",
     "matching_summary": "Matching summary",
     "flow": "Patient flow: eligibility, outcome and covariates known, matched (patients per arm)",
     "balance": "Covariate balance: SMD (MatchIt, ATT: SD of the blinatumomab patients in the "
@@ -309,7 +313,13 @@ def result_tables(result: Any) -> dict[str, pd.DataFrame]:
     out: dict[str, pd.DataFrame] = {
         "headline": headline_table(result),
         "competing": competing_table(result),
+        "estimates": result.estimates,
     }
+    if result.weighting is not None:
+        out["weighting"] = result.weighting.distribution
+        wb = result.weighting.balance.copy()
+        wb.index.name = "covariate"
+        out["weighted_balance"] = wb.reset_index()
     out["matching_summary"] = pd.DataFrame(
         {
             "item": list(result.matching_summary),
@@ -560,6 +570,9 @@ def html_report(
         _table_html(tables["competing"], table_id="competing")
         if len(tables["competing"])
         else f"<p>{esc(result.competing_note)}</p>",
+        "</section>",
+        '<section id="estimates"><h2>One question, four estimates</h2>',
+        _table_html(tables["estimates"], table_id="estimates"),
         "</section>",
         '<section id="matching"><h2>Matching and balance</h2>',
         _table_html(tables["matching_summary"], table_id="matching-summary"),

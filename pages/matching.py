@@ -250,9 +250,112 @@ def flow_section(res: Any) -> None:
             table(res.ineligible)
 
 
+METHODS = {"matched": "Nearest-neighbour matching", "weighted": "Propensity-score weighting"}
+ESTIMANDS = {
+    "ATT": "ATT: the treated patients' population",
+    "ATE": "ATE: everyone",
+    "ATO": "ATO: overlap weights",
+}
+
+
+def method_choice() -> str:
+    """Matching or weighting: which adjusted sample the survival pages compare."""
+    s = store().settings
+    method = s.population if s.population in METHODS else "matched"
+    st.radio(
+        "Method",
+        options=list(METHODS),
+        format_func=METHODS.get,
+        index=list(METHODS).index(method),
+        horizontal=True,
+        key="method_choice",
+        on_change=_set_from_widget,
+        args=("population", "method_choice"),
+        help="Which sample the Survival, MRD and Subgroups pages compare; 'All patients' "
+        "(unadjusted) is chosen there.",
+    )
+    if s.population == "all":
+        st.caption("The Survival page compares all patients unadjusted (set there).")
+    return method
+
+
+def weighting_controls() -> None:
+    c1, c2, c3 = st.columns([2, 1, 1])
+    with c1:
+        bound(
+            st.radio,
+            "Estimand",
+            "weighting__estimand",
+            options=list(ESTIMANDS),
+            format_func=ESTIMANDS.get,
+        )
+    with c2:
+        bound(
+            st.toggle,
+            "Stabilise (ATE only)",
+            "weighting__stabilize",
+            disabled=store().settings.weighting.estimand != "ATE",
+        )
+    with c3:
+        bound(
+            st.selectbox,
+            "Trim weights at the quantile",
+            "weighting__trim",
+            options=[None, 0.9, 0.95, 0.99],
+            format_func=lambda v: "no trimming" if v is None else f"{v:g}",
+        )
+
+
+def weighting_section(res: Any) -> None:
+    w = res.weighting
+    if w is None:
+        st.info("Propensity weighting is not available for these data.")
+        return
+    for note in w.warnings:
+        st.warning(note)
+    cols = st.columns(4)
+    arms = (("Blinatumomab", "treated"), ("Chemotherapy", "control"))
+    for col, (arm, key) in zip(cols[:2], arms, strict=True):
+        n = int(w.distribution.set_index("arm").loc[arm.lower(), "n"])
+        col.metric(f"{arm}: effective sample size", f"{w.ess[key]:.1f} of {n}")
+    largest = w.largest.iloc[0] if len(w.largest) else None
+    cols[2].metric("Largest weight", fmt_num(largest["weight"]) if largest is not None else "NA")
+    cols[3].metric("Estimand", w.estimand)
+    st.subheader(f"Covariate balance after weighting (SMD (MatchIt, {w.estimand}))")
+    bal = w.balance.reset_index()
+    chart(
+        charts.love_plot(w.balance, presentation=presentation()),
+        bal,
+        "love-plot-weighted",
+        width="stretch",
+    )
+    st.caption(
+        f"SMD (MatchIt, {w.estimand}): weighted mean difference over "
+        + (
+            "the SD of the blinatumomab patients in the full sample"
+            if w.estimand == "ATT"
+            else "the pooled SD of the two arms in the full sample"
+        )
+        + ". Grey: unweighted; green: weighted."
+    )
+    st.markdown("**Weights by arm**")
+    table(w.distribution)
+    with st.expander("The ten largest weights"):
+        table(w.largest)
+
+
 @fragment
 def body() -> None:
     show_flash()
+    method = method_choice()
+    if method == "weighted":
+        weighting_controls()
+        eligibility_controls()
+        res = result()
+        if res is not None:
+            flow_section(res)
+            weighting_section(res)
+        return
     width_slot = controls()
     eligibility_controls()
     res = result()

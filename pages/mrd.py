@@ -15,6 +15,7 @@ from blinastudy.ui_state import (
     MRD_THRESHOLDS,
     ci_label,
     fmt_ci,
+    fmt_p,
     fmt_pct,
     threshold_label,
 )
@@ -29,6 +30,7 @@ from pages.common.ui import (
     show_flash,
     store,
     table,
+    teach,
     teach_topic,
 )
 
@@ -117,6 +119,37 @@ def group_numbers(mrd: Any, horizon: float) -> None:
     table(detail)
 
 
+def cut_section(mrd: Any) -> None:
+    """The data-driven cut-point beside the chosen threshold, with honest p-values."""
+    if mrd.cutpoint is None and pd.isna(mrd.threshold_p):
+        return
+    c1, c2 = st.columns(2)
+    c1.metric(
+        f"Plain log-rank p at {mrd.threshold_pct:g} %",
+        fmt_p(mrd.threshold_p),
+        help="Naive: valid only for a threshold fixed before seeing the outcomes.",
+    )
+    c1.caption("Naive p of the chosen threshold (both arms together).")
+    cut = mrd.cutpoint
+    if cut is not None:
+        c2.metric(
+            "Maximally selected cut-point",
+            f"{cut.cutpoint:g} %",
+            help="The threshold that separates the curves most (maxstat, log-rank scores).",
+        )
+        c2.caption(
+            f"Adjusted p {fmt_p(cut.p_value)} (Lausen and Schumacher 1992, accounting for the "
+            f"search over {cut.minprop:g}-{cut.maxprop:g} quantiles; R maxstat.test)"
+        )
+    teach(
+        "Searching for the threshold that separates the curves best, then testing it as if "
+        "it had been fixed in advance, gives a p-value far too small. The maximally selected "
+        "log-rank statistic accounts for the search, so its adjusted p is larger than the "
+        "plain p of the same cut; only a threshold fixed beforehand (the protocol's) earns a "
+        "plain p-value."
+    )
+
+
 @fragment
 def body() -> None:
     show_flash()
@@ -144,6 +177,7 @@ def body() -> None:
         f"MRD at {TIMEPOINTS[settings.mrd.timepoint].lower()}, threshold {mrd.threshold_pct:g} %."
     )
     group_numbers(mrd, settings.horizon_months)
+    cut_section(mrd)
     if mrd.missing:
         st.caption(f"{mrd.missing} patient(s) have no MRD value at this time point.")
     if len(mrd.curve):

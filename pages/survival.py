@@ -42,7 +42,11 @@ ALL_ENDPOINTS = {
     "cir": "Relapse (cumulative incidence)",
     "trm": "Death in remission (cumulative incidence)",
 }
-POPULATIONS = {"matched": "Matched pairs", "all": "All patients"}
+POPULATIONS = {
+    "matched": "Matched pairs",
+    "weighted": "Weighted (propensity score)",
+    "all": "All patients",
+}
 ORIGINS = {"diagnosis": "Diagnosis", "landmark": "Landmark"}
 ARM_NAMES = {"blinatumomab": "Blinatumomab", "chemotherapy": "Chemotherapy"}
 
@@ -220,6 +224,40 @@ def estimates(ep: Any, res: Any) -> None:
     teach_topic("firth", res)
 
 
+def four_estimates(res: Any) -> None:
+    """One question, four answers, each with its E-value."""
+    est = res.estimates
+    if est.empty:
+        return
+    settings = store().settings
+    key = settings.endpoint if settings.endpoint in ENDPOINT_LABELS else "efs"
+    st.subheader(f"One question, four estimates ({key.upper()} hazard ratio)")
+    ci = ci_label(settings.conf_level)
+    shown = pd.DataFrame(
+        {
+            "estimate": est["estimate"],
+            "population": est["population"],
+            "events": est["events"],
+            f"HR ({ci})": [fmt_hr(r) for r in est.to_dict(orient="records")],
+            "p": est["p_value"].map(fmt_p),
+            "method": est["method"].map(method_label),
+            "E-value (point / CI)": [
+                "" if pd.isna(a) else f"{a:.2f} / {b:.2f}"
+                for a, b in zip(est["e_value"], est["e_value_ci"], strict=True)
+            ],
+        }
+    )
+    table(shown)
+    rare = "a rare outcome" if settings.e_value_rare_outcome else "a common outcome"
+    st.caption(
+        "E-value: how strongly an unmeasured confounder would have to be associated with "
+        "both the arm and the outcome (as a risk ratio) to explain the estimate away "
+        f"(VanderWeele & Ding 2017, hazard ratio read as for {rare}); the second number "
+        "is for the confidence limit nearest 1."
+    )
+    csv_download(est, "four-estimates")
+
+
 def immortal_time(res: Any) -> None:
     st.subheader("Immortal time: from diagnosis versus from a landmark")
     start = res.blina_start_median
@@ -290,6 +328,7 @@ def body() -> None:
     else:
         st.info("No patients in this selection.")
     estimates(ep, res)
+    four_estimates(res)
     if len(ep.excluded):
         with st.expander(f"{len(ep.excluded)} patient(s) excluded at the landmark"):
             table(ep.excluded)

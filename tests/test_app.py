@@ -555,3 +555,22 @@ def test_cumulative_incidence_on_every_page() -> None:
     assert "incidence at 24 months" in texts(at) or at.dataframe
     at.switch_page("pages/subgroups.py").run()
     assert_clean(at)
+
+
+def test_weighting_instead_of_matching() -> None:
+    at = start("pages/matching.py")
+    at.radio(key="method_choice").set_value("weighted").run()
+    assert_clean(at)
+    assert at.session_state[STORE].settings.population == "weighted"
+    assert metric(at, "Estimand") == "ATT"
+    assert metric(at, "Blinatumomab: effective sample size") == "90.0 of 90"
+    at.radio(key="w.weighting__estimand").set_value("ATO").run()
+    assert_clean(at)
+    assert metric(at, "Estimand") == "ATO"
+    at.switch_page("pages/survival.py").run()
+    assert_clean(at)
+    assert "One question, four estimates (EFS hazard ratio)" in [h.value for h in at.subheader]
+    assert any("weighted for the ATO" in str(c.value) for c in at.caption)
+    at.switch_page("pages/mrd.py").run()
+    assert_clean(at)
+    assert "Maximally selected cut-point" in [m.label for m in at.metric]
