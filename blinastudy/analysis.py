@@ -34,6 +34,13 @@ from blinastudy.eligibility import Eligibility, EligibilityFlow, apply_eligibili
 from blinastudy.errors import InputError
 from blinastudy.matching import MatchResult, PropensityModel, balance, fit_propensity, match
 from blinastudy.methods import label
+from blinastudy.model_checks import (
+    PH_ALPHA,
+    PhCheck,
+    RmstComparison,
+    ph_check,
+    rmst_comparison,
+)
 from blinastudy.mrd_text import MRD_BELOW_COLUMNS, mrd_class
 from blinastudy.schema import ROWS_ATTR
 from blinastudy.sensitivity import e_value
@@ -61,6 +68,7 @@ from blinastudy.survival.cuminc import (
 )
 from blinastudy.survival.cutpoint import CutpointResult, cutpoint
 from blinastudy.survival.finegray import fine_gray
+from blinastudy.timedep import TimeDependentResult, time_dependent_exposure
 from blinastudy.validate import (
     as_durations,
     as_events,
@@ -462,7 +470,10 @@ class EndpointResult:
     sentences a reader needs next to these numbers. The horizon counts from the time
     origin (``origin``); when an arm is not followed that long, ``horizon_note``
     says so and ``horizon_max`` is the latest month (whole months) with both arms
-    still under follow-up.
+    still under follow-up. ``ph`` is the proportional-hazards test of the Cox model
+    behind ``hazard_ratio`` (``cox.zph``) and ``rmst`` the restricted mean survival
+    up to the horizon per arm and their difference (a pair-bootstrap interval on
+    matched samples).
     """
 
     endpoint: str
@@ -490,6 +501,8 @@ class EndpointResult:
     horizon_note: str = ""
     horizon_max: float = float("nan")
     population: str = ""
+    ph: PhCheck | None = None
+    rmst: RmstComparison | None = None
 
 
 @dataclass(frozen=True)
@@ -653,6 +666,13 @@ class AnalysisResult:
     competing_note: str = ""
     weighting: WeightingResult | None = None
     estimates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    time_dependent: dict[str, TimeDependentResult] = field(default_factory=dict)
+    """Blinatumomab as a time-dependent exposure per endpoint, on the sample analysed."""
+    time_dependent_all: dict[str, TimeDependentResult] = field(default_factory=dict)
+    """The same on all eligible patients, unweighted, when the sample analysed is a
+    matched or weighted one (matching does not apply to it)."""
+    immortal_advice: dict[str, str] = field(default_factory=dict)
+    """Per endpoint, which immortal-time estimate to quote and why, in plain words."""
 
     @property
     def endpoint(self) -> EndpointResult:
@@ -1001,11 +1021,26 @@ def _endpoint(
     lr_label = ""
     hr_boot: BootstrapResult | None = None
     hr = pd.DataFrame(columns=COX_COLUMNS)
+    ph: PhCheck | None = None
+    rmst: RmstComparison | None = None
+    if full and both:
+        rmst = rmst_comparison(
+            tr,
+            er,
+            xr,
+            settings.horizon_months,
+            weights=wr,
+            resample=None if design.resample is None else rows[design.resample].to_numpy(),
+            replicates=replicates,
+            random_state=settings.bootstrap.random_state,
+            conf_level=settings.conf_level,
+        )
     if both and e_all.sum() > 0:
-        if full:
-            lr_plain, lr_strat = _logranks(t_all, e_all, treated, data, design, notes)
-            lr, lr_label = _chosen_logrank(settings, lr_plain, lr_strat, design)
+        lr_plain, lr_strat = _logranks(t_all, e_all, treated, data, design, notes)
+        lr, lr_label = _chosen_logrank(settings, lr_plain, lr_strat, design)
         fit = _hazard_ratio(xr, tr, er, wr, rows, design, settings.conf_level)
+        varying = wr is not None and np.ptp(wr) > 0
+        ph = ph_check(rows, tcol, ecol, [TREATED], weights=design.weights if varying else None)
         hr = fit.table()
         hr.index = pd.Index(["blinatumomab vs chemotherapy"], name="comparison")
         if fit.method == "not estimable" and fit.note:
@@ -1057,6 +1092,8 @@ def _endpoint(
         horizon_note=horizon_note,
         horizon_max=horizon_max,
         population=population or design.description,
+        ph=ph,
+        rmst=rmst,
     )
 
 
@@ -1543,12 +1580,13 @@ def effect_estimates(
     E-values (VanderWeele and Ding 2017).
 
     Columns ``estimate, population, n, events, hr, ci_lower, ci_upper, p_value, method,
-    e_value, e_value_ci``.
+    e_value, e_value_ci, ph_p`` (``ph_p``: the arm's proportional-hazards p of
+    ``cox.zph``).
     """
     tcol, ecol, _ = ENDPOINTS[key]
     rows: list[dict[str, Any]] = []
 
-    def add(name: str, population: str, fit: CoxFit, n: int, events: int) -> None:
+    def add(name: str, population: str, fit: CoxFit, n: int, events: int, ph: PhCheck) -> None:
         with np.errstate(over="ignore"):
             hr, lo, hi = (float(np.exp(v[0])) for v in (fit.coef, fit.ci_lower, fit.ci_upper))
         ev = None
@@ -1567,6 +1605,7 @@ def effect_estimates(
                 "method": fit.method if fit.estimable[0] else "not estimable",
                 "e_value": np.nan if ev is None else ev.point,
                 "e_value_ci": np.nan if ev is None else ev.ci,
+                "ph_p": ph.p_value,
             }
         )
 
@@ -1579,14 +1618,29 @@ def effect_estimates(
 
     x, t, e = arrays(frame)
     crude = cox_fit(x, t, e, names=[TREATED], conf_level=settings.conf_level)
-    add("crude", f"all {len(frame)} eligible patients, unadjusted", crude, len(frame), int(e.sum()))
+    add(
+        "crude",
+        f"all {len(frame)} eligible patients, unadjusted",
+        crude,
+        len(frame),
+        int(e.sum()),
+        ph_check(frame, tcol, ecol, [TREATED]),
+    )
     if res is not None:
         units, uses, design = matched_sample(res)
         rows_ = units if uses is None else uses
         xm, tm, em = arrays(rows_)
         wm = None if design.weights is None else rows_[design.weights].to_numpy(dtype=float)
         fit = _hazard_ratio(xm, tm, em, wm, rows_, design, settings.conf_level)
-        add("matched", design.description, fit, len(units), int(units[ecol].sum()))
+        varying = wm is not None and np.ptp(wm) > 0
+        add(
+            "matched",
+            design.description,
+            fit,
+            len(units),
+            int(units[ecol].sum()),
+            ph_check(rows_, tcol, ecol, [TREATED], weights=design.weights if varying else None),
+        )
     if weights is not None:
         xw, tw, ew = arrays(complete)
         fit = cox_fit(
@@ -1603,7 +1657,16 @@ def effect_estimates(
             fit,
             len(complete),
             int(ew.sum()),
+            ph_check(
+                complete.assign(**{WEIGHT: weights.weights.to_numpy()}),
+                tcol,
+                ecol,
+                [TREATED],
+                weights=WEIGHT,
+            ),
         )
+    if complete.empty or not all((complete[TREATED] == f).any() for f in (1, 0)):
+        return pd.DataFrame(rows)  # no patient of an arm has every covariate
     covs = list(settings.adjust_covariates or settings.matching.covariates)
     design_x = design_matrix(complete, covs)
     xa = np.column_stack([complete[TREATED].to_numpy(dtype=float), design_x.to_numpy(dtype=float)])
@@ -1625,6 +1688,14 @@ def effect_estimates(
         fit,
         len(complete),
         int(ea.sum()),
+        ph_check(
+            pd.concat([complete[[tcol, ecol, TREATED]], design_x], axis=1),
+            tcol,
+            ecol,
+            [TREATED, *design_x.columns],
+        )
+        if fit.estimable[0]
+        else PhCheck(float("nan"), note="the adjusted model is not estimable"),
     )
     return pd.DataFrame(rows)
 
@@ -1881,6 +1952,198 @@ def patient_flow(
     out = pd.DataFrame(rows)
     out["total"] = out["blinatumomab"] + out["chemotherapy"]
     return out
+
+
+def _filtered(frame: pd.DataFrame, subgroup: tuple[str, str] | None) -> pd.DataFrame:
+    """The rows of one subgroup level (all rows without a filter)."""
+    if subgroup is None:
+        return frame
+    var, level = subgroup
+    if var not in frame.columns:
+        raise InputError(f"subgroup filter variable {var!r} is not a column of the cohort")
+    return frame[frame[var].astype(str) == level]
+
+
+@dataclass
+class _Immortal:
+    table: pd.DataFrame
+    sample: dict[str, TimeDependentResult]
+    all_patients: dict[str, TimeDependentResult]
+    advice: dict[str, str]
+
+
+#: Kinds of row of the immortal-time table, in order.
+IMMORTAL_ANALYSES = {
+    "diagnosis": "from diagnosis (biased)",
+    "landmark": "landmark",
+    "time-dependent": "time-dependent exposure",
+    "time-dependent, all patients": "time-dependent exposure, all patients",
+}
+
+
+def _immortal_row(key: str, analysis: str, origin: str, population: str) -> dict[str, Any]:
+    return {"endpoint": key, "analysis": analysis, "origin": origin, "population": population}
+
+
+def _hr_fields(hr: pd.DataFrame) -> dict[str, Any]:
+    one = len(hr) > 0
+    return {
+        "hr": float(hr["hr"].iloc[0]) if one else np.nan,
+        "ci_lower": float(hr["ci_lower"].iloc[0]) if one else np.nan,
+        "ci_upper": float(hr["ci_upper"].iloc[0]) if one else np.nan,
+        "method": str(hr["method"].iloc[0]) if one else "not estimable",
+    }
+
+
+def _immortal_time(
+    endpoints: dict[str, EndpointResult],
+    pop: pd.DataFrame,
+    uses: pd.DataFrame | None,
+    everyone: pd.DataFrame,
+    settings: Settings,
+    *,
+    design: SampleDesign,
+    population: str,
+) -> _Immortal:
+    """The same comparison from diagnosis, from the landmark and with blinatumomab as a
+    time-dependent exposure (on the sample analysed and, when that is matched or
+    weighted, on all eligible patients), with the sentence saying which to quote."""
+    rows: list[dict[str, Any]] = []
+    sample: dict[str, TimeDependentResult] = {}
+    all_patients: dict[str, TimeDependentResult] = {}
+    advice: dict[str, str] = {}
+    has_start = "blina_start_months" in pop.columns
+    for key in ENDPOINTS:
+        tcol, ecol, _ = ENDPOINTS[key]
+        for origin in ("diagnosis", "landmark"):
+            ep = (
+                endpoints[key]
+                if origin == settings.origin
+                else _endpoint(
+                    pop,
+                    key,
+                    settings,
+                    origin=origin,
+                    design=design,
+                    full=False,
+                    uses=uses,
+                    population=population,
+                )
+            )
+            rows.append(
+                {
+                    **_immortal_row(key, origin, ep.origin, ep.population),
+                    "n_blinatumomab": ep.n[ARMS[0]],
+                    "n_chemotherapy": ep.n[ARMS[1]],
+                    "events_blinatumomab": ep.events[ARMS[0]],
+                    "events_chemotherapy": ep.events[ARMS[1]],
+                    **_hr_fields(ep.hazard_ratio),
+                    "p_value": np.nan if ep.logrank is None else ep.logrank.p_value,
+                    "test": ep.logrank_label,
+                    "ph_p": np.nan if ep.ph is None else ep.ph.p_value,
+                    "excluded": len(ep.excluded),
+                }
+            )
+        if not has_start:
+            advice[key] = (
+                "The start of blinatumomab is not recorded (blina_start_months), so the "
+                "time-dependent analysis is not available: quote the landmark estimate."
+            )
+            continue
+        targets = [("time-dependent", pop if uses is None else uses, design)]
+        if design.matched or design.weights is not None:
+            targets.append(("time-dependent, all patients", everyone, SampleDesign()))
+        for analysis, data, des in targets:
+            if data.empty or not all((data[TREATED] == f).any() for f in (1, 0)):
+                continue
+            td = time_dependent_exposure(
+                data,
+                tcol,
+                ecol,
+                treated=TREATED,
+                start="blina_start_months",
+                cluster=PATIENT if des.reused else des.cluster,
+                weights=des.weights,
+                population=population if des is design else f"all {len(data)} eligible patients",
+                conf_level=settings.conf_level,
+                conf_type=settings.conf_type,
+            )
+            (sample if des is design else all_patients)[key] = td
+            included = data.loc[~data.index.astype(str).isin(td.excluded["patient_id"])]
+            rows.append(
+                {
+                    **_immortal_row(
+                        key, analysis, "diagnosis, exposed from the first dose", td.population
+                    ),
+                    "n_blinatumomab": int((included[TREATED] == 1).sum()),
+                    "n_chemotherapy": int((included[TREATED] == 0).sum()),
+                    "events_blinatumomab": int(included.loc[included[TREATED] == 1, ecol].sum()),
+                    "events_chemotherapy": int(included.loc[included[TREATED] == 0, ecol].sum()),
+                    **_hr_fields(td.hazard_ratio),
+                    "p_value": td.p_value,
+                    "test": td.test_label,
+                    "ph_p": td.ph.p_value,
+                    "excluded": len(td.excluded),
+                    **{k: td.counts[k] for k in TD_COUNTS},
+                }
+            )
+        advice[key] = _immortal_advice(
+            [r for r in rows if r["endpoint"] == key], settings.landmark_months
+        )
+    table = pd.DataFrame(rows)
+    for col in TD_COUNTS:
+        if col not in table:
+            table[col] = np.nan
+    return _Immortal(table, sample, all_patients, advice)
+
+
+#: Columns of the time-dependent rows: events and months of follow-up per state.
+TD_COUNTS = ("events_exposed", "events_unexposed", "months_exposed", "months_unexposed")
+
+
+def _fmt_hr(row: dict[str, Any]) -> str:
+    if not np.isfinite(row["hr"]):
+        return "not estimable"
+    return f"{row['hr']:.2f}"
+
+
+def _immortal_advice(rows: list[dict[str, Any]], landmark: float) -> str:
+    """Which estimate to quote, from the numbers of one endpoint's rows."""
+    by = {r["analysis"]: r for r in rows}
+    diag, land, td = by.get("diagnosis"), by.get("landmark"), by.get("time-dependent")
+    if td is None or not np.isfinite(td["hr"]):
+        return (
+            "Quote the landmark estimate: the time-dependent model could not be estimated "
+            "here, and the analysis from diagnosis credits blinatumomab with the months its "
+            "patients had to survive to receive it."
+        )
+    out = [
+        f"Quote the time-dependent estimate (HR {_fmt_hr(td)}): it keeps every patient and "
+        "counts blinatumomab patients as unexposed until their first dose, so the months "
+        "they had to stay event-free to receive it are not credited to the drug."
+    ]
+    if diag is not None and land is not None:
+        out.append(
+            f"From diagnosis (HR {_fmt_hr(diag)}) those months are credited to blinatumomab, "
+            f"which biases the comparison in its favour; the {landmark:g}-month landmark "
+            f"(HR {_fmt_hr(land)}) avoids that bias but leaves out {int(land['excluded'])} "
+            "patients and depends on the month chosen."
+        )
+        d, lm, t = diag["hr"], land["hr"], td["hr"]
+        if np.isfinite(d) and np.isfinite(lm):
+            if min(d, lm) <= t <= max(d, lm):
+                where = "lies between the two"
+            elif t < min(d, lm):
+                where = "is lower than both"
+            else:
+                where = "is higher than both"
+            out.append(f"Here the time-dependent hazard ratio {where}.")
+    if td.get("ph_p") is not None and np.isfinite(td["ph_p"]) and td["ph_p"] < PH_ALPHA:
+        out.append(
+            "Its proportional-hazards test rejects (p < 0.05): read the restricted mean "
+            "survival difference beside it."
+        )
+    return " ".join(out)
 
 
 def _start_median(frame: pd.DataFrame) -> float | None:
@@ -2196,14 +2459,12 @@ def analyze(
         restricted += (
             f", restricted to {label(settings.subgroup_filter[0])} = {settings.subgroup_filter[1]}"
         )
-        var, level = settings.subgroup_filter
-        if var not in pop.columns:
-            raise InputError(f"subgroup filter variable {var!r} is not a column of the cohort")
-        survival_pop = pop[pop[var].astype(str) == level]
+        survival_pop = _filtered(pop, settings.subgroup_filter)
         if survival_pop.empty:
+            var, level = settings.subgroup_filter
             raise InputError(f"no patient in subgroup {var} = {level!r}")
         if uses is not None:
-            survival_uses = uses[uses[var].astype(str) == level]
+            survival_uses = _filtered(uses, settings.subgroup_filter)
     endpoints = {
         key: _endpoint(
             survival_pop,
@@ -2217,41 +2478,15 @@ def analyze(
         )
         for key in ENDPOINTS
     }
-    # immortal time: the same comparison from diagnosis and from the landmark (of the
-    # origin not shown only the counts and the hazard ratio are needed)
-    immortal_rows = []
-    for key in ENDPOINTS:
-        for origin in ("diagnosis", "landmark"):
-            ep = (
-                endpoints[key]
-                if origin == settings.origin
-                else _endpoint(
-                    survival_pop,
-                    key,
-                    settings,
-                    origin=origin,
-                    design=design,
-                    full=False,
-                    uses=survival_uses,
-                    population=restricted,
-                )
-            )
-            hr = ep.hazard_ratio
-            immortal_rows.append(
-                {
-                    "endpoint": key,
-                    "origin": ep.origin,
-                    "n_blinatumomab": ep.n[ARMS[0]],
-                    "n_chemotherapy": ep.n[ARMS[1]],
-                    "events_blinatumomab": ep.events[ARMS[0]],
-                    "events_chemotherapy": ep.events[ARMS[1]],
-                    "hr": float(hr["hr"].iloc[0]) if len(hr) else np.nan,
-                    "ci_lower": float(hr["ci_lower"].iloc[0]) if len(hr) else np.nan,
-                    "ci_upper": float(hr["ci_upper"].iloc[0]) if len(hr) else np.nan,
-                    "method": str(hr["method"].iloc[0]) if len(hr) else "not estimable",
-                    "excluded": len(ep.excluded),
-                }
-            )
+    immortal = _immortal_time(
+        endpoints,
+        survival_pop,
+        survival_uses,
+        _filtered(frame, settings.subgroup_filter),
+        settings,
+        design=design,
+        population=restricted,
+    )
     km_key = settings.endpoint if settings.endpoint in ENDPOINTS else "efs"
     estimates = effect_estimates(frame, complete, res, weighting, km_key, settings)
     competing: dict[str, CompetingResult] = {}
@@ -2318,7 +2553,10 @@ def analyze(
         baseline_after=baseline_after,
         overlap=_overlap(frame, res),
         endpoints=endpoints,
-        immortal_time=pd.DataFrame(immortal_rows),
+        immortal_time=immortal.table,
+        time_dependent=immortal.sample,
+        time_dependent_all=immortal.all_patients,
+        immortal_advice=immortal.advice,
         mrd=_mrd(pop, settings, shown),
         forest=forest_table,
         design=design,

@@ -26,6 +26,8 @@ __all__ = [
     "love_plot",
     "mrd_chart",
     "overlap_chart",
+    "ph_chart",
+    "simon_makuch_chart",
     "sweep_chart",
     "term_text",
     "to_png",
@@ -648,6 +650,124 @@ def mrd_chart(mrd: Any, *, label: str = "Survival", presentation: bool = False) 
         .properties(width=st["width"], height=st["width"] * 0.5, title=f"{label} by MRD group")
     )
     return cast(alt.Chart, _configure(chart, presentation))
+
+
+#: Colours of the exposure states: exposed as the blinatumomab arm.
+STATE_COLORS = {"exposed": ARM_COLORS["blinatumomab"], "unexposed": "#555555"}
+
+
+def simon_makuch_chart(
+    td: Any, *, label: str = "Survival", presentation: bool = False
+) -> alt.LayerChart:
+    """Simon-Makuch curves: survival while exposed and while unexposed, by delayed entry.
+
+    ``td`` is a :class:`~blinastudy.timedep.TimeDependentResult`; the exposed curve
+    starts at the first dose and each patient enters it at their own first dose.
+
+    Examples
+    --------
+    >>> from blinastudy.analysis import analyze
+    >>> from blinastudy.demo import make_demo_cohort
+    >>> res = analyze(make_demo_cohort(), sweep=False)
+    >>> "layer" in simon_makuch_chart(res.time_dependent["efs"]).to_dict()
+    True
+    """
+    st = _style(presentation)
+    color = alt.Color(
+        "state:N",
+        title="Blinatumomab",
+        scale=alt.Scale(domain=list(STATE_COLORS), range=list(STATE_COLORS.values())),
+    )
+    base = alt.Chart(td.curves)
+    x = alt.X("time:Q", title="Months from diagnosis")
+    band = base.mark_area(opacity=0.15, interpolate="step-after").encode(
+        x=x, y="ci_lower:Q", y2="ci_upper:Q", color=color
+    )
+    line = base.mark_line(interpolate="step-after", strokeWidth=st["line"]).encode(
+        x=x,
+        y=alt.Y(
+            "survival:Q", title=label, scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")
+        ),
+        color=color,
+        tooltip=[
+            alt.Tooltip("state:N", title="State"),
+            alt.Tooltip("time:Q", title="Month", format=".1f"),
+            alt.Tooltip("survival:Q", title="Survival", format=".1%"),
+            alt.Tooltip("n_at_risk:Q", title="At risk", format=".0f"),
+        ],
+    )
+    chart = alt.layer(band, line).properties(
+        width=st["width"],
+        height=st["width"] * 0.5,
+        title=f"{label}: Simon-Makuch curves (exposed from the first dose)",
+    )
+    return cast(alt.LayerChart, _configure(chart, presentation))
+
+
+def ph_chart(ph: Any, *, label: str = "", presentation: bool = False) -> alt.LayerChart:
+    """The hazard ratio over follow-up: mean scaled Schoenfeld residual per bin of events.
+
+    ``ph`` is a :class:`~blinastudy.model_checks.PhCheck`; each point is the log
+    hazard ratio over a stretch of follow-up (at least five events, with its 95 %
+    interval), on the hazard-ratio scale; the dashed line is the model's constant
+    hazard ratio. Points that wander away from it are what ``cox.zph`` tests.
+
+    Examples
+    --------
+    >>> from blinastudy.model_checks import ph_check
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"t": range(1, 13), "e": [1] * 12, "x": [1, 0] * 6})
+    >>> "layer" in ph_chart(ph_check(f, "t", "e", ["x"])).to_dict()
+    True
+    """
+    st = _style(presentation)
+    bins = ph.bins.assign(
+        hr=np.exp(ph.bins["beta"]),
+        lo=np.exp(ph.bins["ci_lower"]),
+        hi=np.exp(ph.bins["ci_upper"]),
+        mid=(ph.bins["time_from"] + ph.bins["time_to"]) / 2,
+    )
+    for col in ("hr", "lo", "hi"):
+        bins[col] = bins[col].clip(lower=HR_DOMAIN[0], upper=HR_DOMAIN[1])
+    scale = alt.Scale(type="log", domain=list(HR_DOMAIN), clamp=True)
+    y = alt.Y("hr:Q", title="Hazard ratio over follow-up", scale=scale)
+    x = alt.X("mid:Q", title="Months (event times)")
+    points = (
+        alt.Chart(bins)
+        .mark_point(filled=True, size=st["point"], color="#0072B2")
+        .encode(
+            x=x,
+            y=y,
+            tooltip=[
+                alt.Tooltip("time_from:Q", title="From month", format=".1f"),
+                alt.Tooltip("time_to:Q", title="To month", format=".1f"),
+                alt.Tooltip("events:Q", title="Events"),
+                alt.Tooltip("hr:Q", title="Hazard ratio", format=".2f"),
+            ],
+        )
+    )
+    bars = (
+        alt.Chart(bins)
+        .mark_rule(color="#0072B2")
+        .encode(x=x, y=alt.Y("lo:Q", scale=scale), y2="hi:Q")
+    )
+    spans = (
+        alt.Chart(bins)
+        .mark_rule(color="#0072B2", opacity=0.4)
+        .encode(x="time_from:Q", x2="time_to:Q", y="hr:Q")
+    )
+    constant = (
+        alt.Chart(pd.DataFrame({"hr": [float(np.exp(ph.coef))]}))
+        .mark_rule(strokeDash=[4, 4], color="#555555")
+        .encode(y=alt.Y("hr:Q", scale=scale))
+    )
+    chart = alt.layer(spans, bars, points, constant).properties(
+        width=st["width"],
+        height=st["width"] * 0.45,
+        title=(label + ": " if label else "")
+        + f"proportional hazards (cox.zph p = {ph.p_value:.3g})",
+    )
+    return cast(alt.LayerChart, _configure(chart, presentation))
 
 
 def to_svg(chart: Any) -> str:

@@ -27,6 +27,7 @@ from scipy import special
 from scipy.sparse import csgraph
 
 from blinastudy.errors import InputError
+from blinastudy.model_checks import ph_check
 from blinastudy.survival.coxph import cox_fit, independent_columns
 from blinastudy.validate import (
     as_durations,
@@ -66,6 +67,7 @@ FOREST_COLUMNS = [
     "method",
     "p_interaction_wald",
     "interaction_test",
+    "ph_p",
 ]
 INTERACTION_COLUMNS = [
     "variable",
@@ -317,15 +319,25 @@ def _row(
         )
     if fit is None or not fit.estimable[0]:
         row.update(
-            hr=np.nan, ci_lower=np.nan, ci_upper=np.nan, p_value=np.nan, method="not estimable"
+            hr=np.nan,
+            ci_lower=np.nan,
+            ci_upper=np.nan,
+            p_value=np.nan,
+            method="not estimable",
+            ph_p=np.nan,
         )
     else:
+        w = None if weights is None else weights[sel]
+        level_rows = pd.DataFrame({"t": t[sel], "e": ev, "x": treat[sel]})
+        if w is not None:
+            level_rows["w"] = w
         row.update(
             hr=float(np.exp(fit.coef[0])),
             ci_lower=float(np.exp(fit.ci_lower[0])),
             ci_upper=float(np.exp(fit.ci_upper[0])),
             p_value=float(fit.p_value[0]),
             method=fit.method,
+            ph_p=ph_check(level_rows, "t", "e", ["x"], weights=None if w is None else "w").p_value,
         )
     return row
 
@@ -487,6 +499,9 @@ def forest(
           ``p_interaction_wald``) on clustered data when that p exists,
           otherwise ``"likelihood ratio"`` (:data:`LIKELIHOOD_RATIO`, show
           ``p_interaction``); empty on the overall row.
+        * ``ph_p``: the level's proportional-hazards p (``cox.zph``, transform
+          ``"km"``, :func:`~blinastudy.model_checks.ph_check`); NaN when the
+          hazard ratio is not estimable or infinite (Firth).
 
     Raises
     ------

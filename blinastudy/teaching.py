@@ -43,16 +43,30 @@ TITLES: dict[str, str] = {
     "propensity": "Propensity scores",
     "caliper": "The caliper: bias against sample size",
     "smd": "Balance: standardised differences, not p-values",
-    "immortal_time": "Immortal time bias and the landmark",
+    "immortal_time": "Immortal time: landmark and time-dependent exposure",
     "mrd_threshold": "Choosing an MRD threshold after the fact",
     "forest": "Reading a forest plot and its interaction p-value",
     "firth": "Firth estimates when an arm has no events",
     "competing": "Competing risks: why 1 - Kaplan-Meier overstates relapse",
     "kmunicate": "The KMunicate table under a survival curve",
+    "proportional_hazards": "Is the hazard ratio constant? cox.zph and restricted means",
 }
 
 #: The fixed explanation of each topic.
 TEXTS: dict[str, str] = {
+    "proportional_hazards": (
+        "A hazard ratio is one number for the whole follow-up: it assumes the treatment "
+        "lowers the hazard by the same factor in month 2 and in month 30. If blinatumomab "
+        "helped mostly early, or its effect faded, that number would be an average of "
+        "different effects. The cox.zph test (Grambsch and Therneau) asks whether the "
+        "scaled Schoenfeld residuals drift with time; a small p-value (below 0.05) says the "
+        "hazard ratio is probably not constant. The plot shows the hazard ratio over "
+        "stretches of follow-up: a flat row of points around the dashed line is what "
+        "proportional hazards look like. The restricted mean survival time does not need the "
+        "assumption: it is the area under the Kaplan-Meier curve up to a chosen month, the "
+        "average number of months alive (and event-free) in that window. The difference "
+        "between the arms, in months, is an effect a family can picture."
+    ),
     "competing": (
         "A child who dies in remission can no longer relapse. The Kaplan-Meier method, "
         "asked for relapse, censors that death: it assumes the child would have gone on "
@@ -101,8 +115,13 @@ TEXTS: dict[str, str] = {
         "relapse of the controls counts. That flatters the treated arm. A landmark analysis "
         "starts the clock at the same time for everyone (e.g. 12 months), keeps only children "
         "alive and event-free then, and drops treated children who had not yet started "
-        "blinatumomab; the hazard ratio usually moves towards 1. (A Cox model with treatment "
-        "as a time-dependent covariate is the other remedy.)"
+        "blinatumomab; the hazard ratio usually moves towards 1, but the answer depends on the "
+        "month chosen and the patients dropped. The third remedy keeps everyone: blinatumomab "
+        "as a time-dependent exposure. Each child counts as unexposed from diagnosis until the "
+        "first dose and as exposed afterwards, so the months before the first dose are "
+        "credited to 'no blinatumomab yet' (Cox model on split follow-up, Mantel-Byar test). "
+        "The Simon-Makuch curves draw it: the exposed curve starts at the first dose and each "
+        "child joins it at their own first dose."
     ),
     "mrd_threshold": (
         "MRD thresholds such as 0.01% and 0.1% are protocol conventions. If several "
@@ -294,18 +313,27 @@ def _immortal(settings: Settings, result: Any) -> list[str]:
     table = result.immortal_time
     for key in ("efs", "os"):
         rows = table[table["endpoint"] == key] if len(table) else table
-        if len(rows) < 2:
+        by = {str(r["analysis"]): r for r in rows.to_dict(orient="records")}
+        d, lmk = by.get("diagnosis"), by.get("landmark")
+        if d is None or lmk is None:
             continue
-        diag = rows[rows["origin"] == "diagnosis"]
-        land = rows[rows["origin"] != "diagnosis"]
-        if diag.empty or land.empty:
-            continue
-        d, lmk = diag.iloc[0], land.iloc[0]
-        out.append(
+        text = (
             f"{ENDPOINT_NAMES[key][0]}: from diagnosis {_hr_row(d, settings.conf_level)}; from "
             f"the {lm}-month landmark {_hr_row(lmk, settings.conf_level)}, with "
-            f"{int(lmk['excluded'])} patients excluded at the landmark."
+            f"{int(lmk['excluded'])} patients excluded at the landmark"
         )
+        td = by.get("time-dependent")
+        if td is not None:
+            text += (
+                f"; as a time-dependent exposure {_hr_row(td, settings.conf_level)}, with "
+                f"{int(td['events_exposed'])} events in {td['months_exposed']:.0f} exposed "
+                f"and {int(td['events_unexposed'])} in {td['months_unexposed']:.0f} unexposed "
+                "patient-months"
+            )
+        out.append(text + ".")
+        advice = result.immortal_advice.get(key)
+        if advice and key == (settings.endpoint if settings.endpoint in ("efs", "os") else "efs"):
+            out.append(advice)
     return out
 
 
@@ -398,7 +426,38 @@ def _kmunicate(settings: Settings, result: Any) -> list[str]:
     return out
 
 
+def _proportional_hazards(settings: Settings, result: Any) -> list[str]:
+    if result is None:
+        return []
+    ep = result.endpoint
+    out: list[str] = []
+    if ep.ph is not None:
+        if ep.ph.note:
+            out.append(
+                f"{ENDPOINT_NAMES[ep.endpoint][0]}: the test is not available ({ep.ph.note})."
+            )
+        else:
+            verdict = (
+                "the hazard ratio is probably not constant"
+                if ep.ph.violated
+                else "no evidence against a constant hazard ratio"
+            )
+            out.append(
+                f"{ENDPOINT_NAMES[ep.endpoint][0]}: cox.zph p = {ep.ph.p_value:.3f}, {verdict}."
+            )
+    rm = ep.rmst
+    if rm is not None and not rm.note:
+        out.append(
+            f"In the first {rm.tau:g} months blinatumomab patients had on average "
+            f"{rm.rmst['treated']:.1f} months and chemotherapy patients "
+            f"{rm.rmst['control']:.1f} months {'alive and event-free' if ep.endpoint == 'efs' else 'alive'}: a difference "
+            f"of {rm.difference:+.1f} months."
+        )
+    return out
+
+
 _NUMBERS = {
+    "proportional_hazards": _proportional_hazards,
     "propensity": _propensity,
     "caliper": _caliper,
     "smd": _smd,

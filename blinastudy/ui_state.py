@@ -82,6 +82,7 @@ __all__ = [
     "fmt_num",
     "fmt_p",
     "fmt_pct",
+    "fmt_ph",
     "get_field",
     "mapping_dicts",
     "mapping_from_table",
@@ -93,6 +94,7 @@ __all__ = [
     "restored_mapping",
     "still_needed",
     "subgroup_options",
+    "suggested_landmark",
     "sweep_settings",
     "target_label",
     "target_options",
@@ -294,9 +296,38 @@ def subgroup_options(cohort: pd.DataFrame, max_levels: int = 12) -> list[str]:
     return out
 
 
+def suggested_landmark(cohort: pd.DataFrame) -> float | None:
+    """The landmark month a cohort suggests: the 75th percentile of months from
+    diagnosis to the first blinatumomab dose, rounded up to a whole month (1 to 36).
+
+    By then three in four blinatumomab patients have started, so the landmark
+    analysis leaves out few of them, without waiting for the latest starters.
+    ``None`` when the cohort records no start (R's ``quantile``, type 7).
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"arm": ["blinatumomab"] * 4 + ["chemotherapy"],
+    ...                   "blina_start_months": [4.0, 8.0, 10.0, 14.5, None]})
+    >>> suggested_landmark(f)  # 75th percentile 11.125
+    12.0
+    >>> suggested_landmark(f.drop(columns="blina_start_months")) is None
+    True
+    """
+    if "blina_start_months" not in cohort.columns or "arm" not in cohort.columns:
+        return None
+    starts = pd.to_numeric(
+        cohort.loc[cohort["arm"].astype(str) == "blinatumomab", "blina_start_months"],
+        errors="coerce",
+    ).dropna()
+    if starts.empty:
+        return None
+    return float(min(max(math.ceil(float(starts.quantile(0.75))), 1), 36))
+
+
 def adapt_settings(settings: Settings, cohort: pd.DataFrame) -> Settings:
     """Fit settings to a newly loaded cohort: keep only covariates, strata and subgroup
-    variables it has; drop a subgroup filter. Everything else is kept.
+    variables it has; drop a subgroup filter; take the landmark month from the
+    cohort (:func:`suggested_landmark`). Everything else is kept.
 
     If none of the chosen covariates exists, the default covariates present are used;
     if none of those exists either, the settings are returned unchanged (the analysis
@@ -312,6 +343,9 @@ def adapt_settings(settings: Settings, cohort: pd.DataFrame) -> Settings:
     covs = tuple(c for c in settings.matching.covariates if c in present)
     if not covs:
         covs = tuple(c for c in DEFAULT_COVARIATES if c in present)
+    landmark = suggested_landmark(cohort)
+    if landmark is not None:
+        settings = settings.update(landmark_months=landmark)
     if not covs:
         return settings.update(subgroup_filter=None)
     exact = tuple(c for c in settings.matching.exact if c in present)
@@ -441,6 +475,19 @@ def fmt_p(p: Any) -> str:
     if not _finite(p):
         return "NA"
     return "< 0.001" if float(p) < 0.001 else f"{float(p):.3f}"
+
+
+def fmt_ph(p: Any) -> str:
+    """The proportional-hazards p of ``cox.zph``, flagged below 0.05.
+
+    Examples
+    --------
+    >>> fmt_ph(0.4016), fmt_ph(0.012), fmt_ph(float("nan"))
+    ('0.402', '0.012 ⚠', 'not testable')
+    """
+    if not _finite(p):
+        return "not testable"
+    return fmt_p(p) + (" ⚠" if float(p) < 0.05 else "")
 
 
 def fmt_months(x: Any) -> str:

@@ -19,6 +19,7 @@ from blinastudy.ui_state import (
     fmt_num,
     fmt_p,
     fmt_pct,
+    fmt_ph,
     method_label,
 )
 from pages.common.ui import (
@@ -205,6 +206,7 @@ def estimates(ep: Any, res: Any) -> None:
             f"{ARM_NAMES[a]} {ep.n.get(a, 0)} ({ep.events.get(a, 0)} events)" for a in ARM_NAMES
         )
     )
+    model_checks(ep, res)
     if len(hr) and str(hr.iloc[0]["method"]).startswith("firth"):
         st.warning(
             "**Firth penalised estimate.** One arm has no events, so the ordinary Cox "
@@ -224,6 +226,59 @@ def estimates(ep: Any, res: Any) -> None:
     teach_topic("firth", res)
 
 
+def model_checks(ep: Any, res: Any) -> None:
+    """Proportional-hazards test of the hazard ratio, and the restricted mean survival
+    difference at the horizon beside it."""
+    c1, c2 = st.columns(2)
+    ph = ep.ph
+    c1.metric("Proportional hazards: cox.zph p", fmt_ph(None if ph is None else ph.p_value))
+    c1.caption(
+        "Test of a constant hazard ratio over follow-up (R `cox.zph`, Kaplan-Meier "
+        "transform) for the model of the hazard ratio above"
+        + (f"; {ph.note}" if ph is not None and ph.note else "")
+        + "."
+    )
+    rm = ep.rmst
+    after = "after diagnosis" if ep.origin == "diagnosis" else f"after the {ep.origin}"
+    if rm is not None and not rm.note:
+        ci = ci_label(rm.conf_level)
+        c2.metric(
+            f"Restricted mean {ep.endpoint.upper()} to {rm.tau:g} months (blina − chemo)",
+            f"{rm.difference:+.2f} months",
+        )
+        alive = "alive and event-free" if ep.endpoint == "efs" else "alive"
+        c2.caption(
+            f"{ci} {fmt_ci(rm.ci_lower, rm.ci_upper)} months; {rm.method}. Mean months "
+            f"{alive} in the first {rm.tau:g} months {after}: blinatumomab "
+            f"{rm.rmst['treated']:.2f}, chemotherapy {rm.rmst['control']:.2f} (area under the "
+            "Kaplan-Meier curve, R `print(survfit, rmean = tau)`)."
+        )
+    else:
+        c2.metric(f"Restricted mean {ep.endpoint.upper()} difference", "not estimated")
+        c2.caption((rm.note[:1].upper() + rm.note[1:] + ": ") if rm is not None and rm.note else "")
+    if ph is not None and ph.violated:
+        st.warning(
+            f"**The hazard ratio may not be constant** (cox.zph p = {fmt_p(ph.p_value)}): one "
+            "number does not summarise the whole follow-up. Read the restricted mean survival "
+            "difference, and the curves, beside it.",
+            icon=":material/warning:",
+        )
+        if len(ph.bins):
+            chart(
+                charts.ph_chart(ph, label=ep.label, presentation=presentation()),
+                ph.bins,
+                f"ph-{ep.endpoint}",
+            )
+    elif ph is not None and len(ph.bins):
+        with st.expander("Hazard ratio over follow-up (scaled Schoenfeld residuals)"):
+            chart(
+                charts.ph_chart(ph, label=ep.label, presentation=presentation()),
+                ph.bins,
+                f"ph-{ep.endpoint}",
+            )
+    teach_topic("proportional_hazards", res)
+
+
 def four_estimates(res: Any) -> None:
     """One question, four answers, each with its E-value."""
     est = res.estimates
@@ -241,6 +296,7 @@ def four_estimates(res: Any) -> None:
             f"HR ({ci})": [fmt_hr(r) for r in est.to_dict(orient="records")],
             "p": est["p_value"].map(fmt_p),
             "method": est["method"].map(method_label),
+            "PH test p (cox.zph)": est["ph_p"].map(fmt_ph),
             "E-value (point / CI)": [
                 "" if pd.isna(a) else f"{a:.2f} / {b:.2f}"
                 for a, b in zip(est["e_value"], est["e_value_ci"], strict=True)
@@ -258,8 +314,17 @@ def four_estimates(res: Any) -> None:
     csv_download(est, "four-estimates")
 
 
+IMMORTAL_NAMES = {
+    "diagnosis": "From diagnosis (biased)",
+    "landmark": "Landmark",
+    "time-dependent": "Time-dependent exposure",
+    "time-dependent, all patients": "Time-dependent exposure, all patients",
+}
+
+
 def immortal_time(res: Any) -> None:
-    st.subheader("Immortal time: from diagnosis versus from a landmark")
+    st.subheader("Immortal time: from diagnosis, from a landmark, or time-dependent")
+    settings = store().settings
     start = res.blina_start_median
     when = (
         f"In this cohort, blinatumomab was started a median **{start:.1f} months** after diagnosis."
@@ -270,31 +335,73 @@ def immortal_time(res: Any) -> None:
     st.markdown(
         f"{when} A patient had to stay event-free until then to receive it, so counting from "
         "diagnosis credits the blinatumomab arm with event-free time that the treatment "
-        "could not have caused (*immortal time bias*). A landmark analysis starts the "
-        "clock at the same month for everyone and leaves out patients who had an event, "
-        "were lost, or had not started blinatumomab by then."
+        "could not have caused (*immortal time bias*). Two remedies: a **landmark** starts the "
+        f"clock at month {settings.landmark_months:g} for everyone and leaves out patients who "
+        "had an event, were lost, or had not started blinatumomab by then; a **time-dependent "
+        "exposure** keeps everyone and counts each blinatumomab patient as unexposed until the "
+        "first dose."
     )
+    key = settings.endpoint if settings.endpoint in ENDPOINT_LABELS else "efs"
     it = res.immortal_time
-    if len(it):
+    rows = it[it["endpoint"] == key] if len(it) else it
+    if len(rows):
+        ci = ci_label(settings.conf_level)
         shown = pd.DataFrame(
             {
-                "endpoint": it["endpoint"].str.upper(),
-                "time origin": it["origin"],
-                "n (blina / chemo)": it["n_blinatumomab"].astype(str)
+                "analysis": rows["analysis"].map(IMMORTAL_NAMES),
+                "population": rows["population"],
+                "n (blina / chemo)": rows["n_blinatumomab"].astype(str)
                 + " / "
-                + it["n_chemotherapy"].astype(str),
-                "events (blina / chemo)": it["events_blinatumomab"].astype(str)
+                + rows["n_chemotherapy"].astype(str),
+                "events (blina / chemo)": rows["events_blinatumomab"].astype(str)
                 + " / "
-                + it["events_chemotherapy"].astype(str),
-                f"HR ({ci_label(store().settings.conf_level)})": [
-                    fmt_hr(r) for r in it.to_dict(orient="records")
+                + rows["events_chemotherapy"].astype(str),
+                f"HR ({ci})": [fmt_hr(r) for r in rows.to_dict(orient="records")],
+                "method": rows["method"].map(method_label),
+                "p (test)": [
+                    f"{fmt_p(p)} ({t})" for p, t in zip(rows["p_value"], rows["test"], strict=True)
                 ],
-                "method": it["method"].map(method_label),
-                "excluded": it["excluded"],
+                "PH test p (cox.zph)": rows["ph_p"].map(fmt_ph),
+                "excluded": rows["excluded"],
             }
+        )
+        st.caption(
+            f"{ENDPOINT_LABELS[key]}; hazard ratio blinatumomab versus chemotherapy (for the "
+            "time-dependent rows: exposed versus unexposed follow-up), Cox model, Efron ties."
         )
         table(shown)
         csv_download(it, "immortal-time")
+        advice = res.immortal_advice.get(key)
+        if advice:
+            st.info(advice, icon=":material/lightbulb:")
+        td_all = res.time_dependent_all.get(key)
+        if td_all is not None:
+            st.caption(
+                "Matching does not apply to the time-dependent analysis of all patients: it "
+                f"uses {td_all.population}, each unexposed until their first dose. The "
+                "time-dependent row on the matched sample uses the matched patients, exposure "
+                "starting at each treated patient's first dose."
+            )
+    td = res.time_dependent.get(key)
+    if td is not None and len(td.curves):
+        with st.expander("Simon-Makuch curves (exposed from the first dose)"):
+            counts = td.counts
+            st.caption(
+                f"{td.population}; {ENDPOINT_LABELS[key]}; Kaplan-Meier with delayed entry "
+                f"({settings.conf_type} {ci_label(settings.conf_level)}): "
+                f"{counts['events_exposed']:.0f} events in {counts['months_exposed']:.0f} "
+                f"exposed and {counts['events_unexposed']:.0f} in "
+                f"{counts['months_unexposed']:.0f} unexposed patient-months."
+            )
+            chart(
+                charts.simon_makuch_chart(
+                    td, label=ENDPOINT_LABELS[key], presentation=presentation()
+                ),
+                td.curves,
+                f"simon-makuch-{key}",
+            )
+            for note in td.notes:
+                st.info(note, icon=":material/info:")
     teach_topic("immortal_time", res)
 
 

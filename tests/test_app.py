@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from blinastudy.demo import DEMO_LABEL, make_demo_cohort
 from blinastudy.settings import Settings
+from blinastudy.ui_state import adapt_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -170,16 +171,42 @@ def test_survival_controls_and_landmark() -> None:
     at.radio(key="w.origin").set_value("landmark").run()
     assert_clean(at)
     assert any("excluded at the landmark" in e.label for e in at.expander)
-    # 24 months after the 12-month landmark is beyond the treated arm's follow-up: said,
+    # the landmark comes from the cohort: the 75th percentile of the demo's blinatumomab
+    # starts, rounded up
+    assert at.session_state[STORE].settings.landmark_months == 15.0
+    # 24 months after the 15-month landmark is beyond the treated arm's follow-up: said,
     # with a button for the latest month both arms reach
-    label = "Blinatumomab: OS at 24 months after the landmark 12 months"
+    label = "Blinatumomab: OS at 24 months after the landmark 15 months"
     assert metric(at, label) == "not estimated"
     assert any("is followed to 24 months after the landmark" in str(i.value) for i in at.info)
     at.button(key="nearest_horizon").click().run()
-    assert at.session_state[STORE].settings.horizon_months == 21.0
-    assert metric(at, "Blinatumomab: OS at 21 months after the landmark 12 months") == "100.0 %"
+    assert at.session_state[STORE].settings.horizon_months == 19.0
+    assert metric(at, "Blinatumomab: OS at 19 months after the landmark 15 months") == "100.0 %"
     at.slider(key="w.horizon_months").set_value(12.0).run()
-    assert metric(at, "Blinatumomab: OS at 12 months after the landmark 12 months") == "100.0 %"
+    assert metric(at, "Blinatumomab: OS at 12 months after the landmark 15 months") == "100.0 %"
+
+
+def test_survival_immortal_time_rows_and_model_checks() -> None:
+    at = start("pages/survival.py")
+    assert_clean(at)
+    shown = [d.value for d in at.dataframe]
+    immortal = next(
+        t for t in shown if "analysis" in t.columns and "PH test p (cox.zph)" in t.columns
+    )
+    assert list(immortal["analysis"]) == [
+        "From diagnosis (biased)",
+        "Landmark",
+        "Time-dependent exposure",
+        "Time-dependent exposure, all patients",
+    ]
+    assert any(str(i.value).startswith("Quote the time-dependent estimate") for i in at.info)
+    assert any(
+        "Matching does not apply to the time-dependent analysis" in str(c.value) for c in at.caption
+    )
+    assert metric(at, "Proportional hazards: cox.zph p") == "0.402"
+    rmst = "Restricted mean EFS to 24 months (blina − chemo)"
+    assert metric(at, rmst) == "+3.06 months"
+    assert any("Simon-Makuch" in e.label for e in at.expander)
 
 
 # --------------------------------------------------------------------------------------
@@ -371,7 +398,8 @@ def test_bad_settings_file_is_reported() -> None:
     ).run()
     assert_clean(at)
     assert any("settings were not loaded" in str(e.value) for e in at.error)
-    assert at.session_state[STORE].settings == Settings()
+    # unchanged: the defaults fitted to the demo cohort
+    assert at.session_state[STORE].settings == adapt_settings(Settings(), make_demo_cohort())
 
 
 # --------------------------------------------------------------------------------------

@@ -239,7 +239,7 @@ def test_infinite_interaction_note_names_the_level() -> None:
 
 def test_forest_appends_the_wald_columns(reference: dict[str, Any]) -> None:
     assert FOREST_COLUMNS[: len(OLD_COLUMNS)] == OLD_COLUMNS
-    assert FOREST_COLUMNS[len(OLD_COLUMNS) :] == ["p_interaction_wald", "interaction_test"]
+    assert FOREST_COLUMNS[len(OLD_COLUMNS) :] == ["p_interaction_wald", "interaction_test", "ph_p"]
     d = _case("pairs")
     by = ["risk", "sex", "cns", "site"]
     out = forest(d, "months", "event", "treated", by, cluster="pair")

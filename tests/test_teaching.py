@@ -66,11 +66,14 @@ def test_immortal_time_uses_the_diagnosis_and_landmark_hazard_ratios() -> None:
     res = demo_result()
     text = explain("immortal_time", result=res)
     assert "median of 10.8 months after diagnosis" in text
-    it = res.immortal_time.set_index(["endpoint", "origin"])
-    for origin in ("diagnosis", "landmark 12 months"):
-        row = it.loc[("efs", origin)]
+    it = res.immortal_time.set_index(["endpoint", "analysis"])
+    for analysis in ("diagnosis", "landmark", "time-dependent"):
+        row = it.loc[("efs", analysis)]
         assert fmt_hr(row["hr"], row["ci_lower"], row["ci_upper"]) in text
-    assert f"{int(it.loc[('efs', 'landmark 12 months'), 'excluded'])} patients excluded" in text
+    assert f"{int(it.loc[('efs', 'landmark'), 'excluded'])} patients excluded" in text
+    td = it.loc[("efs", "time-dependent")]
+    assert f"{int(td['events_exposed'])} events in {td['months_exposed']:.0f} exposed" in text
+    assert res.immortal_advice["efs"] in text
 
 
 def test_mrd_threshold_counts_patients_changing_group() -> None:

@@ -51,6 +51,7 @@ from blinastudy.survival.rmst import (
     RestrictedMean,
     RmstDifference,
     restricted_mean,
+    restricted_mean_replicates,
     rmst_difference,
 )
 from blinastudy.survival.tdc import as_intervals, split_at
@@ -89,6 +90,7 @@ __all__ = [
     "quantile_survival",
     "reference_levels",
     "restricted_mean",
+    "restricted_mean_replicates",
     "rmst_difference",
     "split_at",
     "survival_at",

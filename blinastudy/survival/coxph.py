@@ -169,6 +169,8 @@ def _design(
             parts.append(pd.DataFrame({col: values}, index=frame.index))
             refs[col] = ""
             continue
+        if not levels:
+            raise InputError(f"covariate '{col}' has no values")
         text = ser.astype(str)
         dummies = {f"{col}{lv}": (text == lv).to_numpy(dtype=float) for lv in levels[1:]}
         refs.update(dict.fromkeys(dummies, levels[0]))

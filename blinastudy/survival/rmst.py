@@ -27,9 +27,22 @@ from blinastudy.errors import InputError
 from blinastudy.survival.km import kaplan_meier
 from blinastudy.survival.tdc import as_intervals
 from blinastudy.survival.timefix import timefix
-from blinastudy.validate import as_durations, as_events, as_groups, describe_value
+from blinastudy.validate import (
+    FloatArray,
+    as_durations,
+    as_events,
+    as_groups,
+    as_weights,
+    describe_value,
+)
 
-__all__ = ["RestrictedMean", "RmstDifference", "restricted_mean", "rmst_difference"]
+__all__ = [
+    "RestrictedMean",
+    "RmstDifference",
+    "restricted_mean",
+    "restricted_mean_replicates",
+    "rmst_difference",
+]
 
 
 @dataclass(frozen=True)
@@ -155,6 +168,56 @@ def restricted_mean(
     return _survmean(km, t)
 
 
+def restricted_mean_replicates(durations: Any, events: Any, counts: Any, tau: float) -> FloatArray:
+    """Restricted mean up to ``tau`` for many frequency-weighted copies of one sample.
+
+    Row ``b`` of ``counts`` says how often each patient appears in copy ``b`` (a
+    bootstrap replicate); the result is the ``rmst`` of :func:`restricted_mean` on
+    the sample with rows repeated that often, for every copy at once (the curve
+    is 1 before its first event and carried on flat after its last time).
+
+    Parameters
+    ----------
+    durations, events : array-like
+        Follow-up times and 0/1 event indicators.
+    counts : array-like, shape (copies, patients)
+        Non-negative frequency weights per copy.
+    tau : float
+        Truncation time (> 0).
+
+    Returns
+    -------
+    numpy.ndarray
+        One restricted mean per copy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t, e = [1.0, 2.0, 3.0, 4.0], [1, 1, 1, 1]
+    >>> restricted_mean_replicates(t, e, np.array([[1, 1, 1, 1], [0, 1, 1, 2]]), 3).tolist()
+    [2.25, 2.75]
+    >>> restricted_mean([2, 3, 4, 4], [1, 1, 1, 1], 3).rmst
+    2.75
+    """
+    (t,) = timefix(as_durations(durations))
+    e = as_events(events, n=t.size).astype(float)
+    w = np.atleast_2d(np.asarray(counts, dtype=float))
+    if w.shape[1] != t.size:
+        raise InputError(f"counts has {w.shape[1]} columns but durations has {t.size} values")
+    limit = _tau(tau)
+    grid = np.unique(t[(e > 0) & (t <= limit)])  # where the curve can step down
+    at_risk = (t[:, None] >= grid[None, :]).astype(float)
+    died = ((t[:, None] == grid[None, :]) & (e[:, None] > 0)).astype(float)
+    n = w @ at_risk
+    d = w @ died
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(n > 0, 1.0 - d / n, 1.0)
+    # S on [0, g1), [g1, g2), ..., [g_last, tau]
+    heights = np.concatenate([np.ones((w.shape[0], 1)), np.cumprod(factor, axis=1)], axis=1)
+    widths = np.diff(np.concatenate([[0.0], grid, [limit]]))
+    return np.asarray(heights @ widths, dtype=np.float64)
+
+
 def _reference_level(levels: list[Any], reference: Any) -> Any:
     if reference is not None:
         matches = [lv for lv in levels if lv == reference or str(lv) == str(reference)]
@@ -181,6 +244,7 @@ def rmst_difference(
     reference: Any = None,
     conf_level: float = 0.95,
     entry: Any = None,
+    weights: Any = None,
 ) -> RmstDifference:
     """Difference in restricted mean survival time between two arms, up to ``tau``.
 
@@ -208,6 +272,9 @@ def rmst_difference(
         Level of the interval.
     entry : array-like of float, optional
         Delayed-entry times.
+    weights : array-like of float, optional
+        Case weights (each arm as :func:`restricted_mean` with ``weights``; the
+        standard errors take the weights as fixed, as R's ``survmean`` does).
 
     Returns
     -------
@@ -232,6 +299,7 @@ def rmst_difference(
     else:
         s_all, t_all = as_intervals(entry, durations, names=("entry", "durations"))
     e_all = as_events(events, n=t_all.size)
+    w_all = None if weights is None else as_weights(weights, t_all.size)
     labels = as_groups(groups, t_all.size)
     levels = list(pd.unique(pd.Series(labels, dtype=object)))
     if len(levels) != 2:
@@ -254,7 +322,12 @@ def rmst_difference(
     for level in (other, ref):
         mask = np.asarray([lab == level for lab in labels], dtype=bool)
         curves.append(
-            kaplan_meier(t_all[mask], e_all[mask], entry=None if s_all is None else s_all[mask])
+            kaplan_meier(
+                t_all[mask],
+                e_all[mask],
+                entry=None if s_all is None else s_all[mask],
+                weights=None if w_all is None else w_all[mask],
+            )
         )
     _check_tau_reached(t, float(t_all.min()))
     one, two = (_survmean(km, t) for km in curves)

@@ -99,6 +99,7 @@ def store() -> Store:
             cohort_hash=content_hash(cohort),
             source=DEMO_LABEL,
             is_demo=True,
+            settings=adapt_settings(Settings(), cohort),
         )
     value: Store = st.session_state[STORE_KEY]
     return value

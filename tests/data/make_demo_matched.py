@@ -39,6 +39,7 @@ def main() -> None:
             "wbc_band",
             "sex",
             "genetic_subtype",
+            "blina_start_months",
         ]
     ].rename(columns={TREATED: "treated"})
     for col, short in SHORT.items():
