@@ -588,6 +588,8 @@ class CompetingResult:
     one_minus_km: dict[str, float] = field(default_factory=dict)
     """1 - Kaplan-Meier of the cause at the horizon per arm, competing events censored:
     the naive estimate that overstates the incidence (shown for teaching)."""
+    ph: PhCheck | None = None
+    """Proportional-hazards test (``cox.zph``) of the cause-specific Cox model."""
 
 
 @dataclass
@@ -719,6 +721,7 @@ class AnalysisResult:
             "endpoints": {},
             "forest": self.forest.to_dict(orient="records"),
             "immortal_time": self.immortal_time.to_dict(orient="records"),
+            "immortal_advice": dict(self.immortal_advice),
         }
         for key, ep in self.endpoints.items():
             out["endpoints"][key] = {
@@ -737,6 +740,21 @@ class AnalysisResult:
                 else asdict(ep.hazard_ratio_bootstrap),
                 "notes": list(ep.notes),
                 "hazard_ratio": ep.hazard_ratio.reset_index().to_dict(orient="records"),
+                "ph_test": None
+                if ep.ph is None
+                else {"p_value": ep.ph.p_value, "chisq": ep.ph.chisq, "note": ep.ph.note},
+                "rmst": None
+                if ep.rmst is None
+                else {
+                    "tau": ep.rmst.tau,
+                    "rmst": ep.rmst.rmst,
+                    "se": ep.rmst.se,
+                    "difference": ep.rmst.difference,
+                    "ci_lower": ep.rmst.ci_lower,
+                    "ci_upper": ep.rmst.ci_upper,
+                    "method": ep.rmst.method,
+                    "note": ep.rmst.note,
+                },
             }
         if self.competing_note:
             out["competing_note"] = self.competing_note
@@ -759,6 +777,7 @@ class AnalysisResult:
                 },
                 "fine_gray": cr.fine_gray.reset_index().to_dict(orient="records"),
                 "cause_specific": cr.cause_specific.reset_index().to_dict(orient="records"),
+                "cause_specific_ph_p": None if cr.ph is None else cr.ph.p_value,
                 "notes": list(cr.notes),
             }
             for key, cr in self.competing.items()
@@ -1374,6 +1393,7 @@ def _competing(
             diff = {"estimate": est, "ci_lower": boot.ci_lower, "ci_upper": boot.ci_upper}
             method = boot.method
     gray: GrayTest | None = None
+    ph: PhCheck | None = None
     fg = pd.DataFrame(columns=["shr", "ci_lower", "ci_upper", "se", "p_value", "method"])
     cs = pd.DataFrame(columns=COX_COLUMNS)
     if all(n[a] > 0 for a in ARMS) and (c_all == 1).any():
@@ -1405,6 +1425,14 @@ def _competing(
         )
         cs = fit.table()
         cs.index = pd.Index(["blinatumomab vs chemotherapy"], name="comparison")
+        varying = design.weights is not None and rows[design.weights].nunique() > 1
+        ph = ph_check(
+            rows.assign(**{CAUSE: cause1}),
+            "efs_months",
+            CAUSE,
+            [TREATED],
+            weights=design.weights if varying else None,
+        )
         if fit.method == "not estimable" and fit.note:
             notes.append(f"Cause-specific hazard ratio not estimable: {fit.note}.")
     return CompetingResult(
@@ -1425,6 +1453,7 @@ def _competing(
         cause_specific=cs,
         notes=notes,
         one_minus_km=one_minus_km,
+        ph=ph,
     )
 
 

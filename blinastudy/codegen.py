@@ -10,8 +10,12 @@ selected endpoint's analysis with the lower-level calls
 MatchIt's weights when they differ, :func:`~blinastudy.analysis.austin_cafri` when
 controls are reused, :func:`~blinastudy.survival.logrank` stratified by matched set
 when the matching was without replacement, :func:`~blinastudy.survival.kaplan_meier`,
-:func:`~blinastudy.subgroups.forest`) with the actual option values written out,
-and checks that both routes give the same numbers.
+:func:`~blinastudy.subgroups.forest`, :func:`~blinastudy.survival.ph_test`, and
+blinatumomab as a time-dependent exposure with :func:`~blinastudy.survival.split_at`,
+``cox_fit(start=...)`` and the Mantel-Byar test) with the actual option values written
+out, and checks that both routes give the same numbers. Weighted analyses rebuild the
+weights with :func:`~blinastudy.weighting.propensity_weights`; on a competing-risks
+endpoint the step-by-step part repeats the EFS comparison and the cause-specific forest.
 """
 
 from __future__ import annotations
@@ -151,11 +155,16 @@ def show_code(
     True
     """
     m = settings.matching
-    tcol, ecol = _TIME[settings.endpoint]
+    # a competing-risks endpoint shows its cumulative incidence; the step-by-step part
+    # repeats the EFS comparison, as AnalysisResult.endpoint does
+    key = settings.endpoint if settings.endpoint in _TIME else "efs"
+    competing = settings.endpoint not in _TIME
+    tcol, ecol = _TIME[key]
     cohort_imports, cohort_lines = _cohort_lines(
         settings, cohort_path, pool_path, list(mapping_paths)
     )
     matched = settings.population == "matched"
+    weighted = settings.population == "weighted"
     reused = matched and m.replace
     conf = settings.conf_level
     out: list[str] = [
@@ -174,16 +183,26 @@ def show_code(
                 "    analyze,\n"
                 "    applicable_eligibility,\n"
                 "    austin_cafri,\n"
+                "    cause_codes,\n"
                 "    cohort_hash,\n"
                 "    matched_sample,\n"
                 "    prepare_cohort,\n"
                 ")",
                 *[line for line in cohort_imports if not line.startswith("from pathlib")],
                 "from blinastudy.eligibility import apply_eligibility",
+                "from blinastudy.errors import InputError",
                 "from blinastudy.matching import balance, match",
                 "from blinastudy.settings import Settings",
                 "from blinastudy.subgroups import forest",
-                "from blinastudy.survival import cox_fit, kaplan_meier, logrank, survival_at",
+                "from blinastudy.survival import (\n"
+                "    cox_fit,\n"
+                "    kaplan_meier,\n"
+                "    logrank,\n"
+                "    ph_test,\n"
+                "    split_at,\n"
+                "    survival_at,\n"
+                ")",
+                "from blinastudy.weighting import propensity_weights",
             ]
         ),
         "",
@@ -260,6 +279,18 @@ def show_code(
             "sample, uses, design = matched_sample(matching)",
             "weights = design.weights  # None when all matching weights are equal",
         ]
+    elif weighted:
+        ws = settings.weighting
+        out += [
+            "# propensity-score weights of the matching pool (WeightIt's weightit(method = glm))",
+            "sample = complete.assign(",
+            "    weight=propensity_weights(",
+            '        complete, "_treated", covariates, '
+            f"estimand={_lit(ws.estimand)}, stabilize={ws.stabilize!r}, trim={_lit(ws.trim)}",
+            "    ).to_numpy()",
+            ")",
+            'uses, weights = None, "weight"',
+        ]
     else:
         out += ["sample, uses, weights = frame, None, None  # all patients, unmatched"]
     steps: list[str] = []
@@ -287,17 +318,17 @@ def show_code(
             "    return rows",
             "",
             "",
-            "population = sample",
+            "population, population_uses = sample, uses",
             "sample, uses = analysed(sample), analysed(uses)",
         ]
     else:
-        out += ["population = sample"]
+        out += ["population, population_uses = sample, uses"]
     rows_var = "uses" if reused else "sample"
 
     def col(name: str) -> str:
         return f'{rows_var}["{name}"]'
 
-    wexpr = f"{rows_var}[weights]" if matched else "None"
+    wexpr = f"{rows_var}[weights]" if matched or weighted else "None"
     out += [
         f"w = None if weights is None else {wexpr}",
         "if w is not None and w.nunique() == 1:",
@@ -308,7 +339,8 @@ def show_code(
         f"    {col(ecol)},",
         '    names=["_treated"],',
         "    weights=w,",
-        f"    cluster={col('pair') if matched else 'None'},  # robust, by matched set",
+        f"    cluster={col('pair') if matched else 'None'},"
+        + ("  # robust, by matched set" if matched else ""),
         f"    conf_level={conf!r},",
         ")",
     ]
@@ -348,16 +380,77 @@ def show_code(
         '    print(f"{arm}: {at.survival:.4f} ({at.ci_lower:.4f} to {at.ci_upper:.4f})")',
         *_assign("wanted", settings.subgroups),
         "subgroups = [v for v in wanted if v in population.columns]",
+        *(
+            [
+                f"# subgroups on the cause-specific hazard of {settings.endpoint.upper()}: "
+                "competing events censored",
+                "forest_rows = population.assign(",
+                f"    _cause=(cause_codes(population, {_lit(settings.endpoint)}, settings) == 1)"
+                ".astype(int)",
+                ")",
+            ]
+            if competing
+            else ["forest_rows = population"]
+        ),
         "subgroup_table = forest(",
-        "    population,",
+        "    forest_rows,",
         f'    "{tcol}",',
-        f'    "{ecol}",',
+        f'    "{"_cause" if competing else ecol}",',
         '    "_treated",',
         "    subgroups,",
         f"    conf_level={conf!r},",
         f"    cluster={_lit('_patient' if reused else 'pair') if matched else 'None'},",
         "    weights=weights,",
         ")",
+        "# proportional hazards of the hazard ratio's model (R's cox.zph, transform km)",
+        "try:",
+        "    zph = ph_test(",
+        f"        {rows_var}.assign(_w=1.0 if w is None else w),",
+        f'        "{tcol}",',
+        f'        "{ecol}",',
+        '        ["_treated"],',
+        '        weights=None if w is None else "_w",',
+        "    )",
+        "except InputError as exc:  # e.g. an infinite hazard ratio: cox.zph has no test",
+        '    print("no proportional-hazards test:", exc)',
+        "    zph = None",
+        "",
+        "# blinatumomab as a time-dependent exposure: unexposed until the first dose",
+        f"td_input = {'population_uses' if reused else 'population'}"
+        + ("" if settings.subgroup_filter is None else "  # the subgroup only"),
+        *(
+            []
+            if settings.subgroup_filter is None
+            else [
+                "td_input = td_input[td_input["
+                f"{_lit(settings.subgroup_filter[0])}].astype(str) == "
+                f"{_lit(settings.subgroup_filter[1])}]"
+            ]
+        ),
+        "td = td_input.assign(",
+        "    _row=range(len(td_input)),",
+        '    _start=td_input["blina_start_months"].where(td_input["_treated"] == 1),',
+        ")",
+        "# left out: blinatumomab start unknown, or no follow-up time",
+        f'td = td[~((td["_treated"] == 1) & td["_start"].isna()) & (td["{tcol}"] > 0)]',
+        f'split = split_at(td, id="_row", duration="{tcol}", event="{ecol}", at="_start")',
+        "td_fit = cox_fit(",
+        '    split["exposed"],',
+        '    split["stop"],',
+        f'    split["{ecol}"],',
+        '    names=["exposed"],',
+        '    start=split["start"],',
+        "    cluster=split["
+        + (_lit("_patient") if reused else _lit("pair") if matched else _lit("_row"))
+        + "],  # robust by "
+        + ("patient" if reused else "matched set" if matched else "patient"),
+        "    weights=None if weights is None else split[weights],",
+        f"    conf_level={conf!r},",
+        ")",
+        "mantel_byar = logrank(",
+        f'    split["stop"], split["{ecol}"], split["exposed"], entry=split["start"]',
+        ")  # the score test of coxph(Surv(start, stop, event) ~ exposed)",
+        'print(td_fit.table().to_string(), "\\nMantel-Byar p:", mantel_byar.p_value)',
         "",
         "# 4. Both routes agree",
         "ep = result.endpoint",
@@ -366,7 +459,16 @@ def show_code(
         "    assert math.isclose(a, b, rel_tol=1e-12) or (math.isnan(a) and math.isnan(b))",
         "assert math.isclose(test.p_value, ep.logrank.p_value, rel_tol=1e-12)",
         "assert math.isclose(plain_test.p_value, ep.logrank_plain.p_value, rel_tol=1e-12)",
-        "assert subgroup_table.equals(result.forest)",
+        "assert subgroup_table.equals(result.forest[subgroup_table.columns])",
+        "if zph is not None:",
+        '    assert math.isclose(zph.loc["_treated", "p_value"], ep.ph.p_value, rel_tol=1e-12)',
+        f"td_result = result.time_dependent[{_lit(key)}]",
+        'for column in ("hr", "ci_lower", "ci_upper"):',
+        "    a = float(td_fit.table()[column].iloc[0])",
+        "    b = float(td_result.hazard_ratio[column].iloc[0])",
+        "    assert math.isclose(a, b, rel_tol=1e-12) or (math.isnan(a) and math.isnan(b))",
+        "if td_result.test is not None:",
+        "    assert math.isclose(mantel_byar.p_value, td_result.test.p_value, rel_tol=1e-12)",
         'print("step-by-step numbers equal analyze()")',
         "",
     ]

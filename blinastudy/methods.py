@@ -447,8 +447,24 @@ def _survival_sentences(settings: Settings, result: Any) -> list[str]:
     out.append(
         f"Arms were compared by {test} and by Cox proportional hazards models with "
         f"Efron ties and {se}, giving hazard ratios with {level} confidence intervals; "
-        "times equal up to rounding were treated as ties (R's timefix)."
+        "times equal up to rounding were treated as ties (R's timefix). Proportional hazards "
+        "were tested for every Cox model with the scaled Schoenfeld residuals (R's cox.zph, "
+        "Kaplan-Meier transform), and the restricted mean survival time to "
+        f"{settings.horizon_months:g} months (area under the Kaplan-Meier curve, as "
+        "print(survfit, rmean)) was compared between arms as a measure that does not need "
+        "proportional hazards."
     )
+    if result is None or result.time_dependent:
+        out.append(
+            "To remove immortal-time bias without a landmark, blinatumomab was also analysed "
+            "as a time-dependent exposure: each patient's follow-up from diagnosis was split "
+            "at the first dose (R's tmerge), patients counting as unexposed until then and as "
+            "exposed afterwards, with a Cox model on the split follow-up (robust standard "
+            "errors clustered on "
+            + ("matched set" if matched else "patient")
+            + "), the Mantel-Byar test and Simon-Makuch curves (Kaplan-Meier with delayed "
+            "entry); matching does not apply when all patients are analysed this way."
+        )
     if result is None or result.competing:
         interest = (
             "relapse or induction failure"

@@ -74,6 +74,9 @@ FIGURE_TITLES: dict[str, str] = {
     "overlap": "Propensity-score overlap before and after matching",
     "forest": "Treatment effect by subgroup",
     "mrd": "Survival by MRD group and arm",
+    "simon_makuch": "Simon-Makuch curves: follow-up exposed to blinatumomab (from the first "
+    "dose) and unexposed (Kaplan-Meier with delayed entry)",
+    "ph": "Hazard ratio over follow-up (scaled Schoenfeld residuals, cox.zph)",
     "sweep": "Caliper sweep: matched N, worst |SMD| and EFS hazard ratio",
 }
 
@@ -93,7 +96,8 @@ TABLE_TITLES: dict[str, str] = {
     "baseline_before": "Baseline characteristics before matching (SMD: tableone, pooled SD)",
     "baseline_after": "Baseline characteristics after matching (SMD: tableone, pooled SD)",
     "forest": "Treatment effect by subgroup",
-    "immortal_time": "Time origin: diagnosis versus landmark",
+    "immortal_time": "Immortal time: from diagnosis (biased), from a landmark, and blinatumomab "
+    "as a time-dependent exposure (Mantel-Byar p), each with its proportional-hazards p",
     "mrd_groups": "Survival by MRD group",
     "mrd_changed": "Patients who change MRD group against the reference threshold",
     "sweep": "Caliper sweep",
@@ -107,6 +111,7 @@ TABLE_TITLES: dict[str, str] = {
     "excluded_outcome": "Patients excluded from every analysis (missing outcome)",
     "ineligible": "Patients not eligible for the comparison",
     "landmark_excluded": "Patients excluded at the landmark",
+    "time_dependent_excluded": "Patients left out of the time-dependent analysis",
 }
 
 #: Tables that list patients (shown in the report's appendix, not its body).
@@ -117,6 +122,7 @@ PATIENT_TABLES = (
     "excluded_outcome",
     "ineligible",
     "landmark_excluded",
+    "time_dependent_excluded",
     "mrd_changed",
 )
 
@@ -142,7 +148,7 @@ def result_charts(result: Any, *, presentation: bool | None = None) -> dict[str,
     >>> from blinastudy.analysis import analyze
     >>> from blinastudy.demo import make_demo_cohort
     >>> sorted(result_charts(analyze(make_demo_cohort(), sweep=False)))
-    ['cir', 'forest', 'km_efs', 'km_os', 'love', 'mrd', 'overlap']
+    ['cir', 'forest', 'km_efs', 'km_os', 'love', 'mrd', 'overlap', 'simon_makuch']
     """
     big = result.settings.display.presentation if presentation is None else presentation
     horizon = result.settings.horizon_months
@@ -162,6 +168,17 @@ def result_charts(result: Any, *, presentation: bool | None = None) -> dict[str,
     if result.mrd is not None and len(result.mrd.curve):
         name = ENDPOINT_NAMES[result.settings.endpoint][1].capitalize()
         out["mrd"] = charts.mrd_chart(result.mrd, label=name, presentation=big)
+    shown = result.settings.endpoint if result.settings.endpoint in result.endpoints else "efs"
+    td = result.time_dependent.get(shown)
+    if td is not None and len(td.curves):
+        out["simon_makuch"] = charts.simon_makuch_chart(
+            td, label=ENDPOINT_NAMES[shown][1].capitalize(), presentation=big
+        )
+    ph = result.endpoints[shown].ph if shown in result.endpoints else None
+    if ph is not None and ph.violated and len(ph.bins):
+        out["ph"] = charts.ph_chart(
+            ph, label=ENDPOINT_NAMES[shown][1].capitalize(), presentation=big
+        )
     if len(result.sweep):
         current = result.settings.matching.caliper
         out["sweep"] = charts.sweep_chart(result.sweep, presentation=big, current=current)
@@ -189,7 +206,10 @@ def render_svgs(
 
 
 def headline_table(result: Any) -> pd.DataFrame:
-    """One row per endpoint and arm: patients, events, survival at the horizon, median, HR.
+    """One row per endpoint and arm: patients, events, survival at the horizon, median, HR
+    (with its proportional-hazards p, ``hr_ph_p``) and the restricted mean survival to the
+    horizon (``rmst_months`` per arm; the difference, its interval and method on the
+    blinatumomab row).
 
     Examples
     --------
@@ -246,6 +266,17 @@ def headline_table(result: Any) -> pd.DataFrame:
             row.update(
                 hr_bootstrap_ci_lower=boot.ci_lower if first and boot is not None else np.nan,
                 hr_bootstrap_ci_upper=boot.ci_upper if first and boot is not None else np.nan,
+                hr_ph_p=ep.ph.p_value if first and ep.ph is not None else np.nan,
+            )
+            rm = ep.rmst
+            ok = rm is not None and not rm.note
+            side = "treated" if first else "control"
+            row.update(
+                rmst_months=rm.rmst[side] if ok and rm is not None else np.nan,
+                rmst_difference=rm.difference if first and ok and rm is not None else np.nan,
+                rmst_ci_lower=rm.ci_lower if first and ok and rm is not None else np.nan,
+                rmst_ci_upper=rm.ci_upper if first and ok and rm is not None else np.nan,
+                rmst_method=rm.method if first and ok and rm is not None else "",
             )
             rows.append(row)
     return pd.DataFrame(rows)
@@ -294,6 +325,9 @@ def competing_table(result: Any) -> pd.DataFrame:
                     "cs_hr_ci_lower": float(cs["ci_lower"]) if cs is not None else np.nan,
                     "cs_hr_ci_upper": float(cs["ci_upper"]) if cs is not None else np.nan,
                     "cs_hr_method": str(cs["method"]) if cs is not None else "",
+                    "cs_hr_ph_p": cr.ph.p_value
+                    if first and cs is not None and cr.ph is not None
+                    else np.nan,
                 }
             )
     return pd.DataFrame(rows)
@@ -360,6 +394,13 @@ def result_tables(result: Any) -> dict[str, pd.DataFrame]:
     ]
     if excluded:
         out["landmark_excluded"] = pd.concat(excluded, ignore_index=True)
+    td_excluded = [
+        td.excluded.assign(endpoint=ENDPOINT_NAMES[key][0])
+        for key, td in result.time_dependent.items()
+        if len(td.excluded)
+    ]
+    if td_excluded:
+        out["time_dependent_excluded"] = pd.concat(td_excluded, ignore_index=True)
     return {k: out[k].reset_index(drop=True) for k in TABLE_TITLES if k in out}
 
 
@@ -597,11 +638,22 @@ def html_report(
             _table_html(tables["mrd_groups"], table_id="mrd-groups"),
             "</section>",
         ]
+    shown = s.endpoint if s.endpoint in result.immortal_advice else "efs"
     parts += [
         '<section id="immortal-time"><h2>Time origin and immortal time</h2>',
         _table_html(tables["immortal_time"], table_id="immortal-time-table"),
+        f'<p id="immortal-advice">{esc(result.immortal_advice.get(shown, ""))}</p>',
+        _figure(svgs, "simon_makuch"),
         "</section>",
     ]
+    if "ph" in svgs:
+        parts += [
+            '<section id="proportional-hazards"><h2>Proportional hazards</h2>',
+            "<p>The proportional-hazards test (cox.zph) rejects for the hazard ratio shown: "
+            "read the restricted mean survival difference in the headline table beside it.</p>",
+            _figure(svgs, "ph"),
+            "</section>",
+        ]
     if "sweep" in tables:
         parts += [
             '<section id="sweep"><h2>Caliper sweep</h2>',

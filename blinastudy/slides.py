@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from pptx import Presentation
 from pptx.dml.color import RGBColor
@@ -187,10 +188,25 @@ def _endpoint_lines(result: Any, key: str) -> list[str]:
         lines.append(
             fmt_hr(hr["hr"].iloc[0], hr["ci_lower"].iloc[0], hr["ci_upper"].iloc[0], s.conf_level)
             + f" ({hr['method'].iloc[0]})"
+            + _ph_text(ep.ph)
         )
     if ep.logrank is not None:
         lines.append(f"Log-rank p {fmt_p(ep.logrank.p_value)}")
+    rm = ep.rmst
+    if rm is not None and not rm.note:
+        lines.append(
+            f"Restricted mean to {rm.tau:g} months: {rm.difference:+.2f} months "
+            f"({round(rm.conf_level * 100):d}% CI {rm.ci_lower:.2f} to {rm.ci_upper:.2f})"
+        )
     return lines
+
+
+def _ph_text(ph: Any) -> str:
+    """The proportional-hazards p beside a hazard ratio, flagged when it rejects."""
+    if ph is None or not np.isfinite(ph.p_value):
+        return ""
+    flag = " - hazards not proportional" if ph.violated else ""
+    return f"; PH test p {fmt_p(ph.p_value)}{flag}"
 
 
 def _competing_lines(result: Any, key: str) -> list[str]:
@@ -218,6 +234,7 @@ def _competing_lines(result: Any, key: str) -> list[str]:
             "Cause-specific "
             + fmt_hr(cs["hr"], cs["ci_lower"], cs["ci_upper"], s.conf_level)
             + f" ({cs['method']})"
+            + _ph_text(cr.ph)
         )
     return lines
 

@@ -13,6 +13,7 @@ from blinastudy.ui_state import (
     ci_label,
     fmt_hr,
     fmt_p,
+    fmt_ph,
     method_label,
     subgroup_options,
 )
@@ -74,6 +75,7 @@ def _forest_columns(forest: pd.DataFrame, conf_level: float) -> pd.DataFrame:
                 else f"{fmt_p(interaction_p(r))} ({r['interaction_test']})"
                 for r in forest.to_dict(orient="records")
             ],
+            "PH test p (cox.zph)": forest["ph_p"].map(fmt_ph) if "ph_p" in forest.columns else "",
         }
     )
 

@@ -498,8 +498,16 @@ def competing_section(res: Any, key: str) -> None:
         c3.metric("Cause-specific HR", fmt_num(cs["hr"]))
         c3.caption(
             f"{ci} {fmt_ci(cs['ci_lower'], cs['ci_upper'])}; {method_label(cs['method'])}; "
-            "competing events censored"
+            "competing events censored; proportional-hazards test (cox.zph) p "
+            f"{fmt_ph(None if cr.ph is None else cr.ph.p_value)}"
         )
+        if cr.ph is not None and cr.ph.violated:
+            st.warning(
+                f"The cause-specific hazard ratio may not be constant (cox.zph p = "
+                f"{fmt_p(cr.ph.p_value)}): read the cumulative incidence curves and the "
+                "difference at the horizon rather than one ratio.",
+                icon=":material/warning:",
+            )
     else:
         c3.metric("Cause-specific HR", "not estimable")
     st.caption(

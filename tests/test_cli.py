@@ -63,7 +63,7 @@ def test_demo_results_equal_analyze(demo_run: tuple[Path, int, str, str]) -> Non
 
 def test_demo_writes_every_export(demo_run: tuple[Path, int, str, str]) -> None:
     folder, _, out, err = demo_run
-    for name in FIGURE_TITLES:
+    for name in set(FIGURE_TITLES) - {"ph"}:  # the demo's hazards are proportional
         assert (folder / "figures" / f"{name}.svg").read_text(encoding="utf-8").startswith("<svg")
         assert (folder / "figures" / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
     for name in ("forest", "balance", "matched_pairs", "sweep", "headline", "immortal_time"):

@@ -83,15 +83,27 @@ def test_hash_mismatch_is_reported() -> None:
         Settings(landmark_months=6.0, origin="landmark").update(
             matching__replace=True, matching__ratio=2, matching__order="smallest"
         ),
+        Settings(population="weighted", endpoint="cir").update(
+            weighting__estimand="ATE", weighting__stabilize=True
+        ),
     ],
-    ids=["landmark-os-1:2-exact-filter", "all-patients-ps-no-caliper", "replacement"],
+    ids=[
+        "landmark-os-1:2-exact-filter",
+        "all-patients-ps-no-caliper",
+        "replacement",
+        "weighted-ate-cir",
+    ],
 )
 def test_variants_reproduce_exactly(settings: Settings) -> None:
     ns, printed = run(show_code(settings, sweep=False))
     assert ns["numbers"] == analyze(demo_cohort(), settings, sweep=False).numbers()
     assert "step-by-step numbers equal analyze()" in printed
     code = show_code(settings)
-    if settings.population == "all":
+    assert "td_fit = cox_fit(" in code and "mantel_byar = logrank(" in code
+    if settings.population == "weighted":
+        assert 'estimand="ATE", stabilize=True' in code
+        assert 'cluster=split["_row"]' in code  # robust by patient
+    elif settings.population == "all":
         assert "cluster=None," in code
     elif settings.matching.replace:
         # reused controls: Austin and Cafri's variance (set and patient), forest by patient

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 from datetime import datetime, timedelta, timezone
@@ -18,6 +19,7 @@ from blinastudy.report import (
     headline_table,
     html_report,
     pdf_report,
+    render_svgs,
     result_charts,
     result_tables,
 )
@@ -53,11 +55,29 @@ def page() -> str:
     return html_report(demo_result(), when=WHEN, svgs=demo_svgs())
 
 
+#: Figures only drawn when a check fails: the demo's hazards are proportional.
+ONLY_WHEN_NEEDED = {"ph"}
+
+
 def test_every_figure_is_inline_svg(page: str) -> None:
-    assert set(demo_svgs()) == set(FIGURE_TITLES)  # the demo has every figure
-    assert page.count("<svg") == len(FIGURE_TITLES)
-    for name in FIGURE_TITLES:
+    assert set(demo_svgs()) == set(FIGURE_TITLES) - ONLY_WHEN_NEEDED  # every other figure
+    assert page.count("<svg") == len(FIGURE_TITLES) - len(ONLY_WHEN_NEEDED)
+    for name in set(FIGURE_TITLES) - ONLY_WHEN_NEEDED:
         assert f'<figure id="figure-{name}"><svg' in page
+    assert 'id="proportional-hazards"' not in page
+    assert demo_result().immortal_advice["efs"] in html.unescape(page)
+
+
+def test_a_rejected_ph_test_adds_its_figure_and_section() -> None:
+    res = demo_result(sweep=False)
+    ep = res.endpoints["efs"]
+    assert ep.ph is not None and not ep.ph.violated
+    bent = dataclasses.replace(ep, ph=dataclasses.replace(ep.ph, p_value=0.01))
+    changed = dataclasses.replace(res, endpoints={**res.endpoints, "efs": bent})
+    figures = result_charts(changed)
+    assert "ph" in figures
+    page = html_report(changed, when=WHEN, svgs=render_svgs({"ph": figures["ph"]}))
+    assert 'id="proportional-hazards"' in page and '<figure id="figure-ph"><svg' in page
 
 
 def test_settings_stamp_methods_and_label(page: str) -> None:
@@ -115,14 +135,18 @@ def test_headline_and_tables_match_the_result() -> None:
     tables = result_tables(res)
     assert tables["forest"].equals(res.forest.reset_index(drop=True))
     assert tables["sweep"].equals(res.sweep)
-    assert set(PATIENT_TABLES) - {"landmark_excluded"} <= set(tables)
+    assert set(PATIENT_TABLES) - {"landmark_excluded", "time_dependent_excluded"} <= set(tables)
+    assert head.loc[("EFS", "blinatumomab"), "hr_ph_p"] == efs.ph.p_value
+    assert efs.rmst is not None
+    assert head.loc[("EFS", "blinatumomab"), "rmst_difference"] == efs.rmst.difference
+    assert head.loc[("EFS", "chemotherapy"), "rmst_months"] == efs.rmst.rmst["control"]
     assert all(isinstance(t, pd.DataFrame) for t in tables.values())
 
 
 def test_charts_skip_what_has_no_data() -> None:
     res = demo_result(sweep=False)
     assert "sweep" not in result_charts(res)
-    assert set(result_charts(res)) == set(FIGURE_TITLES) - {"sweep"}
+    assert set(result_charts(res)) == set(FIGURE_TITLES) - {"sweep", "ph"}
 
 
 def test_pdf_none_without_engine() -> None:
