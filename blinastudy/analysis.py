@@ -743,18 +743,7 @@ class AnalysisResult:
                 "ph_test": None
                 if ep.ph is None
                 else {"p_value": ep.ph.p_value, "chisq": ep.ph.chisq, "note": ep.ph.note},
-                "rmst": None
-                if ep.rmst is None
-                else {
-                    "tau": ep.rmst.tau,
-                    "rmst": ep.rmst.rmst,
-                    "se": ep.rmst.se,
-                    "difference": ep.rmst.difference,
-                    "ci_lower": ep.rmst.ci_lower,
-                    "ci_upper": ep.rmst.ci_upper,
-                    "method": ep.rmst.method,
-                    "note": ep.rmst.note,
-                },
+                "rmst": None if ep.rmst is None else asdict(ep.rmst),
             }
         if self.competing_note:
             out["competing_note"] = self.competing_note

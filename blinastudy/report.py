@@ -387,20 +387,17 @@ def result_tables(result: Any) -> dict[str, pd.DataFrame]:
     out["excluded_outcome"] = result.excluded_outcome
     out["flow"] = result.flow
     out["ineligible"] = result.ineligible
-    excluded = [
-        ep.excluded.assign(endpoint=ENDPOINT_NAMES[key][0])
-        for key, ep in result.endpoints.items()
-        if len(ep.excluded)
-    ]
-    if excluded:
-        out["landmark_excluded"] = pd.concat(excluded, ignore_index=True)
-    td_excluded = [
-        td.excluded.assign(endpoint=ENDPOINT_NAMES[key][0])
-        for key, td in result.time_dependent.items()
-        if len(td.excluded)
-    ]
-    if td_excluded:
-        out["time_dependent_excluded"] = pd.concat(td_excluded, ignore_index=True)
+    for name, parts in (
+        ("landmark_excluded", result.endpoints),
+        ("time_dependent_excluded", result.time_dependent),
+    ):
+        listed = [
+            part.excluded.assign(endpoint=ENDPOINT_NAMES[key][0])
+            for key, part in parts.items()
+            if len(part.excluded)
+        ]
+        if listed:
+            out[name] = pd.concat(listed, ignore_index=True)
     return {k: out[k].reset_index(drop=True) for k in TABLE_TITLES if k in out}
 
 

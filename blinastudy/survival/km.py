@@ -44,6 +44,7 @@ __all__ = [
     "median_survival",
     "number_at_risk",
     "quantile_survival",
+    "replicate_steps",
     "survival_at",
     "survival_at_replicates",
 ]
@@ -549,6 +550,37 @@ def median_survival(km: pd.DataFrame) -> MedianResult:
     )
 
 
+def replicate_steps(
+    durations: Any, events: Any, counts: Any, upto: float
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """The Kaplan-Meier factors of many frequency-weighted copies of one sample.
+
+    Shared by :func:`survival_at_replicates` and the restricted mean's replicates:
+    returns the (tied) times, the ``counts`` as a (copies x patients) matrix, the
+    event times up to ``upto`` (``grid``) and per copy the factor ``1 - d / n`` at
+    each of them (1 where a copy has nobody at risk).
+
+    Examples
+    --------
+    >>> _, _, grid, factor = replicate_steps([1.0, 2.0, 3.0], [1, 1, 0], [[1, 1, 1]], 5.0)
+    >>> grid.tolist(), factor.round(4).tolist()
+    ([1.0, 2.0], [[0.6667, 0.5]])
+    """
+    (t,) = timefix(as_durations(durations))
+    e = as_events(events, n=t.size).astype(float)
+    w = np.atleast_2d(np.asarray(counts, dtype=float))
+    if w.shape[1] != t.size:
+        raise InputError(f"counts has {w.shape[1]} columns but durations has {t.size} values")
+    grid = np.unique(t[(e > 0) & (t <= upto)])  # event times up to the limit
+    at_risk = (t[:, None] >= grid[None, :]).astype(float)
+    died = ((t[:, None] == grid[None, :]) & (e[:, None] > 0)).astype(float)
+    n = w @ at_risk
+    d = w @ died
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(n > 0, 1.0 - d / n, 1.0)
+    return t, w, grid, np.asarray(factor, dtype=np.float64)
+
+
 def survival_at_replicates(durations: Any, events: Any, counts: Any, time: float) -> FloatArray:
     """Kaplan-Meier survival at ``time`` for many frequency-weighted copies of one sample.
 
@@ -567,19 +599,8 @@ def survival_at_replicates(durations: Any, events: Any, counts: Any, time: float
     >>> survival_at(kaplan_meier([1, 1, 3, 4], [1, 1, 1, 0]), 3.0).survival
     0.25
     """
-    (t,) = timefix(as_durations(durations))
-    e = as_events(events, n=t.size).astype(float)
-    w = np.atleast_2d(np.asarray(counts, dtype=float))
-    if w.shape[1] != t.size:
-        raise InputError(f"counts has {w.shape[1]} columns but durations has {t.size} values")
     at = _number(time, "time")
-    grid = np.unique(t[(e > 0) & (t <= at)])  # event times up to the time point
-    at_risk = (t[:, None] >= grid[None, :]).astype(float)
-    died = ((t[:, None] == grid[None, :]) & (e[:, None] > 0)).astype(float)
-    n = w @ at_risk
-    d = w @ died
-    with np.errstate(divide="ignore", invalid="ignore"):
-        factor = np.where(n > 0, 1.0 - d / n, 1.0)
+    t, w, _, factor = replicate_steps(durations, events, counts, at)
     surv = np.prod(factor, axis=1)
     last = np.max(np.where(w > 0, t[None, :], -np.inf), axis=1)
     return np.asarray(np.where(at > last, np.nan, surv), dtype=np.float64)

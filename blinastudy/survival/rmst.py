@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import special
 
 from blinastudy.errors import InputError
-from blinastudy.survival.km import kaplan_meier
+from blinastudy.survival.km import kaplan_meier, replicate_steps
 from blinastudy.survival.tdc import as_intervals
 from blinastudy.survival.timefix import timefix
 from blinastudy.validate import (
@@ -199,19 +199,8 @@ def restricted_mean_replicates(durations: Any, events: Any, counts: Any, tau: fl
     >>> restricted_mean([2, 3, 4, 4], [1, 1, 1, 1], 3).rmst
     2.75
     """
-    (t,) = timefix(as_durations(durations))
-    e = as_events(events, n=t.size).astype(float)
-    w = np.atleast_2d(np.asarray(counts, dtype=float))
-    if w.shape[1] != t.size:
-        raise InputError(f"counts has {w.shape[1]} columns but durations has {t.size} values")
     limit = _tau(tau)
-    grid = np.unique(t[(e > 0) & (t <= limit)])  # where the curve can step down
-    at_risk = (t[:, None] >= grid[None, :]).astype(float)
-    died = ((t[:, None] == grid[None, :]) & (e[:, None] > 0)).astype(float)
-    n = w @ at_risk
-    d = w @ died
-    with np.errstate(divide="ignore", invalid="ignore"):
-        factor = np.where(n > 0, 1.0 - d / n, 1.0)
+    _, w, grid, factor = replicate_steps(durations, events, counts, limit)
     # S on [0, g1), [g1, g2), ..., [g_last, tau]
     heights = np.concatenate([np.ones((w.shape[0], 1)), np.cumprod(factor, axis=1)], axis=1)
     widths = np.diff(np.concatenate([[0.0], grid, [limit]]))
