@@ -20,10 +20,10 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
-from blinastudy.bootstrap import BootstrapResult, cluster_bootstrap
+from blinastudy.bootstrap import BootstrapResult
 from blinastudy.errors import InputError
 from blinastudy.survival import cox, ph_residuals, ph_test
-from blinastudy.survival.rmst import restricted_mean_replicates, rmst_difference
+from blinastudy.survival.rmst import rmst_difference
 
 __all__ = [
     "PH_ALPHA",
@@ -332,44 +332,30 @@ def rmst_comparison(
             ),
         )
     two = rmst_difference(
-        durations, events, treated, tau, reference=0.0, conf_level=conf_level, weights=weights
+        durations,
+        events,
+        treated,
+        tau,
+        reference=0.0,
+        conf_level=conf_level,
+        weights=weights,
+        clusters=resample if replicates > 0 else None,
+        replicates=replicates,
+        random_state=random_state,
     )
     one = {"treated": two.rmst_group, "control": two.rmst_reference}
-    diff, lo, hi, p = two.difference, two.ci_lower, two.ci_upper, two.p_value
-    method = "normal approximation, standard errors of independent arms" + (
-        "" if weights is None else " (weights taken as fixed)"
+    method = two.method + (
+        " (weights taken as fixed)" if weights is not None and two.bootstrap is None else ""
     )
-    boot = None
-    if resample is not None and replicates > 0:
-        t_arm = {k: durations[m] for k, m in arms.items()}
-        e_arm = {k: events[m] for k, m in arms.items()}
-
-        def statistic(counts: FloatArray) -> FloatArray:
-            c = counts if weights is None else counts * weights[None, :]
-            a, b = (
-                restricted_mean_replicates(t_arm[k], e_arm[k], c[:, arms[k]], tau)
-                for k in ("treated", "control")
-            )
-            return np.asarray(a - b, dtype=np.float64)
-
-        boot = cluster_bootstrap(
-            None,
-            resample,
-            batch=statistic,
-            replicates=replicates,
-            random_state=random_state,
-            conf_level=conf_level,
-        )
-        lo, hi, p, method = boot.ci_lower, boot.ci_upper, nan, boot.method
     return RmstComparison(
         tau=tau,
         rmst={k: v.rmst for k, v in one.items()},
         se={k: v.se for k, v in one.items()},
-        difference=diff,
-        ci_lower=lo,
-        ci_upper=hi,
-        p_value=p,
+        difference=two.difference,
+        ci_lower=two.ci_lower,
+        ci_upper=two.ci_upper,
+        p_value=two.p_value,
         conf_level=conf_level,
         method=method,
-        bootstrap=boot,
+        bootstrap=two.bootstrap,
     )

@@ -283,3 +283,29 @@ def test_rmst_replicates_equal_the_rmst_of_repeated_rows(data: st.DataObject, t:
     got = restricted_mean_replicates(t, e, np.array([counts]), tau)[0]
     want = restricted_mean(np.asarray(t)[rows], np.asarray(e)[rows], tau).rmst
     assert got == pytest.approx(want, rel=1e-12)
+
+
+def test_rmst_difference_pair_bootstrap_on_matched_data(result: AnalysisResult) -> None:
+    from blinastudy.errors import InputError
+    from blinastudy.survival import rmst_difference
+
+    assert result.match is not None
+    m = result.match.matched
+    args = (m["efs_months"], m["efs_event"], m["_treated"], 24.0)
+    plain = rmst_difference(*args)
+    paired = rmst_difference(*args, clusters=m["pair"], replicates=400, random_state=5)
+    again = rmst_difference(*args, clusters=m["pair"], replicates=400, random_state=5)
+    assert paired.difference == plain.difference and paired.se == plain.se
+    assert paired.bootstrap is not None and paired.bootstrap.clusters == 90
+    assert (paired.ci_lower, paired.ci_upper) == (again.ci_lower, again.ci_upper)
+    assert paired.ci_lower < paired.difference < paired.ci_upper
+    assert np.isnan(paired.p_value) and plain.p_value < 0.05
+    # the analysis' interval is this one, with the settings' seed and replicates
+    s = result.settings.bootstrap
+    same = rmst_difference(
+        *args, clusters=m["pair"], replicates=s.replicates, random_state=s.random_state
+    )
+    rm = result.endpoints["efs"].rmst
+    assert rm is not None and (rm.ci_lower, rm.ci_upper) == (same.ci_lower, same.ci_upper)
+    with pytest.raises(InputError, match="delayed entry"):
+        rmst_difference(*args, clusters=m["pair"], entry=np.zeros(len(m)))

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from blinastudy.bootstrap import BootstrapResult, cluster_bootstrap
 from blinastudy.errors import InputError
 from blinastudy.survival.km import kaplan_meier, replicate_steps
 from blinastudy.survival.tdc import as_intervals
@@ -76,6 +77,10 @@ class RmstDifference:
     """The arm subtracted."""
     rmst_group: RestrictedMean
     rmst_reference: RestrictedMean
+    method: str = "normal approximation, standard errors of independent arms"
+    """How ``ci_lower``, ``ci_upper`` and ``p_value`` were made."""
+    bootstrap: BootstrapResult | None = None
+    """The cluster bootstrap behind the interval, with ``clusters``."""
 
 
 def _tau(tau: Any) -> float:
@@ -234,6 +239,9 @@ def rmst_difference(
     conf_level: float = 0.95,
     entry: Any = None,
     weights: Any = None,
+    clusters: Any = None,
+    replicates: int = 1000,
+    random_state: int = 0,
 ) -> RmstDifference:
     """Difference in restricted mean survival time between two arms, up to ``tau``.
 
@@ -264,6 +272,17 @@ def rmst_difference(
     weights : array-like of float, optional
         Case weights (each arm as :func:`restricted_mean` with ``weights``; the
         standard errors take the weights as fixed, as R's ``survmean`` does).
+    clusters : array-like, optional
+        Matched set of every patient. The interval is then the percentile
+        interval of a bootstrap of whole sets
+        (:func:`~blinastudy.bootstrap.cluster_bootstrap`, ``replicates``,
+        ``random_state``), which respects the pairing that the independent-arm
+        standard error ignores; ``p_value`` is then ``NaN`` (``se`` stays the
+        independent-arm one, for reference).
+    replicates : int, default 1000
+        Bootstrap replicates with ``clusters``.
+    random_state : int, default 0
+        Seed of the bootstrap.
 
     Returns
     -------
@@ -273,14 +292,21 @@ def rmst_difference(
     ------
     InputError
         Bad times or events, missing group labels, not exactly two groups, a
-        reference that is not a group, a bad ``tau`` or ``conf_level``.
+        reference that is not a group, a bad ``tau`` or ``conf_level``, or
+        ``clusters`` together with ``entry``.
 
     Examples
     --------
     >>> d = rmst_difference([1, 2, 3, 4, 5, 6], [1, 1, 1, 1, 1, 1], [0, 0, 0, 1, 1, 1], 6)
     >>> d.group, d.reference, d.difference  # (4 + 5 + 6) / 3 - (1 + 2 + 3) / 3
     (1, 0, 3.0)
+    >>> pairs = [1, 2, 3, 1, 2, 3]
+    >>> b = rmst_difference([1, 2, 3, 4, 5, 6], [1] * 6, [0, 0, 0, 1, 1, 1], 6, clusters=pairs)
+    >>> b.method.startswith("percentile bootstrap"), b.ci_lower <= 3.0 <= b.ci_upper
+    (True, True)
     """
+    if clusters is not None and entry is not None:
+        raise InputError("clusters (a pair bootstrap) cannot be combined with delayed entry")
     # times are tied over both arms together, as survfit does before splitting
     if entry is None:
         s_all = None
@@ -325,11 +351,32 @@ def rmst_difference(
     z = float(special.ndtri(1 - (1 - float(conf_level)) / 2))
     with np.errstate(divide="ignore", invalid="ignore"):
         p = float(2 * special.ndtr(-abs(diff / se))) if se > 0 else float("nan")
+    lo, hi = diff - z * se, diff + z * se
+    method = "normal approximation, standard errors of independent arms"
+    boot = None
+    if clusters is not None:
+        first = np.asarray([lab == other for lab in labels], dtype=bool)
+
+        def statistic(counts: FloatArray) -> FloatArray:
+            c = counts if w_all is None else counts * w_all[None, :]
+            a = restricted_mean_replicates(t_all[first], e_all[first], c[:, first], t)
+            b = restricted_mean_replicates(t_all[~first], e_all[~first], c[:, ~first], t)
+            return np.asarray(a - b, dtype=np.float64)
+
+        boot = cluster_bootstrap(
+            None,
+            clusters,
+            batch=statistic,
+            replicates=replicates,
+            random_state=random_state,
+            conf_level=float(conf_level),
+        )
+        lo, hi, p, method = boot.ci_lower, boot.ci_upper, float("nan"), boot.method
     return RmstDifference(
         difference=diff,
         se=se,
-        ci_lower=diff - z * se,
-        ci_upper=diff + z * se,
+        ci_lower=lo,
+        ci_upper=hi,
         p_value=p,
         tau=t,
         conf_level=float(conf_level),
@@ -337,4 +384,6 @@ def rmst_difference(
         reference=ref,
         rmst_group=one,
         rmst_reference=two,
+        method=method,
+        bootstrap=boot,
     )
