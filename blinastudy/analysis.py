@@ -2180,6 +2180,8 @@ def _max_abs_smd(bal: pd.DataFrame, column: str) -> float:
 def matched_efs_hazard_ratio(res: MatchResult, conf_level: float = 0.95) -> pd.DataFrame:
     """The EFS hazard ratio of the whole matched sample, analysed as its design asks
     (no subgroup restriction): the number the Matching page and the caliper sweep show.
+    The columns of :data:`~blinastudy.survival.COX_COLUMNS` and ``ph_p``, the
+    proportional-hazards p of the model (``cox.zph``).
 
     Examples
     --------
@@ -2201,7 +2203,12 @@ def matched_efs_hazard_ratio(res: MatchResult, conf_level: float = 0.95) -> pd.D
         design,
         conf_level,
     )
-    return fit.table()
+    table = fit.table()
+    weighted = design.weights is not None and rows[design.weights].nunique() > 1
+    table["ph_p"] = ph_check(
+        rows, "efs_months", "efs_event", [TREATED], weights=design.weights if weighted else None
+    ).p_value
+    return table
 
 
 @single_blas_thread
@@ -2246,6 +2253,7 @@ def caliper_sweep(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
                 ci_lower=np.nan,
                 ci_upper=np.nan,
                 method="no match",
+                ph_p=np.nan,
             )
             rows.append(row)
             continue
@@ -2259,6 +2267,7 @@ def caliper_sweep(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
             ci_lower=float(hr["ci_lower"].iloc[0]),
             ci_upper=float(hr["ci_upper"].iloc[0]),
             method=str(hr["method"].iloc[0]),
+            ph_p=float(hr["ph_p"].iloc[0]),
         )
         rows.append(row)
     return pd.DataFrame(rows)
@@ -2421,6 +2430,7 @@ def analyze(
             "ci_lower": float(efs_hr["ci_lower"]),
             "ci_upper": float(efs_hr["ci_upper"]),
             "method": str(efs_hr["method"]),
+            "ph_p": float(efs_hr["ph_p"]),
         }
     if model is not None:
         summary.update(

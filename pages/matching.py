@@ -20,6 +20,7 @@ from blinastudy.ui_state import (
     exact_options,
     fmt_ci,
     fmt_num,
+    fmt_ph,
 )
 from pages.common.ui import (
     bound,
@@ -140,7 +141,8 @@ def numbers(res: Any) -> None:
     if hr:
         c5.caption(
             f"{ci_label(res.settings.conf_level)} {fmt_ci(hr['ci_lower'], hr['ci_upper'])}; "
-            f"matched sample, all patients"
+            f"matched sample, all patients; Cox, robust by matched set; PH test p (cox.zph) "
+            f"{fmt_ph(hr.get('ph_p'))}"
         )
 
 
