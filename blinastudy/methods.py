@@ -15,29 +15,19 @@ everywhere.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any
 
 from blinastudy import __version__
+from blinastudy.formatting import fmt_level, fmt_num, is_finite, words
 from blinastudy.settings import Settings
 
 __all__ = [
     "COVARIATE_LABELS",
     "ENDPOINT_NAMES",
-    "fmt_ci",
-    "fmt_hr",
-    "fmt_level",
-    "fmt_num",
-    "fmt_p",
-    "fmt_pct",
-    "fmt_ratio",
-    "fmt_survival",
     "label",
     "methods_text",
-    "p_text",
     "term_label",
-    "words",
 ]
 
 #: How a cohort column reads in a sentence.
@@ -96,134 +86,6 @@ _ORDER = {
 # formatting
 
 
-def _finite(x: Any) -> bool:
-    try:
-        return x is not None and math.isfinite(float(x))
-    except (TypeError, ValueError):
-        return False
-
-
-def fmt_num(x: Any, digits: int = 2) -> str:
-    """A number with ``digits`` decimals, or an en dash when missing.
-
-    Examples
-    --------
-    >>> fmt_num(1.23456), fmt_num(None), fmt_num(float("nan")), fmt_num(float("inf"))
-    ('1.23', '–', '–', '∞')
-    """
-    if isinstance(x, (int, float)) and math.isinf(x):
-        return "∞" if x > 0 else "-∞"
-    return f"{float(x):.{digits}f}" if _finite(x) else "–"
-
-
-def fmt_pct(x: Any, digits: int = 1) -> str:
-    """A proportion as a percentage.
-
-    Examples
-    --------
-    >>> fmt_pct(0.97777)
-    '97.8%'
-    """
-    return f"{100 * float(x):.{digits}f}%" if _finite(x) else "–"
-
-
-def fmt_survival(s: Any, lo: Any, hi: Any) -> str:
-    """A survival probability with its confidence interval, as percentages.
-
-    Examples
-    --------
-    >>> fmt_survival(0.9778, 0.9141, 0.9944)
-    '97.8% (91.4% to 99.4%)'
-    >>> fmt_survival(1.0, float("nan"), float("nan"))
-    '100.0% (CI not estimable)'
-    """
-    if not _finite(lo) and not _finite(hi):
-        return f"{fmt_pct(s)} (CI not estimable)"
-    return f"{fmt_pct(s)} ({fmt_pct(lo)} to {fmt_pct(hi)})"
-
-
-def fmt_level(conf_level: float) -> str:
-    """A confidence level as a percentage.
-
-    Examples
-    --------
-    >>> fmt_level(0.95), fmt_level(0.9), fmt_level(0.975)
-    ('95%', '90%', '97.5%')
-    """
-    return f"{round(100 * conf_level, 6):g}%"
-
-
-def fmt_p(p: Any) -> str:
-    """A p-value as journals print it (``< 0.001`` below a thousandth).
-
-    Examples
-    --------
-    >>> fmt_p(0.0000128), fmt_p(0.0412), fmt_p(0.71), fmt_p(None)
-    ('< 0.001', '0.041', '0.71', '–')
-    """
-    if not _finite(p):
-        return "–"
-    v = float(p)
-    if v < 0.001:
-        return "< 0.001"
-    if v < 0.1:
-        return f"{v:.3f}"
-    return f"{v:.2f}"
-
-
-def fmt_ratio(x: Any) -> str:
-    """A ratio with two decimals, or two significant digits below 0.01 (never shown as 0.00).
-
-    Examples
-    --------
-    >>> fmt_ratio(0.0810), fmt_ratio(0.000250), fmt_ratio(12.345), fmt_ratio(None)
-    ('0.08', '0.00025', '12.35', '–')
-    """
-    if not _finite(x):
-        return "–"
-    v = float(x)
-    if v == 0 or abs(v) >= 0.01:
-        return f"{v:.2f}"
-    digits = 1 - math.floor(math.log10(abs(v)))
-    return f"{v:.{digits}f}"
-
-
-def p_text(p: Any) -> str:
-    """``p = 0.041`` or ``p < 0.001``.
-
-    Examples
-    --------
-    >>> p_text(0.0412), p_text(0.00001)
-    ('p = 0.041', 'p < 0.001')
-    """
-    shown = fmt_p(p)
-    return f"p {shown}" if shown.startswith("<") else f"p = {shown}"
-
-
-def fmt_ci(lo: Any, hi: Any) -> str:
-    """A confidence interval of ratios ``lo–hi`` (en dash), each end as :func:`fmt_ratio`.
-
-    Examples
-    --------
-    >>> fmt_ci(0.0202, 0.3252), fmt_ci(0.00025, 0.236)
-    ('0.02–0.33', '0.00025–0.24')
-    """
-    return f"{fmt_ratio(lo)}–{fmt_ratio(hi)}"
-
-
-def fmt_hr(hr: Any, lo: Any, hi: Any, conf_level: float = 0.95) -> str:
-    """A hazard ratio with its confidence interval.
-
-    Examples
-    --------
-    >>> fmt_hr(0.081, 0.0202, 0.3252)
-    'HR 0.08 (95% CI 0.02–0.33)'
-    """
-    if not _finite(hr):
-        return "HR not estimable"
-    return f"HR {fmt_ratio(hr)} ({fmt_level(conf_level)} CI {fmt_ci(lo, hi)})"
-
-
 def label(column: str) -> str:
     """How a cohort column reads in a sentence (the column name when unknown).
 
@@ -253,22 +115,6 @@ def term_label(term: str, covariates: Iterable[str]) -> str:
     return label(term)
 
 
-def words(items: Iterable[str]) -> str:
-    """Join words as English does: ``a``, ``a and b``, ``a, b and c``.
-
-    Examples
-    --------
-    >>> words(["age", "sex", "CNS status"])
-    'age, sex and CNS status'
-    """
-    xs = list(items)
-    if not xs:
-        return ""
-    if len(xs) == 1:
-        return xs[0]
-    return ", ".join(xs[:-1]) + " and " + xs[-1]
-
-
 # ---------------------------------------------------------------------------
 # the paragraph
 
@@ -291,7 +137,7 @@ def _matching_sentences(settings: Settings, result: Any) -> list[str]:
     else:
         cal = f"caliper {m.caliper:g} SD of {scale}"
         width: Any = None if result is None else result.matching_summary.get("caliper_width")
-        if _finite(width):
+        if is_finite(width):
             cal += f" (absolute width {float(width):.2f})"
         parts.append(cal)
     if m.order == "random":
@@ -355,7 +201,7 @@ def _matching_sentences(settings: Settings, result: Any) -> list[str]:
         "them for the ATT (mean difference over the SD of the blinatumomab patients in the "
         "full sample; |SMD| < 0.1 taken as negligible imbalance), not by significance tests"
     )
-    if result is not None and _finite(result.matching_summary.get("max_abs_smd_after")):
+    if result is not None and is_finite(result.matching_summary.get("max_abs_smd_after")):
         s = result.matching_summary
         balance += (
             f"; the largest |SMD| was {fmt_num(s.get('max_abs_smd_before'))} before and "

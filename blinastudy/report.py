@@ -36,15 +36,17 @@ import pandas as pd
 from blinastudy import charts
 from blinastudy.codegen import show_code
 from blinastudy.export import neutralise_formulas
-from blinastudy.methods import (
-    ENDPOINT_NAMES,
+from blinastudy.formatting import (
     fmt_hr,
     fmt_level,
     fmt_p,
     fmt_pct,
     fmt_survival,
-    methods_text,
     p_text,
+)
+from blinastudy.methods import (
+    ENDPOINT_NAMES,
+    methods_text,
 )
 from blinastudy.stamp import stamp, stamp_line
 

@@ -27,13 +27,15 @@ from pptx.util import Emu, Inches, Pt
 
 from blinastudy import charts
 from blinastudy.export import neutralise_formulas
-from blinastudy.methods import (
-    ENDPOINT_NAMES,
+from blinastudy.formatting import (
     fmt_hr,
     fmt_num,
     fmt_p,
     fmt_pct,
     fmt_survival,
+)
+from blinastudy.methods import (
+    ENDPOINT_NAMES,
     label,
 )
 from blinastudy.report import result_charts

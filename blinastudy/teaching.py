@@ -11,21 +11,23 @@ numbers on the page; it never replaces them.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import pandas as pd
 
 from blinastudy.errors import InputError
-from blinastudy.methods import (
-    ENDPOINT_NAMES,
+from blinastudy.formatting import (
     fmt_hr,
     fmt_num,
     fmt_pct,
-    label,
+    is_finite,
     p_text,
-    term_label,
     words,
+)
+from blinastudy.methods import (
+    ENDPOINT_NAMES,
+    label,
+    term_label,
 )
 from blinastudy.settings import Settings
 from blinastudy.subgroups import interaction_p
@@ -167,13 +169,6 @@ TEXTS: dict[str, str] = {
 KEYS: tuple[str, ...] = tuple(TEXTS)
 
 
-def _finite(x: Any) -> bool:
-    try:
-        return x is not None and math.isfinite(float(x))
-    except (TypeError, ValueError):
-        return False
-
-
 def _hr_row(row: Any, conf_level: float) -> str:
     return fmt_hr(row["hr"], row["ci_lower"], row["ci_upper"], conf_level)
 
@@ -205,7 +200,7 @@ def _caliper(settings: Settings, result: Any) -> list[str]:
         out = ["No caliper is set: every treated child takes the nearest available control."]
     else:
         out = [f"The caliper is {m.caliper:g} SD"]
-        if result is not None and _finite(result.matching_summary.get("caliper_width")):
+        if result is not None and is_finite(result.matching_summary.get("caliper_width")):
             out[0] += (
                 f", an absolute width of {result.matching_summary['caliper_width']:.2f} on the "
                 f"{scale} scale"
@@ -232,7 +227,7 @@ def _competing_numbers(settings: Settings, result: Any) -> list[str]:
     at = {r["arm"]: r["incidence"] for r in cr.at_horizon.to_dict(orient="records")}
     out = []
     for arm in ("blinatumomab", "chemotherapy"):
-        if arm in at and arm in cr.one_minus_km and _finite(at[arm]):
+        if arm in at and arm in cr.one_minus_km and is_finite(at[arm]):
             out.append(
                 f"{arm.capitalize()}: {fmt_pct(at[arm])} by cumulative incidence against "
                 f"{fmt_pct(cr.one_minus_km[arm])} by 1 - Kaplan-Meier at "
@@ -382,7 +377,7 @@ def _forest(settings: Settings, result: Any) -> list[str]:
         out.append(f"Overall: {_hr_row(overall.iloc[0], settings.conf_level)}.")
     ints = f[f["variable"] != "Overall"].drop_duplicates("variable")
     shown = ints.apply(interaction_p, axis=1) if len(ints) else pd.Series(dtype=float)
-    ints = ints.assign(_p=shown)[shown.map(_finite)]
+    ints = ints.assign(_p=shown)[shown.map(is_finite)]
     if len(ints):
         best = ints.sort_values("_p").iloc[0]
         out.append(

@@ -24,6 +24,7 @@ from blinastudy.dates import (
     DateRole,
 )
 from blinastudy.errors import InputError
+from blinastudy.formatting import is_finite
 from blinastudy.mapping import (
     AS_MISSING,
     DATE_PREFIX,
@@ -69,20 +70,12 @@ __all__ = [
     "analysis_key",
     "answer_ambiguity",
     "baseline_display",
-    "ci_label",
     "column_reasons",
     "covariate_options",
     "current_target",
     "derivation_view",
     "edited_table",
     "exact_options",
-    "fmt_ci",
-    "fmt_hr",
-    "fmt_months",
-    "fmt_num",
-    "fmt_p",
-    "fmt_pct",
-    "fmt_ph",
     "get_field",
     "mapping_dicts",
     "mapping_from_table",
@@ -387,131 +380,6 @@ def nearest(value: float, options: Sequence[float]) -> float:
 # --------------------------------------------------------------------------------------
 
 
-def _finite(x: Any) -> bool:
-    try:
-        return x is not None and math.isfinite(float(x))
-    except (TypeError, ValueError):
-        return False
-
-
-def _infinite(x: Any) -> bool:
-    try:
-        return x is not None and math.isinf(float(x))
-    except (TypeError, ValueError):
-        return False
-
-
-def fmt_num(x: Any) -> str:
-    """A ratio or estimate with sensible precision; ``NA`` when missing.
-
-    Examples
-    --------
-    >>> fmt_num(0.081032), fmt_num(0.3252), fmt_num(12.345), fmt_num(float("nan"))
-    ('0.081', '0.33', '12.3', 'NA')
-    >>> fmt_num(float("inf"))  # e.g. the SMD of a covariate that separates the arms
-    '∞'
-    """
-    if _infinite(x):
-        return "∞" if float(x) > 0 else "-∞"
-    if not _finite(x):
-        return "NA"
-    v = float(x)
-    if abs(v) >= 10:
-        return f"{v:.1f}"
-    if abs(v) >= 0.1:
-        return f"{v:.2f}"
-    if v == 0:
-        return "0"
-    return f"{v:.2g}"
-
-
-def fmt_pct(x: Any, digits: int = 1) -> str:
-    """A proportion as a percentage.
-
-    Examples
-    --------
-    >>> fmt_pct(0.97778), fmt_pct(None)
-    ('97.8 %', 'NA')
-    """
-    return f"{float(x) * 100:.{digits}f} %" if _finite(x) else "NA"
-
-
-def fmt_ci(lo: Any, hi: Any, *, pct: bool = False) -> str:
-    """A confidence interval in brackets.
-
-    Examples
-    --------
-    >>> fmt_ci(0.914, 0.994, pct=True), fmt_ci(0.02, 0.33)
-    ('(91.4 to 99.4 %)', '(0.02 to 0.33)')
-    """
-    if pct:
-        if not (_finite(lo) and _finite(hi)):
-            return "(CI NA)"
-        return f"({float(lo) * 100:.1f} to {float(hi) * 100:.1f} %)"
-    return f"({fmt_num(lo)} to {fmt_num(hi)})"
-
-
-def fmt_hr(row: Any) -> str:
-    """``HR (lower to upper)`` from a row with ``hr``, ``ci_lower``, ``ci_upper``.
-
-    Examples
-    --------
-    >>> fmt_hr({"hr": 0.081, "ci_lower": 0.0202, "ci_upper": 0.325})
-    '0.081 (0.02 to 0.33)'
-    """
-    if not _finite(row["hr"]):
-        return "not estimable"
-    return f"{fmt_num(row['hr'])} {fmt_ci(row['ci_lower'], row['ci_upper'])}"
-
-
-def fmt_p(p: Any) -> str:
-    """A p-value: three decimals, ``< 0.001`` below that.
-
-    Examples
-    --------
-    >>> fmt_p(1.28e-05), fmt_p(0.2484), fmt_p(None)
-    ('< 0.001', '0.248', 'NA')
-    """
-    if not _finite(p):
-        return "NA"
-    return "< 0.001" if float(p) < 0.001 else f"{float(p):.3f}"
-
-
-def fmt_ph(p: Any) -> str:
-    """The proportional-hazards p of ``cox.zph``, flagged below 0.05.
-
-    Examples
-    --------
-    >>> fmt_ph(0.4016), fmt_ph(0.012), fmt_ph(float("nan"))
-    ('0.402', '0.012 ⚠', 'not testable')
-    """
-    if not _finite(p):
-        return "not testable"
-    return fmt_p(p) + (" ⚠" if float(p) < 0.05 else "")
-
-
-def fmt_months(x: Any) -> str:
-    """A time in months, or "not reached" for a median that is not reached.
-
-    Examples
-    --------
-    >>> fmt_months(53.09), fmt_months(float("nan"))
-    ('53.1 months', 'not reached')
-    """
-    return f"{float(x):.1f} months" if _finite(x) else "not reached"
-
-
-def ci_label(conf_level: float) -> str:
-    """``95% CI`` for a confidence level.
-
-    Examples
-    --------
-    >>> ci_label(0.95), ci_label(0.9)
-    ('95% CI', '90% CI')
-    """
-    return f"{float(conf_level) * 100:g}% CI"
-
-
 def method_label(method: Any) -> str:
     """What the ``method`` of a hazard-ratio row means, in words.
 
@@ -561,7 +429,7 @@ def baseline_display(table: pd.DataFrame) -> pd.DataFrame:
     """
     out = table.copy()
     if "smd" in out:
-        out["smd"] = [f"{v:.3f}" if _finite(v) else "" for v in out["smd"]]
+        out["smd"] = [f"{v:.3f}" if is_finite(v) else "" for v in out["smd"]]
     names = {"smd": BASELINE_SMD}
     for col in out.columns:
         if str(col).startswith("missing_"):
@@ -1090,7 +958,7 @@ def mapping_dicts(mappings: Sequence[Mapping]) -> tuple[dict[str, Any], ...]:
 
 
 def _days_text(months: Any, per: float, unit: str) -> str:
-    if not _finite(months):
+    if not is_finite(months):
         return "not derived"
     days = round(float(months) * per)
     return f"{float(months):.4f} {unit} ({days} days)"
@@ -1132,13 +1000,13 @@ def derivation_view(row: pd.Series[Any]) -> pd.DataFrame:
         ("OS", "os_months", "os_event", "os_end", "os_end_reason"),
     ):
         text = _days_text(row[months], DAYS_PER_MONTH, "months")
-        if _finite(row[months]):
+        if is_finite(row[months]):
             ended = "event on" if row[event] == 1 else "censored at"
             text += f", {ended} {_cell(row[end])} ({_cell(row[why])})"
         items.append((name, text))
-        if name == "EFS" and _finite(row[months]):
+        if name == "EFS" and is_finite(row[months]):
             items.append(("EFS event", f"{_cell(row[event])} ({_cell(row['event_type'])})"))
-        elif name == "OS" and _finite(row[months]):
+        elif name == "OS" and is_finite(row[months]):
             items.append(("OS event", _cell(row[event])))
     if "blina_start" in row.index:
         items.append(

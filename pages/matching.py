@@ -9,18 +9,20 @@ import streamlit as st
 
 from blinastudy import charts
 from blinastudy.eligibility import APPLIES_TO
+from blinastudy.formatting import (
+    ci_label,
+    fmt_ci,
+    fmt_num,
+    fmt_ph,
+)
 from blinastudy.schema import column_spec
 from blinastudy.teaching import sweep_summary
 from blinastudy.ui_state import (
     BALANCE_SMD,
     CALIPER_OPTIONS,
     SMD_CONVENTIONS,
-    ci_label,
     covariate_options,
     exact_options,
-    fmt_ci,
-    fmt_num,
-    fmt_ph,
 )
 from pages.common.ui import (
     bound,

@@ -10,13 +10,15 @@ import streamlit as st
 
 from blinastudy import charts
 from blinastudy.analysis import COMPETING_LABELS, ENDPOINT_LABELS
-from blinastudy.ui_state import (
-    MARKED_THRESHOLDS,
-    MRD_THRESHOLDS,
+from blinastudy.formatting import (
     ci_label,
     fmt_ci,
     fmt_p,
     fmt_pct,
+)
+from blinastudy.ui_state import (
+    MARKED_THRESHOLDS,
+    MRD_THRESHOLDS,
     threshold_label,
 )
 from pages.common.ui import (

@@ -7,13 +7,15 @@ import pandas as pd
 import streamlit as st
 
 from blinastudy import charts
+from blinastudy.formatting import (
+    ci_label,
+    fmt_p,
+    fmt_ph,
+    hr_cell,
+)
 from blinastudy.subgroups import interaction_p
 from blinastudy.ui_state import (
     SUBGROUP_LABELS,
-    ci_label,
-    fmt_hr,
-    fmt_p,
-    fmt_ph,
     method_label,
     subgroup_options,
 )
@@ -67,7 +69,7 @@ def _forest_columns(forest: pd.DataFrame, conf_level: float) -> pd.DataFrame:
             + " ("
             + forest["events_control"].astype(str)
             + ")",
-            f"HR ({ci_label(conf_level)})": [fmt_hr(r) for r in forest.to_dict(orient="records")],
+            f"HR ({ci_label(conf_level)})": [hr_cell(r) for r in forest.to_dict(orient="records")],
             "estimate": forest["method"].map(method_label),
             "interaction p": [
                 ""

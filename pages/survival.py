@@ -10,16 +10,18 @@ import streamlit as st
 
 from blinastudy import charts
 from blinastudy.analysis import COMPETING_LABELS, ENDPOINT_LABELS
-from blinastudy.ui_state import (
-    SUBGROUP_LABELS,
+from blinastudy.formatting import (
     ci_label,
     fmt_ci,
-    fmt_hr,
     fmt_months,
     fmt_num,
     fmt_p,
     fmt_pct,
     fmt_ph,
+    hr_cell,
+)
+from blinastudy.ui_state import (
+    SUBGROUP_LABELS,
     method_label,
 )
 from pages.common.ui import (
@@ -293,7 +295,7 @@ def four_estimates(res: Any) -> None:
             "estimate": est["estimate"],
             "population": est["population"],
             "events": est["events"],
-            f"HR ({ci})": [fmt_hr(r) for r in est.to_dict(orient="records")],
+            f"HR ({ci})": [hr_cell(r) for r in est.to_dict(orient="records")],
             "p": est["p_value"].map(fmt_p),
             "method": est["method"].map(method_label),
             "PH test p (cox.zph)": est["ph_p"].map(fmt_ph),
@@ -356,7 +358,7 @@ def immortal_time(res: Any) -> None:
                 "events (blina / chemo)": rows["events_blinatumomab"].astype(str)
                 + " / "
                 + rows["events_chemotherapy"].astype(str),
-                f"HR ({ci})": [fmt_hr(r) for r in rows.to_dict(orient="records")],
+                f"HR ({ci})": [hr_cell(r) for r in rows.to_dict(orient="records")],
                 "method": rows["method"].map(method_label),
                 "p (test)": [
                     f"{fmt_p(p)} ({t})" for p, t in zip(rows["p_value"], rows["test"], strict=True)

@@ -12,6 +12,11 @@ import pytest
 from blinastudy import ui_state
 from blinastudy.demo import make_demo_cohort
 from blinastudy.errors import InputError
+from blinastudy.formatting import (
+    fmt_num,
+    fmt_p,
+    hr_cell,
+)
 from blinastudy.mapping import Mapping
 from blinastudy.schema import Problem
 from blinastudy.settings import Settings
@@ -24,9 +29,6 @@ from blinastudy.ui_state import (
     analysis_key,
     covariate_options,
     exact_options,
-    fmt_hr,
-    fmt_num,
-    fmt_p,
     mapping_from_table,
     mapping_table,
     problems_table,
@@ -95,7 +97,7 @@ def test_adapt_settings_keeps_what_exists() -> None:
 
 def test_formats() -> None:
     assert fmt_num(0.0) == "0" and fmt_num(None) == "NA" and fmt_num(float("inf")) == "∞"
-    assert fmt_hr({"hr": float("nan"), "ci_lower": 1, "ci_upper": 2}) == "not estimable"
+    assert hr_cell({"hr": float("nan"), "ci_lower": 1, "ci_upper": 2}) == "not estimable"
     assert fmt_p(0.001) == "0.001" and fmt_p(0.0009) == "< 0.001"
 
 

@@ -7,7 +7,8 @@ from hypothesis import given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
-from blinastudy.methods import fmt_ci, fmt_hr, fmt_level, fmt_p, fmt_ratio, methods_text
+from blinastudy.formatting import fmt_ci, fmt_hr, fmt_level, fmt_num, fmt_p, fmt_pct, hr_cell
+from blinastudy.methods import methods_text
 from blinastudy.settings import Settings
 from tests._demo_result import demo_result
 
@@ -150,10 +151,31 @@ def test_text_tracks_random_settings(
 def test_formatters() -> None:
     assert fmt_p(0.00001) == "< 0.001"
     assert fmt_p(0.0499) == "0.050"
-    assert fmt_ratio(0.00025) == "0.00025"  # small limits are never shown as 0.00
-    assert fmt_ci(0.000925, 0.966) == "0.00093–0.97"
+    assert fmt_p(0.2484) == "0.248"  # the same in the app, the report and the slides
+    assert fmt_num(0.00025) == "0.00025"  # small limits are never shown as 0.00
+    assert fmt_ci(0.000925, 0.966) == "(0.00093 to 0.97)"
     assert fmt_hr(float("nan"), 1, 2) == "HR not estimable"
+    assert fmt_hr(0.5, 0.25, 1.0, 0.9) == "HR 0.50 (90% CI 0.25 to 1.00)"
+    assert hr_cell({"hr": 0.5, "ci_lower": 0.25, "ci_upper": 1.0}) == "0.50 (0.25 to 1.00)"
     assert fmt_level(0.975) == "97.5%"
+    assert fmt_pct(0.5) == "50.0 %"
+
+
+def test_pages_report_and_slides_share_one_formatting_module() -> None:
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    for path in [*root.glob("blinastudy/*.py"), *root.glob("pages/**/*.py"), root / "app.py"]:
+        if path.name == "formatting.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        defined = {
+            node.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("fmt_")
+        }
+        assert not defined, f"{path.name} defines its own number formats: {sorted(defined)}"
 
 
 def test_failed_matching_is_described() -> None:

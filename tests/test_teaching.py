@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from blinastudy.errors import InputError
-from blinastudy.methods import fmt_hr, fmt_num, fmt_p
+from blinastudy.formatting import fmt_hr, fmt_num, fmt_p
 from blinastudy.settings import Settings
 from blinastudy.teaching import KEYS, TEXTS, TITLES, explain
 from tests._demo_result import demo_result
