@@ -30,6 +30,7 @@ __all__ = [
     "simon_makuch_chart",
     "sweep_chart",
     "term_text",
+    "titled",
     "to_png",
     "to_svg",
 ]
@@ -101,7 +102,9 @@ def _configure(chart: Any, presentation: bool) -> Any:
     return (
         chart.configure_axis(labelFontSize=st["font"], titleFontSize=st["font"])
         .configure_legend(labelFontSize=st["font"], titleFontSize=st["font"])
-        .configure_title(fontSize=st["title"])
+        .configure_title(
+            fontSize=st["title"], subtitleFontSize=st["font"] * 0.9, subtitleColor="#333333"
+        )
         .configure_text(fontSize=st["font"])
     )
 
@@ -180,7 +183,9 @@ def km_chart(
             .encode(x=alt.X("time:Q", scale=x_scale))
         )
     plot = alt.layer(*layers).properties(
-        width=st["width"], height=st["width"] * 0.55, title=title or endpoint.label
+        width=st["width"],
+        height=st["width"] * 0.55,
+        title=endpoint.label if title is None else title,
     )
     table = _numbers_table(
         endpoint.risk_table,
@@ -307,7 +312,9 @@ def cir_chart(
             .encode(x=alt.X("time:Q", scale=x_scale))
         )
     plot = alt.layer(*layers).properties(
-        width=st["width"], height=st["width"] * 0.55, title=title or result.label
+        width=st["width"],
+        height=st["width"] * 0.55,
+        title=result.label if title is None else title,
     )
     table = _numbers_table(
         result.risk_table,
@@ -420,7 +427,7 @@ def forest_chart(
     chart = alt.layer(*layers).properties(
         width=st["width"] * 0.7,
         height=max(len(order), 1) * st["font"] * 2.0,
-        title=title or "Treatment effect by subgroup",
+        title="Treatment effect by subgroup" if title is None else title,
     )
     return cast(alt.LayerChart, _configure(chart, presentation))
 
@@ -768,6 +775,22 @@ def ph_chart(ph: Any, *, label: str = "", presentation: bool = False) -> alt.Lay
         + f"proportional hazards (cox.zph p = {ph.p_value:.3g})",
     )
     return cast(alt.LayerChart, _configure(chart, presentation))
+
+
+def titled(chart: Any, title: str, subtitle: list[str]) -> Any:
+    """``chart`` with a title and subtitle lines at its top left (replacing its own).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = alt.Chart(pd.DataFrame({"x": [1]})).mark_point().encode(x="x:Q")
+    >>> spec = titled(c, "Survival", ["90 matched pairs"]).to_dict()["title"]
+    >>> spec["text"], spec["subtitle"]
+    ('Survival', ['90 matched pairs'])
+    """
+    return chart.properties(
+        title=alt.TitleParams(text=title, subtitle=list(subtitle), anchor="start")
+    )
 
 
 def to_svg(chart: Any) -> str:

@@ -28,6 +28,7 @@ __all__ = [
     "fmt_survival",
     "hr_cell",
     "is_finite",
+    "method_label",
     "p_text",
     "words",
 ]
@@ -234,3 +235,22 @@ def words(items: Iterable[str]) -> str:
     if len(xs) == 1:
         return xs[0]
     return ", ".join(xs[:-1]) + " and " + xs[-1]
+
+
+def method_label(method: Any) -> str:
+    """What the ``method`` of a hazard-ratio row means, in words.
+
+    Examples
+    --------
+    >>> method_label("ml-robust")
+    'Cox, cluster-robust SE (matched sets)'
+    >>> method_label("firth")
+    'Firth penalised Cox (an arm has no events)'
+    """
+    text = str(method)
+    return {
+        "ml": "Cox, model-based SE",
+        "ml-robust": "Cox, cluster-robust SE (matched sets)",
+        "firth": "Firth penalised Cox (an arm has no events)",
+        "not estimable": "not estimable",
+    }.get(text, text)

@@ -36,6 +36,7 @@ import pandas as pd
 from blinastudy import charts
 from blinastudy.codegen import show_code
 from blinastudy.export import neutralise_formulas
+from blinastudy.figures import result_figures
 from blinastudy.formatting import (
     fmt_hr,
     fmt_level,
@@ -137,7 +138,9 @@ def result_charts(result: Any, *, presentation: bool | None = None) -> dict[str,
     """The figures of a result as Altair charts, keyed as :data:`FIGURE_TITLES`.
 
     A figure without data (for example the love plot when matching failed, the
-    sweep when it was not computed) is left out.
+    sweep when it was not computed) is left out, and so is the residual plot of the
+    proportional-hazards test unless the test rejects. Each chart carries its
+    context (:func:`blinastudy.figures.figure`).
 
     Parameters
     ----------
@@ -152,38 +155,12 @@ def result_charts(result: Any, *, presentation: bool | None = None) -> dict[str,
     >>> sorted(result_charts(analyze(make_demo_cohort(), sweep=False)))
     ['cir', 'forest', 'km_efs', 'km_os', 'love', 'mrd', 'overlap', 'simon_makuch']
     """
-    big = result.settings.display.presentation if presentation is None else presentation
-    horizon = result.settings.horizon_months
     out: dict[str, Any] = {}
-    for key in ("efs", "os"):
-        ep = result.endpoints.get(key)
-        if ep is not None and len(ep.curve):
-            out[f"km_{key}"] = charts.km_chart(ep, presentation=big, horizon=horizon)
-    if "cir" in result.competing:
-        out["cir"] = charts.cir_chart(result.competing["cir"], presentation=big, horizon=horizon)
-    if len(result.balance):
-        out["love"] = charts.love_plot(result.balance, presentation=big)
-    if len(result.overlap):
-        out["overlap"] = charts.overlap_chart(result.overlap, presentation=big)
-    if len(result.forest):
-        out["forest"] = charts.forest_chart(result.forest, presentation=big)
-    if result.mrd is not None and len(result.mrd.curve):
-        name = ENDPOINT_NAMES[result.settings.endpoint][1].capitalize()
-        out["mrd"] = charts.mrd_chart(result.mrd, label=name, presentation=big)
-    shown = result.settings.endpoint if result.settings.endpoint in result.endpoints else "efs"
-    td = result.time_dependent.get(shown)
-    if td is not None and len(td.curves):
-        out["simon_makuch"] = charts.simon_makuch_chart(
-            td, label=ENDPOINT_NAMES[shown][1].capitalize(), presentation=big
-        )
-    ph = result.endpoints[shown].ph if shown in result.endpoints else None
-    if ph is not None and ph.violated and len(ph.bins):
-        out["ph"] = charts.ph_chart(
-            ph, label=ENDPOINT_NAMES[shown][1].capitalize(), presentation=big
-        )
-    if len(result.sweep):
-        current = result.settings.matching.caliper
-        out["sweep"] = charts.sweep_chart(result.sweep, presentation=big, current=current)
+    for name, fig in result_figures(result, presentation=presentation).items():
+        ph = result.endpoint.ph
+        if name == "ph" and (ph is None or not ph.violated):
+            continue  # the residual plot joins the report when the test rejects
+        out[name] = fig.chart
     return {k: out[k] for k in FIGURE_TITLES if k in out}
 
 

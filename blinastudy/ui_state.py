@@ -81,7 +81,6 @@ __all__ = [
     "mapping_from_table",
     "mapping_table",
     "mapping_with_values",
-    "method_label",
     "nearest",
     "problems_table",
     "restored_mapping",
@@ -378,25 +377,6 @@ def nearest(value: float, options: Sequence[float]) -> float:
 # --------------------------------------------------------------------------------------
 # Numbers as text
 # --------------------------------------------------------------------------------------
-
-
-def method_label(method: Any) -> str:
-    """What the ``method`` of a hazard-ratio row means, in words.
-
-    Examples
-    --------
-    >>> method_label("ml-robust")
-    'Cox, cluster-robust SE (matched sets)'
-    >>> method_label("firth")
-    'Firth penalised Cox (an arm has no events)'
-    """
-    text = str(method)
-    return {
-        "ml": "Cox, model-based SE",
-        "ml-robust": "Cox, cluster-robust SE (matched sets)",
-        "firth": "Firth penalised Cox (an arm has no events)",
-        "not estimable": "not estimable",
-    }.get(text, text)
 
 
 # --------------------------------------------------------------------------------------

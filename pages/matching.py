@@ -7,7 +7,6 @@ from typing import Any
 
 import streamlit as st
 
-from blinastudy import charts
 from blinastudy.eligibility import APPLIES_TO
 from blinastudy.formatting import (
     ci_label,
@@ -27,12 +26,11 @@ from blinastudy.ui_state import (
 from pages.common.ui import (
     bound,
     callback,
-    chart,
     csv_download,
     fragment,
-    presentation,
     render,
     result,
+    show_figure,
     show_flash,
     store,
     sweep,
@@ -326,13 +324,7 @@ def weighting_section(res: Any) -> None:
     cols[2].metric("Largest weight", fmt_num(largest["weight"]) if largest is not None else "NA")
     cols[3].metric("Estimand", w.estimand)
     st.subheader(f"Covariate balance after weighting (SMD (MatchIt, {w.estimand}))")
-    bal = w.balance.reset_index()
-    chart(
-        charts.love_plot(w.balance, presentation=presentation()),
-        bal,
-        "love-plot-weighted",
-        width="stretch",
-    )
+    show_figure(res, "love_weighted", width="stretch")
     st.caption(
         f"SMD (MatchIt, {w.estimand}): weighted mean difference over "
         + (
@@ -374,16 +366,14 @@ def body() -> None:
     numbers(res)
     flow_section(res)
     teach_topic("caliper", res)
-    pres = presentation()
     st.subheader("Propensity score overlap")
     if len(res.overlap):
-        chart(charts.overlap_chart(res.overlap, presentation=pres), res.overlap, "overlap")
+        show_figure(res, "overlap")
     teach_topic("propensity", res)
     st.subheader("Covariate balance (love plot)")
     teach_topic("smd", res)
     if len(res.balance):
-        bal = res.balance.reset_index()
-        chart(charts.love_plot(res.balance, presentation=pres), bal, "love-plot", width="stretch")
+        show_figure(res, "love", width="stretch")
         st.caption(
             f"{BALANCE_SMD}: mean difference over the SD of the blinatumomab patients in the "
             "full sample (MatchIt's pooled-SD fallback where they do not vary), as MatchIt's "
@@ -414,8 +404,7 @@ def body() -> None:
     sw = sweep()
     if sw is not None and len(sw):
         teach(sweep_summary(sw, store().settings.conf_level))
-        current = store().settings.matching.caliper
-        chart(charts.sweep_chart(sw, presentation=pres, current=current), sw, "caliper-sweep")
+        show_figure(res, "sweep", sweep=sw)
 
 
 def main() -> None:

@@ -8,7 +8,6 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from blinastudy import charts
 from blinastudy.analysis import COMPETING_LABELS, ENDPOINT_LABELS
 from blinastudy.formatting import (
     ci_label,
@@ -23,12 +22,11 @@ from blinastudy.ui_state import (
 )
 from pages.common.ui import (
     bound,
-    chart,
     fragment,
-    presentation,
     render,
     result,
     set_field,
+    show_figure,
     show_flash,
     store,
     table,
@@ -183,12 +181,7 @@ def body() -> None:
     if mrd.missing:
         st.caption(f"{mrd.missing} patient(s) have no MRD value at this time point.")
     if len(mrd.curve):
-        chart(
-            charts.mrd_chart(mrd, label=label, presentation=presentation()),
-            mrd.groups,
-            "mrd-groups",
-            width="stretch",
-        )
+        show_figure(res, "mrd", width="stretch")
     ref = settings.mrd.compare_threshold_pct
     st.subheader("Patients who change group")
     if len(mrd.changed):

@@ -6,28 +6,26 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from blinastudy import charts
 from blinastudy.formatting import (
     ci_label,
     fmt_p,
     fmt_ph,
     hr_cell,
+    method_label,
 )
 from blinastudy.subgroups import interaction_p
 from blinastudy.ui_state import (
     SUBGROUP_LABELS,
-    method_label,
     subgroup_options,
 )
 from pages.common.ui import (
     bound,
     callback,
-    chart,
     fragment,
-    presentation,
     render,
     result,
     set_field,
+    show_figure,
     show_flash,
     store,
     teach_topic,
@@ -164,17 +162,7 @@ def body() -> None:
             "the table). Their hazard ratios are imprecise: do not over-read them.",
             icon=":material/warning:",
         )
-    endpoint = "EFS" if s.settings.endpoint == "efs" else "OS"
-    chart(
-        charts.forest_chart(
-            forest,
-            presentation=presentation(),
-            title=f"{endpoint}: treatment effect by subgroup",
-        ),
-        forest,
-        "forest",
-        width="stretch",
-    )
+    show_figure(res, "forest", width="stretch")
     st.markdown("**Numbers** (select a row to restrict the Survival page to it)")
     shown = forest_table(forest, store().settings.conf_level)
     shown.insert(6, "note", ["⚠ few events" if f else "" for f in few])

@@ -8,7 +8,6 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from blinastudy import charts
 from blinastudy.analysis import COMPETING_LABELS, ENDPOINT_LABELS
 from blinastudy.formatting import (
     ci_label,
@@ -19,20 +18,19 @@ from blinastudy.formatting import (
     fmt_pct,
     fmt_ph,
     hr_cell,
+    method_label,
 )
 from blinastudy.ui_state import (
     SUBGROUP_LABELS,
-    method_label,
 )
 from pages.common.ui import (
     bound,
-    chart,
     csv_download,
     fragment,
-    presentation,
     render,
     result,
     set_field,
+    show_figure,
     show_flash,
     store,
     table,
@@ -265,19 +263,10 @@ def model_checks(ep: Any, res: Any) -> None:
             "difference, and the curves, beside it.",
             icon=":material/warning:",
         )
-        if len(ph.bins):
-            chart(
-                charts.ph_chart(ph, label=ep.label, presentation=presentation()),
-                ph.bins,
-                f"ph-{ep.endpoint}",
-            )
+        show_figure(res, "ph")
     elif ph is not None and len(ph.bins):
         with st.expander("Hazard ratio over follow-up (scaled Schoenfeld residuals)"):
-            chart(
-                charts.ph_chart(ph, label=ep.label, presentation=presentation()),
-                ph.bins,
-                f"ph-{ep.endpoint}",
-            )
+            show_figure(res, "ph")
     teach_topic("proportional_hazards", res)
 
 
@@ -395,13 +384,7 @@ def immortal_time(res: Any) -> None:
                 f"exposed and {counts['events_unexposed']:.0f} in "
                 f"{counts['months_unexposed']:.0f} unexposed patient-months."
             )
-            chart(
-                charts.simon_makuch_chart(
-                    td, label=ENDPOINT_LABELS[key], presentation=presentation()
-                ),
-                td.curves,
-                f"simon-makuch-{key}",
-            )
+            show_figure(res, "simon_makuch")
             for note in td.notes:
                 st.info(note, icon=":material/info:")
     teach_topic("immortal_time", res)
@@ -418,7 +401,6 @@ def body() -> None:
     for w in res.warnings:
         if any(k in w.lower() for k in ("survival", "matched sample", "outcome", "pairing")):
             st.warning(w)
-    pres = presentation()
     settings = store().settings
     if settings.endpoint in COMPETING_LABELS:
         if settings.endpoint in res.competing:
@@ -428,11 +410,7 @@ def body() -> None:
     ep = res.endpoint
     teach_topic("kmunicate", res)
     if len(ep.curve):
-        chart(
-            charts.km_chart(ep, presentation=pres, horizon=settings.horizon_months),
-            ep.curve,
-            f"km-{ep.endpoint}",
-        )
+        show_figure(res, f"km_{ep.endpoint}")
         csv_download(ep.risk_table, f"risk-table-{ep.endpoint}", "Numbers at risk (CSV)")
     else:
         st.info("No patients in this selection.")
@@ -456,16 +434,7 @@ def competing_section(res: Any, key: str) -> None:
     show_competing = st.toggle(
         "Show the competing events' curve", value=False, key="show_competing"
     )
-    chart(
-        charts.cir_chart(
-            cr,
-            presentation=presentation(),
-            horizon=settings.horizon_months,
-            competing=show_competing,
-        ),
-        cr.curve,
-        f"cuminc-{key}",
-    )
+    show_figure(res, key, competing=show_competing)
     csv_download(cr.risk_table, f"risk-table-{key}", "Numbers at risk (CSV)")
     cols = st.columns(3)
     rows = {r["arm"]: r for r in cr.at_horizon.to_dict(orient="records")}

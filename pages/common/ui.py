@@ -35,6 +35,7 @@ from blinastudy.cohort import content_hash
 from blinastudy.demo import DEMO_LABEL, make_demo_cohort
 from blinastudy.errors import InputError
 from blinastudy.export import to_csv_bytes
+from blinastudy.figures import figure
 from blinastudy.settings import Settings
 from blinastudy.teaching import TEXTS, TITLES, explain
 from blinastudy.ui_state import adapt_settings, analysis_key, get_field, sweep_settings
@@ -376,6 +377,18 @@ def chart(
     with cols[2]:
         csv_download(table, name)
     return event
+
+
+def show_figure(res: AnalysisResult, name: str, **kwargs: Any) -> Any:
+    """Draw a figure of the analysis (:func:`blinastudy.figures.figure`: title and
+    subtitle with population, endpoint, method and level, the synthetic-data mark) with
+    downloads named after it; ``kwargs`` go to the figure (e.g. ``competing=True``) or,
+    for ``width`` and ``key``, to the chart."""
+    chart_kwargs = {k: kwargs.pop(k) for k in ("width", "key", "on_select") if k in kwargs}
+    fig = figure(res, name, presentation=presentation(), **kwargs)
+    if fig is None:
+        return None
+    return chart(fig.chart, fig.table, fig.file_stem, **chart_kwargs)
 
 
 def table(frame: pd.DataFrame, **kwargs: Any) -> None:
