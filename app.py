@@ -28,6 +28,7 @@ PAGES = [
     st.Page("pages/survival.py", title="Survival", icon=":material/show_chart:"),
     st.Page("pages/mrd.py", title="MRD", icon=":material/biotech:"),
     st.Page("pages/subgroups.py", title="Subgroups", icon=":material/forest:"),
+    st.Page("pages/export.py", title="Export", icon=":material/file_export:"),
 ]
 
 page = st.navigation(PAGES)

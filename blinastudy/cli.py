@@ -25,7 +25,6 @@ exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -301,73 +300,34 @@ def _export(
     err: TextIO,
     out: TextIO,
 ) -> int:
-    from blinastudy import charts
-    from blinastudy.codegen import show_code
-    from blinastudy.export import to_csv_bytes
-    from blinastudy.report import html_report, pdf_report, result_charts, result_tables
-    from blinastudy.slides import SLIDE_FIGURES, pptx_deck
-    from blinastudy.stamp import stamp
+    from blinastudy.bundle import build_bundle, bundle_steps
 
     progress.step("cohort loaded")
     result = _analyse(cohort, settings, progress)
-    st = stamp(result, when=when, demo=True if args.demo else None)
-
+    progress.add(bundle_steps(result) - 2 * planned_figures - 4)
+    bundle = build_bundle(
+        result,
+        when=when,
+        demo=True if args.demo else None,
+        cohort_path=None if args.demo else str(args.cohort),
+        pool_path=None if args.demo or not args.pool else str(args.pool),
+        mapping_paths=(args.mapping, args.mapping2),
+        pdf=not args.no_pdf,
+        progress=progress.step,
+    )
+    st = bundle.stamp
     written: list[Path] = []
-
-    def save(name: str, data: str | bytes) -> None:
+    for name, data in bundle.files.items():
         path = folder / name
         _write(path, data)
         written.append(path)
-
-    numbers = result.numbers()
-    numbers["stamp"] = st
-    save("results.json", json.dumps(numbers, indent=2, allow_nan=False) + "\n")
-    save("settings.json", settings.to_json() + "\n")
-    save("stamp.json", json.dumps(st, indent=2) + "\n")
-    save(
-        "reproduce.py",
-        show_code(
-            settings,
-            cohort_path=None if args.demo else str(args.cohort),
-            pool_path=None if args.demo or not args.pool else str(args.pool),
-            mapping_paths=(args.mapping, args.mapping2),
-            cohort_hash=result.cohort_hash,
-        ),
-    )
-    chart_map = result_charts(result)
-    progress.add(2 * (len(chart_map) - planned_figures))
-    svgs: dict[str, str] = {}
-    pngs: dict[str, bytes] = {}
-    for name, chart in chart_map.items():
-        svgs[name] = charts.to_svg(chart)
-        save(f"figures/{name}.svg", svgs[name])
-        progress.step(f"figure {name}.svg")
-        pngs[name] = charts.to_png(chart)
-        save(f"figures/{name}.png", pngs[name])
-        progress.step(f"figure {name}.png")
-    for name, table in result_tables(result).items():
-        save(f"tables/{name}.csv", to_csv_bytes(table))
-    progress.step("tables")
-    page = html_report(result, when=when, demo=st["synthetic"], svgs=svgs)
-    save("report.html", page)
-    progress.step("report.html")
-    pdf_note = ""
-    if not args.no_pdf:
-        pdf = pdf_report(page)
-        if pdf is None:
-            pdf_note = "skipped: no PDF engine (install WeasyPrint or Chromium)"
-        else:
-            save("report.pdf", pdf)
-    progress.step("report.pdf")
-    deck_images = {k: v for k, v in pngs.items() if k in SLIDE_FIGURES}
-    save("slides.pptx", pptx_deck(result, when=when, demo=st["synthetic"], images=deck_images))
-    progress.step("slides.pptx")
     progress.close()
+    pdf_note = next((n for n in bundle.notes if "no PDF engine" in n), "")
 
     for warning in result.warnings:
         err.write(f"warning: {warning}\n")
     if pdf_note:
-        err.write(f"report.pdf {pdf_note}\n")
+        err.write(f"{pdf_note}\n")
     out.write(f"cohort SHA-256 {result.cohort_hash}\n")
     if st["synthetic"]:
         out.write(f"{st['label']}\n")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 import struct
+import zipfile
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -475,6 +476,26 @@ def pptx_deck(
     _notes(slide, "Settings JSON:\n" + s.to_json())
     _footer(slide, footer, synthetic)
 
+    # the same deck for the same analysis and date: fixed document and archive times
+    stamped = datetime.fromisoformat(str(st["date"])).replace(tzinfo=None)
+    prs.core_properties.created = stamped
+    prs.core_properties.modified = stamped
     buffer = io.BytesIO()
     prs.save(buffer)
-    return buffer.getvalue()
+    return _fixed_zip_times(buffer.getvalue(), stamped)
+
+
+def _fixed_zip_times(data: bytes, when: datetime) -> bytes:
+    """The archive ``data`` with every entry dated ``when`` (zip keeps no time zone)."""
+    stamp_time = (max(when.year, 1980), when.month, when.day, when.hour, when.minute, when.second)
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as src,
+        zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as dst,
+    ):
+        for info in src.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=stamp_time)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = info.external_attr
+            dst.writestr(entry, src.read(info.filename))
+    return out.getvalue()

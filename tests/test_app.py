@@ -28,6 +28,7 @@ PAGES = [
     "pages/survival.py",
     "pages/mrd.py",
     "pages/subgroups.py",
+    "pages/export.py",
 ]
 STORE = "blinastudy.store"
 TIMEOUT = 180
@@ -602,3 +603,36 @@ def test_weighting_instead_of_matching() -> None:
     at.switch_page("pages/mrd.py").run()
     assert_clean(at)
     assert "Maximally selected cut-point" in [m.label for m in at.metric]
+
+
+# --------------------------------------------------------------------------------------
+# Export
+# --------------------------------------------------------------------------------------
+
+
+def test_export_page_makes_the_command_line_files() -> None:
+    from datetime import datetime
+
+    from blinastudy.analysis import analyze
+    from blinastudy.bundle import build_bundle
+
+    at = start("pages/export.py")
+    assert_clean(at)
+    assert "python -m blinastudy report" in texts(at)
+    at.button(key="export.make").click().run()
+    assert_clean(at)
+    _, bundle = at.session_state["export_bundle"]
+    settings = at.session_state[STORE].settings
+    assert "Ready:" in texts(at) and "Synthetic demo data" in texts(at)
+    # the same files, byte for byte, as the command line's for these settings and date
+    when = datetime.fromisoformat(bundle.stamp["date"])
+    expected = build_bundle(analyze(make_demo_cohort(), settings), when=when, chromium=None)
+    assert list(bundle.files) == list(expected.files)
+    for name, data in expected.files.items():
+        assert bundle.files[name] == data, name
+    assert "figures/km_efs.svg" in bundle.files and "slides.pptx" in bundle.files
+    # a change of settings makes the exports stale until made again
+    at.switch_page("pages/survival.py").run()
+    at.radio(key="w.endpoint").set_value("os").run()
+    at.switch_page("pages/export.py").run()
+    assert "changed since the exports were made" in texts(at)

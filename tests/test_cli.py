@@ -78,7 +78,7 @@ def test_demo_writes_every_export(demo_run: tuple[Path, int, str, str]) -> None:
     if pdf.exists():
         assert pdf.read_bytes()[:5] == b"%PDF-"
     else:
-        assert "report.pdf skipped: no PDF engine" in err
+        assert "report.pdf not made: no PDF engine" in err
     for line in out.splitlines()[3:]:
         assert (folder / line.strip()).exists()
 

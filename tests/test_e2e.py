@@ -20,7 +20,7 @@ from blinastudy.demo import make_demo_cohort
 from tests._server import CHROMIUM, CHROMIUM_ARGS, ROOT, require_chromium, streamlit_server
 
 OUT = ROOT / "test-output"
-PAGES = ["Data", "Matching", "Survival", "MRD", "Subgroups"]
+PAGES = ["Data", "Matching", "Survival", "MRD", "Subgroups", "Export"]
 
 pytestmark = pytest.mark.browser
 
@@ -136,6 +136,24 @@ def test_upload_move_a_slider_and_see_every_page(browser_page: Page, server: str
         expect(page.locator("h1").first).to_be_visible()
         assert not page.get_by_text("error id").count()
         _shot(page, f"{n:02d}-{name.lower()}")
+
+    # The Export page makes the report, slides and everything else from the app.
+    _goto(page, "Export")
+    page.get_by_role("button", name="Make the exports").click()
+    _idle(page)
+    expect(page.get_by_text("Ready:")).to_be_visible()
+    with page.expect_download() as bundle:
+        page.get_by_role("button", name="Everything (ZIP").click()
+    import zipfile
+
+    names = zipfile.ZipFile(bundle.value.path()).namelist()
+    assert {"report.html", "slides.pptx", "results.json", "figures/km_efs.svg"} <= set(names)
+    with page.expect_download() as report:
+        page.get_by_role("button", name="Report (HTML)").click()
+    html = Path(report.value.path()).read_text(encoding="utf-8")
+    # the uploaded cohort, not the demo: figures and numbers, no synthetic-data label
+    assert "<svg" in html and "immortal time" in html and "Synthetic demo data" not in html
+    _shot(page, "06b-export-ready")
 
     # Presentation mode, on the survival page.
     _goto(page, "Survival")

@@ -90,3 +90,11 @@ def test_no_label_for_a_real_cohort() -> None:
     deck = Presentation(io.BytesIO(data))
     assert all("Synthetic demo data" not in texts(s) for s in deck.slides)
     assert "(no figure: no data)" in texts(list(deck.slides)[1])
+
+
+def test_the_same_analysis_and_date_give_the_same_file() -> None:
+    one = pptx_deck(demo_result(), when=WHEN, images={})
+    two = pptx_deck(demo_result(), when=WHEN, images={})
+    assert one == two
+    deck = Presentation(io.BytesIO(one))
+    assert deck.core_properties.modified == WHEN.replace(tzinfo=None)

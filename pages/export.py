@@ -1,0 +1,148 @@
+"""Export: the report, the slides, every figure and table and the reproduction script
+for the current settings, the same files the command line writes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import streamlit as st
+
+from blinastudy.analysis import analyze
+from blinastudy.bundle import Bundle, build_bundle, bundle_steps
+from blinastudy.errors import InputError
+from blinastudy.ui_state import analysis_key
+from pages.common.ui import render, show_flash, store
+
+#: Session key of the prepared exports (per session, in memory only).
+BUNDLE_KEY = "export_bundle"
+
+DOWNLOADS = (
+    ("report.html", "Report (HTML)", "text/html", ":material/description:"),
+    (
+        "slides.pptx",
+        "Slides (PowerPoint, 16:9)",
+        "application/vnd.ms-powerpoint",
+        ":material/slideshow:",
+    ),
+    ("results.json", "Numbers (results.json)", "application/json", ":material/data_object:"),
+    ("reproduce.py", "Reproduction script (Python)", "text/x-python", ":material/code:"),
+)
+
+
+def _key() -> str:
+    s = store()
+    return f"{s.cohort_hash}:{analysis_key(s.settings)}"
+
+
+def prepare() -> None:
+    """Run the full analysis (every bootstrap replicate, the caliper sweep) and build the
+    exports, with a progress bar."""
+    s = store()
+    bar = st.progress(0.0, text="Analysing (full bootstrap and caliper sweep)...")
+    try:
+        res = analyze(s.cohort, s.settings)
+    except InputError as exc:
+        bar.empty()
+        st.error(f"The analysis cannot run: {exc}")
+        return
+    total = bundle_steps(res)
+    done = 0
+
+    def step(name: str) -> None:
+        nonlocal done
+        done += 1
+        bar.progress(min(done / total, 1.0), text=f"Made {name}")
+
+    bundle = build_bundle(
+        res,
+        when=datetime.now(UTC),
+        cohort_path=None if s.is_demo else s.source,
+        pdf=True,
+        chromium=None,  # in memory only: WeasyPrint when installed, no temporary files
+        progress=step,
+    )
+    bar.empty()
+    st.session_state[BUNDLE_KEY] = (_key(), bundle)
+
+
+def downloads(bundle: Bundle) -> None:
+    st.success(
+        f"Ready: {len(bundle.files)} files for cohort SHA-256 "
+        f"{bundle.stamp['cohort_hash'][:12]}…, BlinaStudy {bundle.stamp['version']}, "
+        f"stamped {bundle.stamp['date']}."
+        + (f" {bundle.stamp['label']}." if bundle.stamp.get("synthetic") else ""),
+        icon=":material/check_circle:",
+    )
+    cols = st.columns(3)
+    for i, (name, label, mime, icon) in enumerate(DOWNLOADS):
+        cols[i % 3].download_button(
+            label,
+            data=bundle.files[name],
+            file_name=name,
+            mime=mime,
+            key=f"export.{name}",
+            on_click="ignore",
+            icon=icon,
+        )
+    if "report.pdf" in bundle.files:
+        cols[len(DOWNLOADS) % 3].download_button(
+            "Report (PDF)",
+            data=bundle.files["report.pdf"],
+            file_name="report.pdf",
+            mime="application/pdf",
+            key="export.report.pdf",
+            on_click="ignore",
+            icon=":material/picture_as_pdf:",
+        )
+    st.download_button(
+        "Everything (ZIP: report, slides, figures as SVG and PNG, tables as CSV, settings, "
+        "stamp, script)",
+        data=bundle.zip_bytes(),
+        file_name="blinastudy-results.zip",
+        mime="application/zip",
+        key="export.zip",
+        on_click="ignore",
+        icon=":material/folder_zip:",
+        type="primary",
+    )
+    for note in bundle.notes:
+        st.caption(
+            note
+            + (
+                ": open the HTML report and print it to PDF from the browser, or run the "
+                "command line, which can use Chromium."
+                if "PDF" in note
+                else ""
+            )
+        )
+
+
+def main() -> None:
+    st.title("Export")
+    show_flash()
+    st.markdown(
+        "The report, the slides, every figure and table, the numbers and the reproduction "
+        "script for the **current settings**: the same files as "
+        "`python -m blinastudy report` writes (with `--no-pdf` unless a PDF engine is "
+        "available in memory). The analysis runs once more with every bootstrap replicate "
+        "and the caliper sweep. Nothing is stored on the server: the files are made in "
+        "memory for this session."
+    )
+    prepared = st.session_state.get(BUNDLE_KEY)
+    current = prepared is not None and prepared[0] == _key()
+    if prepared is not None and not current:
+        st.info("The settings or the cohort changed since the exports were made.")
+    if st.button(
+        "Make the exports" if not current else "Make them again",
+        key="export.make",
+        icon=":material/file_export:",
+        type="secondary" if current else "primary",
+    ):
+        prepare()
+        prepared = st.session_state.get(BUNDLE_KEY)
+        current = prepared is not None and prepared[0] == _key()
+    if current and prepared is not None:
+        downloads(prepared[1])
+
+
+render(main)
