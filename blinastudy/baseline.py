@@ -32,6 +32,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from blinastudy.errors import InputError
+from blinastudy.formatting import fmt_value
 from blinastudy.validate import as_treatment, require_columns, require_frame
 
 __all__ = ["BASELINE_COLUMNS", "baseline_table", "categorical_smd", "continuous_smd"]
@@ -90,10 +91,6 @@ def categorical_smd(treated: pd.Series, control: pd.Series) -> float:
     return float(np.sqrt(max(value, 0.0)))
 
 
-def _fmt(x: float, digits: int = 1) -> str:
-    return f"{x:.{digits}f}"
-
-
 def baseline_table(frame: pd.DataFrame, treatment: str, variables: Sequence[str]) -> pd.DataFrame:
     """One row per continuous variable or categorical level, with both arms side by side.
 
@@ -148,7 +145,7 @@ def baseline_table(frame: pd.DataFrame, treatment: str, variables: Sequence[str]
                 if v.size == 0:
                     return "-"
                 q1, med, q3 = np.percentile(v, [25, 50, 75])
-                return f"{_fmt(med)} [{_fmt(q1)}, {_fmt(q3)}]"
+                return f"{fmt_value(med)} [{fmt_value(q1)}, {fmt_value(q3)}]"
 
             rows.append(
                 {

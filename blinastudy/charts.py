@@ -16,6 +16,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from blinastudy.formatting import SHORT_LABELS
+
 __all__ = [
     "ARM_COLORS",
     "ARM_LABELS",
@@ -39,22 +41,6 @@ __all__ = [
 ARM_COLORS = {"blinatumomab": "#0072B2", "chemotherapy": "#D55E00"}
 ARM_LABELS = {"blinatumomab": "Blinatumomab", "chemotherapy": "Chemotherapy"}
 _ARM_ORDER = list(ARM_COLORS)
-
-#: Short axis labels for canonical and derived columns (others show as named).
-SHORT_LABELS = {
-    "age_years": "Age (years)",
-    "sex": "Sex",
-    "wbc_10e9_l": "WBC (10^9/L)",
-    "cns_status": "CNS",
-    "genetic_subtype": "Genetics",
-    "risk_group": "Risk group",
-    "prednisone_response": "Prednisone response",
-    "mrd_day15_pct": "MRD day 15 (%)",
-    "mrd_eoi_pct": "MRD end of induction (%)",
-    "mrd_group": "MRD",
-    "age_band": "Age",
-    "wbc_band": "WBC",
-}
 
 
 def term_text(term: str) -> str:
@@ -455,6 +441,15 @@ def love_plot(
         var_name="sample",
         value_name="smd",
     )
+    # the variance ratio of each sample beside its SMD (continuous covariates; blank
+    # for indicators, as MatchIt)
+    ratios = {"smd_before": "variance_ratio_before", "smd_after": "variance_ratio_after"}
+    long["variance_ratio"] = [
+        float(data.loc[data["covariate"] == c, ratios[smp]].iloc[0])
+        if ratios[smp] in data.columns
+        else np.nan
+        for c, smp in zip(long["covariate"], long["sample"], strict=True)
+    ]
     # an infinite SMD (a covariate that separates the arms) cannot be drawn: its row is
     # labelled instead
     long["abs_smd"] = long["smd"].abs().replace(np.inf, np.nan)
@@ -481,7 +476,12 @@ def love_plot(
                 ),
             ),
             shape=alt.Shape("sample:N", legend=None),
-            tooltip=["covariate:N", "sample:N", alt.Tooltip("smd:Q", format=".3f")],
+            tooltip=[
+                "covariate:N",
+                "sample:N",
+                alt.Tooltip("smd:Q", title="SMD", format=".3f"),
+                alt.Tooltip("variance_ratio:Q", title="Variance ratio", format=".2f"),
+            ],
         )
     )
     rule = (
@@ -511,7 +511,7 @@ def overlap_chart(overlap: pd.DataFrame, *, presentation: bool = False) -> alt.F
     st = _style(presentation)
     chart = (
         alt.Chart(overlap)
-        .mark_bar(opacity=0.6, binSpacing=0)
+        .mark_bar(opacity=0.85, binSpacing=0)
         .encode(
             x=alt.X(
                 "bin_start:Q",
@@ -529,10 +529,14 @@ def overlap_chart(overlap: pd.DataFrame, *, presentation: bool = False) -> alt.F
                 alt.Tooltip("bin_end:Q", format=".2f"),
             ],
         )
-        .properties(width=st["width"] / 2 - 20, height=220)
+        .properties(width=st["width"] / 2 - 20, height=110)
         .facet(
-            column=alt.Column("sample:N", sort=["before matching", "after matching"], title=None)
+            column=alt.Column("sample:N", sort=["before matching", "after matching"], title=None),
+            row=alt.Row("arm:N", sort=_ARM_ORDER, title=None),
         )
+        # one arm per row (no blended colours), each panel on its own count scale (the
+        # matched sample is not flattened by the pool)
+        .resolve_scale(y="independent")
     )
     return cast(alt.FacetChart, _configure(chart, presentation))
 

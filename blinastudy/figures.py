@@ -131,8 +131,9 @@ def _love(result: Any, big: bool, **options: Any) -> Built | None:
     summary = result.matching_summary
     chart = charts.love_plot(result.balance, presentation=big)
     lines = [
-        f"{summary.get('n_treated')} blinatumomab patients and {summary.get('n_control_pool')} "
-        f"controls before matching; {summary.get('n_matched_treated')} matched",
+        f"{summary.get('n_treated')} blinatumomab patients and "
+        f"{summary.get('n_control_eligible')} eligible controls before matching; "
+        f"{summary.get('n_matched_treated')} blinatumomab patients matched",
         "|SMD| as MatchIt summary() for the ATT (SD of the blinatumomab patients); dashed line 0.1",
     ]
     table = result.balance.reset_index(names="covariate")

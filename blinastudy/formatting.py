@@ -14,8 +14,11 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 __all__ = [
     "NA",
+    "SHORT_LABELS",
     "ci_label",
     "fmt_ci",
     "fmt_hr",
@@ -26,6 +29,7 @@ __all__ = [
     "fmt_pct",
     "fmt_ph",
     "fmt_survival",
+    "fmt_value",
     "hr_cell",
     "is_finite",
     "method_label",
@@ -35,6 +39,22 @@ __all__ = [
 
 #: How a missing number is written.
 NA = "NA"
+
+#: Short axis labels for canonical and derived columns (others show as named).
+SHORT_LABELS = {
+    "age_years": "Age (years)",
+    "sex": "Sex",
+    "wbc_10e9_l": "WBC (10^9/L)",
+    "cns_status": "CNS",
+    "genetic_subtype": "Genetics",
+    "risk_group": "Risk group",
+    "prednisone_response": "Prednisone response",
+    "mrd_day15_pct": "MRD day 15 (%)",
+    "mrd_eoi_pct": "MRD end of induction (%)",
+    "mrd_group": "MRD",
+    "age_band": "Age",
+    "wbc_band": "WBC",
+}
 
 
 def is_finite(x: Any) -> bool:
@@ -80,6 +100,29 @@ def fmt_num(x: Any) -> str:
     if v == 0:
         return "0"
     return f"{v:.2g}"
+
+
+def fmt_value(x: Any) -> str:
+    """A measured value (a median, a quartile) with significant figures where it is small.
+
+    One decimal from 1 up, none from 100 up, two significant figures below 1, so that
+    an MRD of 0.0043 % does not read as 0.0.
+
+    Examples
+    --------
+    >>> fmt_value(6.27), fmt_value(123.4), fmt_value(0.0043), fmt_value(0.00001), fmt_value(0)
+    ('6.3', '123', '0.0043', '0.000010', '0')
+    """
+    if not is_finite(x):
+        return NA
+    v = float(x)
+    if v == 0:
+        return "0"
+    if abs(v) >= 100:
+        return f"{v:.0f}"
+    if abs(v) >= 1:
+        return f"{v:.1f}"
+    return str(np.format_float_positional(v, precision=2, unique=False, fractional=False))
 
 
 def fmt_pct(x: Any, digits: int = 1) -> str:

@@ -24,7 +24,7 @@ from blinastudy.dates import (
     DateRole,
 )
 from blinastudy.errors import InputError
-from blinastudy.formatting import is_finite
+from blinastudy.formatting import SHORT_LABELS, is_finite
 from blinastudy.mapping import (
     AS_MISSING,
     DATE_PREFIX,
@@ -397,17 +397,22 @@ SMD_CONVENTIONS = (
 
 
 def baseline_display(table: pd.DataFrame) -> pd.DataFrame:
-    """A baseline table as shown: SMD to three decimals (blank where not defined) and
-    readable column names. The numbers are those of the table, only formatted.
+    """A baseline table as shown: variables by their labels with units, SMD to three
+    decimals (blank where not defined) and readable column names. The numbers are
+    those of the table, only formatted.
 
     Examples
     --------
-    >>> t = pd.DataFrame({"variable": ["n", "age"], "smd": [float("nan"), 0.22893],
+    >>> t = pd.DataFrame({"variable": ["n", "age_years"], "smd": [float("nan"), 0.22893],
     ...                   "missing_blinatumomab": [0, 1]})
     >>> baseline_display(t).to_dict("list")
-    {'variable': ['n', 'age'], 'SMD (tableone)': ['', '0.229'], 'missing (blinatumomab)': [0, 1]}
+    {'variable': ['Patients', 'Age (years)'], 'SMD (tableone)': ['', '0.229'], 'missing (blinatumomab)': [0, 1]}
     """
     out = table.copy()
+    if "variable" in out:
+        out["variable"] = [
+            "Patients" if v == "n" else SHORT_LABELS.get(str(v), str(v)) for v in out["variable"]
+        ]
     if "smd" in out:
         out["smd"] = [f"{v:.3f}" if is_finite(v) else "" for v in out["smd"]]
     names = {"smd": BASELINE_SMD}
