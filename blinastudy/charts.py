@@ -16,11 +16,12 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from blinastudy.formatting import SHORT_LABELS
+from blinastudy.formatting import SHORT_LABELS, fmt_p, hr_cell, is_finite
 
 __all__ = [
     "ARM_COLORS",
     "ARM_LABELS",
+    "FOREST_SELECTION",
     "SHORT_LABELS",
     "cir_chart",
     "forest_chart",
@@ -317,25 +318,14 @@ def cir_chart(
     return cast(alt.VConcatChart, _configure(chart, presentation))
 
 
-def forest_chart(
-    forest: pd.DataFrame, *, presentation: bool = False, title: str | None = None
-) -> alt.LayerChart:
-    """Forest plot of treatment hazard ratios with CIs; symbol size by number of events.
+#: Name of the forest plot's row selection (clicking a row restricts like the table).
+FOREST_SELECTION = "forest_row"
 
-    Firth estimates are drawn as diamonds; levels that are not estimable have no
-    symbol. The x axis is logarithmic, clipped to 0.001-100.
 
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> f = pd.DataFrame({"variable": ["Overall"], "level": ["All"], "events_treated": [2],
-    ...     "events_control": [20], "hr": [0.1], "ci_lower": [0.02], "ci_upper": [0.4],
-    ...     "method": ["ml"], "n_treated": [90], "n_control": [90], "p_interaction": [None]})
-    >>> "layer" in forest_chart(f).to_dict()
-    True
-    """
-    st = _style(presentation)
-    data = forest.copy()
+def _forest_rows(forest: pd.DataFrame, conf_level: float) -> pd.DataFrame:
+    """The forest table with the label, plotted limits, arrows and the text columns."""
+    data = forest.copy().reset_index(drop=True)
+    data["row"] = np.arange(len(data))
     data["label"] = np.where(
         data["variable"] == "Overall",
         "Overall",
@@ -344,18 +334,80 @@ def forest_chart(
         + data["level"].astype(str),
     )
     data["events"] = data["events_treated"] + data["events_control"]
-    lo, hi = HR_DOMAIN
-    for col in ("hr", "ci_lower", "ci_upper"):
-        data[col + "_plot"] = data[col].clip(lo, hi)
     data["estimator"] = np.where(
         data["method"].astype(str).str.startswith("firth"),
         "Firth penalised",
         np.where(data["method"] == "not estimable", "not estimable", "Cox"),
     )
+    data["treated_text"] = [
+        f"{int(n)} ({int(e)})"
+        for n, e in zip(data["n_treated"], data["events_treated"], strict=True)
+    ]
+    data["control_text"] = [
+        f"{int(n)} ({int(e)})"
+        for n, e in zip(data["n_control"], data["events_control"], strict=True)
+    ]
+    data["hr_text"] = [
+        "not estimable" if est == "not estimable" else hr_cell(r)
+        for est, r in zip(data["estimator"], data.to_dict(orient="records"), strict=True)
+    ]
+    first = ~data["variable"].duplicated()
+    p_values = []
+    for is_first, r in zip(first, data.to_dict(orient="records"), strict=True):
+        shown = ""
+        if is_first and r["variable"] != "Overall" and "interaction_test" in r:
+            key = "p_interaction_wald" if "Wald" in str(r["interaction_test"]) else "p_interaction"
+            shown = "" if not is_finite(r.get(key)) else fmt_p(r.get(key))
+        p_values.append(shown)
+    data["p_text"] = p_values
+    data.attrs["conf_level"] = conf_level
+    return data
+
+
+def forest_chart(
+    forest: pd.DataFrame,
+    *,
+    presentation: bool = False,
+    title: str | None = None,
+    conf_level: float = 0.95,
+) -> alt.HConcatChart:
+    """Forest plot as published: rows aligned with their numbers on the figure itself.
+
+    Left of the plot each subgroup with patients (events) per arm; on the plot the
+    hazard ratio with its interval (symbol size by events, Firth estimates as
+    diamonds, arrows where an interval runs off the axis, "favours" under the axis);
+    right of it the hazard ratio with its interval in figures and the interaction p
+    (on the first row of each variable). Clicking a row selects it
+    (:data:`FOREST_SELECTION`), as the table does.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"variable": ["Overall"], "level": ["All"], "events_treated": [2],
+    ...     "events_control": [20], "hr": [0.1], "ci_lower": [0.02], "ci_upper": [0.4],
+    ...     "method": ["ml"], "n_treated": [90], "n_control": [90], "p_interaction": [None]})
+    >>> "hconcat" in forest_chart(f).to_dict()
+    True
+    """
+    st = _style(presentation)
+    data = _forest_rows(forest, conf_level)
+    lo, hi = HR_DOMAIN
+    est = data[data["estimator"] != "not estimable"].copy()
+    finite = est[["ci_lower", "ci_upper"]].replace([np.inf, -np.inf], np.nan)
+    # the axis spans the intervals (whole powers of ten), within 0.001 to 100
+    low = float(np.nanmin(finite["ci_lower"])) if finite["ci_lower"].notna().any() else 0.1
+    high = float(np.nanmax(finite["ci_upper"])) if finite["ci_upper"].notna().any() else 10.0
+    lo = max(lo, 10 ** np.floor(np.log10(max(min(low, 0.5), 1e-12))))
+    hi = min(hi, 10 ** np.ceil(np.log10(max(high, 2.0))))
+    for col in ("hr", "ci_lower", "ci_upper"):
+        est[col + "_plot"] = est[col].clip(lo, hi)
     order = list(data["label"])
+    height = max(len(order), 1) * st["font"] * 2.0
     y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=320))
+    no_axis = alt.Y("label:N", sort=order, title=None, axis=None)
+    ticks = [t for t in (0.001, 0.01, 0.1, 1, 10, 100) if lo <= t <= hi]
     x_scale = alt.Scale(type="log", domain=[lo, hi])
-    est = data[data["estimator"] != "not estimable"]
+    select = alt.selection_point(name=FOREST_SELECTION, fields=["row"], on="click")
     bars = (
         alt.Chart(est)
         .mark_rule(strokeWidth=st["line"])
@@ -363,11 +415,11 @@ def forest_chart(
             x=alt.X(
                 "ci_lower_plot:Q",
                 scale=x_scale,
-                title="Hazard ratio, blinatumomab vs chemotherapy (log scale)",
-                axis=alt.Axis(values=[0.001, 0.01, 0.1, 1, 10, 100], format="~g"),
+                title="← favours blinatumomab   HR (log scale)   favours chemotherapy →",
+                axis=alt.Axis(values=ticks, format="~g"),
             ),
             x2="ci_upper_plot:Q",
-            y=y,
+            y=no_axis,
         )
     )
     points = (
@@ -375,7 +427,7 @@ def forest_chart(
         .mark_point(filled=True, color="#0072B2")
         .encode(
             x=alt.X("hr_plot:Q", scale=x_scale),
-            y=y,
+            y=no_axis,
             size=alt.Size(
                 "events:Q",
                 title="Events",
@@ -386,6 +438,7 @@ def forest_chart(
                 title="Estimate",
                 scale=alt.Scale(domain=["Cox", "Firth penalised"], range=["circle", "diamond"]),
             ),
+            opacity=alt.condition(select, alt.value(1.0), alt.value(0.35)),
             tooltip=[
                 alt.Tooltip("label:N", title="Subgroup"),
                 alt.Tooltip("hr:Q", title="HR", format=".3f"),
@@ -396,26 +449,66 @@ def forest_chart(
                 alt.Tooltip("estimator:N", title="Estimate"),
             ],
         )
+        .add_params(select)
+    )
+    arrows = pd.concat(
+        [
+            est[est["ci_upper"] > hi].assign(x=hi, shape="triangle-right"),
+            est[est["ci_lower"] < lo].assign(x=lo, shape="triangle-left"),
+        ]
     )
     one = (
         alt.Chart(pd.DataFrame({"x": [1.0]}))
         .mark_rule(strokeDash=[4, 4], color="#555555")
-        .encode(x="x:Q")
+        .encode(x=alt.X("x:Q", scale=x_scale))
     )
-    layers = [one, bars, points]
+    layers: list[Any] = [one, bars, points]
+    if len(arrows):
+        layers.append(
+            alt.Chart(arrows[["label", "x", "shape"]])
+            .mark_point(filled=True, color="#000000", size=st["point"])
+            .encode(
+                x=alt.X("x:Q", scale=x_scale),
+                y=no_axis,
+                shape=alt.Shape("shape:N", scale=None, legend=None),
+            )
+        )
     missing = data[data["estimator"] == "not estimable"]
     if len(missing):
         layers.append(
             alt.Chart(missing.assign(x=1.0))
             .mark_text(text="not estimable", color="#555555", fontSize=st["font"])
-            .encode(x=alt.X("x:Q", scale=x_scale), y=y)
+            .encode(x=alt.X("x:Q", scale=x_scale), y=no_axis)
         )
-    chart = alt.layer(*layers).properties(
-        width=st["width"] * 0.7,
-        height=max(len(order), 1) * st["font"] * 2.0,
-        title="Treatment effect by subgroup" if title is None else title,
+    plot = alt.layer(*layers).properties(width=st["width"] * 0.45, height=height)
+
+    def column(field: str, header: str, width: float, axis: bool = False) -> alt.Chart:
+        text = (
+            alt.Chart(data)
+            .mark_text(align="left", fontSize=st["font"], baseline="middle")
+            .encode(y=y if axis else no_axis, text=f"{field}:N", x=alt.value(6))
+            .properties(
+                width=width,
+                height=height,
+                title=alt.TitleParams(header, anchor="start", fontSize=st["font"]),
+            )
+        )
+        return cast(alt.Chart, text)
+
+    level = f"{round(100 * conf_level, 6):g}%"
+    chart = (
+        alt.hconcat(
+            column("treated_text", "Blinatumomab n (events)", st["width"] * 0.2, axis=True),
+            column("control_text", "Chemotherapy n (events)", st["width"] * 0.2),
+            plot,
+            column("hr_text", f"HR ({level} CI)", st["width"] * 0.27),
+            column("p_text", "Interaction p", st["width"] * 0.12),
+            spacing=4,
+        )
+        .resolve_scale(y="shared", size="independent", shape="independent")
+        .properties(title="Treatment effect by subgroup" if title is None else title)
     )
-    return cast(alt.LayerChart, _configure(chart, presentation))
+    return cast(alt.HConcatChart, _configure(chart, presentation).configure_view(stroke=None))
 
 
 def love_plot(

@@ -182,11 +182,11 @@ def _forest(result: Any, big: bool, **options: Any) -> Built | None:
     key = s.endpoint
     name = ENDPOINT_NAMES[key][1] if key in ENDPOINT_NAMES else key
     cause = " (cause-specific hazard)" if key not in result.endpoints else ""
-    chart = charts.forest_chart(table, presentation=big, title="")
+    chart = charts.forest_chart(table, presentation=big, title="", conf_level=s.conf_level)
     lines = [
         f"{result.design.description}; {name}{cause}, time from diagnosis",
         f"Cox hazard ratio blinatumomab vs chemotherapy per subgroup with "
-        f"{ci_label(s.conf_level)}; interaction p in the table",
+        f"{ci_label(s.conf_level)}; interaction p of the treatment-by-subgroup term",
     ]
     return (
         chart,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from blinastudy.charts import FOREST_SELECTION
 from blinastudy.formatting import (
     ci_label,
     fmt_p,
@@ -33,6 +34,7 @@ from pages.common.ui import (
 
 FEW_EVENTS = 5
 SELECT_KEY = "forest_rows"
+CHART_KEY = "forest_chart"
 
 
 def label(var: str) -> str:
@@ -78,6 +80,15 @@ def _forest_columns(forest: pd.DataFrame, conf_level: float) -> pd.DataFrame:
             "PH test p (cox.zph)": forest["ph_p"].map(fmt_ph) if "ph_p" in forest.columns else "",
         }
     )
+
+
+@callback
+def _select_point(forest: pd.DataFrame) -> None:
+    state = st.session_state.get(CHART_KEY)
+    selection = getattr(state, "selection", None) or {}
+    points = list(selection.get(FOREST_SELECTION, []) or [])
+    if points and "row" in points[0]:
+        apply_filter(forest, int(points[0]["row"]))
 
 
 @callback
@@ -162,7 +173,14 @@ def body() -> None:
             "the table). Their hazard ratios are imprecise: do not over-read them.",
             icon=":material/warning:",
         )
-    show_figure(res, "forest", width="stretch")
+    show_figure(
+        res,
+        "forest",
+        width="stretch",
+        key=CHART_KEY,
+        on_select=lambda: _select_point(forest),
+    )
+    st.caption("Click a row of the plot, or select it in the table, to restrict the Survival page.")
     st.markdown("**Numbers** (select a row to restrict the Survival page to it)")
     shown = forest_table(forest, store().settings.conf_level)
     shown.insert(6, "note", ["⚠ few events" if f else "" for f in few])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -77,10 +78,27 @@ def test_forest_marks_firth_and_not_estimable(result) -> None:  # type: ignore[n
     assert "not estimable" in json.dumps(charts.forest_chart(f).to_dict())
 
 
+def test_forest_figure_carries_its_numbers_and_arrows(result) -> None:  # type: ignore[no-untyped-def]
+    from blinastudy.formatting import hr_cell
+
+    chart = charts.forest_chart(result.forest, conf_level=0.9)
+    svg = charts.to_svg(chart)
+    words = " ".join(re.findall(r"<text[^>]*>([^<]+)</text>", svg))
+    overall = result.forest.iloc[0]
+    assert f"{overall['n_treated']} ({overall['events_treated']})" in words
+    assert hr_cell(overall) in words
+    assert "HR (90% CI)" in words and "Interaction p" in words
+    assert "favours blinatumomab" in words and "favours chemotherapy" in words
+    # an interval beyond the axis ends in an arrow
+    spec = json.dumps(chart.to_dict())
+    assert "triangle-right" in spec or "triangle-left" in spec
+    assert charts.FOREST_SELECTION in spec  # a row can be clicked
+
+
 def test_svg_and_png_render(result) -> None:  # type: ignore[no-untyped-def]
     chart = charts.forest_chart(result.forest)
     svg = charts.to_svg(chart)
-    assert svg.startswith("<svg") and "Hazard ratio" in svg
+    assert svg.startswith("<svg") and "HR (log scale)" in svg
     png = charts.to_png(charts.love_plot(result.balance), scale=1)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
 
