@@ -904,8 +904,11 @@ def to_svg(chart: Any) -> str:
     return str(vlc.vegalite_to_svg(chart.to_json()))
 
 
-def to_png(chart: Any, scale: float = 2.0) -> bytes:
+def to_png(chart: Any, scale: float = 4.0) -> bytes:
     """Render a chart to PNG bytes, offline (vl-convert).
+
+    ``scale`` 4 gives about 3,600 pixels across a survival curve: over 300 dpi
+    wherever a slide or a page places it.
 
     Examples
     --------

@@ -13,7 +13,6 @@ explanation of each slide with the current numbers. Table cells pass through
 from __future__ import annotations
 
 import io
-import json
 import struct
 import zipfile
 from collections.abc import Mapping
@@ -30,18 +29,14 @@ from blinastudy import charts
 from blinastudy.export import neutralise_formulas
 from blinastudy.formatting import (
     fmt_hr,
+    fmt_level,
     fmt_num,
     fmt_p,
     fmt_pct,
     fmt_survival,
 )
-from blinastudy.methods import (
-    ENDPOINT_NAMES,
-    label,
-)
 from blinastudy.report import result_charts
 from blinastudy.stamp import stamp, stamp_line
-from blinastudy.subgroups import interaction_p
 from blinastudy.teaching import explain
 
 __all__ = ["SLIDE_FIGURES", "SLIDE_TITLES", "pptx_deck", "render_pngs"]
@@ -57,6 +52,9 @@ SLIDE_TITLES: tuple[str, ...] = (
     "MRD",
     "Settings and stamp",
 )
+
+#: Smallest type on any slide (points): readable from the back of a lecture hall.
+MIN_PT = 18
 
 #: Figures the deck shows (names of :func:`blinastudy.report.result_charts`).
 SLIDE_FIGURES: tuple[str, ...] = ("km_efs", "km_os", "cir", "love", "forest", "mrd")
@@ -109,7 +107,7 @@ def _text(
     width: int,
     height: int,
     *,
-    size: float = 16,
+    size: float = MIN_PT,
     color: Any = None,
     bold: bool = False,
 ) -> Any:
@@ -119,7 +117,7 @@ def _text(
     for i, line in enumerate(lines):
         para = frame.paragraphs[0] if i == 0 else frame.add_paragraph()
         para.text = line
-        para.font.size = Pt(size)
+        para.font.size = Pt(max(size, MIN_PT))
         para.font.bold = bold
         if color is not None:
             para.font.color.rgb = color
@@ -145,7 +143,7 @@ def _picture(slide: Any, data: bytes | None, left: int, top: int, width: int, he
 def _table(slide: Any, frame: pd.DataFrame, left: int, top: int, width: int) -> None:
     safe = neutralise_formulas(frame)
     rows, cols = len(safe) + 1, len(safe.columns)
-    shape = slide.shapes.add_table(rows, cols, left, top, width, Inches(0.32) * rows)
+    shape = slide.shapes.add_table(rows, cols, left, top, width, Inches(0.45) * rows)
     table = shape.table
     for j, col in enumerate(safe.columns):
         table.cell(0, j).text = str(col)
@@ -155,18 +153,17 @@ def _table(slide: Any, frame: pd.DataFrame, left: int, top: int, width: int) -> 
     for r in range(rows):
         for c in range(cols):
             for para in table.cell(r, c).text_frame.paragraphs:
-                para.font.size = Pt(12)
+                para.font.size = Pt(MIN_PT)
 
 
 def _footer(slide: Any, line: str, synthetic: bool) -> None:
     _text(
         slide,
         [line],
-        Inches(0.4),
-        _HEIGHT - Inches(0.45),
-        _WIDTH - Inches(0.8),
-        Inches(0.35),
-        size=10,
+        Inches(0.3),
+        _HEIGHT - Inches(0.55),
+        _WIDTH - Inches(0.6),
+        Inches(0.5),
         color=_ORANGE if synthetic else _GREY,
         bold=synthetic,
     )
@@ -243,16 +240,24 @@ def _competing_lines(result: Any, key: str) -> list[str]:
 
 
 def _settings_lines(settings: Any) -> list[str]:
-    data = settings.to_dict()
-    lines = []
-    for key in sorted(data):
-        value = data[key]
-        if isinstance(value, dict):
-            inner = ", ".join(f"{k}={json.dumps(v)}" for k, v in sorted(value.items()))
-            lines.append(f"{key}: {inner}")
-        else:
-            lines.append(f"{key}: {json.dumps(value)}")
-    return lines
+    """The settings that decide the numbers, in words (every setting is in the notes)."""
+    m = settings.matching
+    caliper = "no caliper" if m.caliper is None else f"caliper {m.caliper:g} SD ({m.scale})"
+    origin = (
+        "from diagnosis"
+        if settings.origin == "diagnosis"
+        else f"from a {settings.landmark_months:g}-month landmark"
+    )
+    return [
+        f"Population: {settings.population}",
+        f"Matching: 1:{m.ratio}, {caliper}, {'with' if m.replace else 'without'} replacement",
+        f"Endpoint {settings.endpoint.upper()}, time {origin}",
+        f"Survival at {settings.horizon_months:g} months; "
+        f"{fmt_level(settings.conf_level)} CI ({settings.conf_type})",
+        f"Bootstrap: {settings.bootstrap.replicates} replicates, "
+        f"seed {settings.bootstrap.random_state}",
+        f"MRD: {settings.mrd.column} at {settings.mrd.threshold_pct:g} %",
+    ]
 
 
 def pptx_deck(
@@ -312,12 +317,14 @@ def pptx_deck(
         "Propensity-matched survival analysis: blinatumomab added to first-line therapy "
         "for children with B-ALL vs CCLG-ALL-2018 chemotherapy controls"
     )
+    slide.shapes.title.text_frame.paragraphs[0].font.size = Pt(40)
+    subtitle.text_frame.paragraphs[0].font.size = Pt(24)
     stamp_lines = [
         f"BlinaStudy {st['version']}",
         f"Cohort SHA-256 {st['cohort_hash']}",
         f"Exported {st['date']}",
     ]
-    _text(slide, stamp_lines, Inches(1), Inches(5.6), Inches(11.3), Inches(1.0), size=12)
+    _text(slide, stamp_lines, Inches(1), Inches(5.0), Inches(11.3), Inches(1.4))
     if synthetic:
         _text(
             slide,
@@ -341,11 +348,10 @@ def pptx_deck(
             _text(
                 slide,
                 _endpoint_lines(result, key),
-                Inches(9.1),
+                Inches(8.9),
                 body_top,
-                Inches(4.0),
-                Inches(5.0),
-                size=15,
+                Inches(4.2),
+                Inches(5.4),
             )
         _notes(
             slide, explain("kmunicate", s, result) + "\n\n" + explain("immortal_time", s, result)
@@ -359,11 +365,10 @@ def pptx_deck(
     _text(
         slide,
         _competing_lines(result, "cir"),
-        Inches(9.1),
+        Inches(8.9),
         body_top,
-        Inches(4.0),
-        Inches(5.0),
-        size=15,
+        Inches(4.2),
+        Inches(5.4),
     )
     _notes(slide, explain("competing", s, result))
     _footer(slide, footer, synthetic)
@@ -390,7 +395,7 @@ def pptx_deck(
         ]
     if m.exact:
         lines.append(f"Exact matching on {', '.join(m.exact)}")
-    _text(slide, lines, Inches(0.4), body_top, Inches(4.6), Inches(5.4), size=16)
+    _text(slide, lines, Inches(0.4), body_top, Inches(4.6), Inches(5.4))
     _picture(slide, images.get("love"), Inches(5.1), body_top, Inches(7.9), Inches(5.6))
     _notes(slide, explain("caliper", s, result) + "\n\n" + explain("smd", s, result))
     _footer(slide, footer, synthetic)
@@ -398,23 +403,15 @@ def pptx_deck(
     # 6. forest
     slide = prs.slides.add_slide(title_only)
     _title(slide, SLIDE_TITLES[5])
-    _picture(slide, images.get("forest"), Inches(0.3), body_top, Inches(9.0), Inches(5.7))
-    forest_lines = [f"{ENDPOINT_NAMES[s.endpoint][0]}, Cox per subgroup level"]
-    f = result.forest
-    ints = f[f["variable"] != "Overall"].drop_duplicates("variable") if len(f) else f
-    for _, r in ints.iterrows():
-        forest_lines.append(
-            f"{label(str(r['variable']))}: interaction p {fmt_p(interaction_p(r))} "
-            f"({r['interaction_test']})"
-        )
-    _text(slide, forest_lines, Inches(9.5), body_top, Inches(3.6), Inches(5.4), size=13)
+    # the figure carries the numbers and interaction p of every row
+    _picture(slide, images.get("forest"), Inches(0.3), body_top, Inches(12.7), Inches(5.6))
     _notes(slide, explain("forest", s, result) + "\n\n" + explain("firth", s, result))
     _footer(slide, footer, synthetic)
 
     # 7. MRD
     slide = prs.slides.add_slide(title_only)
     _title(slide, f"{SLIDE_TITLES[6]}: threshold {s.mrd.threshold_pct:g}%")
-    _picture(slide, images.get("mrd"), Inches(0.3), body_top, Inches(7.4), Inches(4.6))
+    _picture(slide, images.get("mrd"), Inches(0.3), body_top, Inches(6.6), Inches(4.6))
     if result.mrd is not None:
         g = result.mrd.groups
         g = g[g["n"] > 0]
@@ -427,7 +424,7 @@ def pptx_deck(
                 f"{s.horizon_months:g} mo": [fmt_pct(v) for v in g[result.mrd.measure]],
             }
         )
-        _table(slide, shown, Inches(7.9), body_top, Inches(5.1))
+        _table(slide, shown, Inches(7.0), body_top, Inches(6.0))
         _text(
             slide,
             [
@@ -435,10 +432,9 @@ def pptx_deck(
                 f"threshold of {s.mrd.compare_threshold_pct:g}%"
             ],
             Inches(0.4),
-            Inches(6.2),
+            Inches(6.1),
             Inches(12.5),
-            Inches(0.6),
-            size=14,
+            Inches(0.7),
         )
     else:
         _text(slide, ["No MRD column in this cohort."], Inches(0.4), body_top, Inches(8), Inches(1))
@@ -448,29 +444,27 @@ def pptx_deck(
     # 8. settings
     slide = prs.slides.add_slide(title_only)
     _title(slide, SLIDE_TITLES[7])
-    _text(slide, _settings_lines(s), Inches(0.4), body_top, Inches(8.2), Inches(5.0), size=10)
+    _text(slide, _settings_lines(s), Inches(0.4), body_top, Inches(8.2), Inches(4.9))
     _text(
         slide,
         [
             f"BlinaStudy {st['version']}",
             f"Date: {st['date']}",
             *([str(st["label"])] if synthetic else []),
-            "Reproduce: python -m blinastudy report COHORT --settings settings.json --out DIR",
+            "Every setting: in the speaker notes and settings.json",
         ],
         Inches(8.8),
         body_top,
-        Inches(4.2),
-        Inches(5.0),
-        size=12,
+        Inches(4.3),
+        Inches(4.9),
     )
     _text(
         slide,
         [f"Cohort SHA-256: {st['cohort_hash']}"],
         Inches(0.4),
-        Inches(6.45),
+        Inches(6.3),
         Inches(12.5),
-        Inches(0.45),
-        size=12,
+        Inches(0.5),
         bold=True,
     )
     _notes(slide, "Settings JSON:\n" + s.to_json())

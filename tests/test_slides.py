@@ -63,9 +63,30 @@ def test_stamp_and_label(deck: Presentation) -> None:
     for slide in slides:
         assert "Synthetic demo data" in texts(slide)  # every slide's footer
     settings_text = texts(slides[-1])
-    for key in res.settings.to_dict():
-        assert key in settings_text
+    assert "Matching: 1:1, caliper 0.2 SD (logit), without replacement" in settings_text
+    assert "Bootstrap: 1000 replicates" in settings_text
     assert res.settings.to_json() in slides[-1].notes_slide.notes_text_frame.text
+
+
+def test_no_type_smaller_than_18_points(deck: Presentation) -> None:
+    from pptx.util import Pt
+
+    from blinastudy.slides import MIN_PT
+
+    assert MIN_PT == 18
+    sizes = []
+    for slide in deck.slides:
+        for shape in slide.shapes:
+            frames = []
+            if shape.has_text_frame:
+                frames.append(shape.text_frame)
+            if getattr(shape, "has_table", False) and shape.has_table:
+                frames += [c.text_frame for row in shape.table.rows for c in row.cells]
+            for frame in frames:
+                for para in frame.paragraphs:
+                    if para.text.strip():
+                        sizes.append(para.font.size)
+    assert sizes and all(size is not None and size >= Pt(18) for size in sizes)
 
 
 def test_numbers_and_notes(deck: Presentation) -> None:
@@ -98,3 +119,14 @@ def test_the_same_analysis_and_date_give_the_same_file() -> None:
     assert one == two
     deck = Presentation(io.BytesIO(one))
     assert deck.core_properties.modified == WHEN.replace(tzinfo=None)
+
+
+def test_slide_figures_are_at_least_300_dpi() -> None:
+    from blinastudy.slides import _png_size
+
+    deck = Presentation(io.BytesIO(pptx_deck(demo_result(), when=WHEN)))
+    for slide in deck.slides:
+        for shape in slide.shapes:
+            if shape.shape_type == 13:  # a picture
+                width_px, _ = _png_size(shape.image.blob)
+                assert width_px / (shape.width / 914400) >= 300
