@@ -22,7 +22,7 @@ from scipy import stats
 
 from blinastudy.bootstrap import BootstrapResult
 from blinastudy.errors import InputError
-from blinastudy.survival import cox, ph_residuals, ph_test
+from blinastudy.survival import cox_zph
 from blinastudy.survival.rmst import rmst_difference
 
 __all__ = [
@@ -186,21 +186,15 @@ def ph_check(
         return PhCheck(float("nan"), note="not testable: no events")
     term = covariates[0]
     try:
-        table = ph_test(
-            frame, duration, event, covariates, start=start, weights=weights, strata=strata
-        )
-        resid = ph_residuals(
+        zph = cox_zph(
             frame, duration, event, covariates, start=start, weights=weights, strata=strata
         )
     except InputError as exc:
         return PhCheck(float("nan"), note=str(exc))
+    table, resid = zph.table, zph.residuals
     row = table.loc[term] if term in table.index else table.loc["GLOBAL"]
-    coef = float("nan")
-    if term in resid.columns:
-        # the residuals estimate beta(t); the line to compare them with is the
-        # model's beta
-        fit = cox(frame, duration, event, covariates, start=start, weights=weights, strata=strata)
-        coef = float(np.log(fit["hr"].to_numpy(dtype=float)[0]))
+    # the residuals estimate beta(t); the line to compare them with is the model's beta
+    coef = zph.coef.get(term, float("nan"))
     return PhCheck(
         p_value=float(row["p_value"]),
         chisq=float(row["chisq"]),

@@ -55,7 +55,7 @@ from blinastudy.survival.rmst import (
     rmst_difference,
 )
 from blinastudy.survival.tdc import as_intervals, split_at
-from blinastudy.survival.zph import PH_COLUMNS, ph_residuals, ph_test
+from blinastudy.survival.zph import PH_COLUMNS, ZphResult, cox_zph, ph_residuals, ph_test
 
 __all__ = [
     "COX_COLUMNS",
@@ -71,10 +71,12 @@ __all__ = [
     "RestrictedMean",
     "RmstDifference",
     "SurvivalAt",
+    "ZphResult",
     "as_intervals",
     "confidence_band",
     "cox",
     "cox_fit",
+    "cox_zph",
     "cumulative_incidence",
     "cutpoint",
     "design_matrix",

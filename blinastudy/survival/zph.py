@@ -48,7 +48,7 @@ from blinastudy.validate import (
     require_frame,
 )
 
-__all__ = ["PH_COLUMNS", "Transform", "ph_residuals", "ph_test"]
+__all__ = ["PH_COLUMNS", "Transform", "ZphResult", "cox_zph", "ph_residuals", "ph_test"]
 
 FloatArray = npt.NDArray[np.float64]
 Transform = Literal["km", "identity", "rank", "log"]
@@ -58,9 +58,23 @@ PH_COLUMNS = ["chisq", "df", "p_value"]
 
 
 @dataclass(frozen=True)
-class _Zph:
+class ZphResult:
+    """What R's ``cox.zph`` returns, for one Cox model.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        The tests per term and ``GLOBAL`` (``chisq, df, p_value``), as :func:`ph_test`.
+    residuals : pandas.DataFrame
+        The scaled Schoenfeld residuals, as :func:`ph_residuals`.
+    coef : dict of str to float
+        The model's coefficient per design column (the level a residual plot's
+        ``beta(t)`` is compared with).
+    """
+
     table: pd.DataFrame
     residuals: pd.DataFrame
+    coef: dict[str, float]
 
 
 def _transform(
@@ -110,7 +124,7 @@ def _zph(
     strata: str | None,
     reference: Mapping[str, Any] | None,
     ties: Ties,
-) -> _Zph:
+) -> ZphResult:
     frame = require_frame(frame)
     if transform not in _TRANSFORMS:
         raise InputError(
@@ -186,7 +200,8 @@ def _zph(
     if strata is not None:
         residuals["stratum"] = frame[strata].to_numpy()[rows]
     residuals.index = frame.index[rows]
-    return _Zph(table, residuals)
+    coef = {str(name): float(c) for name, c in zip(design.columns, fit.coef, strict=True)}
+    return ZphResult(table, residuals, coef)
 
 
 def _extended_score(
@@ -305,6 +320,49 @@ def _scaled_schoenfeld(
     return out
 
 
+def cox_zph(
+    frame: pd.DataFrame,
+    duration: str,
+    event: str,
+    covariates: Sequence[str],
+    *,
+    transform: Transform = "km",
+    cluster: str | None = None,
+    start: str | None = None,
+    weights: str | None = None,
+    strata: str | None = None,
+    reference: Mapping[str, Any] | None = None,
+    ties: Ties = "efron",
+) -> ZphResult:
+    """The test, the residuals and the coefficients of ``cox.zph`` in one fit.
+
+    :func:`ph_test` and :func:`ph_residuals` each return one part; this returns
+    all of them from one Cox fit (arguments as :func:`ph_test`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6, 7, 8], "e": [1, 1, 0, 1, 1, 1, 0, 1],
+    ...                   "arm": [0, 1, 0, 1, 1, 0, 0, 1]})
+    >>> z = cox_zph(f, "t", "e", ["arm"], transform="identity")
+    >>> list(z.table.index), list(z.coef), len(z.residuals)
+    (['arm', 'GLOBAL'], ['arm'], 6)
+    """
+    return _zph(
+        frame,
+        duration,
+        event,
+        covariates,
+        transform=transform,
+        cluster=cluster,
+        start=start,
+        weights=weights,
+        strata=strata,
+        reference=reference,
+        ties=ties,
+    )
+
+
 def ph_test(
     frame: pd.DataFrame,
     duration: str,
@@ -378,7 +436,7 @@ def ph_test(
     >>> bool(tab.loc["arm", "chisq"] == tab.loc["GLOBAL", "chisq"])
     True
     """
-    return _zph(
+    return cox_zph(
         frame,
         duration,
         event,
@@ -444,7 +502,7 @@ def ph_residuals(
     >>> list(res.columns), res["time"].tolist()
     (['time', 'transformed', 'arm'], [1.0, 2.0, 4.0, 5.0, 6.0, 8.0])
     """
-    return _zph(
+    return cox_zph(
         frame,
         duration,
         event,
