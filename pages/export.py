@@ -29,6 +29,9 @@ DOWNLOADS = (
 )
 
 
+PDF = ("report.pdf", "Report (PDF)", "application/pdf", ":material/picture_as_pdf:")
+
+
 def _key() -> str:
     s = store()
     return f"{s.cohort_hash}:{analysis_key(s.settings)}"
@@ -73,8 +76,9 @@ def downloads(bundle: Bundle) -> None:
         + (f" {bundle.stamp['label']}." if bundle.stamp.get("synthetic") else ""),
         icon=":material/check_circle:",
     )
+    shown = [d for d in (*DOWNLOADS, PDF) if d[0] in bundle.files]
     cols = st.columns(3)
-    for i, (name, label, mime, icon) in enumerate(DOWNLOADS):
+    for i, (name, label, mime, icon) in enumerate(shown):
         cols[i % 3].download_button(
             label,
             data=bundle.files[name],
@@ -83,16 +87,6 @@ def downloads(bundle: Bundle) -> None:
             key=f"export.{name}",
             on_click="ignore",
             icon=icon,
-        )
-    if "report.pdf" in bundle.files:
-        cols[len(DOWNLOADS) % 3].download_button(
-            "Report (PDF)",
-            data=bundle.files["report.pdf"],
-            file_name="report.pdf",
-            mime="application/pdf",
-            key="export.report.pdf",
-            on_click="ignore",
-            icon=":material/picture_as_pdf:",
         )
     st.download_button(
         "Everything (ZIP: report, slides, figures as SVG and PNG, tables as CSV, settings, "
