@@ -15,7 +15,6 @@ patient-level rows are needed to draw a chart.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -30,6 +29,7 @@ from blinastudy._threads import single_blas_thread
 from blinastudy.balance import effective_sample_size
 from blinastudy.baseline import baseline_table
 from blinastudy.bootstrap import BootstrapResult, cluster_bootstrap
+from blinastudy.cohort import content_hash
 from blinastudy.eligibility import Eligibility, EligibilityFlow, apply_eligibility
 from blinastudy.errors import InputError
 from blinastudy.matching import MatchResult, PropensityModel, balance, fit_propensity, match
@@ -175,18 +175,21 @@ def matched_sample(res: MatchResult) -> tuple[pd.DataFrame, pd.DataFrame | None,
 
 
 def cohort_hash(cohort: pd.DataFrame) -> str:
-    """SHA-256 of the cohort's content (columns, order and values).
+    """SHA-256 of the cohort's content: :func:`blinastudy.cohort.content_hash`.
+
+    The one cohort hash of the package (the app's cache key, the stamp of every
+    export, the reproduction script's check): stable across machines and pandas
+    versions, versioned in its own first bytes.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> len(cohort_hash(pd.DataFrame({"a": [1]})))
-    64
+    >>> from blinastudy.cohort import content_hash
+    >>> f = pd.DataFrame({"a": [1]})
+    >>> len(cohort_hash(f)), cohort_hash(f) == content_hash(f)
+    (64, True)
     """
-    h = hashlib.sha256()
-    h.update("\x1f".join(map(str, cohort.columns)).encode())
-    h.update(pd.util.hash_pandas_object(cohort, index=False).to_numpy().tobytes())
-    return h.hexdigest()
+    return content_hash(cohort)
 
 
 def _band(
