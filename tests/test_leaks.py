@@ -10,6 +10,7 @@ must only have talked to localhost. Uploaded file names are never used as paths.
 from __future__ import annotations
 
 import ast
+import os
 import re
 import time
 import tomllib
@@ -49,16 +50,18 @@ def _files_with(marker: str, roots: list[Path], since: float) -> list[str]:
     needle = marker.encode()
     found = []
     for root in roots:
-        for path in root.rglob("*"):
-            if any(part in SKIP_DIRS for part in path.relative_to(root).parts):
-                continue
-            try:
-                if not path.is_file() or path.stat().st_mtime < since:
+        # os.walk skips what it cannot list (onerror) instead of raising mid-walk
+        for folder, dirs, files in os.walk(root, onerror=lambda _exc: None):
+            dirs[:] = [d for d in dirs if d not in SKIP_DIRS]
+            for name in files:
+                path = Path(folder) / name
+                try:
+                    if not path.is_file() or path.stat().st_mtime < since:
+                        continue
+                    if needle in path.read_bytes():
+                        found.append(str(path))
+                except OSError:
                     continue
-                if needle in path.read_bytes():
-                    found.append(str(path))
-            except OSError:
-                continue
     return found
 
 
