@@ -384,3 +384,8 @@ def main(
     except Exception as exc:  # a failure, not bad input: still one line, no traceback
         err.write(f"blinastudy: failed: {type(exc).__name__}: {one_line(str(exc))}\n")
         return EXIT_FAILED
+
+
+def console() -> None:
+    """Entry point of the ``blinastudy`` command: :func:`main`, its status as exit code."""
+    sys.exit(main())

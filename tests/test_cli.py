@@ -445,3 +445,16 @@ def test_any_export_reloads_the_settings(demo_run: tuple[Path, int, str, str]) -
     stamp = json.loads((folder / "stamp.json").read_text(encoding="utf-8"))
     results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
     assert stamp == results["stamp"]
+
+
+def test_console_entry_point_exits_with_main_status(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tomllib
+
+    from blinastudy.cli import console
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["blinastudy"] == "blinastudy.cli:console"
+    monkeypatch.setattr(sys, "argv", ["blinastudy", "report", "--out", "x"])
+    with pytest.raises(SystemExit) as info:
+        console()
+    assert info.value.code == 2
