@@ -2281,7 +2281,7 @@ def caliper_sweep(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
 
 
 @single_blas_thread
-def analyze(
+def analyze(  # noqa: C901 (listed: may only shrink)
     cohort: pd.DataFrame,
     settings: Settings | None = None,
     *,
