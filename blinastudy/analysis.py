@@ -641,36 +641,91 @@ class MrdResult:
 
 @dataclass
 class AnalysisResult:
-    """Everything the pages, report, slides and command line show."""
+    """Everything the pages, report, slides and command line show.
+
+    Every table is a pandas DataFrame with the columns listed; a patient table
+    names patients by ``patient_id`` (the cohort's identifier). Times are months,
+    proportions are 0 to 1, hazard ratios blinatumomab versus chemotherapy, and
+    intervals at ``settings.conf_level``.
+    """
 
     settings: Settings
+    """The settings the analysis ran with (the whole state; JSON round-trip)."""
     cohort_hash: str
+    """SHA-256 of the cohort's content (:func:`cohort_hash`)."""
     version: str
+    """BlinaStudy version that computed it."""
     n: dict[str, int]
+    """Eligible patients per arm (``"blinatumomab"``, ``"chemotherapy"``)."""
     warnings: list[str]
+    """Sentences a reader must see (excluded patients, failed matching, weights)."""
     match: MatchResult | None
+    """The matching (pairs, weights, propensity); ``None`` when it failed."""
     match_error: str | None
+    """Why matching failed, or ``None``."""
     matching_summary: dict[str, Any]
+    """``n_treated``, ``n_control_pool`` (all controls), ``n_control_eligible``,
+    ``eligibility`` (criteria applied), ``n_matched_treated``, ``n_matched_controls``,
+    ``caliper_width`` (absolute, or ``None``), ``error``; when matched also
+    ``caliper_sd``, ``scale``, ``max_abs_smd_before``/``_after`` and
+    ``efs_hazard_ratio`` (``hr``, ``ci_lower``, ``ci_upper``, ``method``, ``ph_p``:
+    the whole matched sample, no subgroup restriction); with a propensity model
+    ``propensity_converged``, ``propensity_iterations``, ``separation``."""
     unmatched: pd.DataFrame
+    """Treated patients without a match: ``patient_id, propensity, reason``."""
     excluded_from_matching: pd.DataFrame
+    """Patients lacking a matching covariate: ``patient_id, arm, reason``."""
     excluded_outcome: pd.DataFrame
+    """Patients without a complete outcome (left out of everything):
+    ``patient_id, arm, reason`` (and ``file_row`` where known)."""
     balance: pd.DataFrame
+    """Indexed by ``covariate`` (model term): ``smd_before, smd_after,
+    variance_ratio_before, variance_ratio_after`` (NaN for 0/1 terms, as MatchIt)
+    and the arm means before and after (MatchIt ``summary()``, ATT)."""
     baseline_before: pd.DataFrame
+    """Table 1 of the eligible patients: ``variable, level, blinatumomab,
+    chemotherapy`` (formatted text), ``smd`` (tableone convention),
+    ``missing_blinatumomab, missing_chemotherapy``."""
     baseline_after: pd.DataFrame | None
+    """The same for the matched sample; ``None`` without matching."""
     overlap: pd.DataFrame
+    """Propensity histograms: ``sample`` (before/after matching), ``arm,
+    bin_start, bin_end, count``."""
     endpoints: dict[str, EndpointResult]
+    """EFS and OS (keys ``"efs"``, ``"os"``) on the population analysed."""
     immortal_time: pd.DataFrame
+    """Per endpoint and ``analysis`` (``diagnosis``, ``landmark``,
+    ``time-dependent``, ``time-dependent, all patients``): ``origin, population,
+    n_/events_blinatumomab, n_/events_chemotherapy, hr, ci_lower, ci_upper, method,
+    p_value`` (the ``test`` named), ``ph_p`` (cox.zph), ``excluded`` (patients left
+    out) and for the time-dependent rows ``events_exposed, events_unexposed,
+    months_exposed, months_unexposed``."""
     mrd: MrdResult | None
+    """Outcome by MRD group; ``None`` without the MRD column."""
     forest: pd.DataFrame
+    """Subgroup hazard ratios, columns of :data:`blinastudy.subgroups.FOREST_COLUMNS`
+    (the first row is the overall estimate)."""
     sweep: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Caliper sweep (when asked for): ``caliper, caliper_width, n_matched_treated,
+    max_abs_smd, hr, ci_lower, ci_upper, method, ph_p``."""
     design: SampleDesign = field(default_factory=lambda: SampleDesign())
+    """How the analysed rows relate (clusters, strata, weights)."""
     blina_start_median: float | None = None
+    """Median months from diagnosis to the first dose (treated), where recorded."""
     flow: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Patient flow: ``step, blinatumomab, chemotherapy, total``."""
     ineligible: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Patients not eligible: ``patient_id, arm, criterion, value, reason``."""
     competing: dict[str, CompetingResult] = field(default_factory=dict)
+    """CIR and TRM (keys ``"cir"``, ``"trm"``) when ``event_type`` is known."""
     competing_note: str = ""
+    """Why cumulative incidence is not available, or empty."""
     weighting: WeightingResult | None = None
+    """Propensity-score weights of the eligible pool; ``None`` when not estimable."""
     estimates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """One question, four answers: ``estimate`` (crude, matched, weighted,
+    adjusted), ``population, n, events, hr, ci_lower, ci_upper, p_value, method,
+    e_value, e_value_ci, ph_p``."""
     time_dependent: dict[str, TimeDependentResult] = field(default_factory=dict)
     """Blinatumomab as a time-dependent exposure per endpoint, on the sample analysed."""
     time_dependent_all: dict[str, TimeDependentResult] = field(default_factory=dict)

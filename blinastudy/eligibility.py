@@ -257,7 +257,7 @@ class EligibilityFlow:
     >>> f = pd.DataFrame({"patient_id": ["A", "B"], "arm": ["chemotherapy"] * 2,
     ...                   "risk_group": ["HR", None]})
     >>> _, flow = apply_eligibility(f, Eligibility(risk_groups=("HR",)))
-    >>> flow.excluded[["patient", "reason"]].values.tolist()
+    >>> flow.excluded[["patient_id", "reason"]].values.tolist()
     [['B', 'risk_group missing']]
     """
 
@@ -374,7 +374,7 @@ def apply_eligibility(
     >>> columns = ["criterion", "blinatumomab", "chemotherapy", "excluded_chemotherapy"]
     >>> flow.counts[columns].values.tolist()
     [['all patients', 1, 4, 0], ['risk group IR or HR', 1, 3, 1], ['not BCR-ABL1', 1, 2, 1], ['eligible', 1, 2, 0]]
-    >>> flow.excluded[["patient", "criterion", "reason"]].values.tolist()
+    >>> flow.excluded[["patient_id", "criterion", "reason"]].values.tolist()
     [['C2', 'risk group IR or HR', 'risk group LR not allowed'], ['C3', 'not BCR-ABL1', 'BCR-ABL1 is excluded']]
     """
     if not isinstance(frame, pd.DataFrame):
@@ -430,7 +430,7 @@ def apply_eligibility(
                 dropped[pos] = True
                 excluded.append(
                     {
-                        "patient": labels[pos],
+                        "patient_id": labels[pos],
                         "arm": arms[pos],
                         "criterion": text,
                         "value": "" if is_missing(value) else show_value(value),
@@ -442,7 +442,7 @@ def apply_eligibility(
     rows.append(counts(len(criteria) + 1, "eligible", remaining, np.zeros(n, dtype=bool)))
     flow = EligibilityFlow(
         pd.DataFrame(rows),
-        pd.DataFrame(excluded, columns=["patient", "arm", "criterion", "value", "reason"]),
+        pd.DataFrame(excluded, columns=["patient_id", "arm", "criterion", "value", "reason"]),
     )
     mask = pd.Series(remaining, index=frame.index, name="eligible", dtype=bool)
     return cast("pd.Series[bool]", mask), flow

@@ -83,7 +83,7 @@ def test_applies_to_everyone_or_the_treated() -> None:
     )
     # T1 BCR-ABL1, T2 subtype missing (cannot be shown not BCR-ABL1), C3 missing, C4 BCR-ABL1
     assert mask.tolist() == [False, False, True, True, False, False, True, True]
-    assert [r[:2] for r in flow.excluded[["patient", "reason"]].values.tolist()] == [
+    assert [r[:2] for r in flow.excluded[["patient_id", "reason"]].values.tolist()] == [
         ["T1", "BCR-ABL1 is excluded"],
         ["T2", "genetic_subtype missing"],
         ["C3", "genetic_subtype missing"],
@@ -103,7 +103,7 @@ def test_no_criteria_keeps_everyone_and_index_is_kept() -> None:
     assert mask.all() and list(mask.index) == list("abcdefgh")
     assert flow.counts["criterion"].tolist() == ["all patients", "eligible"]
     assert flow.excluded.empty and list(flow.excluded.columns) == [
-        "patient",
+        "patient_id",
         "arm",
         "criterion",
         "value",
@@ -214,7 +214,7 @@ def test_on_the_realistic_exports() -> None:
         ["not BCR-ABL1", 12, 14],
         ["eligible", 12, 14],
     ]
-    assert flow.excluded["patient"].tolist() == [
+    assert flow.excluded["patient_id"].tolist() == [
         "H-101",
         "H-102",
         "H-103",
@@ -259,8 +259,8 @@ def test_flow_accounts_for_every_patient(people: list[dict[str, Any]], e: Eligib
     counts = flow.counts
     # every patient is either eligible or listed once, with the step that excluded them
     assert int(mask.sum()) + len(flow.excluded) == len(frame)
-    assert flow.excluded["patient"].is_unique
-    assert set(flow.excluded["patient"]) == set(frame.loc[~mask, "patient_id"])
+    assert flow.excluded["patient_id"].is_unique
+    assert set(flow.excluded["patient_id"]) == set(frame.loc[~mask, "patient_id"])
     # remaining counts fall by exactly the exclusions at each step
     for arm in ("blinatumomab", "chemotherapy"):
         remaining = counts[arm].tolist()
