@@ -25,6 +25,7 @@ exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import stat
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -166,9 +167,23 @@ def _parser() -> _Parser:
 
 
 def _read_text(path: str, what: str) -> str:
+    """A small UTF-8 text file (settings, mapping): regular files only, size capped."""
+    from blinastudy.settings import MAX_SETTINGS_BYTES
+
     p = Path(path)
     try:
-        return p.read_text(encoding="utf-8-sig")
+        info = p.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(f"{what} {path} is not a regular file")
+        with p.open("rb") as handle:
+            data = handle.read(MAX_SETTINGS_BYTES + 1)
+        if len(data) > MAX_SETTINGS_BYTES:
+            raise InputError(f"{what} {path} is larger than {MAX_SETTINGS_BYTES:,} bytes")
+        return data.decode("utf-8-sig")
+    except InputError:
+        raise
     except FileNotFoundError:
         raise InputError(f"{what} {path}: file not found") from None
     except IsADirectoryError:

@@ -35,6 +35,7 @@ import io
 import math
 import os
 import re
+import stat
 import struct
 import warnings
 import zipfile
@@ -149,7 +150,10 @@ def _read_bytes(source: Any, limits: Limits) -> tuple[str, bytes]:  # noqa: C901
         try:
             if path.is_dir():
                 raise CohortError(f"{name} is a folder, not a file")
-            size = path.stat().st_size
+            info = path.stat()
+            if not stat.S_ISREG(info.st_mode):  # a pipe or a device would block or never end
+                raise CohortError(f"{name} is not a regular file")
+            size = info.st_size
             if size > limits.max_bytes:
                 raise _too_big(name, limits)
             with path.open("rb") as handle:

@@ -9,6 +9,7 @@ analysis reloads to the identical state.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
@@ -70,6 +71,58 @@ def _check(cond: bool, message: str) -> None:
         raise InputError(message)
 
 
+def _number(value: Any) -> bool:
+    """A real, finite number (``true``/``false`` are not numbers here)."""
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(float(value))
+    )
+
+
+def _names(value: Any, name: str) -> tuple[str, ...]:
+    """A list of column names, each a non-empty string."""
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise InputError(f"{name} must be a list of column names, got {describe_value(value)}")
+    bad = [v for v in value if not isinstance(v, str) or not v]
+    _check(
+        not bad,
+        f"{name} must hold column names (text), got {describe_value(bad[0]) if bad else ''}",
+    )
+    return tuple(value)
+
+
+def _flag(value: Any, name: str) -> None:
+    _check(isinstance(value, bool), f"{name} must be true or false, got {describe_value(value)}")
+
+
+#: Largest settings file read (bytes) and deepest nesting accepted.
+MAX_SETTINGS_BYTES = 2_000_000
+MAX_SETTINGS_DEPTH = 16
+
+
+def _json_depth(text: str) -> int:
+    """Deepest nesting of objects and lists in JSON text (strings skipped)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
 @dataclass(frozen=True)
 class MatchingSettings:
     """Propensity model and matching options (see :func:`blinastudy.matching.match`)."""
@@ -84,12 +137,11 @@ class MatchingSettings:
     random_state: int | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "covariates", tuple(self.covariates))
-        object.__setattr__(self, "exact", tuple(self.exact))
+        object.__setattr__(self, "covariates", _names(self.covariates, "matching.covariates"))
+        object.__setattr__(self, "exact", _names(self.exact, "matching.exact"))
         _check(len(self.covariates) > 0, "matching.covariates: choose at least one covariate")
         _check(
-            self.caliper is None
-            or (isinstance(self.caliper, (int, float)) and 0 < float(self.caliper) <= 10),
+            self.caliper is None or (_number(self.caliper) and 0 < float(self.caliper) <= 10),
             f"matching.caliper must be a number of SDs in (0, 10] or null, got {describe_value(self.caliper)}",
         )
         _check(
@@ -102,7 +154,17 @@ class MatchingSettings:
             and 1 <= self.ratio <= 10,
             f"matching.ratio must be a whole number from 1 to 10, got {describe_value(self.ratio)}",
         )
-        _check(isinstance(self.replace, bool), "matching.replace must be true or false")
+        _flag(self.replace, "matching.replace")
+        _check(
+            self.random_state is None
+            or (
+                isinstance(self.random_state, int)
+                and not isinstance(self.random_state, bool)
+                and 0 <= self.random_state < 2**32
+            ),
+            "matching.random_state must be a whole number from 0 to 2^32 - 1 or null, got "
+            f"{describe_value(self.random_state)}",
+        )
         _check(
             self.order in ("largest", "smallest", "random", "data"),
             f"matching.order must be largest, smallest, random or data, got {describe_value(self.order)}",
@@ -134,7 +196,7 @@ class MrdSettings:
         for name in ("threshold_pct", "compare_threshold_pct"):
             v = getattr(self, name)
             _check(
-                isinstance(v, (int, float)) and 0.0001 <= float(v) <= 100,
+                _number(v) and 0.0001 <= float(v) <= 100,
                 f"mrd.{name} must be a percentage between 0.0001 and 100, got {describe_value(v)}",
             )
 
@@ -189,14 +251,13 @@ class WeightingSettings:
             self.estimand in ("ATT", "ATE", "ATO"),
             f"weighting.estimand must be ATT, ATE or ATO, got {describe_value(self.estimand)}",
         )
-        _check(isinstance(self.stabilize, bool), "weighting.stabilize must be true or false")
+        _flag(self.stabilize, "weighting.stabilize")
         _check(
             not self.stabilize or self.estimand == "ATE",
             "weighting.stabilize applies to the ATE only",
         )
         _check(
-            self.trim is None
-            or (isinstance(self.trim, (int, float)) and 0.5 < float(self.trim) < 1),
+            self.trim is None or (_number(self.trim) and 0.5 < float(self.trim) < 1),
             f"weighting.trim must be a quantile in (0.5, 1) or null, got {describe_value(self.trim)}",
         )
 
@@ -207,6 +268,10 @@ class DisplaySettings:
 
     presentation: bool = False
     teaching: bool = False
+
+    def __post_init__(self) -> None:
+        _flag(self.presentation, "display.presentation")
+        _flag(self.teaching, "display.teaching")
 
 
 @dataclass(frozen=True)
@@ -253,14 +318,36 @@ class Settings:
     e_value_rare_outcome: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "subgroups", tuple(self.subgroups))
+        object.__setattr__(self, "subgroups", _names(self.subgroups, "subgroups"))
         if self.adjust_covariates is not None:
-            object.__setattr__(self, "adjust_covariates", tuple(self.adjust_covariates))
-        object.__setattr__(self, "sweep_calipers", tuple(float(c) for c in self.sweep_calipers))
+            object.__setattr__(
+                self, "adjust_covariates", _names(self.adjust_covariates, "adjust_covariates")
+            )
+        calipers = self.sweep_calipers
+        _check(
+            not isinstance(calipers, str)
+            and isinstance(calipers, (list, tuple))
+            and all(_number(c) for c in calipers),
+            f"sweep_calipers must be a list of numbers, got {describe_value(calipers)}",
+        )
+        object.__setattr__(self, "sweep_calipers", tuple(float(c) for c in calipers))
+        _check(
+            isinstance(self.mappings, (list, tuple))
+            and all(isinstance(m, dict) for m in self.mappings),
+            "mappings must be a list of mapping objects",
+        )
         object.__setattr__(self, "mappings", tuple(dict(m) for m in self.mappings))
         if self.subgroup_filter is not None:
-            object.__setattr__(self, "subgroup_filter", tuple(str(v) for v in self.subgroup_filter))
-            _check(len(self.subgroup_filter) == 2, "subgroup_filter must be [variable, level]")
+            flt = self.subgroup_filter
+            _check(
+                isinstance(flt, (list, tuple))
+                and len(flt) == 2
+                and all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in flt),
+                "subgroup_filter must be [variable, level]",
+            )
+            object.__setattr__(self, "subgroup_filter", tuple(str(v) for v in flt))
+        _flag(self.relapse_includes_induction_failure, "relapse_includes_induction_failure")
+        _flag(self.e_value_rare_outcome, "e_value_rare_outcome")
         _check(
             self.endpoint in ("efs", "os", "cir", "trm"),
             f"endpoint must be efs, os, cir or trm, got {describe_value(self.endpoint)}",
@@ -274,11 +361,11 @@ class Settings:
             f"origin must be diagnosis or landmark, got {describe_value(self.origin)}",
         )
         _check(
-            isinstance(self.landmark_months, (int, float)) and 0 < self.landmark_months <= 120,
+            _number(self.landmark_months) and 0 < self.landmark_months <= 120,
             f"landmark_months must be in (0, 120], got {describe_value(self.landmark_months)}",
         )
         _check(
-            isinstance(self.horizon_months, (int, float)) and 0 < self.horizon_months <= 240,
+            _number(self.horizon_months) and 0 < self.horizon_months <= 240,
             f"horizon_months must be in (0, 240], got {describe_value(self.horizon_months)}",
         )
         _check(
@@ -381,10 +468,26 @@ class Settings:
         >>> Settings.from_json('{"population": "all"}').population
         'all'
         """
+        if len(text) > MAX_SETTINGS_BYTES:
+            raise InputError(
+                f"settings file is {len(text):,} bytes; settings are at most "
+                f"{MAX_SETTINGS_BYTES:,} bytes"
+            )
         try:
-            data = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            decoded = text.decode("utf-8") if isinstance(text, bytes) else text
+        except UnicodeDecodeError:
+            raise InputError("settings file is not UTF-8 text") from None
+        if _json_depth(decoded) > MAX_SETTINGS_DEPTH:
+            raise InputError(
+                f"settings file is nested more than {MAX_SETTINGS_DEPTH} levels deep; "
+                "it is not a BlinaStudy settings file"
+            )
+        try:
+            data = json.loads(decoded)
+        except json.JSONDecodeError as exc:
             raise InputError(f"settings file is not valid JSON: {exc}") from None
+        except ValueError as exc:  # e.g. an integer with thousands of digits
+            raise InputError(f"settings file holds a value that cannot be read: {exc}") from None
         return cls.from_dict(data)
 
     def update(self, **changes: Any) -> Settings:

@@ -458,3 +458,23 @@ def test_console_entry_point_exits_with_main_status(monkeypatch: pytest.MonkeyPa
     with pytest.raises(SystemExit) as info:
         console()
     assert info.value.code == 2
+
+
+@pytest.mark.parametrize("which", ["settings", "cohort"])
+def test_pipes_and_devices_are_refused_in_one_line(tmp_path: Path, which: str) -> None:
+    import os
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    args = ["report", str(ROOT / "data" / "demo_cohort.csv"), "--out", str(tmp_path / "o")]
+    if which == "settings":
+        args += ["--settings", str(fifo)]
+    else:
+        args[1] = str(fifo)
+    err = io.StringIO()
+    assert cli.main([*args, "--quiet", "--no-pdf"], stderr=err) == 2
+    assert "is not a regular file" in err.getvalue()
+    assert len(err.getvalue().strip().splitlines()) == 1
+    err = io.StringIO()
+    zero = ["report", "/dev/zero", "--out", str(tmp_path / "o"), "--quiet", "--no-pdf"]
+    assert cli.main(zero, stderr=err) == 2 and "regular file" in err.getvalue()

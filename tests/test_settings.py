@@ -99,3 +99,44 @@ def test_update_nested_and_immutability() -> None:
         s.endpoint = "os"  # type: ignore[misc]
     assert Settings().mrd.column == "mrd_eoi_pct"
     assert Settings().update(mrd__timepoint="day15").mrd.column == "mrd_day15_pct"
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ('{"matching": {"caliper": true}}', "matching.caliper"),
+        ('{"landmark_months": false}', "landmark_months"),
+        ('{"mrd": {"threshold_pct": true}}', "mrd.threshold_pct"),
+        ('{"weighting": {"trim": true}}', "weighting.trim"),
+        ('{"sweep_calipers": [0.1, true]}', "sweep_calipers"),
+        ('{"sweep_calipers": "0.1"}', "sweep_calipers"),
+        ('{"subgroups": "sex"}', "subgroups"),
+        ('{"matching": {"covariates": ["age_years", 3]}}', "matching.covariates"),
+        ('{"display": {"teaching": 1}}', "display.teaching"),
+        ('{"relapse_includes_induction_failure": "yes"}', "relapse_includes_induction_failure"),
+        ('{"mappings": [1]}', "mappings"),
+        ('{"subgroup_filter": ["risk_group", ["HR"]]}', "subgroup_filter"),
+        ('{"matching": {"random_state": true}}', "matching.random_state"),
+    ],
+)
+def test_settings_types_are_strict(text: str, words: str) -> None:
+    with pytest.raises(InputError) as info:
+        Settings.from_json(text)
+    message = str(info.value)
+    assert words in message and "\n" not in message
+
+
+def test_hostile_settings_files_are_refused_in_one_line() -> None:
+    deep = '{"mappings": [' + "[" * 900 + "]" * 900 + "]}"
+    digits = '{"landmark_months": ' + "9" * 5000 + "}"
+    huge = '{"subgroups": ["' + "x" * 3_000_000 + '"]}'
+    for text, words in (
+        (deep, "nested more than"),
+        (digits, "cannot be read"),
+        (huge, "at most"),
+        (b"\xff\xfe{", "not UTF-8"),
+    ):
+        with pytest.raises(InputError) as info:
+            Settings.from_json(text)
+        assert words in str(info.value) and "\n" not in str(info.value)
+        assert "Traceback" not in str(info.value)
