@@ -308,10 +308,53 @@ def _decode(name: str, data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "UTF-8"
     except UnicodeDecodeError:
         pass
+    _refuse_mixed_encodings(name, data)
     try:
         return data.decode("cp1252"), "Windows-1252"
     except UnicodeDecodeError:
         return data.decode("latin-1"), "Latin-1"
+
+
+#: A multi-byte UTF-8 character (a lead byte and its continuation bytes).
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+
+
+def _refuse_mixed_encodings(name: str, data: bytes) -> None:
+    """Refuse a file whose lines are partly UTF-8 and partly another encoding.
+
+    Read as Windows-1252, its UTF-8 characters would turn silently into two or three
+    wrong ones ("é" into "Ã©"). The message names the first file rows and columns
+    that are not UTF-8.
+    """
+    if not _UTF8_MULTIBYTE.search(data):
+        return  # no UTF-8 character anywhere: a plain single-byte file
+    lines = data.splitlines()
+    header = lines[0].decode("utf-8", errors="replace") if lines else ""
+    delimiter = max(_DELIMITERS, key=header.count)
+    names = next(csv.reader([header], delimiter=delimiter), [])
+    bad: list[str] = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            cells = next(
+                csv.reader([line.decode("utf-8", errors="replace")], delimiter=delimiter), []
+            )
+            columns = [
+                names[i] if i < len(names) else f"column {i + 1}"
+                for i, cell in enumerate(cells)
+                if "\ufffd" in cell
+            ]
+            bad.append(f"row {number} ({', '.join(columns) or 'unknown column'})")
+            if len(bad) == 5:
+                break
+    raise CohortError(
+        f"{name} mixes UTF-8 with another encoding (e.g. Windows-1252): not UTF-8 in "
+        f"{'; '.join(bad)}, while other rows are UTF-8. Save the file again as UTF-8 "
+        "(in Excel: CSV UTF-8) so that no character is misread."
+    )
 
 
 def _check_text(name: str, text: str) -> str:

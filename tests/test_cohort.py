@@ -1112,3 +1112,17 @@ def test_xlsx_row_of_only_uncomputed_formulas_is_reported() -> None:
         load(xlsx_bytes(rows), "c.xlsx")
     (problem,) = info.value.problems
     assert (problem.row, problem.column) == (5, "efs_months")
+
+
+def test_mixed_utf8_and_windows_1252_is_refused_naming_row_and_column() -> None:
+    head = "patient_id,arm,efs_months,efs_event,os_months,os_event,note\n"
+    utf8 = (head + "P1,blinatumomab,5,0,5,0,café\n").encode("utf-8")
+    cp1252 = "P2,chemotherapy,4,1,6,1,naïve €\n".encode("cp1252")
+    with pytest.raises(CohortError) as info:
+        load_cohort(utf8 + cp1252)
+    message = str(info.value)
+    assert "mixes UTF-8 with another encoding" in message
+    assert "row 3 (note)" in message and "row 2" not in message
+    # a file in one single-byte encoding is still read, without mojibake
+    single = (head + "P1,blinatumomab,5,0,5,0,café €\n").encode("cp1252")
+    assert load_cohort(single)["note"].tolist() == ["café €"]
