@@ -962,6 +962,12 @@ def validate_cohort(
 _OK, _MISSING, _BAD = 0, 1, 2
 
 
+#: The most problems listed per column and in all (the rest are counted, with the
+#: true totals reported).
+MAX_PROBLEMS_PER_COLUMN = 100
+MAX_PROBLEMS = 1000
+
+
 class _Checker:
     def __init__(
         self,
@@ -977,11 +983,16 @@ class _Checker:
         self.decimal_comma = decimal_comma
         self.source = source
         self.problems: list[Problem] = []
+        self.counts: dict[str, int] = {}
         self.typed: dict[str, pd.Series[Any]] = {}
         # Positions whose value failed to parse, per column (excluded from row rules).
         self.bad: dict[str, np.ndarray[Any, np.dtype[np.bool_]]] = {}
 
     def add(self, pos: int | None, column: str | None, value: str | None, message: str) -> None:
+        key = column or ""
+        self.counts[key] = self.counts.get(key, 0) + 1
+        if self.counts[key] > MAX_PROBLEMS_PER_COLUMN or len(self.problems) >= MAX_PROBLEMS:
+            return  # counted, not listed: the report stays readable and small
         row = None if pos is None else self.rows[pos]
         self.problems.append(Problem(row, column, value, message, self.source))
 
@@ -1018,6 +1029,25 @@ class _Checker:
 
     def finish(self) -> tuple[pd.DataFrame, list[Problem]]:
         order = {name: i for i, name in enumerate(CANONICAL_COLUMNS)}
+        listed: dict[str, int] = {}
+        for p in self.problems:
+            listed[p.column or ""] = listed.get(p.column or "", 0) + 1
+        for key, count in self.counts.items():
+            if count > listed.get(key, 0):
+                self.problems.append(
+                    Problem(
+                        None,
+                        key or None,
+                        None,
+                        f"{count:,} problems in this column in all; "
+                        + (
+                            f"the first {listed[key]:,} are listed"
+                            if listed.get(key)
+                            else "none is listed (the report is full)"
+                        ),
+                        self.source,
+                    )
+                )
         self.problems.sort(
             key=lambda p: (
                 -1 if p.row is None else p.row,

@@ -468,3 +468,30 @@ def test_normalise_key_is_idempotent(text: str) -> None:
     key = normalise_key(text)
     assert normalise_key(key) == key
     assert normalise_key(text.upper().replace("-", " _ ")) == normalise_key(text.upper())
+
+
+def test_problems_are_capped_with_true_totals_reported() -> None:
+    from blinastudy.schema import MAX_PROBLEMS, MAX_PROBLEMS_PER_COLUMN, check_cohort
+
+    n = 5000
+    frame = pd.DataFrame(
+        {
+            "patient_id": [f"P{i}" for i in range(n)],
+            "arm": ["x"] * n,
+            "efs_months": ["a"] * n,
+            "efs_event": ["z"] * n,
+            "os_months": ["b"] * n,
+            "os_event": ["q"] * n,
+        }
+    )
+    _, problems = check_cohort(frame)
+    assert len(problems) <= MAX_PROBLEMS + 20
+    by_column: dict[str | None, int] = {}
+    for p in problems:
+        by_column[p.column] = by_column.get(p.column, 0) + 1
+    assert all(v <= MAX_PROBLEMS_PER_COLUMN + 1 for v in by_column.values())
+    totals = [p.message for p in problems if "in all" in p.message]
+    assert f"{n:,} problems in this column in all; the first 100 are listed" in totals
+    # the listed problems still name row, column and value
+    first = next(p for p in problems if p.column == "efs_months" and p.row is not None)
+    assert first.row == 2 and first.value == "a"
