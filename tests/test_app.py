@@ -467,6 +467,11 @@ def test_streamlit_config_is_private_and_safe() -> None:
     assert config["server"]["enableXsrfProtection"] is True
     assert config["server"]["maxUploadSize"] == 50
     assert config["logger"]["level"] == "warning"
+    # loopback only, known hosts, small messages, sessions dropped soon after closing
+    assert config["server"]["address"] == "127.0.0.1"
+    assert config["server"]["allowedHosts"] == ["localhost", "127.0.0.1"]
+    assert config["server"]["maxMessageSize"] <= 50
+    assert config["server"]["disconnectedSessionTTL"] <= 120
 
 
 def test_failing_callback_shows_an_id_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -636,3 +641,25 @@ def test_export_page_makes_the_command_line_files() -> None:
     at.radio(key="w.endpoint").set_value("os").run()
     at.switch_page("pages/export.py").run()
     assert "changed since the exports were made" in texts(at)
+
+
+def test_reference_proxy_configuration_has_tls_login_headers_and_closed_metrics() -> None:
+    conf = (ROOT / "docs" / "deploy" / "nginx.conf").read_text()
+    for directive in (
+        "listen 443 ssl",
+        "ssl_certificate ",
+        "auth_basic ",
+        "add_header Content-Security-Policy",
+        'add_header X-Frame-Options "DENY"',
+        'add_header Referrer-Policy "no-referrer"',
+        "location /_stcore/metrics",
+        "proxy_pass http://blinastudy",
+        "proxy_set_header Upgrade $http_upgrade",
+        "server 127.0.0.1:8501",
+        "return 301 https://",
+    ):
+        assert directive in conf, directive
+    # the metrics endpoint returns 404, never reaching Streamlit
+    block = conf.split("location /_stcore/metrics", 1)[1].split("}", 1)[0]
+    assert "return 404" in block
+    assert conf.count("{") == conf.count("}")
