@@ -53,7 +53,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
-from blinastudy.settings import DEFAULT_COVARIATES
+from blinastudy.schema import DEFAULT_COVARIATES
 
 __all__ = [
     "COLUMNS",

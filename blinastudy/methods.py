@@ -20,6 +20,7 @@ from typing import Any
 
 from blinastudy import __version__
 from blinastudy.formatting import fmt_level, fmt_num, is_finite, words
+from blinastudy.schema import COVARIATE_LABELS, label
 from blinastudy.settings import Settings
 
 __all__ = [
@@ -29,24 +30,6 @@ __all__ = [
     "methods_text",
     "term_label",
 ]
-
-#: How a cohort column reads in a sentence.
-COVARIATE_LABELS: dict[str, str] = {
-    "age_years": "age",
-    "sex": "sex",
-    "wbc_10e9_l": "white cell count at diagnosis",
-    "cns_status": "CNS status",
-    "genetic_subtype": "genetic subtype",
-    "risk_group": "CCLG-ALL-2018 risk group",
-    "prednisone_response": "prednisone response",
-    "mrd_day15_pct": "day-15 MRD",
-    "mrd_eoi_pct": "end-of-induction MRD",
-    "mrd_group": "MRD group",
-    "age_band": "age band (< 10 vs ≥ 10 years)",
-    "wbc_band": "WBC band (< 50 vs ≥ 50 ×10⁹/L)",
-    "indication": "indication for blinatumomab",
-    "hsct": "transplant in first remission",
-}
 
 #: Endpoint key -> (short name, name, definition).
 ENDPOINT_NAMES: dict[str, tuple[str, str, str]] = {
@@ -84,17 +67,6 @@ _ORDER = {
 
 # ---------------------------------------------------------------------------
 # formatting
-
-
-def label(column: str) -> str:
-    """How a cohort column reads in a sentence (the column name when unknown).
-
-    Examples
-    --------
-    >>> label("wbc_10e9_l"), label("my_column")
-    ('white cell count at diagnosis', 'my_column')
-    """
-    return COVARIATE_LABELS.get(column, column)
 
 
 def term_label(term: str, covariates: Iterable[str]) -> str:

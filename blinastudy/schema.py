@@ -34,7 +34,9 @@ from blinastudy.errors import InputError
 __all__ = [
     "CANONICAL_COLUMNS",
     "COLUMNS",
+    "COVARIATE_LABELS",
     "DECIMAL_COMMA_ATTR",
+    "DEFAULT_COVARIATES",
     "MISSING_TOKENS",
     "REQUIRED_COLUMNS",
     "ROWS_ATTR",
@@ -47,6 +49,7 @@ __all__ = [
     "column_spec",
     "format_problems",
     "is_missing",
+    "label",
     "normalise_key",
     "parse_number",
     "schema_markdown",
@@ -1285,3 +1288,45 @@ def schema_markdown(*, aliases: bool = False) -> str:
                 lines.append(f"- {spec.name}: {pairs}")
         parts.append("\n".join(lines))
     return "\n\n".join(parts) + "\n"
+
+
+#: How a cohort column reads in a sentence.
+COVARIATE_LABELS: dict[str, str] = {
+    "age_years": "age",
+    "sex": "sex",
+    "wbc_10e9_l": "white cell count at diagnosis",
+    "cns_status": "CNS status",
+    "genetic_subtype": "genetic subtype",
+    "risk_group": "CCLG-ALL-2018 risk group",
+    "prednisone_response": "prednisone response",
+    "mrd_day15_pct": "day-15 MRD",
+    "mrd_eoi_pct": "end-of-induction MRD",
+    "mrd_group": "MRD group",
+    "age_band": "age band (< 10 vs ≥ 10 years)",
+    "wbc_band": "WBC band (< 50 vs ≥ 50 ×10⁹/L)",
+    "indication": "indication for blinatumomab",
+    "hsct": "transplant in first remission",
+}
+
+#: Baseline covariates of the propensity model by default (those the study matched on).
+DEFAULT_COVARIATES: tuple[str, ...] = (
+    "age_years",
+    "sex",
+    "wbc_10e9_l",
+    "cns_status",
+    "genetic_subtype",
+    "risk_group",
+    "prednisone_response",
+    "mrd_eoi_pct",
+)
+
+
+def label(column: str) -> str:
+    """How a cohort column reads in a sentence (the column name when unknown).
+
+    Examples
+    --------
+    >>> label("wbc_10e9_l"), label("my_column")
+    ('white cell count at diagnosis', 'my_column')
+    """
+    return COVARIATE_LABELS.get(column, column)

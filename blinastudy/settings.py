@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from blinastudy.eligibility import Eligibility
 from blinastudy.errors import InputError
+from blinastudy.schema import DEFAULT_COVARIATES
 from blinastudy.validate import describe_value
 
 __all__ = [
@@ -36,17 +37,6 @@ SETTINGS_VERSION = 1
 #: restricted to them; the treated arm was chemotherapy-intolerant IR/HR children).
 STUDY_ELIGIBILITY = Eligibility(risk_groups=("IR", "HR"))
 
-#: Baseline covariates of the propensity model by default (those the study matched on).
-DEFAULT_COVARIATES: tuple[str, ...] = (
-    "age_years",
-    "sex",
-    "wbc_10e9_l",
-    "cns_status",
-    "genetic_subtype",
-    "risk_group",
-    "prednisone_response",
-    "mrd_eoi_pct",
-)
 
 #: Subgroup variables of the forest plot by default; the ``*_group``/``*_band``
 #: names are derived from the cohort by :mod:`blinastudy.analysis`.
