@@ -31,7 +31,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_core.py
 
 demo: $(STAMP)
-	$(PY) -m blinastudy.demo
+	$(PY) -m blinastudy.data.demo
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -25,7 +25,7 @@ BLAS runs on one thread. The script prints BlinaStudy/R ratios per step and in
 total, and cross-checks every estimate against R (maximum relative difference;
 at the full size ``crr``'s standard error is about 4e-7 off because ``crr``
 squares numbers at risk above 46,340 in 32-bit integers, see
-:mod:`blinastudy.survival.finegray`).
+:mod:`blinastudy.stats.survival.finegray`).
 
 Run: ``python benchmarks/bench_cmprsk.py`` (``--quick`` for a 1,000 / 10,000 cohort).
 """
@@ -57,7 +57,7 @@ from _common import (
 )
 from bench_core import FULL, QUICK, TARGET_RATIO, TOLERANCE, build_cohort, max_rel_diff
 
-from blinastudy.survival import cumulative_incidence, fine_gray, gray_test
+from blinastudy.stats.survival import cumulative_incidence, fine_gray, gray_test
 
 CAUSES = (1, 2)
 

@@ -61,8 +61,8 @@ from _common import (
     use_clock,
 )
 
-from blinastudy.matching import fit_propensity, match
-from blinastudy.survival import cox, kaplan_meier, logrank
+from blinastudy.stats.matching import fit_propensity, match
+from blinastudy.stats.survival import cox, kaplan_meier, logrank
 
 COVARIATES = ["age_years", "sex", "log_wbc", "risk_group"]
 COLUMNS = ["treated", *COVARIATES, "time", "event"]

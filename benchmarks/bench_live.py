@@ -57,10 +57,10 @@ from blinastudy.analysis import (
     caliper_sweep,
     prepare_cohort,
 )
-from blinastudy.charts import km_chart
-from blinastudy.demo import make_demo_cohort
+from blinastudy.data.demo import make_demo_cohort
+from blinastudy.report.charts import km_chart
 from blinastudy.settings import Settings
-from blinastudy.subgroups import forest
+from blinastudy.stats.subgroups import forest
 
 BUDGET_ANALYZE = 0.100  # seconds: analyze well under this
 BUDGET_PAGE = 0.300  # seconds: server time of the survival page

@@ -25,29 +25,36 @@ import pandas as pd
 from scipy import special
 
 from blinastudy import __version__
-from blinastudy._threads import single_blas_thread
-from blinastudy.balance import effective_sample_size
 from blinastudy.baseline import baseline_table
-from blinastudy.bootstrap import BootstrapResult, cluster_bootstrap
-from blinastudy.cohort import content_hash
-from blinastudy.eligibility import Eligibility, EligibilityFlow, apply_eligibility
-from blinastudy.errors import InputError
-from blinastudy.matching import MatchResult, PropensityModel, balance, fit_propensity, match
-from blinastudy.methods import label
-from blinastudy.model_checks import (
+from blinastudy.core._threads import single_blas_thread
+from blinastudy.core.errors import InputError
+from blinastudy.core.validate import (
+    as_durations,
+    as_events,
+    describe_entries,
+    require_columns,
+    require_finite,
+    require_frame,
+)
+from blinastudy.data.cohort import content_hash
+from blinastudy.data.eligibility import Eligibility, EligibilityFlow, apply_eligibility
+from blinastudy.data.mrd_text import MRD_BELOW_COLUMNS, mrd_class
+from blinastudy.data.schema import ROWS_ATTR, label
+from blinastudy.settings import Settings
+from blinastudy.stats.balance import effective_sample_size
+from blinastudy.stats.bootstrap import BootstrapResult, cluster_bootstrap
+from blinastudy.stats.matching import MatchResult, PropensityModel, balance, fit_propensity, match
+from blinastudy.stats.model_checks import (
     PH_ALPHA,
     PhCheck,
     RmstComparison,
     ph_check,
     rmst_comparison,
 )
-from blinastudy.mrd_text import MRD_BELOW_COLUMNS, mrd_class
-from blinastudy.schema import ROWS_ATTR
-from blinastudy.sensitivity import e_value
-from blinastudy.settings import Settings
-from blinastudy.subgroups import MISSING_LEVEL, forest
-from blinastudy.subgroups import OVERALL as OVERALL_ROW
-from blinastudy.survival import (
+from blinastudy.stats.sensitivity import e_value
+from blinastudy.stats.subgroups import MISSING_LEVEL, forest
+from blinastudy.stats.subgroups import OVERALL as OVERALL_ROW
+from blinastudy.stats.survival import (
     COX_COLUMNS,
     CoxFit,
     LogRankResult,
@@ -59,25 +66,17 @@ from blinastudy.survival import (
     survival_at,
     survival_at_replicates,
 )
-from blinastudy.survival.coxph import firth_replicates
-from blinastudy.survival.cuminc import (
+from blinastudy.stats.survival.coxph import firth_replicates
+from blinastudy.stats.survival.cuminc import (
     GrayTest,
     cumulative_incidence,
     gray_test,
     incidence_at_replicates,
 )
-from blinastudy.survival.cutpoint import CutpointResult, cutpoint
-from blinastudy.survival.finegray import fine_gray
-from blinastudy.timedep import TimeDependentResult, time_dependent_exposure
-from blinastudy.validate import (
-    as_durations,
-    as_events,
-    describe_entries,
-    require_columns,
-    require_finite,
-    require_frame,
-)
-from blinastudy.weighting import propensity_weights
+from blinastudy.stats.survival.cutpoint import CutpointResult, cutpoint
+from blinastudy.stats.survival.finegray import fine_gray
+from blinastudy.stats.timedep import TimeDependentResult, time_dependent_exposure
+from blinastudy.stats.weighting import propensity_weights
 
 __all__ = [
     "ARMS",
@@ -123,8 +122,8 @@ def matched_sample(res: MatchResult) -> tuple[pd.DataFrame, pd.DataFrame | None,
 
     Examples
     --------
-    >>> from blinastudy.demo import make_demo_cohort
-    >>> from blinastudy.matching import match
+    >>> from blinastudy.data.demo import make_demo_cohort
+    >>> from blinastudy.stats.matching import match
     >>> frame = prepare_cohort(make_demo_cohort(), Settings())
     >>> res = match(frame.dropna(subset=list(Settings().matching.covariates)), "_treated",
     ...             Settings().matching.covariates)
@@ -175,7 +174,7 @@ def matched_sample(res: MatchResult) -> tuple[pd.DataFrame, pd.DataFrame | None,
 
 
 def cohort_hash(cohort: pd.DataFrame) -> str:
-    """SHA-256 of the cohort's content: :func:`blinastudy.cohort.content_hash`.
+    """SHA-256 of the cohort's content: :func:`blinastudy.data.cohort.content_hash`.
 
     The one cohort hash of the package (the app's cache key, the stamp of every
     export, the reproduction script's check): stable across machines and pandas
@@ -184,7 +183,7 @@ def cohort_hash(cohort: pd.DataFrame) -> str:
     Examples
     --------
     >>> import pandas as pd
-    >>> from blinastudy.cohort import content_hash
+    >>> from blinastudy.data.cohort import content_hash
     >>> f = pd.DataFrame({"a": [1]})
     >>> len(cohort_hash(f)), cohort_hash(f) == content_hash(f)
     (64, True)
@@ -295,7 +294,7 @@ def prepare_cohort(cohort: pd.DataFrame, settings: Settings) -> pd.DataFrame:
 
     Examples
     --------
-    >>> from blinastudy.demo import make_demo_cohort
+    >>> from blinastudy.data.demo import make_demo_cohort
     >>> from blinastudy.settings import Settings
     >>> int(prepare_cohort(make_demo_cohort(), Settings())["_treated"].sum())
     90
@@ -379,7 +378,7 @@ def matching_pool(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
 
     Examples
     --------
-    >>> from blinastudy.demo import make_demo_cohort
+    >>> from blinastudy.data.demo import make_demo_cohort
     >>> cohort = make_demo_cohort()
     >>> cohort.loc[0, "efs_event"] = float("nan")
     >>> len(matching_pool(prepare_cohort(cohort, Settings()), Settings()))
@@ -439,7 +438,7 @@ def missing_outcome(frame: pd.DataFrame) -> pd.DataFrame:
     Examples
     --------
     >>> import pandas as pd
-    >>> from blinastudy.demo import make_demo_cohort
+    >>> from blinastudy.data.demo import make_demo_cohort
     >>> cohort = make_demo_cohort()
     >>> cohort.loc[0, "os_months"] = float("nan")
     >>> missing_outcome(prepare_cohort(cohort, Settings()))[["patient_id", "reason"]].values.tolist()
@@ -703,7 +702,7 @@ class AnalysisResult:
     mrd: MrdResult | None
     """Outcome by MRD group; ``None`` without the MRD column."""
     forest: pd.DataFrame
-    """Subgroup hazard ratios, columns of :data:`blinastudy.subgroups.FOREST_COLUMNS`
+    """Subgroup hazard ratios, columns of :data:`blinastudy.stats.subgroups.FOREST_COLUMNS`
     (the first row is the overall estimate)."""
     sweep: pd.DataFrame = field(default_factory=pd.DataFrame)
     """Caliper sweep (when asked for): ``caliper, caliper_width, n_matched_treated,
@@ -746,7 +745,7 @@ class AnalysisResult:
 
         Examples
         --------
-        >>> from blinastudy.demo import make_demo_cohort
+        >>> from blinastudy.data.demo import make_demo_cohort
         >>> res = analyze(make_demo_cohort(), Settings())
         >>> res.numbers()["matching"]["n_matched_treated"]
         90
@@ -1234,7 +1233,7 @@ def austin_cafri(
     Examples
     --------
     >>> import numpy as np
-    >>> from blinastudy.survival import cox_fit
+    >>> from blinastudy.stats.survival import cox_fit
     >>> x = np.array([1, 0, 1, 0, 1, 0, 1, 0], dtype=float)
     >>> t = np.array([5, 3, 8, 2, 9, 4, 7, 3.5]); e = np.array([1, 1, 0, 1, 1, 1, 0, 1])
     >>> sets = np.array([1, 1, 2, 2, 3, 3, 4, 4]); ids = np.array(list("ABCDEFGD"))
@@ -1541,7 +1540,7 @@ def _incidence_at(table: pd.DataFrame | None, time: float, last: float) -> tuple
 
 
 def _loglog_limits(value: float, variance: float, conf_level: float) -> tuple[float, float]:
-    """The log(-log) interval of :func:`~blinastudy.survival.cumulative_incidence`."""
+    """The log(-log) interval of :func:`~blinastudy.stats.survival.cumulative_incidence`."""
     if not np.isfinite(value):
         return float("nan"), float("nan")
     if value <= 0 or value >= 1:
@@ -1573,7 +1572,7 @@ def weighting_result(complete: pd.DataFrame, settings: Settings) -> WeightingRes
 
     Examples
     --------
-    >>> from blinastudy.demo import make_demo_cohort
+    >>> from blinastudy.data.demo import make_demo_cohort
     >>> s = Settings()
     >>> w = weighting_result(matching_pool(prepare_cohort(make_demo_cohort(), s), s), s)
     >>> w.estimand, bool((w.weights[w.weights.index.str.startswith("BLN")] == 1).all())
@@ -1974,7 +1973,7 @@ def propensity_warnings(model: PropensityModel) -> list[str]:
     Examples
     --------
     >>> import pandas as pd
-    >>> from blinastudy.matching import fit_propensity
+    >>> from blinastudy.stats.matching import fit_propensity
     >>> f = pd.DataFrame({"t": [1, 1, 1, 0, 0, 0], "x": [5.0, 6, 7, 1, 2, 3]})
     >>> [w[:40] for w in propensity_warnings(fit_propensity(f, "t", ["x"]))]
     ['Some propensity scores are numerically 0']
@@ -2238,12 +2237,12 @@ def _max_abs_smd(bal: pd.DataFrame, column: str) -> float:
 def matched_efs_hazard_ratio(res: MatchResult, conf_level: float = 0.95) -> pd.DataFrame:
     """The EFS hazard ratio of the whole matched sample, analysed as its design asks
     (no subgroup restriction): the number the Matching page and the caliper sweep show.
-    The columns of :data:`~blinastudy.survival.COX_COLUMNS` and ``ph_p``, the
+    The columns of :data:`~blinastudy.stats.survival.COX_COLUMNS` and ``ph_p``, the
     proportional-hazards p of the model (``cox.zph``).
 
     Examples
     --------
-    >>> from blinastudy.demo import make_demo_cohort
+    >>> from blinastudy.data.demo import make_demo_cohort
     >>> s = Settings()
     >>> frame = matching_pool(prepare_cohort(make_demo_cohort(), s), s)
     >>> hr = matched_efs_hazard_ratio(match(frame, TREATED, s.matching.covariates))
@@ -2278,7 +2277,7 @@ def caliper_sweep(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
 
     Examples
     --------
-    >>> from blinastudy.demo import make_demo_cohort
+    >>> from blinastudy.data.demo import make_demo_cohort
     >>> s = Settings(sweep_calipers=(0.1, 0.2))
     >>> caliper_sweep(prepare_cohort(make_demo_cohort(), s), s)["caliper"].tolist()
     [0.1, 0.2]
@@ -2349,7 +2348,7 @@ def analyze(  # noqa: C901 (listed: may only shrink)
     ----------
     cohort : pandas.DataFrame
         A canonical cohort (see ``docs/DATA_DICTIONARY.md``), e.g. from
-        :func:`blinastudy.cohort.load_cohort` or :func:`blinastudy.demo.make_demo_cohort`.
+        :func:`blinastudy.data.cohort.load_cohort` or :func:`blinastudy.data.demo.make_demo_cohort`.
     settings : Settings, optional
         The analysis settings (defaults if omitted).
     sweep : bool, default True
@@ -2370,7 +2369,7 @@ def analyze(  # noqa: C901 (listed: may only shrink)
 
     Examples
     --------
-    >>> from blinastudy.demo import make_demo_cohort
+    >>> from blinastudy.data.demo import make_demo_cohort
     >>> res = analyze(make_demo_cohort(), Settings(), sweep=False)
     >>> res.n
     {'blinatumomab': 90, 'chemotherapy': 1000}

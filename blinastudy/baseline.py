@@ -14,7 +14,7 @@ used):
   (coded 0/1, 1/2, ...): one SMD per variable, the multi-level SMD of Yang &
   Dalton (2012), whatever the coding.
 
-This is **not** the SMD of the balance table (:mod:`blinastudy.balance`), which
+This is **not** the SMD of the balance table (:mod:`blinastudy.stats.balance`), which
 follows ``MatchIt``'s ``summary()`` for the ATT: one SMD per covariate or
 category level, divided by the SD of the treated group in the full (unmatched)
 sample before and after matching, with means after matching weighted by the
@@ -31,9 +31,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from blinastudy.errors import InputError
-from blinastudy.formatting import fmt_value
-from blinastudy.validate import as_treatment, require_columns, require_frame
+from blinastudy.core.errors import InputError
+from blinastudy.core.formatting import fmt_value
+from blinastudy.core.validate import as_treatment, require_columns, require_frame
 
 __all__ = ["BASELINE_COLUMNS", "baseline_table", "categorical_smd", "continuous_smd"]
 

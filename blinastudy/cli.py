@@ -2,13 +2,13 @@
 
 ``python -m blinastudy report COHORT [POOL] --settings S.json --out DIR`` loads the
 cohort (a second file is the historical control pool, stacked with
-:func:`~blinastudy.cohort.combine_cohorts`), runs
+:func:`~blinastudy.data.cohort.combine_cohorts`), runs
 :func:`~blinastudy.analysis.analyze` under the saved settings and writes to
 ``DIR``:
 
 * ``results.json``: :meth:`AnalysisResult.numbers` plus the ``stamp``;
 * ``settings.json``: the settings used; ``stamp.json``: the stamp alone;
-  ``reproduce.py``: the script of :func:`~blinastudy.codegen.show_code`;
+  ``reproduce.py``: the script of :func:`~blinastudy.report.codegen.show_code`;
 * ``figures/NAME.svg`` and ``figures/NAME.png`` for every chart;
 * ``tables/NAME.csv`` for every table (formula-neutralised);
 * ``report.html`` (self-contained), ``report.pdf`` when a PDF engine exists;
@@ -16,7 +16,7 @@ cohort (a second file is the historical control pool, stacked with
 
 ``--demo`` uses the bundled synthetic demo cohort instead of files.
 ``python -m blinastudy demo [PATH] [--seed N]`` writes the demo cohort CSV (as
-``python -m blinastudy.demo``).
+``python -m blinastudy.data.demo``).
 
 Progress goes to stderr as a text bar; bad input gives one line on stderr and
 exit status 2, never a traceback.
@@ -35,7 +35,7 @@ from typing import Any, NoReturn, TextIO
 import pandas as pd
 
 from blinastudy import __version__
-from blinastudy.errors import InputError
+from blinastudy.core.errors import InputError
 
 __all__ = ["Progress", "main", "one_line"]
 
@@ -160,7 +160,7 @@ def _parser() -> _Parser:
     rep.add_argument("--quiet", action="store_true", help="no progress bar")
     sub.add_parser(
         "demo",
-        help="write the synthetic demo cohort CSV (as python -m blinastudy.demo)",
+        help="write the synthetic demo cohort CSV (as python -m blinastudy.data.demo)",
         add_help=False,
     )
     return parser
@@ -195,8 +195,8 @@ def _read_text(path: str, what: str) -> str:
 
 
 def _load_settings(path: str | None) -> Any:
+    from blinastudy.report.stamp import settings_from_saved
     from blinastudy.settings import Settings
-    from blinastudy.stamp import settings_from_saved
 
     if path is None:
         return Settings()
@@ -207,7 +207,7 @@ def _load_settings(path: str | None) -> Any:
 
 
 def _load_mapping(path: str | None, settings: Any, index: int) -> Any:
-    from blinastudy.mapping import Mapping
+    from blinastudy.data.mapping import Mapping
 
     if path is not None:
         try:
@@ -275,15 +275,15 @@ def _report(args: argparse.Namespace, err: TextIO, out: TextIO) -> int:
     if folder.exists() and not folder.is_dir():
         raise InputError(f"--out {folder} exists and is not a folder")
     if args.demo:
-        from blinastudy.demo import make_demo_cohort
+        from blinastudy.data.demo import make_demo_cohort
 
         cohort = make_demo_cohort()
     elif args.pool:
-        from blinastudy.cohort import combine_cohorts
+        from blinastudy.data.cohort import combine_cohorts
 
         cohort = combine_cohorts(args.cohort, args.pool, mappings=(mapping1, mapping2))
     else:
-        from blinastudy.cohort import load_cohort
+        from blinastudy.data.cohort import load_cohort
 
         cohort = load_cohort(args.cohort, mapping1)
     try:
@@ -315,7 +315,7 @@ def _export(
     err: TextIO,
     out: TextIO,
 ) -> int:
-    from blinastudy.bundle import build_bundle, bundle_steps
+    from blinastudy.report.bundle import build_bundle, bundle_steps
 
     progress.step("cohort loaded")
     result = _analyse(cohort, settings, progress)
@@ -379,7 +379,7 @@ def main(
     err = sys.stderr if stderr is None else stderr
     try:
         if args_list and args_list[0] == "demo":
-            from blinastudy.demo import main as demo_main
+            from blinastudy.data.demo import main as demo_main
 
             return demo_main(args_list[1:])
         parser = _parser()

@@ -1,22 +1,13 @@
-"""The one error type the package raises for bad input.
+"""Stable import name: the code lives in :mod:`blinastudy.core.errors`.
 
-Every public function of :mod:`blinastudy` rejects bad arguments with
-:class:`InputError` (a :class:`ValueError`), whose message names what is wrong and
-where, so that callers (the app, notebooks, the command line) can show it to a
-person instead of a traceback.
+Scripts written against ``blinastudy.errors`` keep working; new code may import
+either name (the objects are the same).
 """
 
-from __future__ import annotations
+from blinastudy.core.errors import (
+    InputError,
+)
 
-__all__ = ["InputError"]
-
-
-class InputError(ValueError):
-    """Bad input to a :mod:`blinastudy` function: the message says what and where.
-
-    Examples
-    --------
-    >>> from blinastudy.errors import InputError
-    >>> issubclass(InputError, ValueError)
-    True
-    """
+__all__ = [
+    "InputError",
+]

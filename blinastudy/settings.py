@@ -13,10 +13,10 @@ import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
-from blinastudy.eligibility import Eligibility
-from blinastudy.errors import InputError
-from blinastudy.schema import DEFAULT_COVARIATES
-from blinastudy.validate import describe_value
+from blinastudy.core.errors import InputError
+from blinastudy.core.validate import describe_value
+from blinastudy.data.eligibility import Eligibility
+from blinastudy.data.schema import DEFAULT_COVARIATES
 
 __all__ = [
     "DEFAULT_COVARIATES",
@@ -115,7 +115,7 @@ def _json_depth(text: str) -> int:
 
 @dataclass(frozen=True)
 class MatchingSettings:
-    """Propensity model and matching options (see :func:`blinastudy.matching.match`)."""
+    """Propensity model and matching options (see :func:`blinastudy.stats.matching.match`)."""
 
     covariates: tuple[str, ...] = DEFAULT_COVARIATES
     caliper: float | None = 0.2
@@ -198,7 +198,7 @@ class MrdSettings:
 
 @dataclass(frozen=True)
 class BootstrapSettings:
-    """Pair bootstrap of matched-sample intervals (see :mod:`blinastudy.bootstrap`).
+    """Pair bootstrap of matched-sample intervals (see :mod:`blinastudy.stats.bootstrap`).
 
     ``replicates`` is used by exports and the command line, ``live_replicates``
     while the app recomputes on every change; the same ``random_state`` gives the
@@ -224,7 +224,7 @@ class BootstrapSettings:
 
 @dataclass(frozen=True)
 class WeightingSettings:
-    """Propensity-score weighting (see :func:`blinastudy.weighting.propensity_weights`).
+    """Propensity-score weighting (see :func:`blinastudy.stats.weighting.propensity_weights`).
 
     ``estimand``: ``"ATT"`` (the treated patients' population), ``"ATE"`` (everyone)
     or ``"ATO"`` (overlap weights); ``stabilize`` (ATE only) multiplies by the

@@ -15,7 +15,9 @@ from typing import Any, cast
 
 import pandas as pd
 
-from blinastudy.dates import (
+from blinastudy.core.errors import InputError
+from blinastudy.core.formatting import SHORT_LABELS, is_finite
+from blinastudy.data.dates import (
     DATE_FORMATS,
     DATE_ROLES,
     DAYS_PER_MONTH,
@@ -23,9 +25,7 @@ from blinastudy.dates import (
     ROLE_LABELS,
     DateRole,
 )
-from blinastudy.errors import InputError
-from blinastudy.formatting import SHORT_LABELS, is_finite
-from blinastudy.mapping import (
+from blinastudy.data.mapping import (
     AS_MISSING,
     DATE_PREFIX,
     MRD_UNITS,
@@ -39,8 +39,8 @@ from blinastudy.mapping import (
     date_target,
     rename_columns,
 )
-from blinastudy.mrd_text import MRD_BELOW_COLUMNS
-from blinastudy.schema import (
+from blinastudy.data.mrd_text import MRD_BELOW_COLUMNS
+from blinastudy.data.schema import (
     CANONICAL_COLUMNS,
     COLUMNS,
     REQUIRED_COLUMNS,
@@ -507,7 +507,7 @@ def column_reasons(
 
     Examples
     --------
-    >>> from blinastudy.mapping import review_mapping, suggest_mapping
+    >>> from blinastudy.data.mapping import review_mapping, suggest_mapping
     >>> raw = pd.DataFrame({"Patient ID": ["a"], "MRD TP1 %": ["0.1"], "centre": ["A"]})
     >>> m = suggest_mapping(raw)
     >>> reasons = column_reasons(list(raw.columns), m, m, review_mapping(raw, m))
@@ -693,7 +693,7 @@ def ambiguity_options(ambiguity: Ambiguity) -> dict[str, str]:
 
     Examples
     --------
-    >>> from blinastudy.mapping import review_mapping
+    >>> from blinastudy.data.mapping import review_mapping
     >>> raw = pd.DataFrame({"Dx": ["03/04/2019"]}, dtype=object)
     >>> a = review_mapping(raw, Mapping(dates={"diagnosis": "Dx"})).ambiguities[0]
     >>> ambiguity_options(a)
@@ -717,7 +717,7 @@ def answer_ambiguity(mapping: Mapping, ambiguity: Ambiguity, answer: str | float
 
     Examples
     --------
-    >>> from blinastudy.mapping import review_mapping
+    >>> from blinastudy.data.mapping import review_mapping
     >>> raw = pd.DataFrame({"Dx": ["03/04/2019"], "MRD d33": ["neg"]}, dtype=object)
     >>> m = Mapping(columns={"MRD d33": "mrd_eoi_pct"}, dates={"diagnosis": "Dx"})
     >>> date, limit = review_mapping(raw, m).ambiguities
@@ -743,7 +743,7 @@ def value_groups(choices: Sequence[ValueChoice]) -> list[list[ValueChoice]]:
 
     Examples
     --------
-    >>> from blinastudy.mapping import review_mapping
+    >>> from blinastudy.data.mapping import review_mapping
     >>> raw = pd.DataFrame({"Sex": ["m", "f"], "Risk": ["HR", "HR"]})
     >>> m = Mapping(columns={"Sex": "sex", "Risk": "risk_group"})
     >>> [[c.value for c in g] for g in value_groups(review_mapping(raw, m).values)]
@@ -761,7 +761,7 @@ def value_options(choice: ValueChoice) -> list[str]:
 
     Examples
     --------
-    >>> from blinastudy.mapping import review_mapping
+    >>> from blinastudy.data.mapping import review_mapping
     >>> raw = pd.DataFrame({"Sex": ["m"], "Died": ["yes"]})
     >>> m = Mapping(columns={"Sex": "sex", "Died": "os_event"})
     >>> [value_options(c) for c in review_mapping(raw, m).values]
@@ -787,7 +787,7 @@ def value_table(choices: Sequence[ValueChoice]) -> pd.DataFrame:
 
     Examples
     --------
-    >>> from blinastudy.mapping import review_mapping
+    >>> from blinastudy.data.mapping import review_mapping
     >>> raw = pd.DataFrame({"Karyotype": ["normal karyotype", "t(12;21)", "t(12;21)", "xyz"]})
     >>> m = Mapping(columns={"Karyotype": "genetic_subtype"})
     >>> value_table(review_mapping(raw, m).values).values.tolist()
@@ -823,7 +823,7 @@ def value_changes(
 
     Examples
     --------
-    >>> from blinastudy.mapping import review_mapping
+    >>> from blinastudy.data.mapping import review_mapping
     >>> raw = pd.DataFrame({"Karyotype": ["normal karyotype", "t(12;21)"]})
     >>> choices = review_mapping(raw, Mapping(columns={"Karyotype": "genetic_subtype"})).values
     >>> table = value_table(choices)
@@ -865,7 +865,7 @@ def still_needed(review: MappingReview) -> list[str]:
 
     Examples
     --------
-    >>> from blinastudy.mapping import review_mapping, suggest_mapping
+    >>> from blinastudy.data.mapping import review_mapping, suggest_mapping
     >>> raw = pd.DataFrame({"Study No.": ["T1"], "Date of diagnosis": ["03/04/2019"],
     ...                     "Date of death": ["05/06/2020"], "Karyotype": ["normal"]},
     ...                    dtype=object)
@@ -955,13 +955,13 @@ def _cell(value: Any) -> str:
 
 
 def derivation_view(row: pd.Series[Any]) -> pd.DataFrame:
-    """One patient's row of :func:`blinastudy.mapping.date_derivation` as a readable
+    """One patient's row of :func:`blinastudy.data.mapping.date_derivation` as a readable
     two-column table: the dates as read, then each derived time in months with its
     length in days, where it ends and why.
 
     Examples
     --------
-    >>> from blinastudy.mapping import date_derivation
+    >>> from blinastudy.data.mapping import date_derivation
     >>> raw = pd.DataFrame({"ID": ["P1"], "Dx": ["2019-01-01"], "Last": ["2020-01-01"]},
     ...                    dtype=object)
     >>> m = Mapping(columns={"ID": "patient_id"},

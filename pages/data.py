@@ -5,7 +5,7 @@ the baseline table by arm.
 
 The page only lays out widgets: what to ask and how an answer changes the mapping is
 decided by the pure helpers of :mod:`blinastudy.ui_state` and the setters of
-:class:`~blinastudy.mapping.Mapping`. Uploads stay in memory (session-scoped caches).
+:class:`~blinastudy.data.mapping.Mapping`. Uploads stay in memory (session-scoped caches).
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from blinastudy.cohort import (
+from blinastudy.core.errors import InputError
+from blinastudy.data.cohort import (
     CohortError,
     combine_cohorts,
     drop_columns,
@@ -26,8 +27,7 @@ from blinastudy.cohort import (
     load_cohort,
     read_table,
 )
-from blinastudy.errors import InputError
-from blinastudy.mapping import (
+from blinastudy.data.mapping import (
     MRD_UNITS,
     STATUS_TARGET,
     TIME_UNITS,
@@ -39,7 +39,7 @@ from blinastudy.mapping import (
     review_mapping,
     suggest_mapping,
 )
-from blinastudy.schema import REQUIRED_COLUMNS, Problem, schema_markdown
+from blinastudy.data.schema import REQUIRED_COLUMNS, Problem, schema_markdown
 from blinastudy.ui_state import (
     LEAVE_UNMAPPED,
     SMD_CONVENTIONS,

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from blinastudy.analysis import analyze
-from blinastudy.bundle import Bundle, build_bundle, bundle_steps
-from blinastudy.errors import InputError
+from blinastudy.core.errors import InputError
+from blinastudy.report.bundle import Bundle, build_bundle, bundle_steps
 from blinastudy.ui_state import analysis_key
 from pages.common.ui import render, show_flash, store
 

@@ -7,15 +7,15 @@ from typing import Any
 
 import streamlit as st
 
-from blinastudy.eligibility import APPLIES_TO
-from blinastudy.formatting import (
+from blinastudy.core.formatting import (
     ci_label,
     fmt_ci,
     fmt_num,
     fmt_ph,
 )
-from blinastudy.schema import column_spec
-from blinastudy.teaching import sweep_summary
+from blinastudy.data.eligibility import APPLIES_TO
+from blinastudy.data.schema import column_spec
+from blinastudy.report.teaching import sweep_summary
 from blinastudy.ui_state import (
     BALANCE_SMD,
     CALIPER_OPTIONS,

@@ -6,15 +6,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from blinastudy.charts import FOREST_SELECTION
-from blinastudy.formatting import (
+from blinastudy.core.formatting import (
     ci_label,
     fmt_p,
     fmt_ph,
     hr_cell,
     method_label,
 )
-from blinastudy.subgroups import interaction_p
+from blinastudy.report.charts import FOREST_SELECTION
+from blinastudy.stats.subgroups import interaction_p
 from blinastudy.ui_state import (
     SUBGROUP_LABELS,
     subgroup_options,

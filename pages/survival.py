@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from blinastudy.analysis import COMPETING_LABELS, ENDPOINT_LABELS
-from blinastudy.formatting import (
+from blinastudy.core.formatting import (
     ci_label,
     fmt_ci,
     fmt_months,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from blinastudy.analysis import AnalysisResult, analyze
-from blinastudy.demo import make_demo_cohort
+from blinastudy.data.demo import make_demo_cohort
 from blinastudy.settings import Settings
 
 #: The fixed export date used by tests, so outputs are reproducible.
@@ -27,13 +27,13 @@ def demo_result(sweep: bool = True) -> AnalysisResult:
 
 @functools.lru_cache(maxsize=1)
 def demo_svgs() -> dict[str, str]:
-    from blinastudy.report import render_svgs, result_charts
+    from blinastudy.report.html import render_svgs, result_charts
 
     return render_svgs(result_charts(demo_result()))
 
 
 @functools.lru_cache(maxsize=1)
 def demo_pngs() -> dict[str, bytes]:
-    from blinastudy.slides import render_pngs
+    from blinastudy.report.slides import render_pngs
 
     return render_pngs(demo_result())

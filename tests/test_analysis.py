@@ -19,12 +19,12 @@ from blinastudy.analysis import (
     mrd_label,
     prepare_cohort,
 )
-from blinastudy.demo import make_demo_cohort
-from blinastudy.eligibility import Eligibility
-from blinastudy.errors import InputError
-from blinastudy.matching import match
+from blinastudy.core.errors import InputError
+from blinastudy.data.demo import make_demo_cohort
+from blinastudy.data.eligibility import Eligibility
 from blinastudy.settings import Settings
-from blinastudy.survival import cox, kaplan_meier, logrank, survival_at
+from blinastudy.stats.matching import match
+from blinastudy.stats.survival import cox, kaplan_meier, logrank, survival_at
 
 DATA = Path(__file__).parent / "data"
 REL = 1e-6
@@ -354,7 +354,7 @@ def test_logrank_matches_direct(result) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_smd_uses_pooled_sd_when_treated_do_not_vary() -> None:
-    from blinastudy.balance import balance
+    from blinastudy.stats.balance import balance
 
     f = pd.DataFrame({"t": [1, 1, 1, 1, 0, 0, 0, 0], "lr": [0, 0, 0, 0, 1, 1, 0, 0]})
     smd = balance(f, "t", ["lr"]).loc["lr", "smd_before"]

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from blinastudy.demo import DEMO_LABEL, make_demo_cohort
+from blinastudy.data.demo import DEMO_LABEL, make_demo_cohort
 from blinastudy.settings import Settings
 from blinastudy.ui_state import adapt_settings
 
@@ -433,7 +433,7 @@ def test_subgroup_choice_filters_the_survival_page() -> None:
 
 
 def test_unexpected_error_shows_an_id_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
-    from blinastudy import charts
+    from blinastudy.report import charts
 
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("patient BLN-001 value 19.58")
@@ -619,7 +619,7 @@ def test_export_page_makes_the_command_line_files() -> None:
     from datetime import datetime
 
     from blinastudy.analysis import analyze
-    from blinastudy.bundle import build_bundle
+    from blinastudy.report.bundle import build_bundle
 
     at = start("pages/export.py")
     assert_clean(at)

@@ -10,15 +10,15 @@ import pandas as pd
 import pytest
 
 from blinastudy import ui_state
-from blinastudy.demo import make_demo_cohort
-from blinastudy.errors import InputError
-from blinastudy.formatting import (
+from blinastudy.core.errors import InputError
+from blinastudy.core.formatting import (
     fmt_num,
     fmt_p,
     hr_cell,
 )
-from blinastudy.mapping import Mapping
-from blinastudy.schema import Problem
+from blinastudy.data.demo import make_demo_cohort
+from blinastudy.data.mapping import Mapping
+from blinastudy.data.schema import Problem
 from blinastudy.settings import Settings
 from blinastudy.ui_state import (
     CALIPER_OPTIONS,

@@ -22,8 +22,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from blinastudy.cohort import combine_cohorts, content_hash, read_table
-from blinastudy.mapping import Mapping, review_mapping, suggest_mapping
+from blinastudy.data.cohort import combine_cohorts, content_hash, read_table
+from blinastudy.data.mapping import Mapping, review_mapping, suggest_mapping
 from blinastudy.settings import Settings
 from blinastudy.ui_state import (
     KEEP_NAME,

@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from blinastudy.balance import balance
-from blinastudy.errors import InputError
-from blinastudy.matching import fit_propensity, match, propensity_scores
-from blinastudy.survival import (
+from blinastudy.core.errors import InputError
+from blinastudy.stats.balance import balance
+from blinastudy.stats.matching import fit_propensity, match, propensity_scores
+from blinastudy.stats.survival import (
     confidence_band,
     cox,
     cox_fit,

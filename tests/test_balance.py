@@ -1,4 +1,4 @@
-"""Covariate balance (blinastudy.balance) against MatchIt 4.5.1's summary(), by hand and by
+"""Covariate balance (blinastudy.stats.balance) against MatchIt 4.5.1's summary(), by hand and by
 properties.
 
 The R reference (tests/data/make_balance_reference.R) exports MatchIt's own weights
@@ -19,16 +19,16 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-import blinastudy.balance as balance_module
-from blinastudy.balance import (
+import blinastudy.stats.balance as balance_module
+from blinastudy.core.errors import InputError
+from blinastudy.stats.balance import (
     BALANCE_COLUMNS,
     EXTENDED_SUMS,
     MEAN_COLUMNS,
     balance,
     effective_sample_size,
 )
-from blinastudy.errors import InputError
-from blinastudy.matching import match
+from blinastudy.stats.matching import match
 
 DATA = Path(__file__).parent / "data"
 REL = 1e-6

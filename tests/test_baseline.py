@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from blinastudy.baseline import BASELINE_COLUMNS, baseline_table, categorical_smd, continuous_smd
-from blinastudy.errors import InputError
+from blinastudy.core.errors import InputError
 
 
 def test_continuous_row_by_hand() -> None:

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from blinastudy.bootstrap import cluster_bootstrap
-from blinastudy.errors import InputError
+from blinastudy.core.errors import InputError
+from blinastudy.stats.bootstrap import cluster_bootstrap
 
 
 def test_same_seed_same_interval_other_seed_other_interval() -> None:
@@ -114,9 +114,9 @@ def test_replicates_hold_whole_clusters(sizes: list[int], seed: int) -> None:
     at=st.sampled_from([0.0, 2.5, 4.0, 8.0]),
 )
 def test_batch_statistics_equal_replicated_rows(times: list[int], seed: int, at: float) -> None:
-    from blinastudy.survival import cox_fit, kaplan_meier, survival_at
-    from blinastudy.survival.coxph import firth_replicates
-    from blinastudy.survival.km import survival_at_replicates
+    from blinastudy.stats.survival import cox_fit, kaplan_meier, survival_at
+    from blinastudy.stats.survival.coxph import firth_replicates
+    from blinastudy.stats.survival.km import survival_at_replicates
 
     n = len(times)
     rng = np.random.default_rng(seed)

@@ -8,9 +8,9 @@ import re
 import pandas as pd
 import pytest
 
-from blinastudy import charts
 from blinastudy.analysis import analyze
-from blinastudy.demo import make_demo_cohort
+from blinastudy.data.demo import make_demo_cohort
+from blinastudy.report import charts
 from blinastudy.settings import Settings
 
 
@@ -79,7 +79,7 @@ def test_forest_marks_firth_and_not_estimable(result) -> None:  # type: ignore[n
 
 
 def test_forest_figure_carries_its_numbers_and_arrows(result) -> None:  # type: ignore[no-untyped-def]
-    from blinastudy.formatting import hr_cell
+    from blinastudy.core.formatting import hr_cell
 
     chart = charts.forest_chart(result.forest, conf_level=0.9)
     svg = charts.to_svg(chart)

@@ -15,10 +15,10 @@ from pptx import Presentation
 
 from blinastudy import cli
 from blinastudy.analysis import analyze
-from blinastudy.cohort import combine_cohorts, load_cohort
-from blinastudy.export import FORMULA_PREFIXES
-from blinastudy.mapping import Mapping
-from blinastudy.report import FIGURE_TITLES
+from blinastudy.data.cohort import combine_cohorts, load_cohort
+from blinastudy.data.mapping import Mapping
+from blinastudy.report.export import FORMULA_PREFIXES
+from blinastudy.report.html import FIGURE_TITLES
 from blinastudy.settings import Settings
 from tests._demo_result import demo_cohort, demo_result
 
@@ -437,7 +437,7 @@ def test_saved_settings_round_trip(settings: Settings, tmp_path: Path) -> None:
 
 
 def test_any_export_reloads_the_settings(demo_run: tuple[Path, int, str, str]) -> None:
-    from blinastudy.stamp import settings_from_saved
+    from blinastudy.report.stamp import settings_from_saved
 
     folder = demo_run[0]
     for name in ("settings.json", "stamp.json", "results.json"):

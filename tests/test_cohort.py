@@ -19,7 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from blinastudy.cohort import (
+from blinastudy.core.errors import InputError
+from blinastudy.data.cohort import (
     NOTES_ATTR,
     SOURCE_ATTR,
     SOURCES_ATTR,
@@ -33,9 +34,8 @@ from blinastudy.cohort import (
     load_cohort,
     read_table,
 )
-from blinastudy.errors import InputError
-from blinastudy.mapping import Mapping
-from blinastudy.schema import REQUIRED_COLUMNS, ROWS_ATTR
+from blinastudy.data.mapping import Mapping
+from blinastudy.data.schema import REQUIRED_COLUMNS, ROWS_ATTR
 
 HEADER = "patient_id,arm,efs_months,efs_event,os_months,os_event"
 ROWS = [

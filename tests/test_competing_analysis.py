@@ -14,11 +14,11 @@ from blinastudy.analysis import (
     cause_codes,
     matched_sample,
 )
-from blinastudy.demo import make_demo_cohort
-from blinastudy.errors import InputError
+from blinastudy.core.errors import InputError
+from blinastudy.data.demo import make_demo_cohort
 from blinastudy.settings import Settings
-from blinastudy.survival import cox, cumulative_incidence, fine_gray, gray_test, kaplan_meier
-from blinastudy.survival.km import survival_at
+from blinastudy.stats.survival import cox, cumulative_incidence, fine_gray, gray_test, kaplan_meier
+from blinastudy.stats.survival.km import survival_at
 
 
 @pytest.fixture(scope="module")

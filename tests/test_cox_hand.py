@@ -21,9 +21,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from blinastudy.errors import InputError
-from blinastudy.survival import cox, cox_fit, design_matrix
-from blinastudy.survival.coxph import reference_levels
+from blinastudy.core.errors import InputError
+from blinastudy.stats.survival import cox, cox_fit, design_matrix
+from blinastudy.stats.survival.coxph import reference_levels
 from tests._numeric import numerical_hessian
 
 FloatArray = npt.NDArray[np.float64]

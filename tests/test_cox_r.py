@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from blinastudy.survival import cox, cox_fit, coxph
-from blinastudy.survival.coxph import reference_levels
+from blinastudy.stats.survival import cox, cox_fit, coxph
+from blinastudy.stats.survival.coxph import reference_levels
 
 DATA = Path(__file__).resolve().parent / "data"
 REL = 1e-6

@@ -22,9 +22,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from blinastudy.errors import InputError
-from blinastudy.survival import cumulative_incidence, gray_test, kaplan_meier
-from blinastudy.survival.timefix import timefix
+from blinastudy.core.errors import InputError
+from blinastudy.stats.survival import cumulative_incidence, gray_test, kaplan_meier
+from blinastudy.stats.survival.timefix import timefix
 
 DATA = Path(__file__).resolve().parent / "data"
 REL = 1e-6

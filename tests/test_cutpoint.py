@@ -1,4 +1,4 @@
-"""Maximally selected log-rank cut-point (blinastudy.survival.cutpoint) against R's maxstat.
+"""Maximally selected log-rank cut-point (blinastudy.stats.survival.cutpoint) against R's maxstat.
 
 The R reference (tests/data/make_cutpoint_reference.R) runs maxstat.test(Surv(time, event)
 ~ x, smethod = "LogRank", pmethod = "Lau92") on survival::lung, survival::veteran and a
@@ -19,9 +19,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from blinastudy.errors import InputError
-from blinastudy.survival import CutpointResult, cutpoint
-from blinastudy.survival.cutpoint import logrank_scores, p_lausen92
+from blinastudy.core.errors import InputError
+from blinastudy.stats.survival import CutpointResult, cutpoint
+from blinastudy.stats.survival.cutpoint import logrank_scores, p_lausen92
 
 DATA = Path(__file__).parent / "data"
 REL = 1e-6

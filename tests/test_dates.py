@@ -16,14 +16,15 @@ from hypothesis import strategies as st
 
 from blinastudy import cli
 from blinastudy.analysis import cohort_hash
-from blinastudy.cohort import (
+from blinastudy.core.errors import InputError
+from blinastudy.data.cohort import (
     combine_cohorts,
     content_hash,
     identifier_reasons,
     load_cohort,
     read_table,
 )
-from blinastudy.dates import (
+from blinastudy.data.dates import (
     DAYS_PER_MONTH,
     AmbiguousDateError,
     derive_outcome,
@@ -31,9 +32,14 @@ from blinastudy.dates import (
     parse_date,
     readings,
 )
-from blinastudy.errors import InputError
-from blinastudy.mapping import Mapping, date_derivation, map_cohort, review_mapping, suggest_mapping
-from blinastudy.schema import CohortError, Problem
+from blinastudy.data.mapping import (
+    Mapping,
+    date_derivation,
+    map_cohort,
+    review_mapping,
+    suggest_mapping,
+)
+from blinastudy.data.schema import CohortError, Problem
 from blinastudy.settings import Settings
 
 EXPORTS = Path(__file__).resolve().parent / "data" / "exports"

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from blinastudy import demo
-from blinastudy.matching import MatchResult, match
-from blinastudy.schema import CANONICAL_COLUMNS, check_cohort, validate_cohort
-from blinastudy.survival import cox, kaplan_meier, logrank, median_survival, survival_at
+from blinastudy.data import demo
+from blinastudy.data.schema import CANONICAL_COLUMNS, check_cohort, validate_cohort
+from blinastudy.stats.matching import MatchResult, match
+from blinastudy.stats.survival import cox, kaplan_meier, logrank, median_survival, survival_at
 
 CSV = Path(__file__).resolve().parents[1] / "data" / "demo_cohort.csv"
 LANDMARK_MONTHS = 11.0  # just after the reported 10.8-month median start of blinatumomab

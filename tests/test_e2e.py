@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from blinastudy.demo import make_demo_cohort
+from blinastudy.data.demo import make_demo_cohort
 from tests._server import CHROMIUM, CHROMIUM_ARGS, ROOT, require_chromium, streamlit_server
 
 OUT = ROOT / "test-output"

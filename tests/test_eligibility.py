@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from blinastudy.cohort import combine_cohorts, read_table
-from blinastudy.eligibility import Eligibility, apply_eligibility
-from blinastudy.errors import InputError
-from blinastudy.mapping import suggest_mapping
+from blinastudy.core.errors import InputError
+from blinastudy.data.cohort import combine_cohorts, read_table
+from blinastudy.data.eligibility import Eligibility, apply_eligibility
+from blinastudy.data.mapping import suggest_mapping
 
 EXPORTS = Path(__file__).resolve().parent / "data" / "exports"
 NAN = float("nan")

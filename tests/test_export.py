@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from blinastudy.cohort import load_cohort
-from blinastudy.errors import InputError
-from blinastudy.export import (
+from blinastudy.core.errors import InputError
+from blinastudy.data.cohort import load_cohort
+from blinastudy.report.export import (
     FORMULA_PREFIXES,
     neutralise_formulas,
     to_csv_bytes,

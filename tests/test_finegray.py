@@ -20,8 +20,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from blinastudy.errors import InputError
-from blinastudy.survival import cox, fine_gray
+from blinastudy.core.errors import InputError
+from blinastudy.stats.survival import cox, fine_gray
 from tests.test_cuminc import as_list, assert_r, check_message, dataset, expected
 
 DIVERGING = ["monotone", "diverging", "rare_monotone"]

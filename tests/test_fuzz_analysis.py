@@ -25,13 +25,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from blinastudy.analysis import analyze
-from blinastudy.balance import balance
-from blinastudy.cohort import CohortError, Limits, load_cohort
-from blinastudy.errors import InputError
-from blinastudy.matching import match
+from blinastudy.core.errors import InputError
+from blinastudy.data.cohort import CohortError, Limits, load_cohort
 from blinastudy.settings import Settings
-from blinastudy.subgroups import forest
-from blinastudy.survival import cox, kaplan_meier, logrank
+from blinastudy.stats.balance import balance
+from blinastudy.stats.matching import match
+from blinastudy.stats.subgroups import forest
+from blinastudy.stats.survival import cox, kaplan_meier, logrank
 
 T = TypeVar("T")
 
@@ -276,7 +276,7 @@ def test_too_many_rows_or_columns_are_refused(shape: str) -> None:
 @pytest.mark.parametrize("value", [float("inf"), -float("inf"), 1e308])
 def test_infinite_or_huge_covariates_are_refused_with_a_message(value: float) -> None:
     """They used to overflow inside the propensity model and the baseline table."""
-    from blinastudy.demo import make_demo_cohort
+    from blinastudy.data.demo import make_demo_cohort
 
     cohort = make_demo_cohort().head(120).copy()
     cohort.loc[5, "wbc_10e9_l"] = value

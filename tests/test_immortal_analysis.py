@@ -14,10 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from blinastudy.analysis import AnalysisResult, analyze
-from blinastudy.demo import make_demo_cohort
-from blinastudy.model_checks import MIN_BIN_EVENTS, ph_check, rmst_comparison
+from blinastudy.data.demo import make_demo_cohort
 from blinastudy.settings import Settings
-from blinastudy.survival import (
+from blinastudy.stats.model_checks import MIN_BIN_EVENTS, ph_check, rmst_comparison
+from blinastudy.stats.survival import (
     cox,
     kaplan_meier,
     logrank,
@@ -25,7 +25,7 @@ from blinastudy.survival import (
     restricted_mean_replicates,
     survival_at,
 )
-from blinastudy.timedep import time_dependent_exposure
+from blinastudy.stats.timedep import time_dependent_exposure
 from blinastudy.ui_state import suggested_landmark
 
 DATA = Path(__file__).parent / "data"
@@ -286,8 +286,8 @@ def test_rmst_replicates_equal_the_rmst_of_repeated_rows(data: st.DataObject, t:
 
 
 def test_rmst_difference_pair_bootstrap_on_matched_data(result: AnalysisResult) -> None:
-    from blinastudy.errors import InputError
-    from blinastudy.survival import rmst_difference
+    from blinastudy.core.errors import InputError
+    from blinastudy.stats.survival import rmst_difference
 
     assert result.match is not None
     m = result.match.matched

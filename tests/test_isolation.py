@@ -15,8 +15,8 @@ import pytest
 from streamlit.runtime.caching import cache_data_api
 from streamlit.testing.v1 import AppTest
 
-from blinastudy.cohort import content_hash
-from blinastudy.demo import make_demo_cohort
+from blinastudy.data.cohort import content_hash
+from blinastudy.data.demo import make_demo_cohort
 from blinastudy.settings import Settings
 from blinastudy.ui_state import analysis_key
 from pages.common import ui

@@ -25,15 +25,15 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from blinastudy.errors import InputError
-from blinastudy.survival import (
+from blinastudy.core.errors import InputError
+from blinastudy.stats.survival import (
     kaplan_meier,
     logrank,
     median_survival,
     quantile_survival,
     survival_at,
 )
-from blinastudy.survival.timefix import timefix
+from blinastudy.stats.survival.timefix import timefix
 
 DATA = Path(__file__).resolve().parent / "data"
 REL = 1e-6

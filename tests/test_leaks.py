@@ -23,7 +23,7 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 from streamlit.testing.v1 import AppTest
 
-from blinastudy.demo import make_demo_cohort
+from blinastudy.data.demo import make_demo_cohort
 from tests._server import CHROMIUM, CHROMIUM_ARGS, ROOT, require_chromium, streamlit_server
 
 TIMEOUT_MS = 120_000

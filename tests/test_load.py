@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 
-from blinastudy.demo import make_demo_cohort
+from blinastudy.data.demo import make_demo_cohort
 from tests._server import CHROMIUM, CHROMIUM_ARGS, ROOT, require_chromium, streamlit_server
 
 pytestmark = pytest.mark.browser

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from blinastudy.cohort import load_cohort, read_table
-from blinastudy.dates import STATUS_CODES
-from blinastudy.errors import InputError
-from blinastudy.mapping import (
+from blinastudy.core.errors import InputError
+from blinastudy.data.cohort import load_cohort, read_table
+from blinastudy.data.dates import STATUS_CODES
+from blinastudy.data.mapping import (
     AS_MISSING,
     DAYS_PER_MONTH,
     Mapping,
@@ -28,7 +28,7 @@ from blinastudy.mapping import (
     suggest_mapping,
     to_months,
 )
-from blinastudy.schema import DECIMAL_COMMA_ATTR, ROWS_ATTR, CohortError
+from blinastudy.data.schema import DECIMAL_COMMA_ATTR, ROWS_ATTR, CohortError
 
 
 def raw_frame(data: dict[str, list[Any]]) -> pd.DataFrame:

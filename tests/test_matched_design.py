@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 
 from blinastudy.analysis import TREATED, AnalysisResult, analyze, austin_cafri, matched_sample
-from blinastudy.demo import make_demo_cohort
+from blinastudy.data.demo import make_demo_cohort
 from blinastudy.settings import Settings
-from blinastudy.survival import cox_fit
+from blinastudy.stats.survival import cox_fit
 
 DATA = Path(__file__).resolve().parent / "data"
 REL = 1e-6

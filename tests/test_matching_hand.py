@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from blinastudy.balance import balance
-from blinastudy.matching import (
+from blinastudy.stats.balance import balance
+from blinastudy.stats.matching import (
     MatchResult,
     PropensityModel,
     fit_propensity,

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from blinastudy.matching import PropensityModel, match
+from blinastudy.stats.matching import PropensityModel, match
 
 DATA = Path(__file__).resolve().parent / "data"
 EXPECTED = json.loads((DATA / "ties.expected.json").read_text())

@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from blinastudy.analysis import derive_columns
-from blinastudy.errors import InputError
-from blinastudy.mapping import Mapping, map_cohort, review_mapping
-from blinastudy.mrd_text import (
+from blinastudy.core.errors import InputError
+from blinastudy.data.mapping import Mapping, map_cohort, review_mapping
+from blinastudy.data.mrd_text import (
     MRD_BELOW_COLUMNS,
     MrdCell,
     MrdReading,
@@ -204,7 +204,7 @@ def test_mapping_reads_laboratory_text_into_value_and_limit_columns() -> None:
     assert below[:2] == [0.01, 0.01] and all(math.isnan(b) for b in below[2:])
     # the analysis reads the limit column too: never the limit as a value (which would
     # be 'MRD >= 0.01%' at a 0.01 threshold)
-    from blinastudy.schema import check_cohort
+    from blinastudy.data.schema import check_cohort
 
     typed, _ = check_cohort(out.assign(patient_id=list("abcdef")))
     groups = derive_columns(typed, Settings())["mrd_group"].tolist()

@@ -18,10 +18,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from blinastudy.balance import balance
-from blinastudy.errors import InputError
-from blinastudy.matching import MatchResult, PropensityModel, fit_propensity, match
-from blinastudy.survival import cox, kaplan_meier, logrank
+from blinastudy.core.errors import InputError
+from blinastudy.stats.balance import balance
+from blinastudy.stats.matching import MatchResult, PropensityModel, fit_propensity, match
+from blinastudy.stats.survival import cox, kaplan_meier, logrank
 
 SETTINGS = settings(
     max_examples=150,

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from blinastudy.balance import balance
-from blinastudy.matching import match, propensity_scores
-from blinastudy.survival import cox, kaplan_meier, logrank, median_survival
+from blinastudy.stats.balance import balance
+from blinastudy.stats.matching import match, propensity_scores
+from blinastudy.stats.survival import cox, kaplan_meier, logrank, median_survival
 
 DATA = Path(__file__).resolve().parent / "data"
 REL = 1e-6

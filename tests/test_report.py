@@ -12,8 +12,7 @@ import pandas as pd
 import pytest
 
 from blinastudy.analysis import analyze
-from blinastudy.methods import methods_text
-from blinastudy.report import (
+from blinastudy.report.html import (
     FIGURE_TITLES,
     PATIENT_TABLES,
     headline_table,
@@ -23,8 +22,9 @@ from blinastudy.report import (
     result_charts,
     result_tables,
 )
+from blinastudy.report.methods import methods_text
+from blinastudy.report.stamp import is_demo, stamp, stamp_line
 from blinastudy.settings import Settings
-from blinastudy.stamp import is_demo, stamp, stamp_line
 from tests._demo_result import WHEN, demo_cohort, demo_result, demo_svgs
 
 

@@ -19,8 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from blinastudy.errors import InputError
-from blinastudy.survival import kaplan_meier, restricted_mean, rmst_difference, survival_at
+from blinastudy.core.errors import InputError
+from blinastudy.stats.survival import kaplan_meier, restricted_mean, rmst_difference, survival_at
 from tests.test_tdc import _csv, assert_r, expected, heart, synth, veteran
 
 LUNG_TAUS = sorted(expected()["rmst"]["lung"], key=float)

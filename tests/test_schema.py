@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from blinastudy.errors import InputError
-from blinastudy.schema import (
+from blinastudy.core.errors import InputError
+from blinastudy.data.schema import (
     CANONICAL_COLUMNS,
     COLUMNS,
     REQUIRED_COLUMNS,
@@ -471,7 +471,7 @@ def test_normalise_key_is_idempotent(text: str) -> None:
 
 
 def test_problems_are_capped_with_true_totals_reported() -> None:
-    from blinastudy.schema import MAX_PROBLEMS, MAX_PROBLEMS_PER_COLUMN, check_cohort
+    from blinastudy.data.schema import MAX_PROBLEMS, MAX_PROBLEMS_PER_COLUMN, check_cohort
 
     n = 5000
     frame = pd.DataFrame(

@@ -1,4 +1,4 @@
-"""E-values (blinastudy.sensitivity) from VanderWeele and Ding's (2017) definitions.
+"""E-values (blinastudy.stats.sensitivity) from VanderWeele and Ding's (2017) definitions.
 
 R's EValue package is not installed; the cases are computed here from the paper's
 formulas: E = RR + sqrt(RR (RR - 1)) for RR >= 1 (an RR below 1 inverted first), the
@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from blinastudy.errors import InputError
-from blinastudy.sensitivity import EValue, e_value, e_value_rr, hr_to_rr
+from blinastudy.core.errors import InputError
+from blinastudy.stats.sensitivity import EValue, e_value, e_value_rr, hr_to_rr
 
 SETTINGS = settings(max_examples=200, deadline=None)
 

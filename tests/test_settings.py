@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from blinastudy.errors import InputError
+from blinastudy.core.errors import InputError
 from blinastudy.settings import DEFAULT_COVARIATES, Settings
 
 

@@ -8,8 +8,8 @@ import pytest
 from pptx import Presentation
 from pptx.enum.shapes import MSO_SHAPE_TYPE
 
-from blinastudy.slides import SLIDE_FIGURES, SLIDE_TITLES, pptx_deck
-from blinastudy.teaching import TEXTS
+from blinastudy.report.slides import SLIDE_FIGURES, SLIDE_TITLES, pptx_deck
+from blinastudy.report.teaching import TEXTS
 from tests._demo_result import WHEN, demo_pngs, demo_result
 
 
@@ -71,7 +71,7 @@ def test_stamp_and_label(deck: Presentation) -> None:
 def test_no_type_smaller_than_18_points(deck: Presentation) -> None:
     from pptx.util import Pt
 
-    from blinastudy.slides import MIN_PT
+    from blinastudy.report.slides import MIN_PT
 
     assert MIN_PT == 18
     sizes = []
@@ -122,7 +122,7 @@ def test_the_same_analysis_and_date_give_the_same_file() -> None:
 
 
 def test_slide_figures_are_at_least_300_dpi() -> None:
-    from blinastudy.slides import _png_size
+    from blinastudy.report.slides import _png_size
 
     deck = Presentation(io.BytesIO(pptx_deck(demo_result(), when=WHEN)))
     for slide in deck.slides:

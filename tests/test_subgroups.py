@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from lifelines import CoxPHFitter
 from scipy import optimize, stats
 
-from blinastudy.errors import InputError
-from blinastudy.subgroups import (
+from blinastudy.core.errors import InputError
+from blinastudy.stats.subgroups import (
     FOREST_COLUMNS,
     LIKELIHOOD_RATIO,
     MISSING_LEVEL,
@@ -23,7 +23,7 @@ from blinastudy.subgroups import (
     forest,
     interaction_tests,
 )
-from blinastudy.survival import cox
+from blinastudy.stats.survival import cox
 
 
 def _frame(seed: int = 1, n: int = 240) -> pd.DataFrame:

@@ -19,8 +19,8 @@ import pandas as pd
 import pytest
 from scipy import optimize, stats
 
-from blinastudy.errors import InputError
-from blinastudy.survival import (
+from blinastudy.core.errors import InputError
+from blinastudy.stats.survival import (
     cox,
     cox_fit,
     kaplan_meier,

@@ -20,8 +20,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from blinastudy.errors import InputError
-from blinastudy.survival import (
+from blinastudy.core.errors import InputError
+from blinastudy.stats.survival import (
     cox,
     cox_fit,
     kaplan_meier,
@@ -30,9 +30,9 @@ from blinastudy.survival import (
     split_at,
     survival_at,
 )
-from blinastudy.survival import coxph as coxph_module
-from blinastudy.survival import tdc as tdc_module
-from blinastudy.survival.timefix import timefix
+from blinastudy.stats.survival import coxph as coxph_module
+from blinastudy.stats.survival import tdc as tdc_module
+from blinastudy.stats.survival.timefix import timefix
 
 DATA = Path(__file__).resolve().parent / "data"
 REL = 1e-6

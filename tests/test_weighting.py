@@ -1,4 +1,4 @@
-"""Propensity-score weights (blinastudy.weighting) against R, by hand and by properties.
+"""Propensity-score weights (blinastudy.stats.weighting) against R, by hand and by properties.
 
 The R reference (tests/data/make_weighting_reference.R) fits glm(binomial), computes the
 ATT, ATE and overlap weights, stabilisation and WeightIt's trim() rules in plain R, and
@@ -19,10 +19,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from blinastudy.balance import balance, effective_sample_size
-from blinastudy.errors import InputError
-from blinastudy.matching import propensity_scores
-from blinastudy.weighting import (
+from blinastudy.core.errors import InputError
+from blinastudy.stats.balance import balance, effective_sample_size
+from blinastudy.stats.matching import propensity_scores
+from blinastudy.stats.weighting import (
     propensity_weights,
     quantile_type3,
     trim_weights,

@@ -14,12 +14,12 @@ from blinastudy.analysis import (
     matching_pool,
     prepare_cohort,
 )
-from blinastudy.balance import balance, effective_sample_size
-from blinastudy.demo import make_demo_cohort
-from blinastudy.sensitivity import e_value
+from blinastudy.data.demo import make_demo_cohort
 from blinastudy.settings import Settings
-from blinastudy.survival import cox, cutpoint, kaplan_meier, survival_at
-from blinastudy.weighting import propensity_weights
+from blinastudy.stats.balance import balance, effective_sample_size
+from blinastudy.stats.sensitivity import e_value
+from blinastudy.stats.survival import cox, cutpoint, kaplan_meier, survival_at
+from blinastudy.stats.weighting import propensity_weights
 
 
 @pytest.fixture(scope="module")

@@ -20,8 +20,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from blinastudy.errors import InputError
-from blinastudy.survival import cox, ph_residuals, ph_test, split_at
+from blinastudy.core.errors import InputError
+from blinastudy.stats.survival import cox, ph_residuals, ph_test, split_at
 from tests.test_tdc import _csv, assert_r, expected, heart, synth_split, veteran
 
 TRANSFORMS = ["km", "identity", "rank"]

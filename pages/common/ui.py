@@ -29,15 +29,15 @@ from typing import Any, TypeVar
 import pandas as pd
 import streamlit as st
 
-from blinastudy import charts
 from blinastudy.analysis import AnalysisResult, analyze
-from blinastudy.cohort import content_hash
-from blinastudy.demo import DEMO_LABEL, make_demo_cohort
-from blinastudy.errors import InputError
-from blinastudy.export import to_csv_bytes
-from blinastudy.figures import figure
+from blinastudy.core.errors import InputError
+from blinastudy.data.cohort import content_hash
+from blinastudy.data.demo import DEMO_LABEL, make_demo_cohort
+from blinastudy.report import charts
+from blinastudy.report.export import to_csv_bytes
+from blinastudy.report.figures import figure
+from blinastudy.report.teaching import TEXTS, TITLES, explain
 from blinastudy.settings import Settings
-from blinastudy.teaching import TEXTS, TITLES, explain
 from blinastudy.ui_state import adapt_settings, analysis_key, get_field, sweep_settings
 
 LOG = logging.getLogger("blinastudy.app")
@@ -294,7 +294,7 @@ def teach(text: str) -> None:
 
 
 def teach_topic(key: str, res: AnalysisResult | None = None) -> None:
-    """The shared explanation of a topic (:mod:`blinastudy.teaching`) with the current
+    """The shared explanation of a topic (:mod:`blinastudy.report.teaching`) with the current
     numbers, shown only in teaching mode."""
     if not teaching():
         return
@@ -380,7 +380,7 @@ def chart(
 
 
 def show_figure(res: AnalysisResult, name: str, **kwargs: Any) -> Any:
-    """Draw a figure of the analysis (:func:`blinastudy.figures.figure`: title and
+    """Draw a figure of the analysis (:func:`blinastudy.report.figures.figure`: title and
     subtitle with population, endpoint, method and level, the synthetic-data mark) with
     downloads named after it; ``kwargs`` go to the figure (e.g. ``competing=True``) or,
     for ``width`` and ``key``, to the chart."""

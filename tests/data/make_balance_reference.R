@@ -1,4 +1,4 @@
-# Reference values for blinastudy.balance: MatchIt's summary() balance table (ATT).
+# Reference values for blinastudy.stats.balance: MatchIt's summary() balance table (ATT).
 # Run from the project root:  Rscript tests/data/make_balance_reference.R
 # Needs MatchIt 4.5.1 and jsonlite. Writes tests/data/balance_*.csv (the data) and
 # tests/data/balance.expected.json (for every case: MatchIt's weights and the
@@ -8,7 +8,7 @@
 #
 # The pairs of Debian's MatchIt 4.5.1 method = "nearest" are not the ones of
 # MatchIt >= 4.5.4 (MatchIt issue #163). That does not matter here: the test feeds
-# MatchIt's own weights to blinastudy.balance and compares the balance table.
+# MatchIt's own weights to blinastudy.stats.balance and compares the balance table.
 suppressPackageStartupMessages({
   library(MatchIt)
   library(jsonlite)

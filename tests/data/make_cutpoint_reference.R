@@ -1,4 +1,4 @@
-# Reference values for blinastudy.survival.cutpoint: maxstat's maximally selected
+# Reference values for blinastudy.stats.survival.cutpoint: maxstat's maximally selected
 # log-rank statistic with Lausen and Schumacher's (1992) approximate p-value.
 # Run from the project root:  Rscript tests/data/make_cutpoint_reference.R [OUT_DIR]
 # OUT_DIR defaults to tests/data. Needs survival, maxstat (made with 0.7-25, whose log-rank

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from blinastudy.analysis import TREATED, analyze
-from blinastudy.demo import make_demo_cohort
+from blinastudy.data.demo import make_demo_cohort
 from blinastudy.settings import Settings
 
 OUT = Path(__file__).resolve().parent / "demo_matched.csv"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from blinastudy.analysis import TREATED, analyze, matched_sample
-from blinastudy.demo import make_demo_cohort
+from blinastudy.data.demo import make_demo_cohort
 from blinastudy.settings import Settings
 
 DATA = Path(__file__).resolve().parent

@@ -1,4 +1,4 @@
-# Reference pairs for blinastudy.matching: MatchIt (>= 4.5.4) method = "nearest"
+# Reference pairs for blinastudy.stats.matching: MatchIt (>= 4.5.4) method = "nearest"
 # on a given distance, tie rule included.
 # Run from the project root:  Rscript tests/data/make_matching_reference.R [OUT_DIR]
 # OUT_DIR defaults to tests/data. Reads tests/data/ties.csv; writes to OUT_DIR

@@ -1,4 +1,4 @@
-# Reference values for blinastudy.weighting and the weighted balance of blinastudy.balance.
+# Reference values for blinastudy.stats.weighting and the weighted balance of blinastudy.stats.balance.
 # Run from the project root:  Rscript tests/data/make_weighting_reference.R [OUT_DIR]
 # OUT_DIR defaults to tests/data. Needs MatchIt 4.5.1 and jsonlite (WeightIt is not
 # needed: its weights and trim() are written out below from its documented rules).
@@ -39,7 +39,7 @@ suppressPackageStartupMessages({
   library(jsonlite)
 })
 stopifnot(packageVersion("MatchIt") == "4.5.1")
-# factor levels of text columns in code-point order (blinastudy.balance.balance_design's
+# factor levels of text columns in code-point order (blinastudy.stats.balance.balance_design's
 # order; the demo cohort's genetic subtypes mix upper and lower case)
 invisible(Sys.setlocale("LC_COLLATE", "C"))
 

@@ -4,7 +4,7 @@
 # Run from the repository root:  Rscript tests/data/exports/make_exports_reference.R
 # Writes tests/data/exports/exports.expected.json: one object per patient.
 #
-# The rules (those of blinastudy.dates): months = days / (365.25 / 12); EFS ends at
+# The rules (those of blinastudy.data.dates): months = days / (365.25 / 12); EFS ends at
 # the first event (relapse, then death on the same day) on or before the cut-off,
 # else is censored at the cut-off if some event falls after it, else at
 # min(last contact, cut-off); OS ends at a death on or before the cut-off, else is
