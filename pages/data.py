@@ -4,7 +4,7 @@ any patient's derived times), the validation report, flagged identifier columns,
 the baseline table by arm.
 
 The page only lays out widgets: what to ask and how an answer changes the mapping is
-decided by the pure helpers of :mod:`blinastudy.ui_state` and the setters of
+decided by the pure helpers of :mod:`pages.common.ui_state` and the setters of
 :class:`~blinastudy.data.mapping.Mapping`. Uploads stay in memory (session-scoped caches).
 """
 
@@ -40,7 +40,21 @@ from blinastudy.data.mapping import (
     suggest_mapping,
 )
 from blinastudy.data.schema import REQUIRED_COLUMNS, Problem, schema_markdown
-from blinastudy.ui_state import (
+from pages.common.ui import (
+    callback,
+    csv_download,
+    flash,
+    named_bytes,
+    render,
+    result,
+    set_cohort,
+    store,
+    table,
+    teach,
+    update_settings,
+    use_demo,
+)
+from pages.common.ui_state import (
     LEAVE_UNMAPPED,
     SMD_CONVENTIONS,
     ambiguity_options,
@@ -63,20 +77,6 @@ from blinastudy.ui_state import (
     value_options,
     value_table,
     with_default_arm,
-)
-from pages.common.ui import (
-    callback,
-    csv_download,
-    flash,
-    named_bytes,
-    render,
-    result,
-    set_cohort,
-    store,
-    table,
-    teach,
-    update_settings,
-    use_demo,
 )
 
 FILE_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "parquet"]

@@ -10,8 +10,8 @@ import streamlit as st
 from blinastudy.analysis import analyze
 from blinastudy.core.errors import InputError
 from blinastudy.report.bundle import Bundle, build_bundle, bundle_steps
-from blinastudy.ui_state import analysis_key
 from pages.common.ui import render, show_flash, store
+from pages.common.ui_state import analysis_key
 
 #: Session key of the prepared exports (per session, in memory only).
 BUNDLE_KEY = "export_bundle"

@@ -16,13 +16,6 @@ from blinastudy.core.formatting import (
 from blinastudy.data.eligibility import APPLIES_TO
 from blinastudy.data.schema import column_spec
 from blinastudy.report.teaching import sweep_summary
-from blinastudy.ui_state import (
-    BALANCE_SMD,
-    CALIPER_OPTIONS,
-    SMD_CONVENTIONS,
-    covariate_options,
-    exact_options,
-)
 from pages.common.ui import (
     bound,
     callback,
@@ -38,6 +31,13 @@ from pages.common.ui import (
     teach,
     teach_topic,
     update_settings,
+)
+from pages.common.ui_state import (
+    BALANCE_SMD,
+    CALIPER_OPTIONS,
+    SMD_CONVENTIONS,
+    covariate_options,
+    exact_options,
 )
 
 CALIPER_KEY = "w.matching__caliper"

@@ -15,11 +15,6 @@ from blinastudy.core.formatting import (
     fmt_p,
     fmt_pct,
 )
-from blinastudy.ui_state import (
-    MARKED_THRESHOLDS,
-    MRD_THRESHOLDS,
-    threshold_label,
-)
 from pages.common.ui import (
     bound,
     fragment,
@@ -32,6 +27,11 @@ from pages.common.ui import (
     table,
     teach,
     teach_topic,
+)
+from pages.common.ui_state import (
+    MARKED_THRESHOLDS,
+    MRD_THRESHOLDS,
+    threshold_label,
 )
 
 TIMEPOINTS = {"eoi": "End of induction", "day15": "Day 15"}

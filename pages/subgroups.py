@@ -15,10 +15,6 @@ from blinastudy.core.formatting import (
 )
 from blinastudy.report.charts import FOREST_SELECTION
 from blinastudy.stats.subgroups import interaction_p
-from blinastudy.ui_state import (
-    SUBGROUP_LABELS,
-    subgroup_options,
-)
 from pages.common.ui import (
     bound,
     callback,
@@ -30,6 +26,10 @@ from pages.common.ui import (
     show_flash,
     store,
     teach_topic,
+)
+from pages.common.ui_state import (
+    SUBGROUP_LABELS,
+    subgroup_options,
 )
 
 FEW_EVENTS = 5

@@ -20,9 +20,6 @@ from blinastudy.core.formatting import (
     hr_cell,
     method_label,
 )
-from blinastudy.ui_state import (
-    SUBGROUP_LABELS,
-)
 from pages.common.ui import (
     bound,
     csv_download,
@@ -36,6 +33,9 @@ from pages.common.ui import (
     table,
     teach,
     teach_topic,
+)
+from pages.common.ui_state import (
+    SUBGROUP_LABELS,
 )
 
 ALL_ENDPOINTS = {

@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from blinastudy.data.demo import DEMO_LABEL, make_demo_cohort
 from blinastudy.settings import Settings
-from blinastudy.ui_state import adapt_settings
+from pages.common.ui_state import adapt_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")

@@ -1,4 +1,4 @@
-"""The app's pure helpers (:mod:`blinastudy.ui_state`): options, keys, formats, mappings."""
+"""The app's pure helpers (:mod:`pages.common.ui_state`): options, keys, formats, mappings."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import math
 import pandas as pd
 import pytest
 
-from blinastudy import ui_state
 from blinastudy.core.errors import InputError
 from blinastudy.core.formatting import (
     fmt_num,
@@ -20,7 +19,8 @@ from blinastudy.data.demo import make_demo_cohort
 from blinastudy.data.mapping import Mapping
 from blinastudy.data.schema import Problem
 from blinastudy.settings import Settings
-from blinastudy.ui_state import (
+from pages.common import ui_state
+from pages.common.ui_state import (
     CALIPER_OPTIONS,
     KEEP_NAME,
     MARKED_THRESHOLDS,

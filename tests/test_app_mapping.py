@@ -25,7 +25,7 @@ from streamlit.testing.v1 import AppTest
 from blinastudy.data.cohort import combine_cohorts, content_hash, read_table
 from blinastudy.data.mapping import Mapping, review_mapping, suggest_mapping
 from blinastudy.settings import Settings
-from blinastudy.ui_state import (
+from pages.common.ui_state import (
     KEEP_NAME,
     READ_AS_BLANK,
     column_reasons,

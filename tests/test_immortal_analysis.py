@@ -26,7 +26,7 @@ from blinastudy.stats.survival import (
     survival_at,
 )
 from blinastudy.stats.timedep import time_dependent_exposure
-from blinastudy.ui_state import suggested_landmark
+from pages.common.ui_state import suggested_landmark
 
 DATA = Path(__file__).parent / "data"
 REL = 1e-6

@@ -18,8 +18,8 @@ from streamlit.testing.v1 import AppTest
 from blinastudy.data.cohort import content_hash
 from blinastudy.data.demo import make_demo_cohort
 from blinastudy.settings import Settings
-from blinastudy.ui_state import analysis_key
 from pages.common import ui
+from pages.common.ui_state import analysis_key
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")

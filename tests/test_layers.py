@@ -41,7 +41,7 @@ STABLE_NAMES = {
 }
 
 #: The app side inside the package: consumers of every layer.
-APP_MODULES = {"cli", "__main__", "ui_state", "__init__"}
+APP_MODULES = {"cli", "__main__", "__init__"}
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:

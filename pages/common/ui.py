@@ -38,7 +38,7 @@ from blinastudy.report.export import to_csv_bytes
 from blinastudy.report.figures import figure
 from blinastudy.report.teaching import TEXTS, TITLES, explain
 from blinastudy.settings import Settings
-from blinastudy.ui_state import adapt_settings, analysis_key, get_field, sweep_settings
+from pages.common.ui_state import adapt_settings, analysis_key, get_field, sweep_settings
 
 LOG = logging.getLogger("blinastudy.app")
 STORE_KEY = "blinastudy.store"
