@@ -4,16 +4,5 @@ Scripts written against ``blinastudy.eligibility`` keep working; new code may im
 either name (the objects are the same).
 """
 
-from blinastudy.data.eligibility import (
-    APPLIES_TO,
-    Eligibility,
-    EligibilityFlow,
-    apply_eligibility,
-)
-
-__all__ = [
-    "APPLIES_TO",
-    "Eligibility",
-    "EligibilityFlow",
-    "apply_eligibility",
-]
+from blinastudy.data.eligibility import *  # noqa: F403
+from blinastudy.data.eligibility import __all__ as __all__

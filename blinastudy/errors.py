@@ -4,10 +4,5 @@ Scripts written against ``blinastudy.errors`` keep working; new code may import
 either name (the objects are the same).
 """
 
-from blinastudy.core.errors import (
-    InputError,
-)
-
-__all__ = [
-    "InputError",
-]
+from blinastudy.core.errors import *  # noqa: F403
+from blinastudy.core.errors import __all__ as __all__

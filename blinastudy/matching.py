@@ -4,20 +4,5 @@ Scripts written against ``blinastudy.matching`` keep working; new code may impor
 either name (the objects are the same).
 """
 
-from blinastudy.stats.matching import (
-    MatchResult,
-    PropensityModel,
-    balance,
-    fit_propensity,
-    match,
-    propensity_scores,
-)
-
-__all__ = [
-    "MatchResult",
-    "PropensityModel",
-    "balance",
-    "fit_propensity",
-    "match",
-    "propensity_scores",
-]
+from blinastudy.stats.matching import *  # noqa: F403
+from blinastudy.stats.matching import __all__ as __all__

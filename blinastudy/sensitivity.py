@@ -4,16 +4,5 @@ Scripts written against ``blinastudy.sensitivity`` keep working; new code may im
 either name (the objects are the same).
 """
 
-from blinastudy.stats.sensitivity import (
-    EValue,
-    e_value,
-    e_value_rr,
-    hr_to_rr,
-)
-
-__all__ = [
-    "EValue",
-    "e_value",
-    "e_value_rr",
-    "hr_to_rr",
-]
+from blinastudy.stats.sensitivity import *  # noqa: F403
+from blinastudy.stats.sensitivity import __all__ as __all__

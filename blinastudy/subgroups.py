@@ -4,26 +4,5 @@ Scripts written against ``blinastudy.subgroups`` keep working; new code may impo
 either name (the objects are the same).
 """
 
-from blinastudy.stats.subgroups import (
-    FOREST_COLUMNS,
-    INTERACTION_COLUMNS,
-    LIKELIHOOD_RATIO,
-    MAX_LEVELS,
-    MISSING_LEVEL,
-    ROBUST_WALD,
-    forest,
-    interaction_p,
-    interaction_tests,
-)
-
-__all__ = [
-    "FOREST_COLUMNS",
-    "INTERACTION_COLUMNS",
-    "LIKELIHOOD_RATIO",
-    "MAX_LEVELS",
-    "MISSING_LEVEL",
-    "ROBUST_WALD",
-    "forest",
-    "interaction_p",
-    "interaction_tests",
-]
+from blinastudy.stats.subgroups import *  # noqa: F403
+from blinastudy.stats.subgroups import __all__ as __all__

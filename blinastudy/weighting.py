@@ -4,18 +4,5 @@ Scripts written against ``blinastudy.weighting`` keep working; new code may impo
 either name (the objects are the same).
 """
 
-from blinastudy.stats.weighting import (
-    effective_sample_size,
-    propensity_weights,
-    quantile_type3,
-    trim_weights,
-    weights_from_scores,
-)
-
-__all__ = [
-    "effective_sample_size",
-    "propensity_weights",
-    "quantile_type3",
-    "trim_weights",
-    "weights_from_scores",
-]
+from blinastudy.stats.weighting import *  # noqa: F403
+from blinastudy.stats.weighting import __all__ as __all__
