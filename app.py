@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages.common.serving import keep_uploads_in_memory
 from pages.common.ui import guard
+
+# Before any upload can arrive: a cohort file is never spooled to /tmp.
+keep_uploads_in_memory(int(st.get_option("server.maxUploadSize")))
 
 st.set_page_config(
     page_title="BlinaStudy",

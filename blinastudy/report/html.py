@@ -58,6 +58,7 @@ __all__ = [
     "competing_table",
     "headline_table",
     "html_report",
+    "memory_folder",
     "pdf_report",
     "render_svgs",
     "result_charts",
@@ -683,8 +684,40 @@ def _weasyprint(document: str) -> bytes | None:
     return bytes(data) if data else None
 
 
+def memory_folder(mounts: str = "/proc/mounts") -> str | None:
+    """A memory-backed folder (tmpfs) for Chromium's scratch files, if the system has one.
+
+    The report page (with its patient lists) and the PDF pass through files that
+    Chromium reads and writes; on ``/dev/shm`` (or a temporary folder that is itself
+    tmpfs) they live in memory and never reach a disk. None when there is no such
+    folder (then the system's temporary folder is used, and emptied at once).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     table = pathlib.Path(d, "mounts")
+    ...     _ = table.write_text("/dev/sda1 / ext4 rw 0 0\\n")
+    ...     print(memory_folder(str(table)))
+    None
+    """
+    try:
+        lines = Path(mounts).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    in_memory = {
+        parts[1]
+        for parts in (line.split() for line in lines)
+        if len(parts) > 2 and parts[2] in {"tmpfs", "ramfs"}
+    }
+    for folder in ("/dev/shm", tempfile.gettempdir()):
+        if folder in in_memory and os.access(folder, os.W_OK | os.X_OK):
+            return folder
+    return None
+
+
 def _chromium(document: str, executable: str, timeout: float) -> bytes | None:
-    with tempfile.TemporaryDirectory(prefix="blinastudy-pdf-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="blinastudy-pdf-", dir=memory_folder()) as tmp:
         folder = Path(tmp)
         page = folder / "report.html"
         out = folder / "report.pdf"
