@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 import numpy as np
 import numpy.typing as npt
@@ -48,13 +48,33 @@ from blinastudy.stats.survival.km import kaplan_meier
 from blinastudy.stats.survival.tdc import as_intervals
 from blinastudy.stats.survival.timefix import timefix
 
-__all__ = ["PH_COLUMNS", "Transform", "ZphResult", "cox_zph", "ph_residuals", "ph_test"]
+__all__ = [
+    "PH_COLUMNS",
+    "Transform",
+    "ZphOptions",
+    "ZphResult",
+    "cox_zph",
+    "ph_residuals",
+    "ph_test",
+]
 
 FloatArray = npt.NDArray[np.float64]
 Transform = Literal["km", "identity", "rank", "log"]
 _TRANSFORMS = ("km", "identity", "rank", "log")
 #: Columns of the :func:`ph_test` table.
 PH_COLUMNS = ["chisq", "df", "p_value"]
+
+
+class ZphOptions(TypedDict, total=False):
+    """Keyword arguments of :func:`ph_test` and :func:`ph_residuals` (as :func:`cox_zph`)."""
+
+    transform: Transform
+    cluster: str | None
+    start: str | None
+    weights: str | None
+    strata: str | None
+    reference: Mapping[str, Any] | None
+    ties: Ties
 
 
 @dataclass(frozen=True)
@@ -109,99 +129,6 @@ def _event_order(
     idx = np.arange(t.size)
     order = np.lexsort((-idx if counting else idx, t, s))
     return np.asarray(order[e[order] == 1], dtype=np.intp)
-
-
-def _zph(
-    frame: pd.DataFrame,
-    duration: str,
-    event: str,
-    covariates: Sequence[str],
-    *,
-    transform: str,
-    cluster: str | None,
-    start: str | None,
-    weights: str | None,
-    strata: str | None,
-    reference: Mapping[str, Any] | None,
-    ties: Ties,
-) -> ZphResult:
-    frame = require_frame(frame)
-    if transform not in _TRANSFORMS:
-        raise InputError(
-            f"transform must be one of {', '.join(_TRANSFORMS)}; got {describe_value(transform)}"
-        )
-    cols = [duration, event, *covariates]
-    cols += [c for c in (cluster, start, weights, strata) if c is not None]
-    require_columns(frame, cols)
-    design, _ = _design(frame, covariates, reference)
-    widths = [
-        1 if levels is None else len(levels) - 1
-        for _, levels in _terms(frame, covariates, reference)
-    ]
-    fit = cox_fit(
-        design.to_numpy(),
-        frame[duration],
-        frame[event],
-        names=list(design.columns),
-        weights=None if weights is None else frame[weights],
-        cluster=None if cluster is None else frame[cluster],
-        strata=None if strata is None else frame[strata],
-        ties=ties,
-        start=None if start is None else frame[start],
-        profile=False,
-    )
-    if fit.method not in ("ml", "ml-robust"):
-        why = fit.note or "the likelihood is monotone (an infinite hazard ratio; Firth's fit)"
-        raise InputError(f"no test of proportional hazards: the Cox model is not estimable ({why})")
-    # the same data as the fit: times tied as aeqSurv, R's strata
-    if start is None:
-        st = None
-        (t,) = timefix(as_durations(frame[duration]))
-    else:
-        st, t = as_intervals(frame[start], frame[duration], names=("start", "durations"))
-    n = t.size
-    e = as_events(frame[event], n=n)
-    wt = np.ones(n) if weights is None else as_weights(frame[weights], n, allow_zero=False)
-    if strata is None:
-        s = np.zeros(n, dtype=np.int64)
-    else:
-        _, inv = np.unique(_labels_of(frame[strata], n, "strata").astype(str), return_inverse=True)
-        s = np.asarray(inv, dtype=np.int64).ravel()
-    # aliased columns (R's NA coefficients) leave the model and their terms with them
-    term_of = np.repeat(np.arange(len(widths)), widths)
-    keep = np.flatnonzero(fit.estimable)
-    x = design.to_numpy(dtype=float)[:, keep]
-    beta = fit.coef[keep]
-    names = [covariates[i] for i in dict.fromkeys(term_of[keep].tolist())]
-    groups = [
-        np.flatnonzero(term_of[keep] == term) for term in dict.fromkeys(term_of[keep].tolist())
-    ]
-    p = keep.size
-    # g(t), centred on its mean over the events
-    g_raw = _transform(transform, t, e, st)
-    g_all = g_raw - g_raw[e == 1].mean()
-    if np.unique(g_all[e == 1]).size < 2:
-        raise InputError(
-            "no test of proportional hazards: all events happen at one time, so the "
-            "hazard ratio cannot change over time (R's cox.zph stops: singular system)"
-        )
-    r = _prepare(x - x.mean(axis=0), t, e.astype(np.float64), wt, s, ties, st)
-    mom = _term_moments(r, beta)
-    u2, imat = _extended_score(r, mom.mu, mom.cov, g_all)
-    table = _term_tests(u2, imat, groups, names)
-    table.attrs["transform"] = transform
-    i11 = imat[:p, :p]
-    residuals = _scaled_schoenfeld(
-        r, mom.mu, x, beta, groups, names, s, e, t, i11, counting=st is not None
-    )
-    rows = residuals.index.to_numpy()
-    # the plot's x axis is g(t) before centring, as cox.zph's $x
-    residuals.insert(1, "transformed", g_raw[rows])
-    if strata is not None:
-        residuals["stratum"] = frame[strata].to_numpy()[rows]
-    residuals.index = frame.index[rows]
-    coef = {str(name): float(c) for name, c in zip(design.columns, fit.coef, strict=True)}
-    return ZphResult(table, residuals, coef)
 
 
 def _extended_score(
@@ -348,19 +275,83 @@ def cox_zph(
     >>> list(z.table.index), list(z.coef), len(z.residuals)
     (['arm', 'GLOBAL'], ['arm'], 6)
     """
-    return _zph(
-        frame,
-        duration,
-        event,
-        covariates,
-        transform=transform,
-        cluster=cluster,
-        start=start,
-        weights=weights,
-        strata=strata,
-        reference=reference,
+    frame = require_frame(frame)
+    if transform not in _TRANSFORMS:
+        raise InputError(
+            f"transform must be one of {', '.join(_TRANSFORMS)}; got {describe_value(transform)}"
+        )
+    cols = [duration, event, *covariates]
+    cols += [c for c in (cluster, start, weights, strata) if c is not None]
+    require_columns(frame, cols)
+    design, _ = _design(frame, covariates, reference)
+    widths = [
+        1 if levels is None else len(levels) - 1
+        for _, levels in _terms(frame, covariates, reference)
+    ]
+    fit = cox_fit(
+        design.to_numpy(),
+        frame[duration],
+        frame[event],
+        names=list(design.columns),
+        weights=None if weights is None else frame[weights],
+        cluster=None if cluster is None else frame[cluster],
+        strata=None if strata is None else frame[strata],
         ties=ties,
+        start=None if start is None else frame[start],
+        profile=False,
     )
+    if fit.method not in ("ml", "ml-robust"):
+        why = fit.note or "the likelihood is monotone (an infinite hazard ratio; Firth's fit)"
+        raise InputError(f"no test of proportional hazards: the Cox model is not estimable ({why})")
+    # the same data as the fit: times tied as aeqSurv, R's strata
+    if start is None:
+        st = None
+        (t,) = timefix(as_durations(frame[duration]))
+    else:
+        st, t = as_intervals(frame[start], frame[duration], names=("start", "durations"))
+    n = t.size
+    e = as_events(frame[event], n=n)
+    wt = np.ones(n) if weights is None else as_weights(frame[weights], n, allow_zero=False)
+    if strata is None:
+        s = np.zeros(n, dtype=np.int64)
+    else:
+        _, inv = np.unique(_labels_of(frame[strata], n, "strata").astype(str), return_inverse=True)
+        s = np.asarray(inv, dtype=np.int64).ravel()
+    # aliased columns (R's NA coefficients) leave the model and their terms with them
+    term_of = np.repeat(np.arange(len(widths)), widths)
+    keep = np.flatnonzero(fit.estimable)
+    x = design.to_numpy(dtype=float)[:, keep]
+    beta = fit.coef[keep]
+    names = [covariates[i] for i in dict.fromkeys(term_of[keep].tolist())]
+    groups = [
+        np.flatnonzero(term_of[keep] == term) for term in dict.fromkeys(term_of[keep].tolist())
+    ]
+    p = keep.size
+    # g(t), centred on its mean over the events
+    g_raw = _transform(transform, t, e, st)
+    g_all = g_raw - g_raw[e == 1].mean()
+    if np.unique(g_all[e == 1]).size < 2:
+        raise InputError(
+            "no test of proportional hazards: all events happen at one time, so the "
+            "hazard ratio cannot change over time (R's cox.zph stops: singular system)"
+        )
+    r = _prepare(x - x.mean(axis=0), t, e.astype(np.float64), wt, s, ties, st)
+    mom = _term_moments(r, beta)
+    u2, imat = _extended_score(r, mom.mu, mom.cov, g_all)
+    table = _term_tests(u2, imat, groups, names)
+    table.attrs["transform"] = transform
+    i11 = imat[:p, :p]
+    residuals = _scaled_schoenfeld(
+        r, mom.mu, x, beta, groups, names, s, e, t, i11, counting=st is not None
+    )
+    rows = residuals.index.to_numpy()
+    # the plot's x axis is g(t) before centring, as cox.zph's $x
+    residuals.insert(1, "transformed", g_raw[rows])
+    if strata is not None:
+        residuals["stratum"] = frame[strata].to_numpy()[rows]
+    residuals.index = frame.index[rows]
+    coef = {str(name): float(c) for name, c in zip(design.columns, fit.coef, strict=True)}
+    return ZphResult(table, residuals, coef)
 
 
 def ph_test(
@@ -368,14 +359,7 @@ def ph_test(
     duration: str,
     event: str,
     covariates: Sequence[str],
-    *,
-    transform: Transform = "km",
-    cluster: str | None = None,
-    start: str | None = None,
-    weights: str | None = None,
-    strata: str | None = None,
-    reference: Mapping[str, Any] | None = None,
-    ties: Ties = "efron",
+    **options: Unpack[ZphOptions],
 ) -> pd.DataFrame:
     """Test of proportional hazards per term and globally, as R's ``cox.zph``.
 
@@ -436,19 +420,7 @@ def ph_test(
     >>> bool(tab.loc["arm", "chisq"] == tab.loc["GLOBAL", "chisq"])
     True
     """
-    return cox_zph(
-        frame,
-        duration,
-        event,
-        covariates,
-        transform=transform,
-        cluster=cluster,
-        start=start,
-        weights=weights,
-        strata=strata,
-        reference=reference,
-        ties=ties,
-    ).table
+    return cox_zph(frame, duration, event, covariates, **options).table
 
 
 def ph_residuals(
@@ -456,14 +428,7 @@ def ph_residuals(
     duration: str,
     event: str,
     covariates: Sequence[str],
-    *,
-    transform: Transform = "km",
-    cluster: str | None = None,
-    start: str | None = None,
-    weights: str | None = None,
-    strata: str | None = None,
-    reference: Mapping[str, Any] | None = None,
-    ties: Ties = "efron",
+    **options: Unpack[ZphOptions],
 ) -> pd.DataFrame:
     """Scaled Schoenfeld residuals for a proportional-hazards plot, as ``cox.zph``.
 
@@ -502,16 +467,4 @@ def ph_residuals(
     >>> list(res.columns), res["time"].tolist()
     (['time', 'transformed', 'arm'], [1.0, 2.0, 4.0, 5.0, 6.0, 8.0])
     """
-    return cox_zph(
-        frame,
-        duration,
-        event,
-        covariates,
-        transform=transform,
-        cluster=cluster,
-        start=start,
-        weights=weights,
-        strata=strata,
-        reference=reference,
-        ties=ties,
-    ).residuals
+    return cox_zph(frame, duration, event, covariates, **options).residuals
