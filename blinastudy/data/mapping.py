@@ -40,7 +40,7 @@ from collections.abc import Callable, Sequence
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -252,6 +252,23 @@ def _check_limit(value: Any, what: str) -> float:
     if not (math.isfinite(limit) and 0 < limit <= 100):
         raise InputError(f"{what} must be above 0 and at most 100 (percent), got {limit:g}")
     return limit
+
+
+_V = TypeVar("_V")
+
+
+def _with_entry(table: dict[str, _V], key: str, value: _V | None) -> dict[str, _V]:
+    """A copy of ``table`` with ``key`` set to ``value`` (removed when ``value`` is None).
+
+    Examples
+    --------
+    >>> _with_entry({"a": 1, "b": 2}, "a", None), _with_entry({"a": 1}, "b", 3)
+    ({'b': 2}, {'a': 1, 'b': 3})
+    """
+    out = {k: v for k, v in table.items() if k != key}
+    if value is not None:
+        out[key] = value
+    return out
 
 
 @dataclass(frozen=True)
@@ -751,10 +768,7 @@ class Mapping:
         >>> Mapping().with_date_format("Dx", "dd/mm/yyyy").date_formats
         {'Dx': 'dd/mm/yyyy'}
         """
-        formats = {k: v for k, v in self.date_formats.items() if k != column}
-        if fmt is not None:
-            formats[column] = fmt
-        return self._replace(date_formats=formats)
+        return self._replace(date_formats=_with_entry(self.date_formats, column, fmt))
 
     def with_mrd_unit(self, column: str, unit: MrdUnit | None) -> Mapping:
         """Say whether canonical MRD column ``column`` is percent or fraction.
@@ -764,10 +778,7 @@ class Mapping:
         >>> Mapping().with_mrd_unit("mrd_eoi_pct", "percent").mrd_units
         {'mrd_eoi_pct': 'percent'}
         """
-        units = {k: v for k, v in self.mrd_units.items() if k != column}
-        if unit is not None:
-            units[column] = unit
-        return self._replace(mrd_units=units)
+        return self._replace(mrd_units=_with_entry(self.mrd_units, column, unit))
 
     def with_mrd_limit(self, column: str, limit_pct: float | None) -> Mapping:
         """State the detection limit (percent) of ``neg`` cells in MRD column ``column``.
@@ -777,10 +788,7 @@ class Mapping:
         >>> Mapping().with_mrd_limit("mrd_eoi_pct", 0.01).mrd_limits
         {'mrd_eoi_pct': 0.01}
         """
-        limits = {k: v for k, v in self.mrd_limits.items() if k != column}
-        if limit_pct is not None:
-            limits[column] = limit_pct
-        return self._replace(mrd_limits=limits)
+        return self._replace(mrd_limits=_with_entry(self.mrd_limits, column, limit_pct))
 
     def with_cutoff(self, cutoff: _dt.date | str | None) -> Mapping:
         """Set (or, with ``None``, remove) the data cut-off date.
