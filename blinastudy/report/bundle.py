@@ -16,7 +16,7 @@ import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from blinastudy.report import charts
 from blinastudy.report.codegen import show_code
@@ -30,6 +30,9 @@ from blinastudy.report.html import (
 )
 from blinastudy.report.slides import SLIDE_FIGURES, pptx_deck
 from blinastudy.report.stamp import stamp
+
+if TYPE_CHECKING:
+    from blinastudy.analysis import AnalysisResult
 
 __all__ = ["Bundle", "build_bundle", "bundle_steps"]
 
@@ -71,7 +74,7 @@ class Bundle:
         return buffer.getvalue()
 
 
-def bundle_steps(result: Any) -> int:
+def bundle_steps(result: AnalysisResult) -> int:
     """How many progress steps :func:`build_bundle` reports for ``result``.
 
     Examples
@@ -85,7 +88,7 @@ def bundle_steps(result: Any) -> int:
 
 
 def build_bundle(
-    result: Any,
+    result: AnalysisResult,
     *,
     when: datetime | None = None,
     demo: bool | None = None,

@@ -22,9 +22,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from blinastudy import __version__
 from blinastudy.settings import Settings
+
+if TYPE_CHECKING:
+    pass
 
 __all__ = ["show_code"]
 

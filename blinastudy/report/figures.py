@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -21,6 +21,9 @@ from blinastudy.core.formatting import ci_label, fmt_hr, fmt_num, fmt_p, method_
 from blinastudy.report import charts
 from blinastudy.report.methods import ENDPOINT_NAMES
 from blinastudy.report.stamp import is_demo
+
+if TYPE_CHECKING:
+    from blinastudy.analysis import AnalysisResult
 
 __all__ = ["FIGURE_NAMES", "SYNTHETIC_MARK", "Figure", "figure", "result_figures"]
 
@@ -69,7 +72,7 @@ def _hr_words(hr: pd.DataFrame, conf_level: float) -> str:
     return f"{text}, {method_label(row['method'])}"
 
 
-def _endpoint_key(result: Any) -> str:
+def _endpoint_key(result: AnalysisResult) -> str:
     key = str(result.settings.endpoint)
     return key if key in result.endpoints else "efs"
 
@@ -79,7 +82,7 @@ Builder = Callable[..., "Built | None"]
 
 
 def _km(key: str) -> Builder:
-    def build(result: Any, big: bool, **options: Any) -> Built | None:
+    def build(result: AnalysisResult, big: bool, **options: Any) -> Built | None:
         ep = result.endpoints.get(key)
         if ep is None or not len(ep.curve):
             return None
@@ -98,7 +101,7 @@ def _km(key: str) -> Builder:
 
 
 def _competing(key: str) -> Builder:
-    def build(result: Any, big: bool, **options: Any) -> Built | None:
+    def build(result: AnalysisResult, big: bool, **options: Any) -> Built | None:
         cr = result.competing.get(key)
         if cr is None or not len(cr.curve):
             return None
@@ -125,7 +128,7 @@ def _competing(key: str) -> Builder:
     return build
 
 
-def _love(result: Any, big: bool, **options: Any) -> Built | None:
+def _love(result: AnalysisResult, big: bool, **options: Any) -> Built | None:
     if not len(result.balance):
         return None
     summary = result.matching_summary
@@ -140,7 +143,7 @@ def _love(result: Any, big: bool, **options: Any) -> Built | None:
     return chart, table, "Covariate balance before and after matching", lines, "love-plot"
 
 
-def _love_weighted(result: Any, big: bool, **options: Any) -> Built | None:
+def _love_weighted(result: AnalysisResult, big: bool, **options: Any) -> Built | None:
     w = result.weighting
     if w is None or not len(w.balance):
         return None
@@ -162,7 +165,7 @@ def _love_weighted(result: Any, big: bool, **options: Any) -> Built | None:
     )
 
 
-def _overlap(result: Any, big: bool, **options: Any) -> Built | None:
+def _overlap(result: AnalysisResult, big: bool, **options: Any) -> Built | None:
     if not len(result.overlap):
         return None
     chart = charts.overlap_chart(result.overlap, presentation=big)
@@ -174,7 +177,7 @@ def _overlap(result: Any, big: bool, **options: Any) -> Built | None:
     return chart, result.overlap, "Propensity-score overlap", lines, "propensity-overlap"
 
 
-def _forest(result: Any, big: bool, **options: Any) -> Built | None:
+def _forest(result: AnalysisResult, big: bool, **options: Any) -> Built | None:
     table = options.get("forest", result.forest)
     if not len(table):
         return None
@@ -197,7 +200,7 @@ def _forest(result: Any, big: bool, **options: Any) -> Built | None:
     )
 
 
-def _mrd(result: Any, big: bool, **options: Any) -> Built | None:
+def _mrd(result: AnalysisResult, big: bool, **options: Any) -> Built | None:
     mrd = result.mrd
     if mrd is None or not len(mrd.curve):
         return None
@@ -214,7 +217,7 @@ def _mrd(result: Any, big: bool, **options: Any) -> Built | None:
     return chart, mrd.curve, f"{name} by MRD group and arm", lines, f"mrd-{key}"
 
 
-def _sweep(result: Any, big: bool, **options: Any) -> Built | None:
+def _sweep(result: AnalysisResult, big: bool, **options: Any) -> Built | None:
     sweep = options.get("sweep", result.sweep)
     if not len(sweep):
         return None
@@ -229,7 +232,7 @@ def _sweep(result: Any, big: bool, **options: Any) -> Built | None:
     return chart, sweep, "Caliper sweep", lines, "caliper-sweep"
 
 
-def _simon_makuch(result: Any, big: bool, **options: Any) -> Built | None:
+def _simon_makuch(result: AnalysisResult, big: bool, **options: Any) -> Built | None:
     key = _endpoint_key(result)
     td = result.time_dependent.get(key)
     if td is None or not len(td.curves):
@@ -245,7 +248,7 @@ def _simon_makuch(result: Any, big: bool, **options: Any) -> Built | None:
     return chart, td.curves, f"{name}: Simon-Makuch curves", lines, f"simon-makuch-{key}"
 
 
-def _ph(result: Any, big: bool, **options: Any) -> Built | None:
+def _ph(result: AnalysisResult, big: bool, **options: Any) -> Built | None:
     key = _endpoint_key(result)
     ep = result.endpoints[key]
     ph = ep.ph
@@ -280,7 +283,7 @@ FIGURE_NAMES = tuple(_BUILDERS)
 
 
 def figure(
-    result: Any, name: str, *, presentation: bool | None = None, **options: Any
+    result: AnalysisResult, name: str, *, presentation: bool | None = None, **options: Any
 ) -> Figure | None:
     """One figure of ``result`` with its context, or ``None`` when it has no data.
 
@@ -325,7 +328,9 @@ def figure(
     )
 
 
-def result_figures(result: Any, *, presentation: bool | None = None) -> dict[str, Figure]:
+def result_figures(
+    result: AnalysisResult, *, presentation: bool | None = None
+) -> dict[str, Figure]:
     """Every figure of ``result`` that has data, in report order.
 
     Examples

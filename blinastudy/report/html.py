@@ -28,7 +28,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -50,6 +50,9 @@ from blinastudy.report.methods import (
     methods_text,
 )
 from blinastudy.report.stamp import stamp, stamp_line
+
+if TYPE_CHECKING:
+    from blinastudy.analysis import AnalysisResult
 
 __all__ = [
     "CHROMIUM",
@@ -135,7 +138,7 @@ PATIENT_TABLES = (
 # figures and tables of a result
 
 
-def result_charts(result: Any, *, presentation: bool | None = None) -> dict[str, Any]:
+def result_charts(result: AnalysisResult, *, presentation: bool | None = None) -> dict[str, Any]:
     """The figures of a result as Altair charts, keyed as :data:`FIGURE_TITLES`.
 
     A figure without data (for example the love plot when matching failed, the
@@ -185,7 +188,12 @@ def render_svgs(
     return out
 
 
-def headline_table(result: Any) -> pd.DataFrame:
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of ``frame`` as dictionaries keyed by column name."""
+    return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def headline_table(result: AnalysisResult) -> pd.DataFrame:
     """One row per endpoint and arm: patients, events, survival at the horizon, median, HR
     (with its proportional-hazards p, ``hr_ph_p``) and the restricted mean survival to the
     horizon (``rmst_months`` per arm; the difference, its interval and method on the
@@ -202,8 +210,8 @@ def headline_table(result: Any) -> pd.DataFrame:
     s = result.settings
     rows: list[dict[str, Any]] = []
     for key, ep in result.endpoints.items():
-        at: dict[Any, dict[str, Any]] = {r["arm"]: r for r in ep.at_horizon.to_dict("records")}
-        med: dict[Any, dict[str, Any]] = {r["arm"]: r for r in ep.medians.to_dict("records")}
+        at = {r["arm"]: r for r in _records(ep.at_horizon)}
+        med = {r["arm"]: r for r in _records(ep.medians)}
         hr = ep.hazard_ratio
         for arm in ("blinatumomab", "chemotherapy"):
             row: dict[str, Any] = {
@@ -262,7 +270,7 @@ def headline_table(result: Any) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def competing_table(result: Any) -> pd.DataFrame:
+def competing_table(result: AnalysisResult) -> pd.DataFrame:
     """One row per competing-risks endpoint and arm: incidence at the horizon with its
     interval, events, competing events, and (on the first row) Gray's p, Fine-Gray's
     subdistribution and the cause-specific hazard ratios.
@@ -313,7 +321,7 @@ def competing_table(result: Any) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def result_tables(result: Any) -> dict[str, pd.DataFrame]:
+def result_tables(result: AnalysisResult) -> dict[str, pd.DataFrame]:
     """Every table of a result, keyed as :data:`TABLE_TITLES` (as computed, not neutralised).
 
     Examples
@@ -444,7 +452,7 @@ def _table_html(frame: pd.DataFrame, *, table_id: str | None = None) -> str:
     )
 
 
-def _headline_html(result: Any) -> str:
+def _headline_html(result: AnalysisResult) -> str:
     s = result.settings
     level = fmt_level(s.conf_level)
     rows = []
@@ -501,7 +509,7 @@ _CLI_COMMAND = (
 
 
 def html_report(
-    result: Any,
+    result: AnalysisResult,
     *,
     when: datetime | None = None,
     demo: bool | None = None,

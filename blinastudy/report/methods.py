@@ -16,12 +16,15 @@ everywhere.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from blinastudy import __version__
 from blinastudy.core.formatting import fmt_level, fmt_num, is_finite, words
 from blinastudy.data.schema import COVARIATE_LABELS, label
 from blinastudy.settings import Settings
+
+if TYPE_CHECKING:
+    from blinastudy.analysis import AnalysisResult
 
 __all__ = [
     "COVARIATE_LABELS",
@@ -91,7 +94,7 @@ def term_label(term: str, covariates: Iterable[str]) -> str:
 # the paragraph
 
 
-def _matching_sentences(settings: Settings, result: Any) -> list[str]:
+def _matching_sentences(settings: Settings, result: AnalysisResult | None) -> list[str]:
     m = settings.matching
     scale = "the logit of the propensity score" if m.scale == "logit" else "the propensity score"
     out = [
@@ -183,12 +186,12 @@ def _matching_sentences(settings: Settings, result: Any) -> list[str]:
     return out
 
 
-def _matched(settings: Settings, result: Any) -> bool:
+def _matched(settings: Settings, result: AnalysisResult | None) -> bool:
     """Whether survival is compared in a matched sample."""
     return settings.population == "matched" and (result is None or result.match is not None)
 
 
-def _survival_sentences(settings: Settings, result: Any) -> list[str]:
+def _survival_sentences(settings: Settings, result: AnalysisResult | None) -> list[str]:
     out: list[str] = []
     short, name, definition = ENDPOINT_NAMES[settings.endpoint]
     other = "os" if settings.endpoint == "efs" else "efs"
@@ -314,7 +317,7 @@ def _survival_sentences(settings: Settings, result: Any) -> list[str]:
     return out
 
 
-def _mrd_and_subgroups(settings: Settings, result: Any) -> list[str]:
+def _mrd_and_subgroups(settings: Settings, result: AnalysisResult | None) -> list[str]:
     out: list[str] = []
     mrd = settings.mrd
     when = "end-of-induction" if mrd.timepoint == "eoi" else "day-15"
@@ -353,7 +356,7 @@ def _mrd_and_subgroups(settings: Settings, result: Any) -> list[str]:
     return out
 
 
-def methods_text(settings: Settings, result: Any = None) -> str:
+def methods_text(settings: Settings, result: AnalysisResult | None = None) -> str:
     """A methods paragraph describing the analysis ``settings`` define.
 
     Parameters

@@ -17,7 +17,7 @@ import struct
 import zipfile
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,9 @@ from blinastudy.report.export import neutralise_formulas
 from blinastudy.report.html import result_charts
 from blinastudy.report.stamp import stamp, stamp_line
 from blinastudy.report.teaching import explain
+
+if TYPE_CHECKING:
+    from blinastudy.analysis import AnalysisResult
 
 __all__ = ["SLIDE_FIGURES", "SLIDE_TITLES", "pptx_deck", "render_pngs"]
 
@@ -64,7 +67,7 @@ _ORANGE: Any = RGBColor(0xD5, 0x5E, 0x00)  # type: ignore[no-untyped-call]
 _GREY: Any = RGBColor(0x55, 0x55, 0x55)  # type: ignore[no-untyped-call]
 
 
-def render_pngs(result: Any, names: tuple[str, ...] = SLIDE_FIGURES) -> dict[str, bytes]:
+def render_pngs(result: AnalysisResult, names: tuple[str, ...] = SLIDE_FIGURES) -> dict[str, bytes]:
     """PNG renderings (offline) of the deck's figures that the result has.
 
     Examples
@@ -173,7 +176,7 @@ def _notes(slide: Any, text: str) -> None:
     slide.notes_slide.notes_text_frame.text = text
 
 
-def _endpoint_lines(result: Any, key: str) -> list[str]:
+def _endpoint_lines(result: AnalysisResult, key: str) -> list[str]:
     ep = result.endpoints[key]
     s = result.settings
     lines = [f"Time from {ep.origin}; {s.horizon_months:g}-month survival:"]
@@ -209,7 +212,7 @@ def _ph_text(ph: Any) -> str:
     return f"; PH test p {fmt_p(ph.p_value)}{flag}"
 
 
-def _competing_lines(result: Any, key: str) -> list[str]:
+def _competing_lines(result: AnalysisResult, key: str) -> list[str]:
     cr = result.competing.get(key)
     if cr is None:
         return [result.competing_note or "No event_type column: cumulative incidence unavailable."]
@@ -261,7 +264,7 @@ def _settings_lines(settings: Any) -> list[str]:
 
 
 def pptx_deck(
-    result: Any,
+    result: AnalysisResult,
     *,
     when: datetime | None = None,
     demo: bool | None = None,

@@ -14,10 +14,13 @@ from __future__ import annotations
 import functools
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from blinastudy.core.errors import InputError
 from blinastudy.settings import Settings
+
+if TYPE_CHECKING:
+    from blinastudy.analysis import AnalysisResult
 
 __all__ = ["demo_cohort_hash", "is_demo", "settings_from_saved", "stamp", "stamp_line"]
 
@@ -31,13 +34,13 @@ def demo_cohort_hash() -> str:
     >>> len(demo_cohort_hash())
     64
     """
-    from blinastudy.analysis import cohort_hash
+    from blinastudy.data.cohort import content_hash
     from blinastudy.data.demo import make_demo_cohort
 
-    return cohort_hash(make_demo_cohort())
+    return content_hash(make_demo_cohort())
 
 
-def is_demo(result: Any) -> bool:
+def is_demo(result: AnalysisResult) -> bool:
     """Whether ``result`` was computed on the bundled synthetic demo cohort.
 
     Decided by the cohort content hash, so the shipped ``data/demo_cohort.csv``
@@ -50,7 +53,7 @@ def is_demo(result: Any) -> bool:
     >>> is_demo(analyze(make_demo_cohort(), sweep=False))
     True
     """
-    return str(getattr(result, "cohort_hash", "")) == demo_cohort_hash()
+    return result.cohort_hash == demo_cohort_hash()
 
 
 def _utc(when: datetime | None) -> datetime:
@@ -63,7 +66,9 @@ def _utc(when: datetime | None) -> datetime:
     return when.astimezone(UTC)
 
 
-def stamp(result: Any, *, when: datetime | None = None, demo: bool | None = None) -> dict[str, Any]:
+def stamp(
+    result: AnalysisResult, *, when: datetime | None = None, demo: bool | None = None
+) -> dict[str, Any]:
     """What identifies an exported analysis, as a JSON-ready dictionary.
 
     Parameters

@@ -11,7 +11,7 @@ numbers on the page; it never replaces them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -31,6 +31,9 @@ from blinastudy.report.methods import (
 )
 from blinastudy.settings import Settings
 from blinastudy.stats.subgroups import interaction_p
+
+if TYPE_CHECKING:
+    from blinastudy.analysis import AnalysisResult
 
 __all__ = [
     "KEYS",
@@ -173,7 +176,7 @@ def _hr_row(row: Any, conf_level: float) -> str:
     return fmt_hr(row["hr"], row["ci_lower"], row["ci_upper"], conf_level)
 
 
-def _propensity(settings: Settings, result: Any) -> list[str]:
+def _propensity(settings: Settings, result: AnalysisResult | None) -> list[str]:
     m = settings.matching
     out = [f"The model here uses {words(label(c) for c in m.covariates)}."]
     if result is not None:
@@ -193,7 +196,7 @@ def _propensity(settings: Settings, result: Any) -> list[str]:
     return out
 
 
-def _caliper(settings: Settings, result: Any) -> list[str]:
+def _caliper(settings: Settings, result: AnalysisResult | None) -> list[str]:
     m = settings.matching
     scale = "logit" if m.scale == "logit" else "propensity-score"
     if m.caliper is None:
@@ -219,7 +222,7 @@ def _caliper(settings: Settings, result: Any) -> list[str]:
     return out
 
 
-def _competing_numbers(settings: Settings, result: Any) -> list[str]:
+def _competing_numbers(settings: Settings, result: AnalysisResult | None) -> list[str]:
     if result is None or not getattr(result, "competing", None):
         return []
     key = settings.endpoint if settings.endpoint in result.competing else "cir"
@@ -269,7 +272,7 @@ def sweep_summary(sweep: pd.DataFrame, conf_level: float = 0.95) -> str:
     )
 
 
-def _smd(settings: Settings, result: Any) -> list[str]:
+def _smd(settings: Settings, result: AnalysisResult | None) -> list[str]:
     if result is None or result.balance is None or len(result.balance) == 0:
         return []
     s = result.matching_summary
@@ -288,7 +291,7 @@ def _smd(settings: Settings, result: Any) -> list[str]:
     return out
 
 
-def _immortal(settings: Settings, result: Any) -> list[str]:
+def _immortal(settings: Settings, result: AnalysisResult | None) -> list[str]:
     out: list[str] = []
     lm = f"{settings.landmark_months:g}"
     out.append(
@@ -332,7 +335,7 @@ def _immortal(settings: Settings, result: Any) -> list[str]:
     return out
 
 
-def _mrd(settings: Settings, result: Any) -> list[str]:
+def _mrd(settings: Settings, result: AnalysisResult | None) -> list[str]:
     mrd = settings.mrd
     out = [
         f"The threshold is {mrd.threshold_pct:g}% "
@@ -360,7 +363,7 @@ def _mrd(settings: Settings, result: Any) -> list[str]:
     return out
 
 
-def _forest(settings: Settings, result: Any) -> list[str]:
+def _forest(settings: Settings, result: AnalysisResult | None) -> list[str]:
     n_vars = len(settings.subgroups)
     out: list[str] = []
     if n_vars:
@@ -387,7 +390,7 @@ def _forest(settings: Settings, result: Any) -> list[str]:
     return out
 
 
-def _firth(settings: Settings, result: Any) -> list[str]:
+def _firth(settings: Settings, result: AnalysisResult | None) -> list[str]:
     if result is None:
         return []
     out: list[str] = []
@@ -407,7 +410,7 @@ def _firth(settings: Settings, result: Any) -> list[str]:
     return out
 
 
-def _kmunicate(settings: Settings, result: Any) -> list[str]:
+def _kmunicate(settings: Settings, result: AnalysisResult | None) -> list[str]:
     if result is None:
         return []
     ep = result.endpoint
@@ -421,7 +424,7 @@ def _kmunicate(settings: Settings, result: Any) -> list[str]:
     return out
 
 
-def _proportional_hazards(settings: Settings, result: Any) -> list[str]:
+def _proportional_hazards(settings: Settings, result: AnalysisResult | None) -> list[str]:
     if result is None:
         return []
     ep = result.endpoint
@@ -465,7 +468,9 @@ _NUMBERS = {
 }
 
 
-def explain(key: str, settings: Settings | None = None, result: Any = None) -> str:
+def explain(
+    key: str, settings: Settings | None = None, result: AnalysisResult | None = None
+) -> str:
     """The explanation of a topic, with the current analysis' numbers when given.
 
     Parameters
