@@ -1,4 +1,5 @@
-"""How the web server treats patient data in transit: uploads stay in memory.
+"""How the server process treats patient data: uploads stay in memory, and the memory of
+closed sessions goes back to the operating system.
 
 Streamlit receives an upload through Starlette's multipart parser, which keeps a
 file in memory up to ``MultiPartParser.spool_max_size`` (1 MB by default) and
@@ -8,6 +9,13 @@ limit (``server.maxUploadSize``) before the first upload can arrive.
 """
 
 from __future__ import annotations
+
+import ctypes
+import functools
+import gc
+import threading
+import time
+from collections.abc import Callable
 
 from starlette.formparsers import MultiPartParser
 
@@ -26,3 +34,64 @@ def keep_uploads_in_memory(max_upload_mb: int) -> int:
     limit = int(max_upload_mb) * 1024 * 1024 + FRAMING
     MultiPartParser.spool_max_size = max(MultiPartParser.spool_max_size, limit)
     return limit
+
+
+#: Seconds between two returns of freed memory to the operating system.
+TRIM_INTERVAL = 20.0
+
+_trimmer: threading.Thread | None = None
+_trimmer_lock = threading.Lock()
+
+
+def return_free_memory() -> bool:
+    """Collect garbage and give freed heap pages back to the operating system.
+
+    A closed session's cohort and results are freed by Python, but the C allocator
+    (glibc) keeps the pages of every thread's arena for reuse, so the server's
+    resident memory would only grow with each session. ``malloc_trim(0)`` releases
+    them. Returns whether the allocator could be asked (glibc only).
+
+    Examples
+    --------
+    >>> isinstance(return_free_memory(), bool)
+    True
+    """
+    gc.collect()
+    trim = _malloc_trim()
+    if trim is None:
+        return False
+    trim(0)
+    return True
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        function: Callable[[int], int] = libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc (macOS, musl, Windows)
+        return None
+    return function
+
+
+def start_memory_return(interval: float = TRIM_INTERVAL) -> threading.Thread:
+    """Start (once per process) a background thread that calls
+    :func:`return_free_memory` every ``interval`` seconds.
+
+    Examples
+    --------
+    >>> start_memory_return() is start_memory_return()
+    True
+    """
+    global _trimmer
+    with _trimmer_lock:
+        if _trimmer is None or not _trimmer.is_alive():
+
+            def run() -> None:
+                while True:
+                    time.sleep(interval)
+                    return_free_memory()
+
+            _trimmer = threading.Thread(target=run, name="blinastudy-memory", daemon=True)
+            _trimmer.start()
+        return _trimmer
