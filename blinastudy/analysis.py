@@ -107,6 +107,7 @@ __all__ = [
     "propensity_model",
     "run_matching",
     "study_population",
+    "sweep_result",
     "with_current_columns",
 ]
 
@@ -2876,6 +2877,61 @@ def _control_only_warnings(complete: pd.DataFrame, covariates: Sequence[str]) ->
     return warnings
 
 
+def _cohort_key(cohort: Any, cache: StepCache | None, given: str | None) -> str | None:
+    """The cohort's content hash for the step keys (``None`` without a cache)."""
+    if given is not None or cache is None:
+        return given
+    return cohort_hash(require_frame(cohort, "cohort"))
+
+
+@dataclass(frozen=True)
+class _PoolSteps:
+    prepared: pd.DataFrame
+    pool: EligiblePool
+    cases: CompleteCases
+    model_reads: dict[str, Any]
+
+
+def _pool_steps(
+    cohort: pd.DataFrame, settings: Settings, run: _Runner, chash: str | None
+) -> _PoolSteps:
+    """The steps up to the matching pool, and what the propensity model reads."""
+    m = settings.matching
+    # the frames carry every column, the MRD groups included
+    frame_reads = {
+        "cohort": chash,
+        **_fields(settings, "matching.covariates", "mrd", "eligibility"),
+    }
+    prepared = run("prepare", frame_reads, lambda: prepare_cohort(cohort, settings))
+    # who may enter the comparison (by default the study's IR/HR historical pool)
+    pool: EligiblePool = run(
+        "eligible_pool", frame_reads, lambda: eligible_pool(prepared, settings.eligibility)
+    )
+    cases: CompleteCases = run(
+        "complete_cases",
+        {**frame_reads, **_fields(settings, "matching.exact")},
+        lambda: complete_cases(pool.frame, m.covariates, m.exact),
+    )
+    # the propensity model reads neither the MRD groups (unless it is fitted on them)
+    # nor anything downstream
+    pool_columns = [*m.covariates, *m.exact, settings.eligibility.range_column]
+    model_reads = {
+        "cohort": chash,
+        **_fields(settings, "matching.covariates", "matching.exact", "eligibility"),
+        **(_fields(settings, "mrd") if _reads_mrd(pool_columns) else {}),
+    }
+    return _PoolSteps(prepared, pool, cases, model_reads)
+
+
+def _sweep_reads(settings: Settings, model_reads: dict[str, Any]) -> dict[str, Any]:
+    """What the caliper sweep reads: the model's inputs and the matching but its caliper."""
+    return {
+        **model_reads,
+        "matching": replace(settings.matching, caliper=None),
+        **_fields(settings, "sweep_calipers", "conf_level"),
+    }
+
+
 class _Runner:
     """Runs named steps, through a step cache when given, reporting progress."""
 
@@ -2965,29 +3021,15 @@ def analyze(  # noqa: C901 (listed: may only shrink)
     settings = settings or Settings()
     m = settings.matching
     run = _Runner(cache, progress)
-    chash = cohort_key
-    if chash is None and cache is not None:
-        chash = cohort_hash(require_frame(cohort, "cohort"))
+    chash = _cohort_key(cohort, cache, cohort_key)
     reps = settings.bootstrap.replicates if replicates is None else replicates
-    # what each group of steps reads, directly or through the steps before it
-    frame_reads = {
-        "cohort": chash,
-        **_fields(settings, "matching.covariates", "mrd", "eligibility"),
-    }
-    prepared = run("prepare", frame_reads, lambda: prepare_cohort(cohort, settings))
+    base = _pool_steps(cohort, settings, run, chash)
+    prepared, pool, cases, model_reads = base.prepared, base.pool, base.cases, base.model_reads
     warnings: list[str] = []
     n = {arm: int((prepared["arm"] == arm).sum()) for arm in ARMS}
-    # who may enter the comparison (by default the study's IR/HR historical pool)
-    pool: EligiblePool = run(
-        "eligible_pool", frame_reads, lambda: eligible_pool(prepared, settings.eligibility)
-    )
     warnings.extend(
         f"Eligibility criterion on {col!r} not applied: this cohort has no such column."
         for col in pool.skipped
-    )
-    cases_reads = {**frame_reads, **_fields(settings, "matching.exact")}
-    cases: CompleteCases = run(
-        "complete_cases", cases_reads, lambda: complete_cases(pool.frame, m.covariates, m.exact)
     )
     frame, complete = cases.with_outcome, cases.complete
     # patients without a complete outcome are excluded from every analysis: list them
@@ -3002,14 +3044,6 @@ def analyze(  # noqa: C901 (listed: may only shrink)
             f"{len(cases.excluded_matching)} patient(s) lack a matching covariate and cannot "
             "be matched (listed under 'excluded from matching')."
         )
-    # the matching pool and the model read neither the MRD groups (unless matched on)
-    # nor anything downstream
-    pool_columns = [*m.covariates, *m.exact, settings.eligibility.range_column]
-    model_reads = {
-        "cohort": chash,
-        **_fields(settings, "matching.covariates", "matching.exact", "eligibility"),
-        **(_fields(settings, "mrd") if _reads_mrd(pool_columns) else {}),
-    }
     match_reads = {
         **model_reads,
         **_fields(settings, "matching"),
@@ -3245,11 +3279,51 @@ def analyze(  # noqa: C901 (listed: may only shrink)
         sweep_model = model
         result.sweep = run(
             "sweep",
-            {
-                **model_reads,
-                "matching": replace(m, caliper=None),
-                **_fields(settings, "sweep_calipers", "conf_level"),
-            },
+            _sweep_reads(settings, model_reads),
             lambda: caliper_sweep(complete, settings, model=sweep_model),
         )
     return result
+
+
+@single_blas_thread
+def sweep_result(
+    cohort: pd.DataFrame,
+    settings: Settings | None = None,
+    *,
+    cache: StepCache | None = None,
+    progress: Callable[[str, float], None] | None = None,
+    cohort_key: str | None = None,
+) -> pd.DataFrame:
+    """The caliper sweep of ``cohort`` alone: ``analyze(cohort, settings).sweep``.
+
+    Runs only the steps the sweep reads (cohort preparation, eligibility, complete
+    cases, propensity model), with the same cache keys as :func:`analyze`, so that
+    the propensity model is fitted once for both.
+
+    Examples
+    --------
+    >>> from blinastudy.demo import make_demo_cohort
+    >>> from blinastudy.stepcache import StepCache
+    >>> steps = StepCache()
+    >>> s = Settings(sweep_calipers=(0.1, 0.2))
+    >>> table = sweep_result(make_demo_cohort(), s, cache=steps)
+    >>> table["caliper"].tolist(), steps.runs["propensity"]
+    ([0.1, 0.2], 1)
+    """
+    settings = settings or Settings()
+    run = _Runner(cache, progress)
+    base = _pool_steps(cohort, settings, run, _cohort_key(cohort, cache, cohort_key))
+    complete = base.cases.complete
+    if not len(complete):
+        return pd.DataFrame()
+    model = run(
+        "propensity",
+        base.model_reads,
+        lambda: propensity_model(complete, settings.matching.covariates),
+    )
+    table: pd.DataFrame = run(
+        "sweep",
+        _sweep_reads(settings, base.model_reads),
+        lambda: caliper_sweep(complete, settings, model=model),
+    )
+    return table

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from blinastudy.analysis import STEPS, AnalysisResult, analyze
+from blinastudy.analysis import STEPS, AnalysisResult, analyze, sweep_result
 from blinastudy.demo import make_demo_cohort
 from blinastudy.settings import Settings
 from blinastudy.stepcache import StepCache, approx_nbytes, step_key
@@ -200,3 +200,14 @@ def test_approx_nbytes_counts_arrays_at_least_by_their_bytes(sizes: list[int]) -
     assert approx_nbytes(arrays) >= sum(a.nbytes for a in arrays)
     # an array reached twice counts once
     assert approx_nbytes([arrays[0], arrays[0]]) - approx_nbytes([arrays[0]]) < 64
+
+
+def test_the_sweep_alone_equals_the_analysis_sweep_and_shares_its_model(
+    cohort: pd.DataFrame,
+) -> None:
+    cache = StepCache()
+    s = BASE.update(matching__caliper=0.05, sweep_calipers=(0.05, 0.2))
+    _cached(cohort, s, cache, False)
+    table = sweep_result(cohort, s, cache=cache)
+    assert_identical(table, analyze(cohort, s, sweep=True, replicates=0).sweep)
+    assert cache.runs["propensity"] == 1
