@@ -15,6 +15,7 @@ patient-level rows are needed to draw a chart.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -40,7 +41,7 @@ from blinastudy.data.cohort import content_hash
 from blinastudy.data.eligibility import Eligibility, EligibilityFlow, apply_eligibility
 from blinastudy.data.mrd_text import MRD_BELOW_COLUMNS, mrd_class
 from blinastudy.data.schema import ROWS_ATTR, label
-from blinastudy.settings import Settings
+from blinastudy.settings import MatchingSettings, Settings
 from blinastudy.stats.balance import effective_sample_size
 from blinastudy.stats.bootstrap import BootstrapResult, cluster_bootstrap
 from blinastudy.stats.matching import MatchResult, PropensityModel, balance, fit_propensity, match
@@ -77,18 +78,36 @@ from blinastudy.stats.survival.cutpoint import CutpointResult, cutpoint
 from blinastudy.stats.survival.finegray import fine_gray
 from blinastudy.stats.timedep import TimeDependentResult, time_dependent_exposure
 from blinastudy.stats.weighting import propensity_weights
+from blinastudy.stepcache import StepCache
 
 __all__ = [
     "ARMS",
     "ENDPOINT_LABELS",
+    "STEPS",
     "AnalysisResult",
+    "CompleteCases",
+    "EligiblePool",
     "EndpointResult",
     "MrdResult",
+    "StudyPopulation",
     "analyze",
+    "baseline_variables",
     "caliper_sweep",
     "cohort_hash",
+    "competing_results",
+    "complete_cases",
     "derive_columns",
+    "eligible_pool",
+    "endpoint_result",
+    "forest_result",
+    "matching_balance",
+    "mrd_result",
     "prepare_cohort",
+    "propensity_model",
+    "run_matching",
+    "study_population",
+    "sweep_result",
+    "with_current_columns",
 ]
 
 ARMS = ("blinatumomab", "chemotherapy")
@@ -2269,11 +2288,14 @@ def matched_efs_hazard_ratio(res: MatchResult, conf_level: float = 0.95) -> pd.D
 
 
 @single_blas_thread
-def caliper_sweep(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+def caliper_sweep(
+    frame: pd.DataFrame, settings: Settings, *, model: PropensityModel | None = None
+) -> pd.DataFrame:
     """Matched N, worst |SMD| and the EFS hazard ratio across caliper widths.
 
     ``frame`` is the prepared working frame (:func:`prepare_cohort`), complete on
-    the matching covariates.
+    the matching covariates. ``model`` is its propensity model
+    (:func:`propensity_model`), fitted here if omitted: the caliper does not change it.
 
     Examples
     --------
@@ -2284,7 +2306,8 @@ def caliper_sweep(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """
     m = settings.matching
     rows = []
-    model = fit_propensity(frame, TREATED, m.covariates)  # the caliper does not change it
+    if model is None:
+        model = propensity_model(frame, m.covariates)
     for cal in settings.sweep_calipers:
         row: dict[str, Any] = {"caliper": cal}
         try:
@@ -2331,194 +2354,337 @@ def caliper_sweep(frame: pd.DataFrame, settings: Settings) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------
-# the one entry point
+# named steps
+#
+# analyze() runs these in order. Each takes only what it reads: settings
+# sub-objects or fields, and the outputs of earlier steps. analyze() keys each
+# step's cached result (StepCache) on the cohort's content hash and the settings
+# fields the step reads, directly or through the steps before it.
+
+#: The steps of :func:`analyze`, in the order they run (the names given to the
+#: progress callback and used by :class:`~blinastudy.stepcache.StepCache`).
+STEPS = (
+    "prepare",
+    "eligible_pool",
+    "complete_cases",
+    "propensity",
+    "matching",
+    "balance",
+    "matched_efs_hr",
+    "baseline_before",
+    "baseline_after",
+    "weighting",
+    "endpoint:efs",
+    "endpoint:os",
+    "immortal_time",
+    "estimates",
+    "competing",
+    "forest",
+    "mrd",
+    "sweep",
+)
+
+#: Working columns whose values depend on the MRD settings (time point, threshold, side).
+MRD_COLUMNS = ("mrd_group",)
 
 
-@single_blas_thread
-def analyze(  # noqa: C901 (listed: may only shrink)
-    cohort: pd.DataFrame,
-    settings: Settings | None = None,
-    *,
-    sweep: bool = True,
-    replicates: int | None = None,
-) -> AnalysisResult:
-    """Compute everything the app shows for ``cohort`` under ``settings``.
+@dataclass(frozen=True)
+class EligiblePool:
+    """The eligible patients of a prepared frame (:func:`eligible_pool`).
 
-    Parameters
+    Attributes
     ----------
-    cohort : pandas.DataFrame
-        A canonical cohort (see ``docs/DATA_DICTIONARY.md``), e.g. from
-        :func:`blinastudy.data.cohort.load_cohort` or :func:`blinastudy.data.demo.make_demo_cohort`.
-    settings : Settings, optional
-        The analysis settings (defaults if omitted).
-    sweep : bool, default True
-        Also compute the caliper sweep (the heaviest part).
-    replicates : int, optional
-        Pair-bootstrap replicates for matched-sample intervals (default
-        ``settings.bootstrap.replicates``; the app passes its live number; 0 skips
-        the bootstrap).
+    frame : pandas.DataFrame
+        The eligible rows of the prepared frame, in its order.
+    flow : EligibilityFlow
+        Counts per criterion and the patients each excludes.
+    skipped : tuple of str
+        Columns of criteria not applied because the cohort lacks them.
+    """
 
-    Returns
-    -------
-    AnalysisResult
+    frame: pd.DataFrame
+    flow: EligibilityFlow
+    skipped: tuple[str, ...]
+
+
+def eligible_pool(prepared: pd.DataFrame, eligibility: Eligibility) -> EligiblePool:
+    """Who may enter the comparison: the criteria the cohort's columns allow, applied.
 
     Raises
     ------
     InputError
-        When the cohort lacks what the analysis needs; the message says what.
+        When no patient of one arm is eligible.
 
     Examples
     --------
     >>> from blinastudy.data.demo import make_demo_cohort
-    >>> res = analyze(make_demo_cohort(), Settings(), sweep=False)
-    >>> res.n
-    {'blinatumomab': 90, 'chemotherapy': 1000}
+    >>> s = Settings()
+    >>> pool = eligible_pool(prepare_cohort(make_demo_cohort(), s), s.eligibility)
+    >>> len(pool.frame), pool.skipped
+    (618, ())
     """
-    settings = settings or Settings()
-    prepared = prepare_cohort(cohort, settings)
-    m = settings.matching
-    warnings: list[str] = []
-    n = {arm: int((prepared["arm"] == arm).sum()) for arm in ARMS}
-    # who may enter the comparison (by default the study's IR/HR historical pool)
-    criteria, skipped = applicable_eligibility(settings.eligibility, list(prepared.columns))
-    warnings.extend(
-        f"Eligibility criterion on {col!r} not applied: this cohort has no such column."
-        for col in skipped
-    )
-    eligible, eligibility_flow = apply_eligibility(prepared, criteria)
-    prepared = prepared.loc[eligible.to_numpy()]
-    if not all((prepared["arm"] == arm).any() for arm in ARMS):
+    criteria, skipped = applicable_eligibility(eligibility, list(prepared.columns))
+    eligible, flow = apply_eligibility(prepared, criteria)
+    frame = prepared.loc[eligible.to_numpy()]
+    if not all((frame["arm"] == arm).any() for arm in ARMS):
         raise InputError(
             "no patient of one arm meets the eligibility criteria: "
-            + "; ".join(eligibility_flow.counts["criterion"].tolist()[1:-1])
+            + "; ".join(flow.counts["criterion"].tolist()[1:-1])
         )
-    # patients without a complete outcome are excluded from every analysis: list them
-    excluded_outcome = missing_outcome(prepared)
-    if len(excluded_outcome):
-        warnings.append(
-            f"{len(excluded_outcome)} patient(s) have a missing outcome and are excluded from "
-            "every analysis (listed under 'excluded: missing outcome')."
-        )
-    frame = prepared.loc[~prepared.index.isin(excluded_outcome["patient_id"])]
-    # patients without a complete propensity covariate set cannot be matched: list them
-    needed = list(dict.fromkeys([*m.covariates, *m.exact]))
-    missing_cov = frame[needed].isna().to_numpy()
+    return EligiblePool(frame, flow, tuple(skipped))
+
+
+@dataclass(frozen=True)
+class CompleteCases:
+    """The eligible patients with a known outcome, and those who can be matched.
+
+    Attributes
+    ----------
+    with_outcome : pandas.DataFrame
+        Eligible patients whose outcome is complete (every analysis uses them).
+    excluded_outcome : pandas.DataFrame
+        Eligible patients without a complete outcome (:func:`missing_outcome`).
+    complete : pandas.DataFrame
+        Of ``with_outcome``, those with every matching covariate and exact-matching
+        column known: the matching pool (:func:`matching_pool`).
+    excluded_matching : pandas.DataFrame
+        Of ``with_outcome``, those lacking a matching covariate, with the columns missing.
+    """
+
+    with_outcome: pd.DataFrame
+    excluded_outcome: pd.DataFrame
+    complete: pd.DataFrame
+    excluded_matching: pd.DataFrame
+
+
+def complete_cases(
+    eligible: pd.DataFrame, covariates: Sequence[str], exact: Sequence[str] = ()
+) -> CompleteCases:
+    """Split the eligible patients by what is known: outcome, matching covariates.
+
+    Examples
+    --------
+    >>> from blinastudy.data.demo import make_demo_cohort
+    >>> s = Settings()
+    >>> pool = eligible_pool(prepare_cohort(make_demo_cohort(), s), s.eligibility)
+    >>> cases = complete_cases(pool.frame, s.matching.covariates)
+    >>> len(cases.with_outcome), len(cases.complete), len(cases.excluded_matching)
+    (618, 618, 0)
+    """
+    excluded_outcome = missing_outcome(eligible)
+    with_outcome = eligible.loc[~eligible.index.isin(excluded_outcome["patient_id"])]
+    needed = list(dict.fromkeys([*covariates, *exact]))
+    missing_cov = with_outcome[needed].isna().to_numpy()
     incomplete: npt.NDArray[np.bool_] = np.asarray(missing_cov.any(axis=1), dtype=bool)
     excluded_matching = _exclusion_table(
-        frame,
+        with_outcome,
         incomplete,
         [
             "missing " + ", ".join(c for c, miss in zip(needed, row, strict=True) if miss)
             for row in missing_cov[incomplete]
         ],
     )
-    if incomplete.any():
-        warnings.append(
-            f"{int(incomplete.sum())} patient(s) lack a matching covariate and cannot be matched "
-            "(listed under 'excluded from matching')."
-        )
-    complete = matching_pool(prepared, settings)
-    res: MatchResult | None = None
-    match_error: str | None = None
-    model: PropensityModel | None = None
-    try:
-        model = fit_propensity(complete, TREATED, m.covariates)
-        res = match(
-            complete,
-            TREATED,
-            m.covariates,
-            caliper=m.caliper,
-            scale=m.scale,
-            ratio=m.ratio,
-            replace=m.replace,
-            order=m.order,
-            exact=m.exact or None,
-            random_state=m.random_state,
-            model=model,
-        )
-    except InputError as exc:
-        match_error = str(exc)
-        warnings.append(f"Matching failed: {exc}")
-    if model is not None:
-        warnings.extend(propensity_warnings(model))
-    for col in m.covariates:
-        ser = complete[col]
-        if pd.api.types.is_numeric_dtype(ser) and ser.nunique() > 2:
-            continue
-        arms_by_level = complete.groupby(ser.astype(str))[TREATED].agg(["min", "max"])
-        only_control = list(arms_by_level.index[arms_by_level["max"] == 0])
-        if only_control:
-            warnings.append(
-                f"No blinatumomab patient has {col} = {', '.join(only_control)}: those controls "
-                "can never be matched and push their propensity scores towards 0 (widening a "
-                "caliper set in SDs). Consider restricting the historical pool to eligible patients."
-            )
-    bal = (
-        balance(complete, TREATED, m.covariates, matched=res)
-        if res is not None and len(complete)
-        else pd.DataFrame()
+    known = eligible[list(dict.fromkeys([*OUTCOME_COLUMNS, *needed]))].notna().all(axis=1)
+    return CompleteCases(
+        with_outcome=with_outcome,
+        excluded_outcome=excluded_outcome,
+        complete=eligible.loc[known.to_numpy()],
+        excluded_matching=excluded_matching,
     )
-    unmatched = pd.DataFrame(columns=["patient_id", "propensity", "reason"])
-    summary: dict[str, Any] = {
-        "n_treated": n[ARMS[0]],
-        "n_control_pool": n[ARMS[1]],
-        "n_control_eligible": int((prepared["arm"] == ARMS[1]).sum()),
-        "eligibility": [str(c) for c in eligibility_flow.counts["criterion"].tolist()[1:-1]],
-        "n_matched_treated": 0,
-        "n_matched_controls": 0,
-        "caliper_width": None,
-        "error": match_error,
-    }
-    if res is not None:
-        unmatched = res.unmatched.rename(columns={"treated": "patient_id"})
-        summary.update(
-            n_matched_treated=res.n_pairs,
-            n_matched_controls=int(res.pairs["control"].nunique()),
-            caliper_width=res.caliper_width if np.isfinite(res.caliper_width) else None,
-            caliper_sd=m.caliper,
-            scale=m.scale,
-            max_abs_smd_before=_max_abs_smd(bal, "smd_before"),
-            max_abs_smd_after=_max_abs_smd(bal, "smd_after"),
-        )
-    if res is not None:
-        efs_hr = matched_efs_hazard_ratio(res, settings.conf_level).iloc[0]
-        summary["efs_hazard_ratio"] = {
-            "hr": float(efs_hr["hr"]),
-            "ci_lower": float(efs_hr["ci_lower"]),
-            "ci_upper": float(efs_hr["ci_upper"]),
-            "method": str(efs_hr["method"]),
-            "ph_p": float(efs_hr["ph_p"]),
-        }
-    if model is not None:
-        summary.update(
-            propensity_converged=model.converged,
-            propensity_iterations=model.iterations,
-            separation=model.separation,
-        )
-    base_vars = [
-        c
-        for c in dict.fromkeys(
-            [*m.covariates, "cns_status", "prednisone_response", "mrd_day15_pct"]
-        )
-        if c in frame.columns
-    ]
-    baseline_before = baseline_table(frame, TREATED, base_vars)
-    baseline_after = baseline_table(res.matched, TREATED, base_vars) if res is not None else None
 
-    use_matched = settings.population == "matched"
+
+def propensity_model(complete: pd.DataFrame, covariates: Sequence[str]) -> PropensityModel:
+    """The propensity model of the arm on ``covariates`` (R's ``glm``, binomial).
+
+    Examples
+    --------
+    >>> from blinastudy.data.demo import make_demo_cohort
+    >>> s = Settings()
+    >>> complete = matching_pool(prepare_cohort(make_demo_cohort(), s), s)
+    >>> propensity_model(complete, s.matching.covariates).converged
+    True
+    """
+    return fit_propensity(complete, TREATED, covariates)
+
+
+def run_matching(
+    complete: pd.DataFrame, matching: MatchingSettings, model: PropensityModel | None = None
+) -> MatchResult:
+    """Match the pool as ``matching`` says, on ``model``'s scores (fitted here if omitted).
+
+    Examples
+    --------
+    >>> from blinastudy.data.demo import make_demo_cohort
+    >>> s = Settings()
+    >>> complete = matching_pool(prepare_cohort(make_demo_cohort(), s), s)
+    >>> run_matching(complete, s.matching).n_pairs
+    90
+    """
+    return match(
+        complete,
+        TREATED,
+        matching.covariates,
+        caliper=matching.caliper,
+        scale=matching.scale,
+        ratio=matching.ratio,
+        replace=matching.replace,
+        order=matching.order,
+        exact=matching.exact or None,
+        random_state=matching.random_state,
+        model=model,
+    )
+
+
+def with_current_columns(
+    res: MatchResult, complete: pd.DataFrame, columns: Sequence[str] = MRD_COLUMNS
+) -> MatchResult:
+    """``res`` with ``columns`` of its patient frames taken from ``complete``.
+
+    Matching does not read the MRD group (unless it is a covariate), but its frames
+    carry every column of the pool. A match reused after the MRD threshold moved
+    gets the current groups here, exactly as a fresh match would have them; ``res``
+    itself is left unchanged (a copy is returned when a value differs).
+
+    Examples
+    --------
+    >>> from blinastudy.data.demo import make_demo_cohort
+    >>> s = Settings()
+    >>> complete = matching_pool(prepare_cohort(make_demo_cohort(), s), s)
+    >>> res = run_matching(complete, s.matching)
+    >>> with_current_columns(res, complete) is res
+    True
+    >>> moved = complete.assign(mrd_group="MRD < 1%")
+    >>> with_current_columns(res, moved).matched["mrd_group"].unique().tolist()
+    ['MRD < 1%']
+    """
+    frames = {}
+    for name in ("matched", "match_data"):
+        frame: pd.DataFrame = getattr(res, name)
+        current = {
+            col: complete[col].loc[frame.index]
+            for col in columns
+            if col in frame.columns and col in complete.columns
+        }
+        changed = {
+            col: values.to_numpy()
+            for col, values in current.items()
+            if not values.equals(frame[col])
+        }
+        if changed:
+            frame = frame.copy()
+            for col, values in changed.items():
+                frame[col] = values
+            frames[name] = frame
+    if not frames:
+        return res
+    return replace(
+        res,
+        matched=frames.get("matched", res.matched),
+        match_data=frames.get("match_data", res.match_data),
+    )
+
+
+def matching_balance(
+    complete: pd.DataFrame, covariates: Sequence[str], res: MatchResult
+) -> pd.DataFrame:
+    """Covariate balance before and after matching (:func:`blinastudy.stats.matching.balance`).
+
+    Examples
+    --------
+    >>> from blinastudy.data.demo import make_demo_cohort
+    >>> s = Settings()
+    >>> complete = matching_pool(prepare_cohort(make_demo_cohort(), s), s)
+    >>> bal = matching_balance(complete, s.matching.covariates,
+    ...                        run_matching(complete, s.matching))
+    >>> {"smd_before", "smd_after"} <= set(bal.columns)
+    True
+    """
+    if not len(complete):
+        return pd.DataFrame()
+    return balance(complete, TREATED, covariates, matched=res)
+
+
+#: Besides the matching covariates, the baseline tables show these where present.
+BASELINE_EXTRA = ("cns_status", "prednisone_response", "mrd_day15_pct")
+
+
+def baseline_variables(columns: Sequence[str], covariates: Sequence[str]) -> list[str]:
+    """The variables of the baseline tables: the covariates, then :data:`BASELINE_EXTRA`.
+
+    Examples
+    --------
+    >>> baseline_variables(["age_years", "cns_status", "sex"], ["sex", "age_years"])
+    ['sex', 'age_years', 'cns_status']
+    """
+    present = set(columns)
+    return [c for c in dict.fromkeys([*covariates, *BASELINE_EXTRA]) if c in present]
+
+
+@dataclass(frozen=True)
+class StudyPopulation:
+    """The sample the survival analysis uses (:func:`study_population`).
+
+    Attributes
+    ----------
+    pop : pandas.DataFrame
+        One row per patient of the sample (matched, weighted, or all patients).
+    uses : pandas.DataFrame or None
+        One row per use of a patient when controls are reused, else ``None``.
+    design : SampleDesign
+        How to analyse the sample.
+    survival_pop, survival_uses : pandas.DataFrame, pandas.DataFrame or None
+        The same restricted to the subgroup filter (the endpoints' sample).
+    description : str
+        The sample in words, with the subgroup restriction.
+    warnings : tuple of str
+        What the choice of sample means for the results.
+    """
+
+    pop: pd.DataFrame
+    uses: pd.DataFrame | None
+    design: SampleDesign
+    survival_pop: pd.DataFrame
+    survival_uses: pd.DataFrame | None
+    description: str
+    warnings: tuple[str, ...]
+
+
+def study_population(
+    with_outcome: pd.DataFrame,
+    complete: pd.DataFrame,
+    res: MatchResult | None,
+    weighting: WeightingResult | None,
+    population: str,
+    subgroup_filter: tuple[str, str] | None = None,
+) -> StudyPopulation:
+    """The sample analysed: matched (``res``), weighted (``weighting``) or all patients.
+
+    Falls back to all patients (with a warning) when the chosen sample is missing.
+
+    Raises
+    ------
+    InputError
+        When the subgroup filter leaves no patient.
+
+    Examples
+    --------
+    >>> from blinastudy.data.demo import make_demo_cohort
+    >>> s = Settings()
+    >>> complete = matching_pool(prepare_cohort(make_demo_cohort(), s), s)
+    >>> sample = study_population(complete, complete, run_matching(complete, s.matching),
+    ...                           None, "matched")
+    >>> sample.description
+    '90 matched sets, 180 patients'
+    """
+    warnings: list[str] = []
+    use_matched = population == "matched"
     if use_matched and res is None:
         warnings.append("No matched sample: survival results use all patients.")
         use_matched = False
-    weighting: WeightingResult | None = None
-    if len(complete) and all((complete["arm"] == a).any() for a in ARMS):
-        try:
-            weighting = weighting_result(complete, settings)
-        except InputError as exc:
-            warnings.append(f"Propensity weighting is not available: {exc}")
-    if settings.population == "weighted" and weighting is None:
+    if population == "weighted" and weighting is None:
         warnings.append("No weights: survival results use all patients, unweighted.")
-    pop, uses, design = frame, None, SampleDesign()
-    if settings.population == "weighted" and weighting is not None:
+    pop, uses, design = with_outcome, None, SampleDesign()
+    if population == "weighted" and weighting is not None:
         pop = complete.assign(**{WEIGHT: weighting.weights.to_numpy()})
         design = SampleDesign(
             weights=WEIGHT,
@@ -2537,93 +2703,548 @@ def analyze(  # noqa: C901 (listed: may only shrink)
                 + "): curves, hazard ratios and intervals use MatchIt's matching weights, "
                 "as the MatchIt vignette on survival outcomes does."
             )
-    cluster = design.cluster
     survival_pop, survival_uses = pop, uses
     restricted = design.description
-    if settings.subgroup_filter is not None:
-        restricted += (
-            f", restricted to {label(settings.subgroup_filter[0])} = {settings.subgroup_filter[1]}"
-        )
-        survival_pop = _filtered(pop, settings.subgroup_filter)
+    if subgroup_filter is not None:
+        restricted += f", restricted to {label(subgroup_filter[0])} = {subgroup_filter[1]}"
+        survival_pop = _filtered(pop, subgroup_filter)
         if survival_pop.empty:
-            var, level = settings.subgroup_filter
+            var, level = subgroup_filter
             raise InputError(f"no patient in subgroup {var} = {level!r}")
         if uses is not None:
-            survival_uses = _filtered(uses, settings.subgroup_filter)
-    endpoints = {
-        key: _endpoint(
-            survival_pop,
+            survival_uses = _filtered(uses, subgroup_filter)
+    return StudyPopulation(
+        pop, uses, design, survival_pop, survival_uses, restricted, tuple(warnings)
+    )
+
+
+def endpoint_result(
+    sample: StudyPopulation, key: str, settings: Settings, *, replicates: int = 0
+) -> EndpointResult:
+    """The survival comparison of one endpoint (``"efs"`` or ``"os"``) on the sample.
+
+    Reads ``settings.origin``, ``landmark_months``, ``horizon_months``,
+    ``conf_level``, ``conf_type``, ``logrank`` and ``bootstrap.random_state``;
+    ``replicates`` > 0 adds pair-bootstrap intervals on matched samples.
+
+    Examples
+    --------
+    >>> from blinastudy.data.demo import make_demo_cohort
+    >>> s = Settings()
+    >>> complete = matching_pool(prepare_cohort(make_demo_cohort(), s), s)
+    >>> sample = study_population(complete, complete, run_matching(complete, s.matching),
+    ...                           None, "matched")
+    >>> endpoint_result(sample, "efs", s).n
+    {'blinatumomab': 90, 'chemotherapy': 90}
+    """
+    return _endpoint(
+        sample.survival_pop,
+        key,
+        settings,
+        origin=settings.origin,
+        design=sample.design,
+        replicates=replicates,
+        uses=sample.survival_uses,
+        population=sample.description,
+    )
+
+
+def competing_results(
+    sample: StudyPopulation, settings: Settings, *, replicates: int = 0
+) -> dict[str, CompetingResult]:
+    """Cumulative incidence, Gray's test and Fine-Gray of each competing endpoint.
+
+    Raises
+    ------
+    InputError
+        When the cohort lacks what competing risks need (the relapse and death columns).
+
+    Examples
+    --------
+    >>> from blinastudy.data.demo import make_demo_cohort
+    >>> s = Settings()
+    >>> complete = matching_pool(prepare_cohort(make_demo_cohort(), s), s)
+    >>> sample = study_population(complete, complete, None, None, "all")
+    >>> sorted(competing_results(sample, s))
+    ['cir', 'trm']
+    """
+    return {
+        key: _competing(
+            sample.survival_pop,
             key,
             settings,
-            origin=settings.origin,
-            design=design,
-            replicates=settings.bootstrap.replicates if replicates is None else replicates,
-            uses=survival_uses,
-            population=restricted,
+            design=sample.design,
+            population=sample.description,
+            replicates=replicates,
+            uses=sample.survival_uses,
         )
+        for key in COMPETING
+    }
+
+
+def forest_result(
+    sample: StudyPopulation, shown: str, subgroups: Sequence[str], settings: Settings
+) -> pd.DataFrame:
+    """The subgroup forest of the endpoint ``shown`` on the whole sample (no filter).
+
+    For a competing endpoint, the cause-specific hazard (competing events censored)
+    with the counts of the cause. Subgroup variables the sample lacks are left out.
+
+    Examples
+    --------
+    >>> from blinastudy.data.demo import make_demo_cohort
+    >>> s = Settings()
+    >>> complete = matching_pool(prepare_cohort(make_demo_cohort(), s), s)
+    >>> sample = study_population(complete, complete, run_matching(complete, s.matching),
+    ...                           None, "matched")
+    >>> forest_result(sample, "efs", ["sex"], s)["level"].tolist()[-2:]
+    ['F', 'M']
+    """
+    pop, design = sample.pop, sample.design
+    tcol, ecol, _ = ENDPOINTS["efs" if shown in COMPETING else shown]
+    if shown in COMPETING:
+        pop = pop.assign(**{CAUSE: (cause_codes(pop, shown, settings) == 1).astype(int)})
+        ecol = CAUSE
+    table = forest(
+        pop,
+        tcol,
+        ecol,
+        TREATED,
+        [v for v in subgroups if v in pop.columns],
+        conf_level=settings.conf_level,
+        cluster=PATIENT if design.reused else design.cluster,
+        weights=design.weights,
+    )
+    if shown in COMPETING:
+        table = _with_competing_counts(table, pop, shown, settings)
+    return table
+
+
+def mrd_result(sample: StudyPopulation, shown: str, settings: Settings) -> MrdResult | None:
+    """The comparison within MRD groups for the endpoint ``shown`` (``None`` without MRD).
+
+    Examples
+    --------
+    >>> from blinastudy.data.demo import make_demo_cohort
+    >>> s = Settings()
+    >>> complete = matching_pool(prepare_cohort(make_demo_cohort(), s), s)
+    >>> sample = study_population(complete, complete, None, None, "all")
+    >>> mrd_result(sample, "efs", s) is not None
+    True
+    """
+    pop = sample.pop
+    if shown in COMPETING:
+        pop = pop.assign(**{CAUSE: (cause_codes(pop, shown, settings) == 1).astype(int)})
+    return _mrd(pop, settings, shown)
+
+
+# ---------------------------------------------------------------------------
+# the one entry point
+
+
+def _fields(settings: Settings, *names: str) -> dict[str, Any]:
+    """The settings fields ``names`` (dotted for sub-objects), for a step's cache key."""
+    out: dict[str, Any] = {}
+    for name in names:
+        value: Any = settings
+        for part in name.split("."):
+            value = getattr(value, part)
+        out[name] = value
+    return out
+
+
+def _reads_mrd(columns: Sequence[str | None]) -> bool:
+    """Whether reading ``columns`` reads a column that depends on the MRD settings."""
+    return any(c in MRD_COLUMNS for c in columns)
+
+
+def _control_only_warnings(complete: pd.DataFrame, covariates: Sequence[str]) -> list[str]:
+    """Covariate levels no treated patient has: those controls can never be matched."""
+    warnings = []
+    for col in covariates:
+        ser = complete[col]
+        if pd.api.types.is_numeric_dtype(ser) and ser.nunique() > 2:
+            continue
+        arms_by_level = complete.groupby(ser.astype(str))[TREATED].agg(["min", "max"])
+        only_control = list(arms_by_level.index[arms_by_level["max"] == 0])
+        if only_control:
+            warnings.append(
+                f"No blinatumomab patient has {col} = {', '.join(only_control)}: those controls "
+                "can never be matched and push their propensity scores towards 0 (widening a "
+                "caliper set in SDs). Consider restricting the historical pool to eligible patients."
+            )
+    return warnings
+
+
+def _cohort_key(cohort: Any, cache: StepCache | None, given: str | None) -> str | None:
+    """The cohort's content hash for the step keys (``None`` without a cache)."""
+    if given is not None or cache is None:
+        return given
+    return cohort_hash(require_frame(cohort, "cohort"))
+
+
+@dataclass(frozen=True)
+class _PoolSteps:
+    prepared: pd.DataFrame
+    pool: EligiblePool
+    cases: CompleteCases
+    model_reads: dict[str, Any]
+
+
+def _pool_steps(
+    cohort: pd.DataFrame, settings: Settings, run: _Runner, chash: str | None
+) -> _PoolSteps:
+    """The steps up to the matching pool, and what the propensity model reads."""
+    m = settings.matching
+    # the frames carry every column, the MRD groups included
+    frame_reads = {
+        "cohort": chash,
+        **_fields(settings, "matching.covariates", "mrd", "eligibility"),
+    }
+    prepared = run("prepare", frame_reads, lambda: prepare_cohort(cohort, settings))
+    # who may enter the comparison (by default the study's IR/HR historical pool)
+    pool: EligiblePool = run(
+        "eligible_pool", frame_reads, lambda: eligible_pool(prepared, settings.eligibility)
+    )
+    cases: CompleteCases = run(
+        "complete_cases",
+        {**frame_reads, **_fields(settings, "matching.exact")},
+        lambda: complete_cases(pool.frame, m.covariates, m.exact),
+    )
+    # the propensity model reads neither the MRD groups (unless it is fitted on them)
+    # nor anything downstream
+    pool_columns = [*m.covariates, *m.exact, settings.eligibility.range_column]
+    model_reads = {
+        "cohort": chash,
+        **_fields(settings, "matching.covariates", "matching.exact", "eligibility"),
+        **(_fields(settings, "mrd") if _reads_mrd(pool_columns) else {}),
+    }
+    return _PoolSteps(prepared, pool, cases, model_reads)
+
+
+def _sweep_reads(settings: Settings, model_reads: dict[str, Any]) -> dict[str, Any]:
+    """What the caliper sweep reads: the model's inputs and the matching but its caliper."""
+    return {
+        **model_reads,
+        "matching": replace(settings.matching, caliper=None),
+        **_fields(settings, "sweep_calipers", "conf_level"),
+    }
+
+
+class _Runner:
+    """Runs named steps, through a step cache when given, reporting progress."""
+
+    def __init__(
+        self, cache: StepCache | None, progress: Callable[[str, float], None] | None
+    ) -> None:
+        self.cache = cache
+        self.progress = progress
+
+    def __call__(self, step: str, inputs: dict[str, Any], compute: Callable[[], Any]) -> Any:
+        if self.progress is not None:
+            self.progress(step, STEPS.index(step) / len(STEPS))
+        if self.cache is None:
+            return compute()
+        return self.cache.get_or_compute(step, inputs, compute)
+
+
+@single_blas_thread
+def analyze(  # noqa: C901 (listed: may only shrink)
+    cohort: pd.DataFrame,
+    settings: Settings | None = None,
+    *,
+    sweep: bool = True,
+    replicates: int | None = None,
+    cache: StepCache | None = None,
+    progress: Callable[[str, float], None] | None = None,
+    cohort_key: str | None = None,
+) -> AnalysisResult:
+    """Compute everything the app shows for ``cohort`` under ``settings``.
+
+    The analysis runs as the named steps of :data:`STEPS` (each a public function
+    of this module). With a ``cache``, each step's result is kept under the
+    cohort's content hash and the settings fields the step reads, so that a later
+    call whose settings differ elsewhere reuses it; the result is identical to
+    that of a call without a cache.
+
+    Parameters
+    ----------
+    cohort : pandas.DataFrame
+        A canonical cohort (see ``docs/DATA_DICTIONARY.md``), e.g. from
+        :func:`blinastudy.data.cohort.load_cohort` or :func:`blinastudy.data.demo.make_demo_cohort`.
+    settings : Settings, optional
+        The analysis settings (defaults if omitted).
+    sweep : bool, default True
+        Also compute the caliper sweep (the heaviest part).
+    replicates : int, optional
+        Pair-bootstrap replicates for matched-sample intervals (default
+        ``settings.bootstrap.replicates``; the app passes its live number; 0 skips
+        the bootstrap).
+    cache : StepCache, optional
+        Where step results are kept and looked up (see :mod:`blinastudy.stepcache`).
+        Cached results are shared between the results returned: do not modify them.
+    progress : callable, optional
+        Called as ``progress(step, fraction)`` before each step, ``fraction`` being
+        the share of :data:`STEPS` before it (from 0 to below 1).
+    cohort_key : str, optional
+        The cohort's content hash (:func:`cohort_hash`) when the caller already has
+        it; computed otherwise.
+
+    Returns
+    -------
+    AnalysisResult
+
+    Raises
+    ------
+    InputError
+        When the cohort lacks what the analysis needs; the message says what.
+
+    Examples
+    --------
+    >>> from blinastudy.data.demo import make_demo_cohort
+    >>> res = analyze(make_demo_cohort(), Settings(), sweep=False)
+    >>> res.n
+    {'blinatumomab': 90, 'chemotherapy': 1000}
+
+    With a step cache, moving the MRD threshold refits no propensity model:
+
+    >>> from blinastudy.stepcache import StepCache
+    >>> steps = StepCache()
+    >>> cohort = make_demo_cohort()
+    >>> _ = analyze(cohort, Settings(), sweep=False, replicates=0, cache=steps)
+    >>> moved = Settings().update(mrd__threshold_pct=0.01)
+    >>> _ = analyze(cohort, moved, sweep=False, replicates=0, cache=steps)
+    >>> steps.runs["propensity"], steps.runs["matching"], steps.runs["mrd"]
+    (1, 1, 2)
+    """
+    settings = settings or Settings()
+    m = settings.matching
+    run = _Runner(cache, progress)
+    chash = _cohort_key(cohort, cache, cohort_key)
+    reps = settings.bootstrap.replicates if replicates is None else replicates
+    base = _pool_steps(cohort, settings, run, chash)
+    prepared, pool, cases, model_reads = base.prepared, base.pool, base.cases, base.model_reads
+    warnings: list[str] = []
+    n = {arm: int((prepared["arm"] == arm).sum()) for arm in ARMS}
+    warnings.extend(
+        f"Eligibility criterion on {col!r} not applied: this cohort has no such column."
+        for col in pool.skipped
+    )
+    frame, complete = cases.with_outcome, cases.complete
+    # patients without a complete outcome are excluded from every analysis: list them
+    if len(cases.excluded_outcome):
+        warnings.append(
+            f"{len(cases.excluded_outcome)} patient(s) have a missing outcome and are excluded "
+            "from every analysis (listed under 'excluded: missing outcome')."
+        )
+    # patients without a complete propensity covariate set cannot be matched: list them
+    if len(cases.excluded_matching):
+        warnings.append(
+            f"{len(cases.excluded_matching)} patient(s) lack a matching covariate and cannot "
+            "be matched (listed under 'excluded from matching')."
+        )
+    match_reads = {
+        **model_reads,
+        **_fields(settings, "matching"),
+        "mrd_group_column": "mrd_group" in complete.columns,
+    }
+    res: MatchResult | None = None
+    match_error: str | None = None
+    model: PropensityModel | None = None
+    try:
+        model = run("propensity", model_reads, lambda: propensity_model(complete, m.covariates))
+        fitted = model
+        res = with_current_columns(
+            run("matching", match_reads, lambda: run_matching(complete, m, fitted)), complete
+        )
+    except InputError as exc:
+        match_error = str(exc)
+        warnings.append(f"Matching failed: {exc}")
+    if model is not None:
+        warnings.extend(propensity_warnings(model))
+    warnings.extend(_control_only_warnings(complete, m.covariates))
+    bal = pd.DataFrame()
+    if res is not None:
+        matched_res = res
+        bal = run(
+            "balance",
+            match_reads,
+            lambda: matching_balance(complete, m.covariates, matched_res),
+        )
+    unmatched = pd.DataFrame(columns=["patient_id", "propensity", "reason"])
+    summary: dict[str, Any] = {
+        "n_treated": n[ARMS[0]],
+        "n_control_pool": n[ARMS[1]],
+        "n_control_eligible": int((pool.frame["arm"] == ARMS[1]).sum()),
+        "eligibility": [str(c) for c in pool.flow.counts["criterion"].tolist()[1:-1]],
+        "n_matched_treated": 0,
+        "n_matched_controls": 0,
+        "caliper_width": None,
+        "error": match_error,
+    }
+    if res is not None:
+        unmatched = res.unmatched.rename(columns={"treated": "patient_id"})
+        summary.update(
+            n_matched_treated=res.n_pairs,
+            n_matched_controls=int(res.pairs["control"].nunique()),
+            caliper_width=res.caliper_width if np.isfinite(res.caliper_width) else None,
+            caliper_sd=m.caliper,
+            scale=m.scale,
+            max_abs_smd_before=_max_abs_smd(bal, "smd_before"),
+            max_abs_smd_after=_max_abs_smd(bal, "smd_after"),
+        )
+        matched_res = res
+        efs_hr = run(
+            "matched_efs_hr",
+            {**match_reads, **_fields(settings, "conf_level")},
+            lambda: matched_efs_hazard_ratio(matched_res, settings.conf_level),
+        ).iloc[0]
+        summary["efs_hazard_ratio"] = {
+            "hr": float(efs_hr["hr"]),
+            "ci_lower": float(efs_hr["ci_lower"]),
+            "ci_upper": float(efs_hr["ci_upper"]),
+            "method": str(efs_hr["method"]),
+            "ph_p": float(efs_hr["ph_p"]),
+        }
+    if model is not None:
+        summary.update(
+            propensity_converged=model.converged,
+            propensity_iterations=model.iterations,
+            separation=model.separation,
+        )
+    base_vars = baseline_variables(list(frame.columns), m.covariates)
+    base_mrd = _fields(settings, "mrd") if _reads_mrd(base_vars) else {}
+    baseline_before = run(
+        "baseline_before",
+        {**model_reads, **base_mrd},
+        lambda: baseline_table(frame, TREATED, base_vars),
+    )
+    baseline_after = None
+    if res is not None:
+        matched_res = res
+        baseline_after = run(
+            "baseline_after",
+            {**match_reads, **base_mrd},
+            lambda: baseline_table(matched_res.matched, TREATED, base_vars),
+        )
+    weighting: WeightingResult | None = None
+    weight_reads = {**model_reads, **_fields(settings, "weighting")}
+    if len(complete) and all((complete["arm"] == a).any() for a in ARMS):
+        try:
+            weighting = run("weighting", weight_reads, lambda: weighting_result(complete, settings))
+        except InputError as exc:
+            warnings.append(f"Propensity weighting is not available: {exc}")
+    sample = study_population(
+        frame, complete, res, weighting, settings.population, settings.subgroup_filter
+    )
+    warnings.extend(sample.warnings)
+    design = sample.design
+    # the sample analysed, without and with the subgroup filter
+    pop_reads = {
+        **model_reads,
+        **_fields(settings, "population"),
+        **(match_reads if settings.population == "matched" else {}),
+        **(weight_reads if settings.population == "weighted" else {}),
+    }
+    flt = settings.subgroup_filter
+    survival_reads = {
+        **pop_reads,
+        **_fields(
+            settings,
+            "subgroup_filter",
+            "origin",
+            "landmark_months",
+            "horizon_months",
+            "conf_level",
+            "conf_type",
+            "logrank",
+            "bootstrap.random_state",
+            "relapse_includes_induction_failure",
+        ),
+        **(_fields(settings, "mrd") if flt is not None and _reads_mrd([flt[0]]) else {}),
+        "replicates": reps,
+    }
+
+    def one_endpoint(key: str) -> EndpointResult:
+        return endpoint_result(sample, key, settings, replicates=reps)
+
+    endpoints: dict[str, EndpointResult] = {
+        key: run(f"endpoint:{key}", survival_reads, functools.partial(one_endpoint, key))
         for key in ENDPOINTS
     }
-    immortal = _immortal_time(
-        endpoints,
-        survival_pop,
-        survival_uses,
-        _filtered(frame, settings.subgroup_filter),
-        settings,
-        design=design,
-        population=restricted,
+    immortal: _Immortal = run(
+        "immortal_time",
+        survival_reads,
+        lambda: _immortal_time(
+            endpoints,
+            sample.survival_pop,
+            sample.survival_uses,
+            _filtered(frame, settings.subgroup_filter),
+            settings,
+            design=design,
+            population=sample.description,
+        ),
     )
     km_key = settings.endpoint if settings.endpoint in ENDPOINTS else "efs"
-    estimates = effect_estimates(frame, complete, res, weighting, km_key, settings)
+    adjust = list(settings.adjust_covariates or m.covariates)
+    estimates = run(
+        "estimates",
+        {
+            **match_reads,
+            **weight_reads,
+            **_fields(settings, "conf_level", "e_value_rare_outcome", "adjust_covariates"),
+            **(_fields(settings, "mrd") if _reads_mrd(adjust) else {}),
+            "endpoint": km_key,
+        },
+        lambda: effect_estimates(frame, complete, res, weighting, km_key, settings),
+    )
     competing: dict[str, CompetingResult] = {}
     competing_note = ""
     try:
-        competing = {
-            key: _competing(
-                survival_pop,
-                key,
-                settings,
-                design=design,
-                population=restricted,
-                replicates=settings.bootstrap.replicates if replicates is None else replicates,
-                uses=survival_uses,
-            )
-            for key in COMPETING
-        }
+        competing = run(
+            "competing",
+            survival_reads,
+            lambda: competing_results(sample, settings, replicates=reps),
+        )
     except InputError as exc:
         competing_note = f"Cumulative incidence is not available: {exc}."
         if settings.endpoint in COMPETING:
             warnings.append(competing_note)
     shown = settings.endpoint if settings.endpoint in ENDPOINTS or competing else "efs"
-    tcol, ecol, _ = ENDPOINTS["efs" if shown in COMPETING else shown]
-    if shown in COMPETING:
-        # subgroups on the cause-specific hazard: competing events censored
-        pop = pop.assign(**{CAUSE: (cause_codes(pop, shown, settings) == 1).astype(int)})
-        ecol = CAUSE
-    by = [v for v in settings.subgroups if v in pop.columns]
-    missing_by = [v for v in settings.subgroups if v not in pop.columns]
+    by = [v for v in settings.subgroups if v in sample.pop.columns]
+    missing_by = [v for v in settings.subgroups if v not in sample.pop.columns]
     if missing_by:
         warnings.append(f"Subgroup variable(s) not in this cohort: {', '.join(missing_by)}.")
-    forest_table = forest(
-        pop,
-        tcol,
-        ecol,
-        TREATED,
-        by,
-        conf_level=settings.conf_level,
-        cluster=PATIENT if design.reused else cluster,
-        weights=design.weights,
+    endpoint_fields = ("conf_level", "relapse_includes_induction_failure")
+    forest_table = run(
+        "forest",
+        {
+            **pop_reads,
+            **_fields(settings, *endpoint_fields),
+            **(_fields(settings, "mrd") if _reads_mrd(by) else {}),
+            "endpoint": shown,
+            "subgroups": by,
+        },
+        lambda: forest_result(sample, shown, by, settings),
     )
-    if shown in COMPETING:
-        forest_table = _with_competing_counts(forest_table, pop, shown, settings)
     few = forest_table[(forest_table["events_treated"] + forest_table["events_control"]) < 5]
     if len(few):
         warnings.append(
             f"{len(few)} subgroup level(s) have fewer than 5 events: their hazard ratios are "
             "imprecise and should not be over-read."
         )
+    mrd = run(
+        "mrd",
+        {
+            **pop_reads,
+            **_fields(settings, *endpoint_fields, "mrd", "conf_type", "horizon_months"),
+            "endpoint": shown,
+        },
+        lambda: mrd_result(sample, shown, settings),
+    )
     result = AnalysisResult(
         settings=settings,
-        cohort_hash=cohort_hash(cohort),
+        cohort_hash=chash if chash is not None else cohort_hash(cohort),
         version=__version__,
         n=n,
         warnings=warnings,
@@ -2631,8 +3252,8 @@ def analyze(  # noqa: C901 (listed: may only shrink)
         match_error=match_error,
         matching_summary=summary,
         unmatched=unmatched,
-        excluded_from_matching=excluded_matching,
-        excluded_outcome=excluded_outcome,
+        excluded_from_matching=cases.excluded_matching,
+        excluded_outcome=cases.excluded_outcome,
         balance=bal,
         baseline_before=baseline_before,
         baseline_after=baseline_after,
@@ -2642,17 +3263,66 @@ def analyze(  # noqa: C901 (listed: may only shrink)
         time_dependent=immortal.sample,
         time_dependent_all=immortal.all_patients,
         immortal_advice=immortal.advice,
-        mrd=_mrd(pop, settings, shown),
+        mrd=mrd,
         forest=forest_table,
         design=design,
         blina_start_median=_start_median(frame),
-        flow=patient_flow(eligibility_flow, frame, complete, res),
-        ineligible=eligibility_flow.excluded,
+        flow=patient_flow(pool.flow, frame, complete, res),
+        ineligible=pool.flow.excluded,
         competing=competing,
         competing_note=competing_note,
         weighting=weighting,
         estimates=estimates,
     )
     if sweep and len(complete):
-        result.sweep = caliper_sweep(complete, settings)
+        sweep_model = model
+        result.sweep = run(
+            "sweep",
+            _sweep_reads(settings, model_reads),
+            lambda: caliper_sweep(complete, settings, model=sweep_model),
+        )
     return result
+
+
+@single_blas_thread
+def sweep_result(
+    cohort: pd.DataFrame,
+    settings: Settings | None = None,
+    *,
+    cache: StepCache | None = None,
+    progress: Callable[[str, float], None] | None = None,
+    cohort_key: str | None = None,
+) -> pd.DataFrame:
+    """The caliper sweep of ``cohort`` alone: ``analyze(cohort, settings).sweep``.
+
+    Runs only the steps the sweep reads (cohort preparation, eligibility, complete
+    cases, propensity model), with the same cache keys as :func:`analyze`, so that
+    the propensity model is fitted once for both.
+
+    Examples
+    --------
+    >>> from blinastudy.data.demo import make_demo_cohort
+    >>> from blinastudy.stepcache import StepCache
+    >>> steps = StepCache()
+    >>> s = Settings(sweep_calipers=(0.1, 0.2))
+    >>> table = sweep_result(make_demo_cohort(), s, cache=steps)
+    >>> table["caliper"].tolist(), steps.runs["propensity"]
+    ([0.1, 0.2], 1)
+    """
+    settings = settings or Settings()
+    run = _Runner(cache, progress)
+    base = _pool_steps(cohort, settings, run, _cohort_key(cohort, cache, cohort_key))
+    complete = base.cases.complete
+    if not len(complete):
+        return pd.DataFrame()
+    model = run(
+        "propensity",
+        base.model_reads,
+        lambda: propensity_model(complete, settings.matching.covariates),
+    )
+    table: pd.DataFrame = run(
+        "sweep",
+        _sweep_reads(settings, base.model_reads),
+        lambda: caliper_sweep(complete, settings, model=model),
+    )
+    return table

@@ -96,3 +96,15 @@ def test_competing_cohort_builds() -> None:
     frame = cmprsk.build_competing(20, 200, seed=1)
     assert len(frame) == 220
     assert set(np.unique(frame.filter(like="status").to_numpy())) <= {0, 1, 2}
+
+
+def test_controls_measure_one_change_at_tiny_size() -> None:
+    controls = _load("bench_controls")
+    rows = controls.measure(controls.CONTROLS[-3:-1], repeats=1, live_replicates=10)
+    assert [r["control"] for r in rows] == [
+        "first load (empty cache)",
+        "MRD threshold",
+        "subgroup variables",
+    ]
+    assert "propensity" not in rows[1]["steps"] and "mrd" in rows[1]["steps"]
+    assert all(r["reference"] > 0 for r in rows)

@@ -12,7 +12,9 @@ The cohort and the :class:`~blinastudy.settings.Settings` live in one
 field: they start from the settings and write back through an ``on_change``
 callback, so the settings object is always the whole state of the analysis.
 Results come from :func:`blinastudy.analysis.analyze`, cached per session by the
-cohort's content hash and the settings JSON, in memory only.
+cohort's content hash and the settings JSON, in memory only; beneath that, a
+per-session :class:`~blinastudy.stepcache.StepCache` keeps each analysis step, so
+that a control change recomputes only the steps that read it.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Any, TypeVar
 import pandas as pd
 import streamlit as st
 
-from blinastudy.analysis import AnalysisResult, analyze
+from blinastudy.analysis import AnalysisResult, analyze, sweep_result
 from blinastudy.core.errors import InputError
 from blinastudy.data.cohort import content_hash
 from blinastudy.data.demo import DEMO_LABEL, make_demo_cohort
@@ -38,6 +40,7 @@ from blinastudy.report.export import to_csv_bytes
 from blinastudy.report.figures import figure
 from blinastudy.report.teaching import TEXTS, TITLES, explain
 from blinastudy.settings import Settings
+from blinastudy.stepcache import StepCache
 from pages.common.ui_state import adapt_settings, analysis_key, get_field, sweep_settings
 
 LOG = logging.getLogger("blinastudy.app")
@@ -219,15 +222,44 @@ def bound(
 # --------------------------------------------------------------------------------------
 
 
+STEPS_KEY = "blinastudy.steps"
+#: Bounds of a session's step cache: entries, and estimated bytes.
+STEP_CACHE_ENTRIES = 256
+STEP_CACHE_BYTES = 150_000_000
+
+
+def _step_cache() -> StepCache:
+    """The session's step cache (in session state: freed with the session)."""
+    cache = st.session_state.get(STEPS_KEY)
+    if not isinstance(cache, StepCache):
+        cache = StepCache(max_entries=STEP_CACHE_ENTRIES, max_bytes=STEP_CACHE_BYTES)
+        st.session_state[STEPS_KEY] = cache
+    return cache
+
+
 @st.cache_data(scope="session", max_entries=24, show_spinner=False)
-def _analysis(cohort_key: str, settings_json: str, _cohort: pd.DataFrame) -> AnalysisResult:
+def _analysis(
+    cohort_key: str, settings_json: str, _cohort: pd.DataFrame, _steps: StepCache
+) -> AnalysisResult:
+    # Whole results by settings (instant back-and-forth); below them, the session's
+    # step cache recomputes only the steps whose inputs changed.
     settings = Settings.from_json(settings_json)
-    return analyze(_cohort, settings, sweep=False, replicates=settings.bootstrap.live_replicates)
+    return analyze(
+        _cohort,
+        settings,
+        sweep=False,
+        replicates=settings.bootstrap.live_replicates,
+        cache=_steps,
+        cohort_key=cohort_key,
+    )
 
 
 @st.cache_data(scope="session", max_entries=8, show_spinner=False)
-def _sweep(cohort_key: str, settings_json: str, _cohort: pd.DataFrame) -> pd.DataFrame:
-    return analyze(_cohort, Settings.from_json(settings_json), sweep=True, replicates=0).sweep
+def _sweep(
+    cohort_key: str, settings_json: str, _cohort: pd.DataFrame, _steps: StepCache
+) -> pd.DataFrame:
+    settings = Settings.from_json(settings_json)
+    return sweep_result(_cohort, settings, cache=_steps, cohort_key=cohort_key)
 
 
 def result() -> AnalysisResult | None:
@@ -237,7 +269,7 @@ def result() -> AnalysisResult | None:
     try:
         replicates = s.settings.bootstrap.live_replicates
         with st.spinner(f"Updating the analysis (pair bootstrap, {replicates} replicates)..."):
-            return _analysis(s.cohort_hash, analysis_key(s.settings), s.cohort)
+            return _analysis(s.cohort_hash, analysis_key(s.settings), s.cohort, _step_cache())
     except InputError as exc:
         error = exc
     flt = s.settings.subgroup_filter
@@ -246,7 +278,7 @@ def result() -> AnalysisResult | None:
         # matched set): drop the filter if that is what stops the analysis.
         unfiltered = s.settings.update(subgroup_filter=None)
         try:
-            res = _analysis(s.cohort_hash, analysis_key(unfiltered), s.cohort)
+            res = _analysis(s.cohort_hash, analysis_key(unfiltered), s.cohort, _step_cache())
         except InputError:
             res = None
         if res is not None:
@@ -266,7 +298,9 @@ def sweep() -> pd.DataFrame | None:
     s = store()
     try:
         with st.spinner("Matching at every caliper width..."):
-            return _sweep(s.cohort_hash, sweep_settings(s.settings).to_json(), s.cohort)
+            return _sweep(
+                s.cohort_hash, sweep_settings(s.settings).to_json(), s.cohort, _step_cache()
+            )
     except InputError as exc:
         st.warning(f"The caliper sweep cannot run: {exc}")
         return None

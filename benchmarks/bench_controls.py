@@ -1,0 +1,192 @@
+"""Per-control benchmark: from one changed setting to the new result, with the step cache warm.
+
+On the demo cohort, for each control of the app (caliper, ratio, replacement,
+exact strata, endpoint, time origin, landmark month, MRD time point and
+threshold, subgroup variables, method), this script warms a
+:class:`~blinastudy.stepcache.StepCache` at the default settings (untimed),
+moves that one control, and times what the app then computes for the page that
+shows it: :func:`~blinastudy.analysis.analyze` (live bootstrap replicates) and,
+for the matching controls, the caliper sweep (:func:`~blinastudy.analysis.sweep_result`).
+Beside it, the same work without a step cache (every step recomputed, as before
+steps were cached), and the first load (empty cache). Every time is a ratio to
+one lifelines ``CoxPHFitter`` fit (clustered on the pair) of EFS on the matched
+demo sample, timed in the same process; CPU time (``time.process_time``) by
+default, medians of ``--repeats`` runs.
+
+Run: ``python benchmarks/bench_controls.py [--quick] [--repeats N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import pandas as pd
+from _common import ROOT, blas_threads, fmt_ratio, machine_description, print_table
+from bench_live import build_inputs, lifelines_reference
+
+from blinastudy.analysis import analyze, sweep_result
+from blinastudy.settings import Settings
+from blinastudy.stepcache import StepCache
+
+
+@dataclass(frozen=True)
+class Control:
+    """One control of the app, the change timed, and whether its page shows the sweep."""
+
+    name: str
+    changes: dict[str, Any]
+    sweep: bool = False
+
+
+CONTROLS = (
+    Control("caliper", {"matching__caliper": 0.1}, sweep=True),
+    Control("ratio", {"matching__ratio": 2}, sweep=True),
+    Control("replacement", {"matching__replace": True}, sweep=True),
+    Control("exact strata", {"matching__exact": ("risk_group",)}, sweep=True),
+    Control("endpoint", {"endpoint": "os"}),
+    Control("time origin", {"origin": "landmark"}),
+    Control("landmark month", {"landmark_months": 6.0}),
+    Control("MRD time point", {"mrd__timepoint": "day15"}),
+    Control("MRD threshold", {"mrd__threshold_pct": 0.01}),
+    Control("subgroup variables", {"subgroups": ("sex", "age_band", "risk_group")}),
+    Control("method (weighting)", {"population": "weighted"}),
+)
+
+
+def page_work(
+    cohort: pd.DataFrame, settings: Settings, cache: StepCache | None, sweep: bool
+) -> Callable[[], None]:
+    """What the app computes for the page: the analysis, and the sweep where shown."""
+
+    def run() -> None:
+        analyze(
+            cohort,
+            settings,
+            sweep=False,
+            replicates=settings.bootstrap.live_replicates,
+            cache=cache,
+        )
+        if sweep:
+            sweep_result(cohort, settings, cache=cache)
+
+    return run
+
+
+def _timed(fn: Callable[[], None], clock: Callable[[], float]) -> float:
+    gc.collect()
+    start = clock()
+    fn()
+    return clock() - start
+
+
+def measure(
+    controls: tuple[Control, ...] = CONTROLS,
+    *,
+    repeats: int = 5,
+    live_replicates: int | None = None,
+    clock: Callable[[], float] = time.process_time,
+) -> list[dict[str, Any]]:
+    """Rows per control: median times (seconds) with a warm step cache, without one,
+    and of the reference fit timed just before, plus the steps recomputed."""
+    inputs = build_inputs()
+    base = inputs.settings
+    if live_replicates is not None:
+        base = base.update(bootstrap__live_replicates=live_replicates)
+    cohort = inputs.cohort
+    reference = lifelines_reference(inputs)
+    reference()  # warm-up
+    rows = []
+    first = [
+        (_timed(reference, clock), _timed(page_work(cohort, base, StepCache(), True), clock))
+        for _ in range(repeats)
+    ]
+    rows.append(
+        {
+            "control": "first load (empty cache)",
+            "reference": statistics.median(r for r, _ in first),
+            "cached": statistics.median(t for _, t in first),
+            "uncached": statistics.median(t for _, t in first),
+            "steps": "all",
+        }
+    )
+    for control in controls:
+        moved = base.update(**control.changes)
+        refs, warm, cold = [], [], []
+        steps: list[str] = []
+        for _ in range(repeats):
+            cache = StepCache()
+            page_work(cohort, base, cache, control.sweep)()  # warm, untimed
+            before = dict(cache.runs)
+            refs.append(_timed(reference, clock))
+            warm.append(_timed(page_work(cohort, moved, cache, control.sweep), clock))
+            cold.append(_timed(page_work(cohort, moved, None, control.sweep), clock))
+            steps = [s for s in cache.runs if cache.runs[s] > before.get(s, 0)]
+        rows.append(
+            {
+                "control": control.name,
+                "reference": statistics.median(refs),
+                "cached": statistics.median(warm),
+                "uncached": statistics.median(cold),
+                "steps": ", ".join(steps) or "none",
+            }
+        )
+    return rows
+
+
+def report(rows: list[dict[str, Any]]) -> None:
+    """Print the ratios to the reference fit."""
+    print_table(
+        ["control", "step cache warm", "no step cache", "steps recomputed"],
+        [
+            [
+                r["control"],
+                fmt_ratio(r["cached"] / r["reference"]),
+                fmt_ratio(r["uncached"] / r["reference"]),
+                r["steps"],
+            ]
+            for r in rows
+        ],
+    )
+    ref_ms = 1000 * statistics.median(r["reference"] for r in rows)
+    print(f"\nReference: one lifelines CoxPHFitter fit, median {ref_ms:.1f} ms here.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    parser.add_argument("--repeats", type=int, default=None, help="timed runs per control")
+    parser.add_argument(
+        "--clock", choices=["wall", "cpu"], default="cpu", help="cpu (default) or wall time"
+    )
+    parser.add_argument(
+        "--json", type=Path, default=ROOT / "benchmarks" / "out" / "bench_controls.json"
+    )
+    args = parser.parse_args(argv)
+    repeats = args.repeats or (2 if args.quick else 7)
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    with blas_threads(1):
+        print(f"Machine: {machine_description()}")
+        print(f"Demo cohort, default settings; median of {repeats} runs, {args.clock} clock")
+        print("Time from the changed setting to the page's results, / one lifelines Cox fit\n")
+        rows = measure(repeats=repeats, clock=clock)
+        report(rows)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(
+        json.dumps({"machine": machine_description(), "repeats": repeats, "rows": rows}, indent=2)
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
