@@ -1,7 +1,7 @@
 """BlinaStudy app: the router over the pages in ``pages/``.
 
 Run with ``streamlit run app.py``. The session's cohort (the synthetic demo
-cohort until the user uploads one) and its :class:`~blinastudy.settings.Settings`
+cohort until the user uploads one) and its :class:`~blinastudy.analysis.settings.Settings`
 live in ``st.session_state`` (see :mod:`pages.common.ui`); each file in ``pages/``
 draws one page, with the shared sidebar, from the cached
 :func:`blinastudy.analysis.analyze` result.

@@ -31,8 +31,8 @@ HR_LABEL = "EFS hazard ratio"
 def reference_seconds(calipers: list[float], repeats: int = 3) -> float:
     """Median time of one ``analyze()`` (no sweep) over the given caliper settings."""
     from blinastudy.analysis import analyze
+    from blinastudy.analysis.settings import Settings
     from blinastudy.data.demo import make_demo_cohort
-    from blinastudy.settings import Settings
 
     cohort = make_demo_cohort()
     times = []

@@ -3,7 +3,7 @@
 On the demo cohort, for each control of the app (caliper, ratio, replacement,
 exact strata, endpoint, time origin, landmark month, MRD time point and
 threshold, subgroup variables, method), this script warms a
-:class:`~blinastudy.stepcache.StepCache` at the default settings (untimed),
+:class:`~blinastudy.analysis.stepcache.StepCache` at the default settings (untimed),
 moves that one control, and times what the app then computes for the page that
 shows it: :func:`~blinastudy.analysis.analyze` (live bootstrap replicates) and,
 for the matching controls, the caliper sweep (:func:`~blinastudy.analysis.sweep_result`).
@@ -36,8 +36,8 @@ from _common import ROOT, blas_threads, fmt_ratio, machine_description, print_ta
 from bench_live import build_inputs, lifelines_reference
 
 from blinastudy.analysis import analyze, sweep_result
-from blinastudy.settings import Settings
-from blinastudy.stepcache import StepCache
+from blinastudy.analysis.settings import Settings
+from blinastudy.analysis.stepcache import StepCache
 
 
 @dataclass(frozen=True)

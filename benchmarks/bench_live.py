@@ -57,9 +57,9 @@ from blinastudy.analysis import (
     caliper_sweep,
     prepare_cohort,
 )
+from blinastudy.analysis.settings import Settings
 from blinastudy.data.demo import make_demo_cohort
 from blinastudy.report.charts import km_chart
-from blinastudy.settings import Settings
 from blinastudy.stats.subgroups import forest
 
 BUDGET_ANALYZE = 0.100  # seconds: analyze well under this

@@ -168,7 +168,7 @@ def _parser() -> _Parser:
 
 def _read_text(path: str, what: str) -> str:
     """A small UTF-8 text file (settings, mapping): regular files only, size capped."""
-    from blinastudy.settings import MAX_SETTINGS_BYTES
+    from blinastudy.analysis.settings import MAX_SETTINGS_BYTES
 
     p = Path(path)
     try:
@@ -195,8 +195,8 @@ def _read_text(path: str, what: str) -> str:
 
 
 def _load_settings(path: str | None) -> Any:
+    from blinastudy.analysis.settings import Settings
     from blinastudy.report.stamp import settings_from_saved
-    from blinastudy.settings import Settings
 
     if path is None:
         return Settings()

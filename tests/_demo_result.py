@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from blinastudy.analysis import AnalysisResult, analyze
+from blinastudy.analysis.settings import Settings
 from blinastudy.data.demo import make_demo_cohort
-from blinastudy.settings import Settings
 
 #: The fixed export date used by tests, so outputs are reproducible.
 WHEN = datetime(2025, 3, 14, 9, 26, 53, tzinfo=UTC)

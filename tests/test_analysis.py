@@ -19,10 +19,10 @@ from blinastudy.analysis import (
     mrd_label,
     prepare_cohort,
 )
+from blinastudy.analysis.settings import Settings
 from blinastudy.core.errors import InputError
 from blinastudy.data.demo import make_demo_cohort
 from blinastudy.data.eligibility import Eligibility
-from blinastudy.settings import Settings
 from blinastudy.stats.matching import match
 from blinastudy.stats.survival import cox, kaplan_meier, logrank, survival_at
 

@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from blinastudy.analysis.settings import Settings
 from blinastudy.data.demo import DEMO_LABEL, make_demo_cohort
-from blinastudy.settings import Settings
 from pages.common.ui_state import adapt_settings
 
 ROOT = Path(__file__).resolve().parents[1]

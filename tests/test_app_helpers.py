@@ -9,6 +9,7 @@ import math
 import pandas as pd
 import pytest
 
+from blinastudy.analysis.settings import Settings
 from blinastudy.core.errors import InputError
 from blinastudy.core.formatting import (
     fmt_num,
@@ -18,7 +19,6 @@ from blinastudy.core.formatting import (
 from blinastudy.data.demo import make_demo_cohort
 from blinastudy.data.mapping import Mapping
 from blinastudy.data.schema import Problem
-from blinastudy.settings import Settings
 from pages.common import ui_state
 from pages.common.ui_state import (
     CALIPER_OPTIONS,

@@ -22,9 +22,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from blinastudy.analysis.settings import Settings
 from blinastudy.data.cohort import combine_cohorts, content_hash, read_table
 from blinastudy.data.mapping import Mapping, review_mapping, suggest_mapping
-from blinastudy.settings import Settings
 from pages.common.ui_state import (
     KEEP_NAME,
     READ_AS_BLANK,

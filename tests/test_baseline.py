@@ -6,7 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from blinastudy.baseline import BASELINE_COLUMNS, baseline_table, categorical_smd, continuous_smd
+from blinastudy.analysis.baseline import (
+    BASELINE_COLUMNS,
+    baseline_table,
+    categorical_smd,
+    continuous_smd,
+)
 from blinastudy.core.errors import InputError
 
 

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from blinastudy.analysis import analyze
+from blinastudy.analysis.settings import Settings
 from blinastudy.data.demo import make_demo_cohort
 from blinastudy.report import charts
-from blinastudy.settings import Settings
 
 
 @pytest.fixture(scope="module")

@@ -15,11 +15,11 @@ from pptx import Presentation
 
 from blinastudy import cli
 from blinastudy.analysis import analyze
+from blinastudy.analysis.settings import Settings
 from blinastudy.data.cohort import combine_cohorts, load_cohort
 from blinastudy.data.mapping import Mapping
 from blinastudy.report.export import FORMULA_PREFIXES
 from blinastudy.report.html import FIGURE_TITLES
-from blinastudy.settings import Settings
 from tests._demo_result import demo_cohort, demo_result
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 
 from blinastudy.analysis import analyze
+from blinastudy.analysis.settings import Settings
 from blinastudy.data.cohort import combine_cohorts
 from blinastudy.data.mapping import Mapping
 from blinastudy.report.codegen import show_code
-from blinastudy.settings import Settings
 from tests._demo_result import demo_cohort, demo_result
 
 

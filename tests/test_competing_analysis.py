@@ -14,9 +14,9 @@ from blinastudy.analysis import (
     cause_codes,
     matched_sample,
 )
+from blinastudy.analysis.settings import Settings
 from blinastudy.core.errors import InputError
 from blinastudy.data.demo import make_demo_cohort
-from blinastudy.settings import Settings
 from blinastudy.stats.survival import cox, cumulative_incidence, fine_gray, gray_test, kaplan_meier
 from blinastudy.stats.survival.km import survival_at
 

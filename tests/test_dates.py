@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from blinastudy import cli
 from blinastudy.analysis import cohort_hash
+from blinastudy.analysis.settings import Settings
 from blinastudy.core.errors import InputError
 from blinastudy.data.cohort import (
     combine_cohorts,
@@ -40,7 +41,6 @@ from blinastudy.data.mapping import (
     suggest_mapping,
 )
 from blinastudy.data.schema import CohortError, Problem
-from blinastudy.settings import Settings
 
 EXPORTS = Path(__file__).resolve().parent / "data" / "exports"
 D = dt.date

@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 
 from blinastudy.analysis import analyze, missing_outcome, prepare_cohort, propensity_warnings
+from blinastudy.analysis.settings import Settings
 from blinastudy.core.errors import InputError
 from blinastudy.data.cohort import load_cohort
 from blinastudy.data.demo import make_demo_cohort
 from blinastudy.report.html import html_report, result_tables
 from blinastudy.report.methods import methods_text
-from blinastudy.settings import Settings
 from blinastudy.stats.matching import fit_propensity
 
 

@@ -9,10 +9,10 @@ import re
 import pytest
 
 from blinastudy.analysis import analyze
+from blinastudy.analysis.settings import Settings
 from blinastudy.report import charts
 from blinastudy.report.figures import FIGURE_NAMES, SYNTHETIC_MARK, figure, result_figures
 from blinastudy.report.html import result_charts
-from blinastudy.settings import Settings
 from tests._demo_result import demo_cohort, demo_result
 
 

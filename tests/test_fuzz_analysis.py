@@ -25,9 +25,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from blinastudy.analysis import analyze
+from blinastudy.analysis.settings import Settings
 from blinastudy.core.errors import InputError
 from blinastudy.data.cohort import CohortError, Limits, load_cohort
-from blinastudy.settings import Settings
 from blinastudy.stats.balance import balance
 from blinastudy.stats.matching import match
 from blinastudy.stats.subgroups import forest

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from blinastudy.analysis import AnalysisResult, analyze
+from blinastudy.analysis.settings import Settings
 from blinastudy.data.demo import make_demo_cohort
-from blinastudy.settings import Settings
 from blinastudy.stats.model_checks import MIN_BIN_EVENTS, ph_check, rmst_comparison
 from blinastudy.stats.survival import (
     cox,

@@ -15,9 +15,9 @@ import pytest
 from streamlit.runtime.caching import cache_data_api
 from streamlit.testing.v1 import AppTest
 
+from blinastudy.analysis.settings import Settings
 from blinastudy.data.cohort import content_hash
 from blinastudy.data.demo import make_demo_cohort
-from blinastudy.settings import Settings
 from pages.common import ui
 from pages.common.ui_state import analysis_key
 

@@ -21,9 +21,6 @@ PACKAGE = ROOT / "blinastudy"
 
 LAYERS = ("core", "data", "stats", "analysis", "report")
 
-#: Top-level modules of the analysis layer that still sit beside the folders.
-ANALYSIS_MODULES = {"analysis", "settings", "baseline"}
-
 #: Stable import names kept for scripts: module -> the layer module it re-exports.
 STABLE_NAMES = {
     "errors": "blinastudy.core.errors",
@@ -38,6 +35,7 @@ STABLE_NAMES = {
     "weighting": "blinastudy.stats.weighting",
     "sensitivity": "blinastudy.stats.sensitivity",
     "subgroups": "blinastudy.stats.subgroups",
+    "settings": "blinastudy.analysis.settings",
 }
 
 #: The app side inside the package: consumers of every layer.
@@ -67,8 +65,6 @@ def _layer_of_module(name: str) -> int | None:
         return None
     if parts[1] in LAYERS:
         return LAYERS.index(parts[1])
-    if parts[1] in ANALYSIS_MODULES:
-        return LAYERS.index("analysis")
     if parts[1] in STABLE_NAMES:
         return _layer_of_module(STABLE_NAMES[parts[1]])
     return None
@@ -83,8 +79,6 @@ def _layer_of_file(path: Path) -> str:
     if len(rel.parts) > 1:
         return rel.parts[0]
     stem = path.stem
-    if stem in ANALYSIS_MODULES:
-        return "analysis"
     if stem in STABLE_NAMES:
         return "stable"
     if stem in APP_MODULES:

@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 
 from blinastudy.analysis import TREATED, AnalysisResult, analyze, austin_cafri, matched_sample
+from blinastudy.analysis.settings import Settings
 from blinastudy.data.demo import make_demo_cohort
-from blinastudy.settings import Settings
 from blinastudy.stats.survival import cox_fit
 
 DATA = Path(__file__).resolve().parent / "data"

@@ -7,9 +7,9 @@ from hypothesis import given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
+from blinastudy.analysis.settings import Settings
 from blinastudy.core.formatting import fmt_ci, fmt_hr, fmt_level, fmt_num, fmt_p, fmt_pct, hr_cell
 from blinastudy.report.methods import methods_text
-from blinastudy.settings import Settings
 from tests._demo_result import demo_result
 
 DEFAULT = methods_text(Settings())

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from blinastudy.analysis import derive_columns
+from blinastudy.analysis.settings import Settings
 from blinastudy.core.errors import InputError
 from blinastudy.data.mapping import Mapping, map_cohort, review_mapping
 from blinastudy.data.mrd_text import (
@@ -23,7 +24,6 @@ from blinastudy.data.mrd_text import (
     mrd_reading,
     read_mrd_cell,
 )
-from blinastudy.settings import Settings
 
 NAN = math.nan
 

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from blinastudy.analysis import analyze
+from blinastudy.analysis.settings import Settings
 from blinastudy.report.html import (
     FIGURE_TITLES,
     PATIENT_TABLES,
@@ -24,7 +25,6 @@ from blinastudy.report.html import (
 )
 from blinastudy.report.methods import methods_text
 from blinastudy.report.stamp import is_demo, stamp, stamp_line
-from blinastudy.settings import Settings
 from tests._demo_result import WHEN, demo_cohort, demo_result, demo_svgs
 
 

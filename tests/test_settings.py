@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from blinastudy.analysis.settings import DEFAULT_COVARIATES, Settings
 from blinastudy.core.errors import InputError
-from blinastudy.settings import DEFAULT_COVARIATES, Settings
 
 
 def test_defaults_round_trip() -> None:

@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from blinastudy.analysis import STEPS, AnalysisResult, analyze, sweep_result
+from blinastudy.analysis.settings import Settings
+from blinastudy.analysis.stepcache import StepCache, approx_nbytes, step_key
 from blinastudy.data.demo import make_demo_cohort
-from blinastudy.settings import Settings
-from blinastudy.stepcache import StepCache, approx_nbytes, step_key
 
 REPS = 20  # bootstrap replicates: few, but the bootstrap runs
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from blinastudy.analysis.settings import Settings
 from blinastudy.core.errors import InputError
 from blinastudy.core.formatting import fmt_hr, fmt_num, fmt_p
 from blinastudy.report.teaching import KEYS, TEXTS, TITLES, explain
-from blinastudy.settings import Settings
 from tests._demo_result import demo_result
 
 REQUIRED = {"caliper", "smd", "immortal_time", "mrd_threshold", "forest", "firth", "kmunicate"}

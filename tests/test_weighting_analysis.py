@@ -14,8 +14,8 @@ from blinastudy.analysis import (
     matching_pool,
     prepare_cohort,
 )
+from blinastudy.analysis.settings import Settings
 from blinastudy.data.demo import make_demo_cohort
-from blinastudy.settings import Settings
 from blinastudy.stats.balance import balance, effective_sample_size
 from blinastudy.stats.sensitivity import e_value
 from blinastudy.stats.survival import cox, cutpoint, kaplan_meier, survival_at

@@ -1,7 +1,7 @@
 """Python source that reproduces an analysis from its saved settings.
 
 :func:`show_code` writes a short, runnable script: it loads the cohort, rebuilds
-the :class:`~blinastudy.settings.Settings` from their JSON, runs
+the :class:`~blinastudy.analysis.settings.Settings` from their JSON, runs
 :func:`~blinastudy.analysis.analyze` and prints the key numbers, then repeats the
 selected endpoint's analysis with the lower-level calls
 (:func:`~blinastudy.analysis.prepare_cohort`, :func:`~blinastudy.stats.matching.match`,
@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from blinastudy import __version__
-from blinastudy.settings import Settings
+from blinastudy.analysis.settings import Settings
 
 if TYPE_CHECKING:
     pass
@@ -151,7 +151,7 @@ def show_code(
 
     Examples
     --------
-    >>> from blinastudy.settings import Settings
+    >>> from blinastudy.analysis.settings import Settings
     >>> code = show_code(Settings().update(matching__caliper=0.1))
     >>> "caliper=0.1," in code and 'cluster="pair"' in code
     True
@@ -196,7 +196,7 @@ def show_code(
                 "from blinastudy.data.eligibility import apply_eligibility",
                 "from blinastudy.core.errors import InputError",
                 "from blinastudy.stats.matching import balance, match",
-                "from blinastudy.settings import Settings",
+                "from blinastudy.analysis.settings import Settings",
                 "from blinastudy.stats.subgroups import forest",
                 "from blinastudy.stats.survival import (\n"
                 "    cox_fit,\n"

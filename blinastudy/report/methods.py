@@ -1,7 +1,7 @@
 """A methods paragraph written from the settings (and, when given, the result).
 
 :func:`methods_text` describes what :func:`blinastudy.analysis.analyze` did
-under a :class:`~blinastudy.settings.Settings`: the propensity model, the
+under a :class:`~blinastudy.analysis.settings.Settings`: the propensity model, the
 matching options, balance, the time origin, the survival estimators, the MRD
 grouping and the subgroup tests. Every option that changes a number changes the
 text. With an :class:`~blinastudy.analysis.AnalysisResult` it also gives the
@@ -19,9 +19,9 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from blinastudy import __version__
+from blinastudy.analysis.settings import Settings
 from blinastudy.core.formatting import fmt_level, fmt_num, is_finite, words
 from blinastudy.data.schema import COVARIATE_LABELS, label
-from blinastudy.settings import Settings
 
 if TYPE_CHECKING:
     from blinastudy.analysis import AnalysisResult
@@ -375,7 +375,7 @@ def methods_text(settings: Settings, result: AnalysisResult | None = None) -> st
 
     Examples
     --------
-    >>> from blinastudy.settings import Settings
+    >>> from blinastudy.analysis.settings import Settings
     >>> text = methods_text(Settings())
     >>> "1:1 greedy nearest-neighbour matching without replacement" in text
     True

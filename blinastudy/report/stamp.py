@@ -1,7 +1,7 @@
 """The stamp on every export: settings, cohort content hash, package version, date.
 
 A stamp says exactly which analysis an exported file shows: the full
-:class:`~blinastudy.settings.Settings`, the SHA-256 of the cohort's content
+:class:`~blinastudy.analysis.settings.Settings`, the SHA-256 of the cohort's content
 (:func:`blinastudy.analysis.cohort_hash`), the BlinaStudy version and the date
 of the export in UTC. With the same cohort file, the same settings and the same
 version, :func:`blinastudy.analysis.analyze` gives the same numbers again.
@@ -16,8 +16,8 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from blinastudy.analysis.settings import Settings
 from blinastudy.core.errors import InputError
-from blinastudy.settings import Settings
 
 if TYPE_CHECKING:
     from blinastudy.analysis import AnalysisResult

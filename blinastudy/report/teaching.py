@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from blinastudy.analysis.settings import Settings
 from blinastudy.core.errors import InputError
 from blinastudy.core.formatting import (
     fmt_hr,
@@ -29,7 +30,6 @@ from blinastudy.report.methods import (
     label,
     term_label,
 )
-from blinastudy.settings import Settings
 from blinastudy.stats.subgroups import interaction_p
 
 if TYPE_CHECKING:
@@ -499,7 +499,7 @@ def explain(
     --------
     >>> explain("caliper").startswith("The caliper is the largest distance")
     True
-    >>> from blinastudy.settings import Settings
+    >>> from blinastudy.analysis.settings import Settings
     >>> "0.1 SD" in explain("caliper", Settings().update(matching__caliper=0.1))
     True
     """

@@ -40,7 +40,7 @@ This is the balance table of ``summary(m.out, standardize = TRUE)`` for a
 * Categorical covariates are expanded to one 0/1 indicator per level (all levels,
   named ``column + level`` as ``MatchIt``'s ``get.covs.matrix``).
 
-This is **not** the SMD of the baseline table (:mod:`blinastudy.baseline`), which
+This is **not** the SMD of the baseline table (:mod:`blinastudy.analysis.baseline`), which
 follows R's ``tableone``: the SD pooled over the two arms of the sample being
 described, and one multi-level SMD per categorical variable (Yang & Dalton).
 The two agree only by coincidence; pages should label them "SMD (MatchIt,

@@ -7,13 +7,13 @@ mode, demo label, messages) and then the page inside the error guard. The frame 
 drawn by the page rather than by ``app.py`` so that a page looks the same however
 Streamlit reaches it (through the router, or directly on a cold start's deep link).
 
-The cohort and the :class:`~blinastudy.settings.Settings` live in one
+The cohort and the :class:`~blinastudy.analysis.settings.Settings` live in one
 :class:`Store` object in ``st.session_state``. Widgets are bound to a settings
 field: they start from the settings and write back through an ``on_change``
 callback, so the settings object is always the whole state of the analysis.
 Results come from :func:`blinastudy.analysis.analyze`, cached per session by the
 cohort's content hash and the settings JSON, in memory only; beneath that, a
-per-session :class:`~blinastudy.stepcache.StepCache` keeps each analysis step, so
+per-session :class:`~blinastudy.analysis.stepcache.StepCache` keeps each analysis step, so
 that a control change recomputes only the steps that read it.
 """
 
@@ -32,6 +32,8 @@ import pandas as pd
 import streamlit as st
 
 from blinastudy.analysis import AnalysisResult, analyze, sweep_result
+from blinastudy.analysis.settings import Settings
+from blinastudy.analysis.stepcache import StepCache
 from blinastudy.core.errors import InputError
 from blinastudy.data.cohort import content_hash
 from blinastudy.data.demo import DEMO_LABEL, make_demo_cohort
@@ -39,8 +41,6 @@ from blinastudy.report import charts
 from blinastudy.report.export import to_csv_bytes
 from blinastudy.report.figures import figure
 from blinastudy.report.teaching import TEXTS, TITLES, explain
-from blinastudy.settings import Settings
-from blinastudy.stepcache import StepCache
 from pages.common.ui_state import adapt_settings, analysis_key, get_field, sweep_settings
 
 LOG = logging.getLogger("blinastudy.app")

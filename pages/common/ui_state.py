@@ -1,7 +1,7 @@
 """Pure helpers for the app's pages: option lists, labels, number formats, the mapping review.
 
 Nothing here imports Streamlit or computes a statistic. The pages use these
-functions to turn :class:`~blinastudy.settings.Settings` and the tables of an
+functions to turn :class:`~blinastudy.analysis.settings.Settings` and the tables of an
 :class:`~blinastudy.analysis.AnalysisResult` into widget options and text, so
 that the same rules can be tested without a browser.
 """
@@ -15,6 +15,13 @@ from typing import Any, cast
 
 import pandas as pd
 
+from blinastudy.analysis.settings import (
+    DEFAULT_COVARIATES,
+    DEFAULT_SUBGROUPS,
+    DisplaySettings,
+    MatchingSettings,
+    Settings,
+)
 from blinastudy.core.errors import InputError
 from blinastudy.core.formatting import SHORT_LABELS, is_finite
 from blinastudy.data.dates import (
@@ -48,13 +55,6 @@ from blinastudy.data.schema import (
     Problem,
     column_spec,
     show_value,
-)
-from blinastudy.settings import (
-    DEFAULT_COVARIATES,
-    DEFAULT_SUBGROUPS,
-    DisplaySettings,
-    MatchingSettings,
-    Settings,
 )
 
 __all__ = [

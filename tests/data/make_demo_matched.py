@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from blinastudy.analysis import TREATED, analyze
+from blinastudy.analysis.settings import Settings
 from blinastudy.data.demo import make_demo_cohort
-from blinastudy.settings import Settings
 
 OUT = Path(__file__).resolve().parent / "demo_matched.csv"
 SHORT = {

@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from blinastudy.analysis import TREATED, analyze, matched_sample
+from blinastudy.analysis.settings import Settings
 from blinastudy.data.demo import make_demo_cohort
-from blinastudy.settings import Settings
 
 DATA = Path(__file__).resolve().parent
 DESIGNS = {
