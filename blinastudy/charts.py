@@ -2,9 +2,10 @@
 
 Every builder takes a table from :class:`~blinastudy.analysis.AnalysisResult`
 (curve points, counts at ticks, per-bin counts, per-level estimates): no
-patient-level rows reach a chart. Arms have the same colour-blind-safe colours
-(Okabe-Ito) everywhere; ``presentation=True`` gives larger text and thicker
-lines for a lecture hall. :func:`to_svg` and :func:`to_png` render any chart
+patient-level rows reach a chart. Arms have the same colour-blind- and
+greyscale-safe colours (Paul Tol's high-contrast blue and red) everywhere, and in
+survival and incidence curves a stroke of their own; ``presentation=True`` gives
+larger text and thicker lines for a lecture hall. :func:`to_svg` and :func:`to_png` render any chart
 offline with vl-convert.
 """
 
@@ -20,6 +21,7 @@ from blinastudy.formatting import SHORT_LABELS, fmt_p, hr_cell, is_finite
 
 __all__ = [
     "ARM_COLORS",
+    "ARM_DASHES",
     "ARM_LABELS",
     "FOREST_SELECTION",
     "SHORT_LABELS",
@@ -38,8 +40,13 @@ __all__ = [
     "to_svg",
 ]
 
-#: Okabe-Ito blue and vermillion: distinguishable with every common colour-vision deficiency.
-ARM_COLORS = {"blinatumomab": "#0072B2", "chemotherapy": "#D55E00"}
+#: Paul Tol's high-contrast blue and red: distinguishable with every common colour-vision
+#: deficiency and in greyscale (relative luminance 0.06 and 0.18, a contrast ratio of 2.1),
+#: and each readable as text on white (contrast 9.6 and 4.6). In the Kaplan-Meier and
+#: cumulative incidence curves the arms also differ by stroke (:data:`ARM_DASHES`).
+ARM_COLORS = {"blinatumomab": "#004488", "chemotherapy": "#BB5566"}
+#: Stroke of each arm's curve (Vega-Lite dash array): solid and dashed, for print.
+ARM_DASHES = {"blinatumomab": [1, 0], "chemotherapy": [8, 4]}
 ARM_LABELS = {"blinatumomab": "Blinatumomab", "chemotherapy": "Chemotherapy"}
 _ARM_ORDER = list(ARM_COLORS)
 
@@ -75,17 +82,17 @@ def _style(presentation: bool) -> dict[str, Any]:
         return {
             "font": 16.0,  # axis, legend and table text
             "title": 20.0,
-            "subtitle": 14.0,
+            "subtitle": 16.0,
             "line": 4.0,
             "point": 150.0,
             "width": 380.0,  # plot area of a curve (KM, cumulative incidence, MRD)
             "aspect": 0.62,  # plot height over width, KM and cumulative incidence
             "mrd_aspect": 0.75,  # and MRD curves (no table under them)
             "table_row": 21.0,  # one row of the KMunicate table under a curve
-            "forest_row": 19.0,  # one subgroup of the forest plot
-            "forest_width": 250.0,  # its plot area
+            "forest_row": 18.0,  # one subgroup of the forest plot
+            "forest_width": 275.0,  # its plot area: 55 pixels a decade
             "forest_legend": "bottom",  # under the whole figure: the width goes to the plot
-            "forest_columns": (80.0, 90.0, 185.0, 60.0),  # n (events) twice, HR (CI), p
+            "forest_columns": (80.0, 85.0, 185.0, 60.0),  # n (events) twice, HR (CI), p
             "forest_bounds": "flush",
             "forest_header_lines": 2,  # "Blinatumomab" over "n (events)"
             "love_row": 17.0,  # one covariate of the love plot
@@ -116,14 +123,39 @@ def _style(presentation: bool) -> dict[str, Any]:
     }
 
 
-def _arm_color(orient: Literal["right", "top"] = "right") -> alt.Color:
+def _arm_color(orient: Literal["right", "top"] = "right", *, curve: bool = False) -> alt.Color:
+    """The arm as colour; with ``curve``, its legend shows each arm's stroke."""
     return alt.Color(
         "arm:N",
         title="Arm",
         scale=alt.Scale(domain=_ARM_ORDER, range=[ARM_COLORS[a] for a in _ARM_ORDER]),
-        legend=_legend(
-            orient, labelExpr="datum.label == 'blinatumomab' ? 'Blinatumomab' : 'Chemotherapy'"
-        ),
+        legend=_arm_legend(orient, curve),
+    )
+
+
+def _arm_dash(orient: Literal["right", "top"] = "right") -> alt.StrokeDash:
+    """The arm as the stroke of a curve (one legend with ``_arm_color(curve=True)``)."""
+    return alt.StrokeDash(
+        "arm:N",
+        title="Arm",
+        scale=alt.Scale(domain=_ARM_ORDER, range=[ARM_DASHES[a] for a in _ARM_ORDER]),
+        legend=_arm_legend(orient, True),
+    )
+
+
+def _arm_legend(orient: Literal["right", "top"], curve: bool) -> alt.Legend:
+    """The legend of the arms: their names, with a line of each arm's colour and stroke
+    for curves (a dot otherwise)."""
+    label = "datum.label == 'blinatumomab' ? 'Blinatumomab' : 'Chemotherapy'"
+    if not curve:
+        return _legend(orient, labelExpr=label)
+    return _legend(
+        orient,
+        labelExpr=label,
+        symbolType="stroke",
+        symbolOpacity=1,
+        symbolStrokeWidth=3,
+        symbolSize=900,  # a line long enough to show its dashes
     )
 
 
@@ -142,6 +174,7 @@ def _configure(chart: Any, presentation: bool) -> Any:
             fontSize=st["title"], subtitleFontSize=st["subtitle"], subtitleColor="#333333"
         )
         .configure_text(fontSize=st["font"])
+        .configure_header(labelFontSize=st["font"], titleFontSize=st["font"])
     )
 
 
@@ -153,6 +186,9 @@ def km_chart(
     title: str | None = None,
 ) -> alt.VConcatChart:
     """Kaplan-Meier curves per arm with CI bands, censor marks and a KMunicate table.
+
+    The arms differ by colour and by stroke (:data:`ARM_DASHES`), so that they can be
+    told apart in greyscale print.
 
     ``endpoint`` is an :class:`~blinastudy.analysis.EndpointResult`; the table
     under the plot gives, per arm and at each x tick, the number at risk and the
@@ -182,7 +218,7 @@ def km_chart(
         x=alt.X("time:Q", scale=x_scale, axis=x_axis),
         y=alt.Y("ci_lower:Q"),
         y2="ci_upper:Q",
-        color=_arm_color(st["legend"]),
+        color=_arm_color(st["legend"], curve=True),
     )
     line = base.mark_line(interpolate="step-after", strokeWidth=st["line"]).encode(
         x=alt.X("time:Q", scale=x_scale, axis=x_axis),
@@ -192,7 +228,8 @@ def km_chart(
             title=endpoint.label,
             axis=alt.Axis(format="%"),
         ),
-        color=_arm_color(st["legend"]),
+        color=_arm_color(st["legend"], curve=True),
+        strokeDash=_arm_dash(st["legend"]),
         tooltip=[
             alt.Tooltip("arm:N", title="Arm"),
             alt.Tooltip("time:Q", title="Month", format=".1f"),
@@ -207,7 +244,7 @@ def km_chart(
         .encode(
             x=alt.X("time:Q", scale=x_scale),
             y="survival:Q",
-            color=_arm_color(st["legend"]),
+            color=_arm_color(st["legend"], curve=True),
             tooltip=[alt.Tooltip("n_censored:Q", title="Censored here")],
         )
     )
@@ -284,8 +321,9 @@ def cir_chart(
     """Cumulative incidence per arm with log(-log) CI bands and the numbers table.
 
     ``result`` is a :class:`~blinastudy.analysis.CompetingResult`; with
-    ``competing=True`` the competing events' incidence is drawn too (dashed). The
-    table gives, per arm and tick, patients at risk and the cumulative numbers with
+    ``competing=True`` the competing events' incidence is drawn too (dashed; the arms
+    then differ by colour and lightness), without it the arms differ by stroke as
+    well (:data:`ARM_DASHES`). The table gives, per arm and tick, patients at risk and the cumulative numbers with
     the event, with a competing event and censored.
 
     Examples
@@ -320,7 +358,7 @@ def cir_chart(
             x=alt.X("time:Q", scale=x_scale, axis=x_axis),
             y=alt.Y("ci_lower:Q"),
             y2="ci_upper:Q",
-            color=_arm_color(st["legend"]),
+            color=_arm_color(st["legend"], curve=True),
         )
     )
     line = base.mark_line(interpolate="step-after", strokeWidth=st["line"]).encode(
@@ -331,8 +369,10 @@ def cir_chart(
             title="Cumulative incidence",
             axis=alt.Axis(format="%"),
         ),
-        color=_arm_color(st["legend"]),
-        strokeDash=cause,
+        color=_arm_color(st["legend"], curve=True),
+        # the arms by stroke too; with the competing events drawn, the stroke tells the
+        # events apart and the arms differ by colour and lightness
+        strokeDash=cause if competing else _arm_dash(st["legend"]),
         tooltip=[
             alt.Tooltip("arm:N", title="Arm"),
             alt.Tooltip("cause:N", title="Event"),
