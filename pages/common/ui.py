@@ -459,8 +459,9 @@ def table(frame: pd.DataFrame, **kwargs: Any) -> None:
 def presentation_css() -> None:
     """Larger text for a lecture hall (charts get larger type and thicker lines
     themselves), and less room above the page so that its main figure and key numbers
-    fit on one 16:9 screen: nothing is cut (a metric's label wraps instead of ending in
-    an ellipsis), tables are set as large as the text."""
+    fit on one 16:9 screen: nothing is cut (a metric's label or value wraps instead of
+    ending in an ellipsis), tables are set as large as the text (their headings
+    wrapped, so that a table fits the width of the page)."""
     if presentation():
         st.html(
             """<style>
@@ -477,8 +478,16 @@ def presentation_css() -> None:
                 white-space: normal; overflow: visible; text-overflow: clip;
             }
             .stMainBlockContainer [data-testid="stMetricLabel"] { height: auto; }
+            .stMainBlockContainer [data-testid="stMetricValue"],
+            .stMainBlockContainer [data-testid="stMetricValue"] * {
+                white-space: normal; overflow-wrap: break-word; text-overflow: clip;
+            }
             .stMainBlockContainer [data-testid="stTable"] th,
-            .stMainBlockContainer [data-testid="stTable"] td { font-size: 1.25rem; }
+            .stMainBlockContainer [data-testid="stTable"] td { padding: 0.5rem 0.25rem; }
+            .stMainBlockContainer [data-testid="stTable"] td { font-size: 1.2rem; }
+            .stMainBlockContainer [data-testid="stTable"] th {
+                font-size: 1.05rem; white-space: normal;
+            }
             .stMainBlockContainer h1 { font-size: 2.2rem; padding: 0; }
             .stMainBlockContainer h2, .stMainBlockContainer h3 { font-size: 1.9rem; }
             </style>"""
