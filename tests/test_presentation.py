@@ -6,8 +6,10 @@ its main figure and its key numbers on the one screen: the figure's top above th
 and the whole figure (legend included) inside the viewport and inside its column, the
 key metrics inside the viewport. Nothing is cut: no metric value or label is wider than
 its box (``scrollWidth <= clientWidth``), no figure or table is wider than its place,
-the document does not scroll sideways. The Presentation and Teaching switches show the
-one state on every page, and one click changes it everywhere. A screenshot of the
+the document does not scroll sideways; every text in a figure is 16 px or more; the main
+figure has its text alternatives (a description and its numbers as a table). The
+Presentation and Teaching switches show the one state on every page, and one click (or
+the space bar) changes it everywhere. A screenshot of the
 viewport of each page goes to ``test-output/presentation-<w>x<h>-<page>.png``.
 """
 
@@ -71,9 +73,18 @@ MEASURE = """() => {
   const charts = [...main.querySelectorAll('[data-testid="stVegaLiteChart"]')].map(c => {
     const drawn = c.querySelector('canvas, svg.marks');
     const column = c.closest('[data-testid="stColumn"]');
+    // text as drawn on the screen: its font size times the scale of the figure
+    const scale = drawn ? drawn.getBoundingClientRect().width / drawn.clientWidth : 1;
+    const text = drawn ? [...drawn.querySelectorAll('text')].map(
+      t => parseFloat(getComputedStyle(t).fontSize) * scale) : [];
     return {drawn: drawn ? box(drawn) : null, place: box(column || block),
-            scrolls: cut(c) || cut(c.querySelector('.vega-embed'))};
+            scrolls: cut(c) || cut(c.querySelector('.vega-embed')),
+            smallestText: text.length ? Math.min(...text) : null,
+            description: [c, ...c.querySelectorAll('div')].map(
+              e => e.getAttribute('aria-label')).find(Boolean) || null};
   });
+  const expanders = [...main.querySelectorAll('[data-testid="stExpander"] summary')].map(
+    e => e.innerText);
   const metrics = [...main.querySelectorAll('[data-testid="stMetric"]')].map(m => {
     const label = m.querySelector('[data-testid="stMetricLabel"]');
     const value = m.querySelector('[data-testid="stMetricValue"]');
@@ -82,7 +93,9 @@ MEASURE = """() => {
             valueCut: parts(value).some(cut), labelCut: parts(label).some(cut),
             valueFont: parseFloat(getComputedStyle(value).fontSize)};
   });
-  const tables = [...main.querySelectorAll('[data-testid="stTable"]')].map(t => ({
+  // tables on the page (not those in a closed expander)
+  const shown = el => el.getClientRects().length > 0 && el.innerText.trim() !== '';
+  const tables = [...main.querySelectorAll('[data-testid="stTable"]')].filter(shown).map(t => ({
     cut: [t, ...t.querySelectorAll('div, table')].some(cut),
     text: t.innerText.slice(0, 120)}));
   return {
@@ -91,7 +104,7 @@ MEASURE = """() => {
     main: box(main),
     scrolled: main.scrollTop + doc.scrollTop,
     sideways: doc.scrollWidth > doc.clientWidth || cut(main) || cut(block),
-    charts, metrics, tables,
+    charts, metrics, tables, expanders,
   };
 }"""
 
@@ -181,6 +194,7 @@ def _nothing_cut(g: dict[str, Any]) -> None:
         assert not c["scrolls"], "a figure scrolls inside its place"
         assert c["drawn"]["right"] <= c["place"]["right"] + 1, (c["drawn"], c["place"])
         assert c["drawn"]["right"] <= g["width"], (c["drawn"], g["width"])
+        assert c["smallestText"] is not None and c["smallestText"] >= 16, c
     for t in g["tables"]:
         assert not t["cut"], f"table wider than its place: {t['text']!r}"
 
@@ -194,6 +208,12 @@ def _first_screen(g: dict[str, Any], name: str) -> None:
         assert _on_screen(fig, g), f"{name}: main figure {fig} not whole on the screen"
         # large, not shrunk to fit: most of the height under the header
         assert fig["height"] >= 0.55 * (g["height"] - g["top"]), (name, fig)
+        # its text alternatives: a description, and the numbers as a table
+        description = g["charts"][0]["description"]
+        assert description and "SYNTHETIC DEMO DATA" in description, (name, description)
+        title = description.split(". ")[0]
+        wanted = f"{title}: the numbers as a table"
+        assert any(e.endswith(wanted) for e in g["expanders"]), (wanted, g["expanders"])
     shown = {m["label"]: m for m in g["metrics"]}
     for label in KEY_METRICS[name]:
         assert label in shown, f"{name}: no metric {label!r}; have {list(shown)}"
@@ -208,13 +228,6 @@ def test_the_navigation_is_known() -> None:
     assert PAGES and set(PAGES) == set(KEY_METRICS), PAGES
 
 
-@pytest.mark.parametrize("name", PAGES)
-def test_main_figure_and_key_numbers_on_one_screen(screen: Page, name: str) -> None:
-    g = _visit(screen, name)
-    _nothing_cut(g)
-    _first_screen(g, name)
-
-
 @pytest.fixture(scope="module")
 def matching_summary() -> dict[str, Any]:
     cohort = make_demo_cohort()
@@ -222,11 +235,20 @@ def matching_summary() -> dict[str, Any]:
     return dict(res.matching_summary)
 
 
-def test_both_balance_numbers_shown_whole(screen: Page, matching_summary: dict[str, Any]) -> None:
+@pytest.mark.parametrize("name", PAGES)
+def test_main_figure_and_key_numbers_on_one_screen(
+    screen: Page, name: str, matching_summary: dict[str, Any]
+) -> None:
+    g = _visit(screen, name)
+    _nothing_cut(g)
+    _first_screen(g, name)
+    if name == "Matching":
+        _balance_numbers_whole(g, matching_summary)
+
+
+def _balance_numbers_whole(g: dict[str, Any], s: dict[str, Any]) -> None:
     """'1.29 -> ...' no more: the largest |SMD| after matching is its own number."""
-    g = _visit(screen, "Matching")
     shown = {m["label"]: m["value"] for m in g["metrics"]}
-    s = matching_summary
     assert shown["Largest |SMD| before matching"] == fmt_num(s["max_abs_smd_before"])
     assert shown["Largest |SMD| after matching"] == fmt_num(s["max_abs_smd_after"])
     assert shown["Matched blinatumomab patients"] == (
@@ -273,6 +295,12 @@ def test_switches_show_one_state_on_every_page(browser: Browser, server: str) ->
                 for switch, on in state.items():
                     assert _switch_state(page, switch) is on, (switch, name, state)
                 assert _large_text(page) is state["Presentation mode"], (name, state)
+        # and from the keyboard: the focused switch turns with the space bar
+        page.get_by_role("switch", name="Teaching mode").focus()
+        page.keyboard.press("Space")
+        _idle(page)
+        _goto(page, PAGES[0])
+        assert not _switch_state(page, "Teaching mode")
         assert not errors, errors
     finally:
         page.context.close()

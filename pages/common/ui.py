@@ -391,7 +391,10 @@ def show_figure(res: AnalysisResult, name: str, *, fit: float | None = None, **k
     In presentation mode the figure keeps the size it is drawn at for a 16:9 screen
     (not its container's width), and its title and subtitle are broken into lines of
     at most ``fit`` pixels (default :data:`FIT_WIDE`), so that a long line of context
-    does not make the figure wider than its place on the screen."""
+    does not make the figure wider than its place on the screen.
+
+    Its text alternatives: the title and subtitle as the chart's accessible
+    description, and the numbers drawn as a table in a closed expander under it."""
     chart_kwargs = {k: kwargs.pop(k) for k in ("width", "key", "on_select") if k in kwargs}
     if presentation():
         chart_kwargs.pop("width", None)
@@ -399,7 +402,11 @@ def show_figure(res: AnalysisResult, name: str, *, fit: float | None = None, **k
     if fig is None:
         return None
     drawn = _presented(fig, FIT_WIDE if fit is None else fit) if presentation() else fig.chart
-    return chart(drawn, fig.table, fig.file_stem, **chart_kwargs)
+    described = drawn.properties(description=". ".join([fig.title, *fig.context]))
+    event = chart(described, fig.table, fig.file_stem, **chart_kwargs)
+    with st.expander(f"{fig.title}: the numbers as a table", icon=":material/table:"):
+        table(fig.table)
+    return event
 
 
 #: Pixels across for a figure's title lines in presentation mode: the main area of a
