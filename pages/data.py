@@ -785,7 +785,6 @@ def baseline_section() -> None:
 
 
 def main() -> None:
-    st.title("Data")
     current_section()
     uploads_section()
     baseline_section()
@@ -793,4 +792,4 @@ def main() -> None:
         st.markdown(schema_markdown())
 
 
-render(main)
+render(main, "Data")

@@ -112,7 +112,6 @@ def downloads(bundle: Bundle) -> None:
 
 
 def main() -> None:
-    st.title("Export")
     show_flash()
     st.markdown(
         "The report, the slides, every figure and table, the numbers and the reproduction "
@@ -139,4 +138,4 @@ def main() -> None:
         downloads(prepared[1])
 
 
-render(main)
+render(main, "Export")

@@ -17,10 +17,14 @@ from blinastudy.data.eligibility import APPLIES_TO
 from blinastudy.data.schema import column_spec
 from blinastudy.report.teaching import sweep_summary
 from pages.common.ui import (
+    FIT_SIDE,
+    arrange,
     bound,
     callback,
     csv_download,
+    figure_and_numbers,
     fragment,
+    presentation,
     render,
     result,
     show_figure,
@@ -110,36 +114,50 @@ def controls() -> Any:
     return width_slot
 
 
-def numbers(res: Any) -> None:
+def numbers(res: Any, key: Any) -> None:
+    """The matching in numbers. In presentation mode the matched blinatumomab patients,
+    the largest |SMD| before and after and the hazard ratio go to ``key``, beside the
+    love plot; the rest follows in a row."""
     summary = res.matching_summary
-    c1, c2, c3, c4, c5 = st.columns(5)
-    c1.metric(
+    if presentation():
+        row = st.columns(3)
+        at = {"matched": key, "controls": row[0], "caliper": row[1]}
+        at |= {"before": key, "after": key, "hr": key}
+    else:
+        first, second = st.columns(3), st.columns(3)
+        at = {"matched": first[0], "controls": first[1], "caliper": first[2]}
+        at |= {"before": second[0], "after": second[1], "hr": second[2]}
+    at["matched"].metric(
         "Matched blinatumomab patients",
         f"{summary['n_matched_treated']} of {summary['n_treated']}",
     )
-    c2.metric("Matched controls", summary["n_matched_controls"])
-    before = summary.get("max_abs_smd_before")
-    after = summary.get("max_abs_smd_after")
-    c3.metric(
-        "Max |SMD| before → after",
-        f"{fmt_num(before)} → {fmt_num(after)}",
-        help=f"{BALANCE_SMD}: MatchIt's summary() for the ATT. {SMD_CONVENTIONS}",
+    at["controls"].metric("Matched controls", summary["n_matched_controls"])
+    smd_help = f"{BALANCE_SMD}: MatchIt's summary() for the ATT. {SMD_CONVENTIONS}"
+    at["before"].metric(
+        "Largest |SMD| before matching",
+        fmt_num(summary.get("max_abs_smd_before")),
+        help=f"Over the rows of the love plot (each level of a category). {smd_help}",
+    )
+    at["after"].metric(
+        "Largest |SMD| after matching",
+        fmt_num(summary.get("max_abs_smd_after")),
+        help=f"Over the rows of the love plot (each level of a category). {smd_help}",
     )
     width = summary.get("caliper_width")
-    c4.metric(
+    at["caliper"].metric(
         "Caliper width (logit scale)",
         "no caliper" if width is None else f"{width:.3f}",
         help="The caliper in SD times the SD of the logit propensity score.",
     )
     hr = summary.get("efs_hazard_ratio")
-    c5.metric(
+    at["hr"].metric(
         "EFS hazard ratio",
         fmt_num(hr["hr"]) if hr else "not estimable",
         help="Blinatumomab vs chemotherapy in the whole matched sample (no subgroup "
         "restriction), cluster-robust by matched set; watch it as the caliper moves.",
     )
     if hr:
-        c5.caption(
+        at["hr"].caption(
             f"{ci_label(res.settings.conf_level)} {fmt_ci(hr['ci_lower'], hr['ci_upper'])}; "
             f"matched sample, all patients; Cox, robust by matched set; PH test p (cox.zph) "
             f"{fmt_ph(hr.get('ph_p'))}"
@@ -308,23 +326,29 @@ def weighting_controls() -> None:
         )
 
 
-def weighting_section(res: Any) -> None:
+def weighting_section(res: Any, stage: Any) -> None:
+    """Weights in numbers and the balance they give (the love plot beside the effective
+    sample sizes in presentation mode)."""
     w = res.weighting
     if w is None:
         st.info("Propensity weighting is not available for these data.")
         return
     for note in w.warnings:
         st.warning(note)
+    figure_place, key = figure_and_numbers(stage)
     cols = st.columns(4)
+    places = [key, key, cols[0], cols[1]] if presentation() else cols
     arms = (("Blinatumomab", "treated"), ("Chemotherapy", "control"))
-    for col, (arm, key) in zip(cols[:2], arms, strict=True):
+    for col, (arm, name) in zip(places[:2], arms, strict=True):
         n = int(w.distribution.set_index("arm").loc[arm.lower(), "n"])
-        col.metric(f"{arm}: effective sample size", f"{w.ess[key]:.1f} of {n}")
+        col.metric(f"{arm}: effective sample size", f"{w.ess[name]:.1f} of {n}")
     largest = w.largest.iloc[0] if len(w.largest) else None
-    cols[2].metric("Largest weight", fmt_num(largest["weight"]) if largest is not None else "NA")
-    cols[3].metric("Estimand", w.estimand)
-    st.subheader(f"Covariate balance after weighting (SMD (MatchIt, {w.estimand}))")
-    show_figure(res, "love_weighted", width="stretch")
+    places[2].metric("Largest weight", fmt_num(largest["weight"]) if largest is not None else "NA")
+    places[3].metric("Estimand", w.estimand)
+    if not presentation():
+        st.subheader(f"Covariate balance after weighting (SMD (MatchIt, {w.estimand}))")
+    with figure_place:
+        show_figure(res, "love_weighted", fit=FIT_SIDE, width="stretch")
     st.caption(
         f"SMD (MatchIt, {w.estimand}): weighted mean difference over "
         + (
@@ -340,45 +364,85 @@ def weighting_section(res: Any) -> None:
         table(w.largest)
 
 
+def settings_controls() -> Any:
+    """Every control of the page: the method, its settings and the eligible pool.
+    Returns where the caliper's absolute width goes (``None`` when weighting)."""
+    if method_choice() == "weighted":
+        weighting_controls()
+        eligibility_controls()
+        return None
+    width_slot = controls()
+    eligibility_controls()
+    return width_slot
+
+
+LOVE_CAPTION = (
+    f"{BALANCE_SMD}: mean difference over the SD of the blinatumomab patients in the "
+    "full sample (MatchIt's pooled-SD fallback where they do not vary), as MatchIt's "
+    "summary(). Grey: before matching; green: after. Dashed line: |SMD| = 0.1."
+)
+
+
 @fragment
 def body() -> None:
     show_flash()
-    method = method_choice()
-    if method == "weighted":
-        weighting_controls()
-        eligibility_controls()
+    slots: list[Any] = []
+    stage, rest = arrange(
+        lambda: slots.append(settings_controls()),
+        "Method, caliper, controls per patient, covariates and eligible pool",
+    )
+    with rest:
         res = result()
-        if res is not None:
-            flow_section(res)
-            weighting_section(res)
-        return
-    width_slot = controls()
-    eligibility_controls()
-    res = result()
     if res is None:
         return
+    if store().settings.population == "weighted":
+        with rest:
+            flow_section(res)
+            weighting_section(res, stage)
+        return
     width = res.matching_summary.get("caliper_width")
-    if width is not None:
-        width_slot.caption(f"= {width:.3f} on the logit scale (absolute width)")
-    for w in res.warnings:
-        if "match" in w.lower() or "propensity" in w.lower():
-            st.warning(w)
-    numbers(res)
+    if width is not None and slots and slots[0] is not None:
+        slots[0].caption(f"= {width:.3f} on the logit scale (absolute width)")
+    with rest:
+        for w in res.warnings:
+            if "match" in w.lower() or "propensity" in w.lower():
+                st.warning(w)
+    if presentation():
+        love_place, key = figure_and_numbers(stage)
+        with love_place:
+            if len(res.balance):
+                show_figure(res, "love", fit=FIT_SIDE, width="stretch")
+        with rest:
+            numbers(res, key)
+            st.caption(LOVE_CAPTION)
+            teach_topic("smd", res)
+            matching_details(res)
+        return
+    numbers(res, None)
+    matching_details(res)
+    st.subheader("Covariate balance (love plot)")
+    teach_topic("smd", res)
+    if len(res.balance):
+        show_figure(res, "love", width="stretch")
+        st.caption(LOVE_CAPTION)
+    unmatched_and_sweep(res)
+
+
+def matching_details(res: Any) -> None:
+    """Patient flow and the propensity-score overlap (in presentation mode also what
+    follows the love plot)."""
     flow_section(res)
     teach_topic("caliper", res)
     st.subheader("Propensity score overlap")
     if len(res.overlap):
         show_figure(res, "overlap")
     teach_topic("propensity", res)
-    st.subheader("Covariate balance (love plot)")
-    teach_topic("smd", res)
-    if len(res.balance):
-        show_figure(res, "love", width="stretch")
-        st.caption(
-            f"{BALANCE_SMD}: mean difference over the SD of the blinatumomab patients in the "
-            "full sample (MatchIt's pooled-SD fallback where they do not vary), as MatchIt's "
-            "summary(). Grey: before matching; green: after. Dashed line: |SMD| = 0.1."
-        )
+    if presentation():
+        unmatched_and_sweep(res)
+
+
+def unmatched_and_sweep(res: Any) -> None:
+    """Who was not matched, and the caliper sweep."""
     st.subheader("Not matched")
     if len(res.unmatched):
         st.markdown(f"**{len(res.unmatched)} blinatumomab patient(s) without a match**")
@@ -407,9 +471,4 @@ def body() -> None:
         show_figure(res, "sweep", sweep=sw)
 
 
-def main() -> None:
-    st.title("Propensity matching")
-    body()
-
-
-render(main)
+render(body, "Propensity matching")

@@ -16,8 +16,12 @@ from blinastudy.core.formatting import (
     fmt_pct,
 )
 from pages.common.ui import (
+    FIT_SIDE,
+    arrange,
     bound,
+    figure_and_numbers,
     fragment,
+    presentation,
     render,
     result,
     set_field,
@@ -88,11 +92,14 @@ def controls() -> None:
         )
 
 
-def group_numbers(mrd: Any, horizon: float) -> None:
+def group_numbers(mrd: Any, horizon: float, key: Any) -> None:
+    """Patients and events per MRD group (to ``key``, beside the curves, in presentation
+    mode), then the outcome per group and arm."""
     groups = mrd.groups
     groups = groups[(groups["group"] != "MRD missing") | (groups["n"] > 0)]
     shown = groups
-    cols = st.columns(max(1, shown["group"].nunique()))
+    n_groups = max(1, shown["group"].nunique())
+    cols = [key] * n_groups if presentation() else st.columns(n_groups)
     for col, (group, rows) in zip(cols, shown.groupby("group", sort=False), strict=False):
         n = int(rows["n"].sum())
         events = int(rows["events"].sum())
@@ -153,36 +160,56 @@ def cut_section(mrd: Any) -> None:
 @fragment
 def body() -> None:
     show_flash()
-    controls()
-    st.warning(
-        "**A threshold chosen after looking at the outcomes inflates significance.** "
-        "Trying cut-offs until the curves separate is a hidden multiple comparison: the "
-        "p-values and confidence intervals no longer mean what they say. Prefer a "
-        "threshold fixed in advance (0.01 % or 0.1 % in current protocols).",
-        icon=":material/warning:",
-    )
-    res = result()
+    stage, rest = arrange(controls, "MRD time point, threshold and comparison")
+    with rest:
+        st.warning(
+            "**A threshold chosen after looking at the outcomes inflates significance.** "
+            "Trying cut-offs until the curves separate is a hidden multiple comparison: the "
+            "p-values and confidence intervals no longer mean what they say. Prefer a "
+            "threshold fixed in advance (0.01 % or 0.1 % in current protocols).",
+            icon=":material/warning:",
+        )
+        res = result()
     if res is None:
         return
-    teach_topic("mrd_threshold", res)
+    with rest:
+        teach_topic("mrd_threshold", res)
     settings = store().settings
     mrd = res.mrd
     if mrd is None:
-        st.info(f"This cohort has no {settings.mrd.column} column, so there is no MRD analysis.")
+        with rest:
+            st.info(
+                f"This cohort has no {settings.mrd.column} column, so there is no MRD analysis."
+            )
         return
     label = {**ENDPOINT_LABELS, **COMPETING_LABELS}.get(settings.endpoint, ENDPOINT_LABELS["efs"])
-    st.caption(
-        f"{label} (endpoint chosen on the Survival page), "
-        f"{'matched pairs' if settings.population == 'matched' else 'all patients'}, "
-        f"MRD at {TIMEPOINTS[settings.mrd.timepoint].lower()}, threshold {mrd.threshold_pct:g} %."
-    )
-    group_numbers(mrd, settings.horizon_months)
-    cut_section(mrd)
-    if mrd.missing:
-        st.caption(f"{mrd.missing} patient(s) have no MRD value at this time point.")
-    if len(mrd.curve):
-        show_figure(res, "mrd", width="stretch")
-    ref = settings.mrd.compare_threshold_pct
+    figure_place, key = figure_and_numbers(stage)
+
+    def curves() -> None:
+        if len(mrd.curve):
+            with figure_place:
+                show_figure(res, "mrd", fit=FIT_SIDE, width="stretch")
+
+    with rest:
+        st.caption(
+            f"{label} (endpoint chosen on the Survival page), "
+            f"{'matched pairs' if settings.population == 'matched' else 'all patients'}, "
+            f"MRD at {TIMEPOINTS[settings.mrd.timepoint].lower()}, "
+            f"threshold {mrd.threshold_pct:g} %."
+        )
+        if presentation():
+            curves()
+        group_numbers(mrd, settings.horizon_months, key)
+        cut_section(mrd)
+        if mrd.missing:
+            st.caption(f"{mrd.missing} patient(s) have no MRD value at this time point.")
+        if not presentation():
+            curves()
+        changed_section(mrd, settings.mrd.compare_threshold_pct)
+
+
+def changed_section(mrd: Any, ref: float) -> None:
+    """Patients whose group differs between the threshold and the comparison."""
     st.subheader("Patients who change group")
     if len(mrd.changed):
         st.markdown(
@@ -194,9 +221,4 @@ def body() -> None:
         st.caption(f"No patient changes group between {ref:g} % and {mrd.threshold_pct:g} %.")
 
 
-def main() -> None:
-    st.title("Minimal residual disease")
-    body()
-
-
-render(main)
+render(body, "Minimal residual disease")

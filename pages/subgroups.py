@@ -16,15 +16,18 @@ from blinastudy.core.formatting import (
 from blinastudy.report.charts import FOREST_SELECTION
 from blinastudy.stats.subgroups import interaction_p
 from pages.common.ui import (
+    arrange,
     bound,
     callback,
     fragment,
+    presentation,
     render,
     result,
     set_field,
     show_figure,
     show_flash,
     store,
+    table,
     teach_topic,
 )
 from pages.common.ui_state import (
@@ -145,9 +148,7 @@ def chooser(forest: pd.DataFrame) -> None:
         )
 
 
-@fragment
-def body() -> None:
-    show_flash()
+def split_by() -> None:
     s = store()
     bound(
         st.multiselect,
@@ -158,32 +159,56 @@ def body() -> None:
         to_widget=list,
         from_widget=tuple,
     )
-    res = result()
+
+
+@fragment
+def body() -> None:
+    show_flash()
+    stage, rest = arrange(split_by, "Split by")
+    with rest:
+        res = result()
     if res is None:
         return
-    teach_topic("forest", res)
+    with rest:
+        teach_topic("forest", res)
     forest = res.forest
     if forest.empty:
-        st.info("No subgroup results.")
+        with rest:
+            st.info("No subgroup results.")
         return
     few = (forest["events_treated"] + forest["events_control"]) < FEW_EVENTS
-    if few.any():
-        st.warning(
-            f"**{int(few.sum())} level(s) have fewer than {FEW_EVENTS} events** (marked ⚠ in "
-            "the table). Their hazard ratios are imprecise: do not over-read them.",
-            icon=":material/warning:",
+    with rest:
+        if few.any():
+            st.warning(
+                f"**{int(few.sum())} level(s) have fewer than {FEW_EVENTS} events** (marked ⚠ "
+                "in the table). Their hazard ratios are imprecise: do not over-read them.",
+                icon=":material/warning:",
+            )
+    with stage:
+        show_figure(
+            res,
+            "forest",
+            width="stretch",
+            key=CHART_KEY,
+            on_select=lambda: _select_point(forest),
         )
-    show_figure(
-        res,
-        "forest",
-        width="stretch",
-        key=CHART_KEY,
-        on_select=lambda: _select_point(forest),
-    )
-    st.caption("Click a row of the plot, or select it in the table, to restrict the Survival page.")
-    st.markdown("**Numbers** (select a row to restrict the Survival page to it)")
+    with rest:
+        numbers(forest, few)
+        chooser(forest)
+
+
+def numbers(forest: pd.DataFrame, few: pd.Series) -> None:
+    """The forest in a table; selecting a row restricts the Survival page (in
+    presentation mode a plain table in large type: choose the row with the plot or the
+    box below it)."""
     shown = forest_table(forest, store().settings.conf_level)
     shown.insert(6, "note", ["⚠ few events" if f else "" for f in few])
+    if presentation():
+        st.caption("Click a row of the plot, or choose it below, to restrict the Survival page.")
+        table(shown)
+        return
+    st.caption("Click a row of the plot, or select it in the table, to restrict the Survival page.")
+    st.markdown("**Numbers** (select a row to restrict the Survival page to it)")
     st.dataframe(
         shown,
         hide_index=True,
@@ -191,12 +216,6 @@ def body() -> None:
         selection_mode="single-row",
         key=SELECT_KEY,
     )
-    chooser(forest)
 
 
-def main() -> None:
-    st.title("Subgroups")
-    body()
-
-
-render(main)
+render(body, "Subgroups")

@@ -21,9 +21,13 @@ from blinastudy.core.formatting import (
     method_label,
 )
 from pages.common.ui import (
+    FIT_SIDE,
+    arrange,
     bound,
     csv_download,
+    figure_and_numbers,
     fragment,
+    presentation,
     render,
     result,
     set_field,
@@ -124,69 +128,25 @@ def controls() -> None:
         )
 
 
-def estimates(ep: Any, res: Any) -> None:
-    settings = store().settings
-    horizon = settings.horizon_months
-    ci = ci_label(settings.conf_level)
+def estimates(ep: Any, res: Any, key: Any) -> None:
+    """The numbers of the endpoint: in presentation mode the survival of each arm at the
+    month and the hazard ratio go to ``key``, beside the curves."""
     st.caption(f"Population: {ep.population}; {ep.label}, time from {ep.origin}.")
-    cols = st.columns(3)
-    rows = {r["arm"]: r for r in ep.at_horizon.to_dict(orient="records")}
-    weighted = res.design.weights is not None
-    after = "after diagnosis" if ep.origin == "diagnosis" else f"after the {ep.origin}"
-    for col, arm in zip(cols[:2], ARM_NAMES, strict=True):
-        r = rows.get(arm)
-        col.metric(
-            f"{ARM_NAMES[arm]}: {ep.endpoint.upper()} at {horizon:g} months {after}",
-            fmt_pct(r["survival"]) if r and pd.notna(r["survival"]) else "not estimated",
-        )
-        if r:
-            at_risk = f"{r['n_at_risk']:.1f} weighted" if weighted else f"{r['n_at_risk']:g}"
-            col.caption(
-                f"Kaplan-Meier{' (MatchIt weights)' if weighted else ''}, {ci} "
-                f"{fmt_ci(r['ci_lower'], r['ci_upper'], pct=True)} ({settings.conf_type}); "
-                f"{at_risk} at risk"
-            )
-    if ep.horizon_note:
-        n1, n2 = st.columns([4, 1])
-        n1.info(ep.horizon_note, icon=":material/schedule:")
-        if ep.horizon_max >= 1:
-            n2.button(
-                f"Use {ep.horizon_max:g} months",
-                on_click=set_field,
-                args=("horizon_months", float(ep.horizon_max)),
-                key="nearest_horizon",
-            )
-    d = ep.difference
-    est = d.get("estimate")
-    cols[2].metric(
-        "Difference (blina − chemo)",
-        "NA" if est is None or pd.isna(est) else f"{est * 100:+.1f} points",
-    )
-    cols[2].caption(
-        f"{ci} {fmt_ci(d.get('ci_lower'), d.get('ci_upper'), pct=True)}; {ep.difference_method}"
-    )
-    c1, c2, c3 = st.columns(3)
-    hr = ep.hazard_ratio
-    if len(hr) and pd.notna(hr.iloc[0]["hr"]):
-        row = hr.iloc[0]
-        c1.metric("Hazard ratio (blina vs chemo)", fmt_num(row["hr"]))
-        how = method_label(row["method"])
-        if res.design.reused and row["method"] == "ml-robust":
-            how = "Cox, weighted, Austin-Cafri SE (matched set and patient)"
-        elif weighted and row["method"] == "ml-robust":
-            how = "Cox, MatchIt weights, cluster-robust SE (matched sets)"
-        c1.caption(
-            f"{ci} {fmt_ci(row['ci_lower'], row['ci_upper'])}; {how}; "
-            f"Wald p {fmt_p(row['p_value'])}"
-        )
-        boot = ep.hazard_ratio_bootstrap
-        if boot is not None:
-            c1.caption(
-                f"Pair bootstrap {ci} {fmt_ci(boot.ci_lower, boot.ci_upper)} ({boot.method})"
-            )
+    if presentation():
+        for arm in ARM_NAMES:
+            arm_at_horizon(key, ep, res, arm)
+        hazard_ratio(key, ep, res)
+        horizon_note(ep)
+        c1, c2, c3 = st.columns(3)
+        difference(c1, ep)
     else:
-        c1.metric("Hazard ratio (blina vs chemo)", "not estimable")
-        c1.caption("No events, one arm empty, or an infinite estimate (see the notes below).")
+        cols = st.columns(3)
+        for col, arm in zip(cols[:2], ARM_NAMES, strict=True):
+            arm_at_horizon(col, ep, res, arm)
+        horizon_note(ep)
+        difference(cols[2], ep)
+        c1, c2, c3 = st.columns(3)
+        hazard_ratio(c1, ep, res)
     c2.metric(
         ep.logrank_label[:1].upper() + ep.logrank_label[1:] + " p"
         if ep.logrank_label
@@ -207,6 +167,7 @@ def estimates(ep: Any, res: Any) -> None:
         )
     )
     model_checks(ep, res)
+    hr = ep.hazard_ratio
     if len(hr) and str(hr.iloc[0]["method"]).startswith("firth"):
         st.warning(
             "**Firth penalised estimate.** One arm has no events, so the ordinary Cox "
@@ -224,6 +185,80 @@ def estimates(ep: Any, res: Any) -> None:
         "chosen month is what a family hears."
     )
     teach_topic("firth", res)
+
+
+def arm_at_horizon(where: Any, ep: Any, res: Any, arm: str) -> None:
+    """One arm's survival at the chosen month, with its interval and number at risk."""
+    settings = store().settings
+    r = {r["arm"]: r for r in ep.at_horizon.to_dict(orient="records")}.get(arm)
+    weighted = res.design.weights is not None
+    after = "after diagnosis" if ep.origin == "diagnosis" else f"after the {ep.origin}"
+    where.metric(
+        f"{ARM_NAMES[arm]}: {ep.endpoint.upper()} at {settings.horizon_months:g} months {after}",
+        fmt_pct(r["survival"]) if r and pd.notna(r["survival"]) else "not estimated",
+    )
+    if r:
+        at_risk = f"{r['n_at_risk']:.1f} weighted" if weighted else f"{r['n_at_risk']:g}"
+        where.caption(
+            f"Kaplan-Meier{' (MatchIt weights)' if weighted else ''}, "
+            f"{ci_label(settings.conf_level)} "
+            f"{fmt_ci(r['ci_lower'], r['ci_upper'], pct=True)} ({settings.conf_type}); "
+            f"{at_risk} at risk"
+        )
+
+
+def horizon_note(ep: Any) -> None:
+    """Why the chosen month cannot be read, with the nearest month that can."""
+    if ep.horizon_note:
+        n1, n2 = st.columns([4, 1])
+        n1.info(ep.horizon_note, icon=":material/schedule:")
+        if ep.horizon_max >= 1:
+            n2.button(
+                f"Use {ep.horizon_max:g} months",
+                on_click=set_field,
+                args=("horizon_months", float(ep.horizon_max)),
+                key="nearest_horizon",
+            )
+
+
+def difference(where: Any, ep: Any) -> None:
+    """The difference in survival at the month between the arms."""
+    d = ep.difference
+    est = d.get("estimate")
+    where.metric(
+        "Difference (blina − chemo)",
+        "NA" if est is None or pd.isna(est) else f"{est * 100:+.1f} points",
+    )
+    where.caption(
+        f"{ci_label(store().settings.conf_level)} "
+        f"{fmt_ci(d.get('ci_lower'), d.get('ci_upper'), pct=True)}; {ep.difference_method}"
+    )
+
+
+def hazard_ratio(where: Any, ep: Any, res: Any) -> None:
+    """The hazard ratio with its interval, method and test (and the pair bootstrap)."""
+    ci = ci_label(store().settings.conf_level)
+    hr = ep.hazard_ratio
+    if len(hr) and pd.notna(hr.iloc[0]["hr"]):
+        row = hr.iloc[0]
+        where.metric("Hazard ratio (blina vs chemo)", fmt_num(row["hr"]))
+        how = method_label(row["method"])
+        if res.design.reused and row["method"] == "ml-robust":
+            how = "Cox, weighted, Austin-Cafri SE (matched set and patient)"
+        elif res.design.weights is not None and row["method"] == "ml-robust":
+            how = "Cox, MatchIt weights, cluster-robust SE (matched sets)"
+        where.caption(
+            f"{ci} {fmt_ci(row['ci_lower'], row['ci_upper'])}; {how}; "
+            f"Wald p {fmt_p(row['p_value'])}"
+        )
+        boot = ep.hazard_ratio_bootstrap
+        if boot is not None:
+            where.caption(
+                f"Pair bootstrap {ci} {fmt_ci(boot.ci_lower, boot.ci_upper)} ({boot.method})"
+            )
+    else:
+        where.metric("Hazard ratio (blina vs chemo)", "not estimable")
+        where.caption("No events, one arm empty, or an infinite estimate (see the notes below).")
 
 
 def model_checks(ep: Any, res: Any) -> None:
@@ -394,51 +429,72 @@ def immortal_time(res: Any) -> None:
 def body() -> None:
     show_flash()
     filter_banner()
-    controls()
-    res = result()
+    stage, rest = arrange(controls, "Endpoint, population, time origin and month")
+    with rest:
+        res = result()
     if res is None:
         return
-    for w in res.warnings:
-        if any(k in w.lower() for k in ("survival", "matched sample", "outcome", "pairing")):
-            st.warning(w)
+    with rest:
+        for w in res.warnings:
+            if any(k in w.lower() for k in ("survival", "matched sample", "outcome", "pairing")):
+                st.warning(w)
     settings = store().settings
     if settings.endpoint in COMPETING_LABELS:
         if settings.endpoint in res.competing:
-            competing_section(res, settings.endpoint)
+            competing_section(res, settings.endpoint, stage, rest)
             return
-        st.info(res.competing_note or "Cumulative incidence is not available for this cohort.")
+        with rest:
+            st.info(res.competing_note or "Cumulative incidence is not available for this cohort.")
     ep = res.endpoint
-    teach_topic("kmunicate", res)
-    if len(ep.curve):
-        show_figure(res, f"km_{ep.endpoint}")
-        csv_download(ep.risk_table, f"risk-table-{ep.endpoint}", "Numbers at risk (CSV)")
-    else:
-        st.info("No patients in this selection.")
-    estimates(ep, res)
-    four_estimates(res)
-    if len(ep.excluded):
-        with st.expander(f"{len(ep.excluded)} patient(s) excluded at the landmark"):
-            table(ep.excluded)
-    immortal_time(res)
+    with rest:
+        teach_topic("kmunicate", res)
+    figure_place, key = figure_and_numbers(stage)
+    with figure_place:
+        if len(ep.curve):
+            show_figure(res, f"km_{ep.endpoint}", fit=FIT_SIDE)
+            csv_download(ep.risk_table, f"risk-table-{ep.endpoint}", "Numbers at risk (CSV)")
+        else:
+            st.info("No patients in this selection.")
+    with rest:
+        estimates(ep, res, key)
+        four_estimates(res)
+        if len(ep.excluded):
+            with st.expander(f"{len(ep.excluded)} patient(s) excluded at the landmark"):
+                table(ep.excluded)
+        immortal_time(res)
 
 
-def competing_section(res: Any, key: str) -> None:
-    """Cumulative incidence with death in remission (or relapse) as competing event."""
+def competing_section(res: Any, key: str, stage: Any, rest: Any) -> None:
+    """Cumulative incidence with death in remission (or relapse) as competing event: the
+    curves with the incidence of each arm at the month beside them in presentation
+    mode."""
+    cr = res.competing[key]
+    with rest:
+        st.caption(
+            f"Population: {cr.population}; {cr.label}, time from diagnosis; Aalen-Johansen "
+            "estimates as R's cmprsk::cuminc."
+        )
+        show_competing = st.toggle(
+            "Show the competing events' curve", value=False, key="show_competing"
+        )
+    figure_place, numbers_place = figure_and_numbers(stage)
+    with figure_place:
+        show_figure(res, key, fit=FIT_SIDE, competing=show_competing)
+        csv_download(cr.risk_table, f"risk-table-{key}", "Numbers at risk (CSV)")
+    with rest:
+        competing_numbers(res, key, numbers_place)
+
+
+def competing_numbers(res: Any, key: str, numbers_place: Any) -> None:
+    """The incidence of each arm at the month (to ``numbers_place`` in presentation
+    mode), their difference, Gray's test and the two hazard ratios."""
     cr = res.competing[key]
     settings = store().settings
     ci = ci_label(settings.conf_level)
-    st.caption(
-        f"Population: {cr.population}; {cr.label}, time from diagnosis; Aalen-Johansen "
-        "estimates as R's cmprsk::cuminc."
-    )
-    show_competing = st.toggle(
-        "Show the competing events' curve", value=False, key="show_competing"
-    )
-    show_figure(res, key, competing=show_competing)
-    csv_download(cr.risk_table, f"risk-table-{key}", "Numbers at risk (CSV)")
     cols = st.columns(3)
+    places = [numbers_place, numbers_place, numbers_place] if presentation() else cols
     rows = {r["arm"]: r for r in cr.at_horizon.to_dict(orient="records")}
-    for col, arm in zip(cols[:2], ARM_NAMES, strict=True):
+    for col, arm in zip(places[:2], ARM_NAMES, strict=True):
         r = rows.get(arm)
         ok = r is not None and pd.notna(r["incidence"])
         col.metric(
@@ -449,11 +505,11 @@ def competing_section(res: Any, key: str) -> None:
             col.caption(f"{ci} {fmt_ci(r['ci_lower'], r['ci_upper'], pct=True)} (log-log)")
     d = cr.difference
     est = d.get("estimate")
-    cols[2].metric(
+    places[2].metric(
         "Difference (blina − chemo)",
         "NA" if est is None or pd.isna(est) else f"{est * 100:+.1f} points",
     )
-    cols[2].caption(
+    places[2].caption(
         f"{ci} {fmt_ci(d.get('ci_lower'), d.get('ci_upper'), pct=True)}; {cr.difference_method}"
     )
     c1, c2, c3 = st.columns(3)
@@ -499,9 +555,4 @@ def competing_section(res: Any, key: str) -> None:
     teach_topic("competing", res)
 
 
-def main() -> None:
-    st.title("Survival")
-    body()
-
-
-render(main)
+render(body, "Survival")

@@ -76,3 +76,15 @@ def test_competing_option_and_missing_data() -> None:
     assert "competing" in set(both.table["cause"]) and "competing" in set(plain.table["cause"])
     assert plain.chart.to_dict() != both.chart.to_dict()
     assert figure(res, "sweep") is None  # no sweep computed
+
+
+@pytest.mark.parametrize("name", FIGURE_NAMES)
+def test_presentation_text_is_at_least_16_pixels(name: str) -> None:
+    """For the back of a lecture hall: every word of a figure drawn for presentation
+    (axes, legends, titles, subtitles, headers, tables in the figure) is 16 px or more."""
+    fig = figure(demo_result(), name, presentation=True)
+    assert fig is not None
+    svg = charts.to_svg(fig.chart)
+    sizes = [float(s) for s in re.findall(r'<text[^>]*font-size="([\d.]+)(?:px)?"', svg)]
+    assert len(sizes) > 5
+    assert min(sizes) >= 16, (name, sorted(set(sizes)))

@@ -2,15 +2,16 @@
 
 Every builder takes a table from :class:`~blinastudy.analysis.AnalysisResult`
 (curve points, counts at ticks, per-bin counts, per-level estimates): no
-patient-level rows reach a chart. Arms have the same colour-blind-safe colours
-(Okabe-Ito) everywhere; ``presentation=True`` gives larger text and thicker
-lines for a lecture hall. :func:`to_svg` and :func:`to_png` render any chart
+patient-level rows reach a chart. Arms have the same colour-blind- and
+greyscale-safe colours (Paul Tol's high-contrast blue and red) everywhere, and in
+survival and incidence curves a stroke of their own; ``presentation=True`` gives
+larger text and thicker lines for a lecture hall. :func:`to_svg` and :func:`to_png` render any chart
 offline with vl-convert.
 """
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import altair as alt
 import numpy as np
@@ -20,6 +21,7 @@ from blinastudy.core.formatting import SHORT_LABELS, fmt_p, hr_cell, is_finite
 
 __all__ = [
     "ARM_COLORS",
+    "ARM_DASHES",
     "ARM_LABELS",
     "FOREST_SELECTION",
     "SHORT_LABELS",
@@ -38,8 +40,13 @@ __all__ = [
     "to_svg",
 ]
 
-#: Okabe-Ito blue and vermillion: distinguishable with every common colour-vision deficiency.
-ARM_COLORS = {"blinatumomab": "#0072B2", "chemotherapy": "#D55E00"}
+#: Paul Tol's high-contrast blue and red: distinguishable with every common colour-vision
+#: deficiency and in greyscale (relative luminance 0.06 and 0.18, a contrast ratio of 2.1),
+#: and each readable as text on white (contrast 9.6 and 4.6). In the Kaplan-Meier and
+#: cumulative incidence curves the arms also differ by stroke (:data:`ARM_DASHES`).
+ARM_COLORS = {"blinatumomab": "#004488", "chemotherapy": "#BB5566"}
+#: Stroke of each arm's curve (Vega-Lite dash array): solid and dashed, for print.
+ARM_DASHES = {"blinatumomab": [1, 0], "chemotherapy": [8, 4]}
 ARM_LABELS = {"blinatumomab": "Blinatumomab", "chemotherapy": "Chemotherapy"}
 _ARM_ORDER = list(ARM_COLORS)
 
@@ -63,25 +70,99 @@ def term_text(term: str) -> str:
 HR_DOMAIN = (0.001, 100.0)
 
 
-def _style(presentation: bool) -> dict[str, float]:
+def _style(presentation: bool) -> dict[str, Any]:
+    """Sizes of text, lines and views (pixels).
+
+    For a page or a screen; or, with ``presentation``, for a lecture hall: larger
+    type and thicker lines, and views sized so that a page's main figure fits beside
+    its key numbers on one 16:9 screen of 1280 x 720 with the app's sidebar open
+    (about 600 pixels across and 560 down for a figure).
+    """
+    if presentation:
+        return {
+            "font": 16.0,  # axis, legend and table text
+            "title": 20.0,
+            "subtitle": 16.0,
+            "line": 4.0,
+            "point": 150.0,
+            "width": 380.0,  # plot area of a curve (KM, cumulative incidence, MRD)
+            "aspect": 0.62,  # plot height over width, KM and cumulative incidence
+            "mrd_aspect": 0.75,  # and MRD curves (no table under them)
+            "table_row": 21.0,  # one row of the KMunicate table under a curve
+            "forest_row": 18.0,  # one subgroup of the forest plot
+            "forest_width": 275.0,  # its plot area: 55 pixels a decade
+            "forest_legend": "bottom",  # under the whole figure: the width goes to the plot
+            "forest_columns": (80.0, 85.0, 185.0, 60.0),  # n (events) twice, HR (CI), p
+            "forest_bounds": "flush",
+            "forest_header_lines": 2,  # "Blinatumomab" over "n (events)"
+            "love_row": 17.0,  # one covariate of the love plot
+            "love_width": 360.0,
+            "legend": "top",  # over the plot, not beside it: the width goes to the plot
+            "label_limit": 320.0,  # longest axis label drawn whole (love plot covariates)
+        }
     return {
-        "font": 18.0 if presentation else 12.0,
-        "title": 22.0 if presentation else 14.0,
-        "line": 4.0 if presentation else 2.0,
-        "point": 160.0 if presentation else 60.0,
-        "width": 680.0 if presentation else 620.0,
+        "font": 12.0,
+        "title": 14.0,
+        "subtitle": 10.8,
+        "line": 2.0,
+        "point": 60.0,
+        "width": 620.0,
+        "aspect": 0.55,
+        "mrd_aspect": 0.5,
+        "table_row": 19.2,
+        "forest_row": 24.0,
+        "forest_width": 279.0,
+        "forest_legend": "right",
+        "forest_columns": (124.0, 124.0, 167.4, 74.4),
+        "forest_bounds": "full",
+        "forest_header_lines": 1,
+        "love_row": 21.6,
+        "love_width": 434.0,
+        "legend": "right",
+        "label_limit": 180.0,
     }
 
 
-def _arm_color() -> alt.Color:
+def _arm_color(orient: Literal["right", "top"] = "right", *, curve: bool = False) -> alt.Color:
+    """The arm as colour; with ``curve``, its legend shows each arm's stroke."""
     return alt.Color(
         "arm:N",
         title="Arm",
         scale=alt.Scale(domain=_ARM_ORDER, range=[ARM_COLORS[a] for a in _ARM_ORDER]),
-        legend=alt.Legend(
-            labelExpr="datum.label == 'blinatumomab' ? 'Blinatumomab' : 'Chemotherapy'"
-        ),
+        legend=_arm_legend(orient, curve),
     )
+
+
+def _arm_dash(orient: Literal["right", "top"] = "right") -> alt.StrokeDash:
+    """The arm as the stroke of a curve (one legend with ``_arm_color(curve=True)``)."""
+    return alt.StrokeDash(
+        "arm:N",
+        title="Arm",
+        scale=alt.Scale(domain=_ARM_ORDER, range=[ARM_DASHES[a] for a in _ARM_ORDER]),
+        legend=_arm_legend(orient, True),
+    )
+
+
+def _arm_legend(orient: Literal["right", "top"], curve: bool) -> alt.Legend:
+    """The legend of the arms: their names, with a line of each arm's colour and stroke
+    for curves (a dot otherwise)."""
+    label = "datum.label == 'blinatumomab' ? 'Blinatumomab' : 'Chemotherapy'"
+    if not curve:
+        return _legend(orient, labelExpr=label)
+    return _legend(
+        orient,
+        labelExpr=label,
+        symbolType="stroke",
+        symbolOpacity=1,
+        symbolStrokeWidth=3,
+        symbolSize=900,  # a line long enough to show its dashes
+    )
+
+
+def _legend(orient: Literal["right", "top", "bottom"], **kwargs: Any) -> alt.Legend:
+    """A legend beside (right) or along (top, bottom: title at the left) its chart."""
+    title: Literal["top", "left"] = "top" if orient == "right" else "left"
+    return alt.Legend(orient=orient, titleOrient=title, **kwargs)
 
 
 def _configure(chart: Any, presentation: bool) -> Any:
@@ -90,9 +171,10 @@ def _configure(chart: Any, presentation: bool) -> Any:
         chart.configure_axis(labelFontSize=st["font"], titleFontSize=st["font"])
         .configure_legend(labelFontSize=st["font"], titleFontSize=st["font"])
         .configure_title(
-            fontSize=st["title"], subtitleFontSize=st["font"] * 0.9, subtitleColor="#333333"
+            fontSize=st["title"], subtitleFontSize=st["subtitle"], subtitleColor="#333333"
         )
         .configure_text(fontSize=st["font"])
+        .configure_header(labelFontSize=st["font"], titleFontSize=st["font"])
     )
 
 
@@ -104,6 +186,9 @@ def km_chart(
     title: str | None = None,
 ) -> alt.VConcatChart:
     """Kaplan-Meier curves per arm with CI bands, censor marks and a KMunicate table.
+
+    The arms differ by colour and by stroke (:data:`ARM_DASHES`), so that they can be
+    told apart in greyscale print.
 
     ``endpoint`` is an :class:`~blinastudy.analysis.EndpointResult`; the table
     under the plot gives, per arm and at each x tick, the number at risk and the
@@ -133,7 +218,7 @@ def km_chart(
         x=alt.X("time:Q", scale=x_scale, axis=x_axis),
         y=alt.Y("ci_lower:Q"),
         y2="ci_upper:Q",
-        color=_arm_color(),
+        color=_arm_color(st["legend"], curve=True),
     )
     line = base.mark_line(interpolate="step-after", strokeWidth=st["line"]).encode(
         x=alt.X("time:Q", scale=x_scale, axis=x_axis),
@@ -143,7 +228,8 @@ def km_chart(
             title=endpoint.label,
             axis=alt.Axis(format="%"),
         ),
-        color=_arm_color(),
+        color=_arm_color(st["legend"], curve=True),
+        strokeDash=_arm_dash(st["legend"]),
         tooltip=[
             alt.Tooltip("arm:N", title="Arm"),
             alt.Tooltip("time:Q", title="Month", format=".1f"),
@@ -158,7 +244,7 @@ def km_chart(
         .encode(
             x=alt.X("time:Q", scale=x_scale),
             y="survival:Q",
-            color=_arm_color(),
+            color=_arm_color(st["legend"], curve=True),
             tooltip=[alt.Tooltip("n_censored:Q", title="Censored here")],
         )
     )
@@ -171,7 +257,7 @@ def km_chart(
         )
     plot = alt.layer(*layers).properties(
         width=st["width"],
-        height=st["width"] * 0.55,
+        height=st["width"] * st["aspect"],
         title=endpoint.label if title is None else title,
     )
     table = _numbers_table(
@@ -219,7 +305,7 @@ def _numbers_table(
                 legend=None,
             ),
         )
-        .properties(width=st["width"], height=st["font"] * 1.6 * 2 * len(rows_spec))
+        .properties(width=st["width"], height=st["table_row"] * 2 * len(rows_spec))
     )
     return chart
 
@@ -235,8 +321,9 @@ def cir_chart(
     """Cumulative incidence per arm with log(-log) CI bands and the numbers table.
 
     ``result`` is a :class:`~blinastudy.analysis.CompetingResult`; with
-    ``competing=True`` the competing events' incidence is drawn too (dashed). The
-    table gives, per arm and tick, patients at risk and the cumulative numbers with
+    ``competing=True`` the competing events' incidence is drawn too (dashed; the arms
+    then differ by colour and lightness), without it the arms differ by stroke as
+    well (:data:`ARM_DASHES`). The table gives, per arm and tick, patients at risk and the cumulative numbers with
     the event, with a competing event and censored.
 
     Examples
@@ -271,7 +358,7 @@ def cir_chart(
             x=alt.X("time:Q", scale=x_scale, axis=x_axis),
             y=alt.Y("ci_lower:Q"),
             y2="ci_upper:Q",
-            color=_arm_color(),
+            color=_arm_color(st["legend"], curve=True),
         )
     )
     line = base.mark_line(interpolate="step-after", strokeWidth=st["line"]).encode(
@@ -282,8 +369,10 @@ def cir_chart(
             title="Cumulative incidence",
             axis=alt.Axis(format="%"),
         ),
-        color=_arm_color(),
-        strokeDash=cause,
+        color=_arm_color(st["legend"], curve=True),
+        # the arms by stroke too; with the competing events drawn, the stroke tells the
+        # events apart and the arms differ by colour and lightness
+        strokeDash=cause if competing else _arm_dash(st["legend"]),
         tooltip=[
             alt.Tooltip("arm:N", title="Arm"),
             alt.Tooltip("cause:N", title="Event"),
@@ -300,7 +389,7 @@ def cir_chart(
         )
     plot = alt.layer(*layers).properties(
         width=st["width"],
-        height=st["width"] * 0.55,
+        height=st["width"] * st["aspect"],
         title=result.label if title is None else title,
     )
     table = _numbers_table(
@@ -402,7 +491,7 @@ def forest_chart(
     for col in ("hr", "ci_lower", "ci_upper"):
         est[col + "_plot"] = est[col].clip(lo, hi)
     order = list(data["label"])
-    height = max(len(order), 1) * st["font"] * 2.0
+    height = max(len(order), 1) * st["forest_row"]
     y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=320))
     no_axis = alt.Y("label:N", sort=order, title=None, axis=None)
     ticks = [t for t in (0.001, 0.01, 0.1, 1, 10, 100) if lo <= t <= hi]
@@ -432,11 +521,13 @@ def forest_chart(
                 "events:Q",
                 title="Events",
                 scale=alt.Scale(range=[st["point"] / 2, st["point"] * 4]),
+                legend=_legend(st["forest_legend"]),
             ),
             shape=alt.Shape(
                 "estimator:N",
                 title="Estimate",
                 scale=alt.Scale(domain=["Cox", "Firth penalised"], range=["circle", "diamond"]),
+                legend=_legend(st["forest_legend"]),
             ),
             opacity=alt.condition(select, alt.value(1.0), alt.value(0.35)),
             tooltip=[
@@ -480,7 +571,7 @@ def forest_chart(
             .mark_text(text="not estimable", color="#555555", fontSize=st["font"])
             .encode(x=alt.X("x:Q", scale=x_scale), y=no_axis)
         )
-    plot = alt.layer(*layers).properties(width=st["width"] * 0.45, height=height)
+    plot = alt.layer(*layers).properties(width=st["forest_width"], height=height)
 
     def column(field: str, header: str, width: float, axis: bool = False) -> alt.Chart:
         text = (
@@ -490,22 +581,34 @@ def forest_chart(
             .properties(
                 width=width,
                 height=height,
-                title=alt.TitleParams(header, anchor="start", fontSize=st["font"]),
+                title=alt.TitleParams(
+                    header.split(" ", 1) if st["forest_header_lines"] == 2 else header,
+                    anchor="start",
+                    fontSize=st["font"],
+                ),
             )
         )
         return cast(alt.Chart, text)
 
     level = f"{round(100 * conf_level, 6):g}%"
+    widths = st["forest_columns"]
+    legends: Literal["shared", "independent"] = (
+        "shared" if st["forest_legend"] == "bottom" else "independent"
+    )
     chart = (
         alt.hconcat(
-            column("treated_text", "Blinatumomab n (events)", st["width"] * 0.2, axis=True),
-            column("control_text", "Chemotherapy n (events)", st["width"] * 0.2),
+            column("treated_text", "Blinatumomab n (events)", widths[0], axis=True),
+            column("control_text", "Chemotherapy n (events)", widths[1]),
             plot,
-            column("hr_text", f"HR ({level} CI)", st["width"] * 0.27),
-            column("p_text", "Interaction p", st["width"] * 0.12),
+            column("hr_text", f"HR ({level} CI)", widths[2]),
+            column("p_text", "Interaction p", widths[3]),
             spacing=4,
+            # "flush": columns as wide as set, a header or the axis title may reach over
+            # the empty space beside them
+            bounds=st["forest_bounds"],
         )
-        .resolve_scale(y="shared", size="independent", shape="independent")
+        # legends under the whole figure (shared: the plot's) or beside the plot
+        .resolve_scale(y="shared", size=legends, shape=legends)
         .properties(title="Treatment effect by subgroup" if title is None else title)
     )
     return cast(alt.HConcatChart, _configure(chart, presentation).configure_view(stroke=None))
@@ -560,13 +663,19 @@ def love_plot(
         .mark_point(filled=True, size=st["point"])
         .encode(
             x=alt.X("abs_smd:Q", title="|Standardised mean difference|"),
-            y=alt.Y("covariate:N", sort=order, title=None),
+            y=alt.Y(
+                "covariate:N",
+                sort=order,
+                title=None,
+                axis=alt.Axis(labelLimit=st["label_limit"]),
+            ),
             color=alt.Color(
                 "sample:N",
                 title=None,
                 scale=alt.Scale(
                     domain=["Before matching", "After matching"], range=["#999999", "#009E73"]
                 ),
+                legend=_legend(st["legend"]),
             ),
             shape=alt.Shape("sample:N", legend=None),
             tooltip=[
@@ -583,8 +692,8 @@ def love_plot(
         .encode(x="x:Q")
     )
     chart = alt.layer(rule, pts).properties(
-        width=st["width"] * 0.7,
-        height=max(len(order), 1) * st["font"] * 1.8,
+        width=st["love_width"],
+        height=max(len(order), 1) * st["love_row"],
         title="Covariate balance",
     )
     return cast(alt.LayerChart, _configure(chart, presentation))
@@ -614,7 +723,7 @@ def overlap_chart(overlap: pd.DataFrame, *, presentation: bool = False) -> alt.F
             ),
             x2="bin_end:Q",
             y=alt.Y("count:Q", stack=None, title="Patients"),
-            color=_arm_color(),
+            color=_arm_color(st["legend"]),
             tooltip=[
                 "arm:N",
                 "count:Q",
@@ -741,7 +850,7 @@ def mrd_chart(mrd: Any, *, label: str = "Survival", presentation: bool = False) 
                 scale=alt.Scale(domain=[0, 1]),
                 axis=alt.Axis(format="%"),
             ),
-            color=_arm_color(),
+            color=_arm_color(st["legend"]),
             strokeDash=alt.StrokeDash("group:N", title="MRD group"),
             detail="group:N",
             tooltip=[
@@ -751,7 +860,11 @@ def mrd_chart(mrd: Any, *, label: str = "Survival", presentation: bool = False) 
                 alt.Tooltip(f"{mrd.measure}:Q", format=".1%"),
             ],
         )
-        .properties(width=st["width"], height=st["width"] * 0.5, title=f"{label} by MRD group")
+        .properties(
+            width=st["width"],
+            height=st["width"] * st["mrd_aspect"],
+            title=f"{label} by MRD group",
+        )
     )
     return cast(alt.Chart, _configure(chart, presentation))
 

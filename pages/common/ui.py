@@ -23,11 +23,14 @@ import contextlib
 import functools
 import io
 import logging
+import re
+import textwrap
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -39,7 +42,7 @@ from blinastudy.data.cohort import content_hash
 from blinastudy.data.demo import DEMO_LABEL, make_demo_cohort
 from blinastudy.report import charts
 from blinastudy.report.export import to_csv_bytes
-from blinastudy.report.figures import figure
+from blinastudy.report.figures import Figure, figure
 from blinastudy.report.teaching import TEXTS, TITLES, explain
 from pages.common.ui_state import adapt_settings, analysis_key, get_field, sweep_settings
 
@@ -413,16 +416,76 @@ def chart(
     return event
 
 
-def show_figure(res: AnalysisResult, name: str, **kwargs: Any) -> Any:
+def show_figure(res: AnalysisResult, name: str, *, fit: float | None = None, **kwargs: Any) -> Any:
     """Draw a figure of the analysis (:func:`blinastudy.report.figures.figure`: title and
     subtitle with population, endpoint, method and level, the synthetic-data mark) with
     downloads named after it; ``kwargs`` go to the figure (e.g. ``competing=True``) or,
-    for ``width`` and ``key``, to the chart."""
+    for ``width`` and ``key``, to the chart.
+
+    In presentation mode the figure keeps the size it is drawn at for a 16:9 screen
+    (not its container's width), and its title and subtitle are broken into lines of
+    at most ``fit`` pixels (default :data:`FIT_WIDE`), so that a long line of context
+    does not make the figure wider than its place on the screen.
+
+    Its text alternatives: the title and subtitle as the chart's accessible
+    description, and the numbers drawn as a table in a closed expander under it."""
     chart_kwargs = {k: kwargs.pop(k) for k in ("width", "key", "on_select") if k in kwargs}
+    if presentation():
+        chart_kwargs.pop("width", None)
     fig = figure(res, name, presentation=presentation(), **kwargs)
     if fig is None:
         return None
-    return chart(fig.chart, fig.table, fig.file_stem, **chart_kwargs)
+    drawn = _presented(fig, FIT_WIDE if fit is None else fit) if presentation() else fig.chart
+    described = drawn.properties(description=". ".join([fig.title, *fig.context]))
+    event = chart(described, fig.table, fig.file_stem, **chart_kwargs)
+    with st.expander(f"{fig.title}: the numbers as a table", icon=":material/table:"):
+        table(fig.table)
+    return event
+
+
+#: Pixels across for a figure's title lines in presentation mode: the main area of a
+#: 1280-pixel screen with the sidebar open, and its figure column beside the numbers.
+FIT_WIDE = 900.0
+FIT_SIDE = 580.0
+
+
+def _presented(fig: Figure, width: float) -> Any:
+    """``fig``'s chart at its own size (the app would otherwise squeeze a single chart,
+    axes and all, into the size of its plot) with its title and subtitle broken into
+    lines no wider than about ``width`` pixels: the same words in the same order, broken
+    after a semicolon where one is near, never between a comparison sign and its
+    number."""
+    config = fig.chart.config.title
+
+    def size(value: Any, default: float) -> float:
+        return float(value) if isinstance(value, int | float) else default
+
+    title = _broken(fig.title, int(width / (size(config.fontSize, 20.0) * 0.55)))
+    chars = int(width / (size(config.subtitleFontSize, 14.0) * 0.5))
+    subtitle = [part for line in fig.context for part in _broken(line, chars)]
+    return fig.chart.properties(
+        title=alt.TitleParams(text=title, subtitle=subtitle, anchor="start"),
+        autosize=alt.AutoSizeParams(type="pad", contains="padding"),
+    )
+
+
+def _broken(text: str, chars: int) -> list[str]:
+    """``text`` in lines of at most ``chars`` characters (longer only for one word),
+    broken after a semicolon when that takes no more lines."""
+    chars = max(chars, 20)
+    glued = re.sub(r"([<>=≤≥]) ", "\\1" + _GLUE, text)  # "p < 0.001" stays on one line
+    plain = textwrap.wrap(glued, chars, break_long_words=False, break_on_hyphens=False)
+    lines: list[str] = []
+    for part in re.split(r"(?<=;) ", glued):
+        if lines and len(lines[-1]) + 1 + len(part) <= chars:
+            lines[-1] += " " + part
+        else:
+            lines.extend(textwrap.wrap(part, chars, break_long_words=False, break_on_hyphens=False))
+    best = lines if len(lines) <= len(plain) else plain
+    return [line.replace(_GLUE, " ") for line in best] or [text]
+
+
+_GLUE = "\x00"  # a space that does not break a line
 
 
 def table(frame: pd.DataFrame, **kwargs: Any) -> None:
@@ -435,21 +498,39 @@ def table(frame: pd.DataFrame, **kwargs: Any) -> None:
 
 
 def presentation_css() -> None:
-    """Larger text for a lecture hall (charts get thicker lines themselves)."""
+    """Larger text for a lecture hall (charts get larger type and thicker lines
+    themselves), and less room above the page so that its main figure and key numbers
+    fit on one 16:9 screen: nothing is cut (a metric's label or value wraps instead of
+    ending in an ellipsis), tables are set as large as the text (their headings
+    wrapped, so that a table fits the width of the page)."""
     if presentation():
         st.html(
             """<style>
-            .stMainBlockContainer { padding-left: 1.5rem; padding-right: 1.5rem; }
+            .stMainBlockContainer { padding: 4.25rem 1.5rem 6rem 1.5rem; }
             .stMainBlockContainer p, .stMainBlockContainer li,
             .stMainBlockContainer label p { font-size: 1.3rem; }
+            .stMainBlockContainer [data-testid="stCaptionContainer"] p { font-size: 1.1rem; }
             .stMainBlockContainer [data-testid="stMetricValue"],
             .stMainBlockContainer [data-testid="stMetricValue"] p,
-            .stMainBlockContainer [data-testid="stMetricValue"] div { font-size: 3.2rem; }
-            .stMainBlockContainer [data-testid="stMetricLabel"] p { font-size: 1.3rem; }
+            .stMainBlockContainer [data-testid="stMetricValue"] div { font-size: 2.6rem; }
+            .stMainBlockContainer [data-testid="stMetricLabel"] p { font-size: 1.2rem; }
+            .stMainBlockContainer [data-testid="stMetricLabel"] .stMarkdownEllipsis,
+            .stMainBlockContainer [data-testid="stMetricLabel"] p {
+                white-space: normal; overflow: visible; text-overflow: clip;
+            }
+            .stMainBlockContainer [data-testid="stMetricLabel"] { height: auto; }
+            .stMainBlockContainer [data-testid="stMetricValue"],
+            .stMainBlockContainer [data-testid="stMetricValue"] * {
+                white-space: normal; overflow-wrap: break-word; text-overflow: clip;
+            }
             .stMainBlockContainer [data-testid="stTable"] th,
+            .stMainBlockContainer [data-testid="stTable"] td { padding: 0.5rem 0.25rem; }
             .stMainBlockContainer [data-testid="stTable"] td { font-size: 1.2rem; }
-            .stMainBlockContainer h1 { font-size: 3rem; }
-            .stMainBlockContainer h2, .stMainBlockContainer h3 { font-size: 2.1rem; }
+            .stMainBlockContainer [data-testid="stTable"] th {
+                font-size: 1.05rem; white-space: normal;
+            }
+            .stMainBlockContainer h1 { font-size: 2.2rem; padding: 0; }
+            .stMainBlockContainer h2, .stMainBlockContainer h3 { font-size: 1.9rem; }
             </style>"""
         )
 
@@ -575,8 +656,50 @@ def sidebar() -> None:
         )
 
 
-def render(main: Callable[[], None]) -> None:
-    """Draw the common frame, then the page body ``main``, each inside the error guard."""
+def heading(title: str) -> None:
+    """The page title with the synthetic-data label: one under the other, or side by
+    side in presentation mode (a line less above the figure)."""
+    if presentation():
+        left, right = st.columns([3, 2], vertical_alignment="center")
+        left.title(title)
+        with right:
+            demo_badge()
+        return
+    demo_badge()
+    st.title(title)
+
+
+def arrange(controls: Callable[[], Any], label: str) -> tuple[Any, Any]:
+    """Draw a page's ``controls`` and return where its stage (the main figure with its
+    key numbers) and the rest of the page go.
+
+    Normally the controls come first and the stage and the rest follow in one
+    container. In presentation mode the stage opens the page, the controls follow in a
+    closed expander named ``label``, then the rest: the screen starts with the figure.
+    """
+    if presentation():
+        stage = st.container()
+        with st.expander(label, icon=":material/tune:"):
+            controls()
+        return stage, st.container()
+    controls()
+    box = st.container()
+    return box, box
+
+
+def figure_and_numbers(where: Any) -> tuple[Any, Any]:
+    """Places in ``where`` for a figure and its key numbers: side by side in
+    presentation mode (the figure about 600 pixels across on a 1280-pixel screen with
+    the sidebar open, :data:`FIT_SIDE`), the numbers under the figure otherwise."""
+    if presentation():
+        left, right = where.columns([2, 1], gap="small")
+        return left, right
+    return where, where
+
+
+def render(main: Callable[[], None], title: str) -> None:
+    """Draw the common frame and the page's ``title``, then the page body ``main``,
+    each inside the error guard."""
     # An emoji favicon is drawn in the browser; a :material: one is fetched from
     # fonts.gstatic.com, and the app must not call any host but its own.
     st.set_page_config(layout="wide", page_icon="📈")
@@ -584,6 +707,6 @@ def render(main: Callable[[], None]) -> None:
         sidebar()
     presentation_css()
     with guard():
-        demo_badge()
+        heading(title)
         show_flash()
         main()
