@@ -15,7 +15,6 @@ import dataclasses
 import datetime as dt
 import json
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pandas as pd
@@ -35,26 +34,11 @@ from pages.common.ui_state import (
     value_groups,
     value_table,
 )
+from tests._apptest import EXPORTS, STORE, XLSX, assert_clean, start
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
-EXPORTS = ROOT / "tests" / "data" / "exports"
-STORE = "blinastudy.store"
-TIMEOUT = 180
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 M = 365.25 / 12  # days per month
 
 W = TypeVar("W")
-
-
-def start() -> AppTest:
-    return AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    errors = [e.value for e in at.error if "error id" in str(e.value)]
-    assert not errors, errors
 
 
 def one(items: Sequence[W], text: str, label: Callable[[W], str]) -> W:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import blinastudy.stats.balance as balance_module
@@ -29,23 +29,13 @@ from blinastudy.stats.balance import (
     effective_sample_size,
 )
 from blinastudy.stats.matching import match
+from tests._balance import R_COLUMNS, SETTINGS
 
 DATA = Path(__file__).parent / "data"
 REL = 1e-6
 SQRT_EPS = math.sqrt(np.finfo(float).eps)
 EXPECTED: dict[str, Any] = json.loads((DATA / "balance.expected.json").read_text())
 CASES = EXPECTED["cases"]
-R_COLUMNS = {
-    "means_treated": "mean_treated",
-    "means_control": "mean_control",
-    "smd": "smd",
-    "var_ratio": "variance_ratio",
-}
-SETTINGS = settings(
-    max_examples=150,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
 
 
 @pytest.fixture(

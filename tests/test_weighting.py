@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from blinastudy.core.errors import InputError
@@ -28,23 +28,13 @@ from blinastudy.stats.weighting import (
     trim_weights,
     weights_from_scores,
 )
+from tests._balance import R_COLUMNS, SETTINGS
 
 DATA = Path(__file__).parent / "data"
 REL = 1e-6
 EXPECTED: dict[str, Any] = json.loads((DATA / "weighting.expected.json").read_text())
 CASES = EXPECTED["cases"]
 SCHEMES = [(case, scheme) for case in sorted(CASES) for scheme in sorted(CASES[case]["schemes"])]
-R_COLUMNS = {
-    "means_treated": "mean_treated",
-    "means_control": "mean_control",
-    "smd": "smd",
-    "var_ratio": "variance_ratio",
-}
-SETTINGS = settings(
-    max_examples=150,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
 
 
 def _frame(name: str) -> tuple[pd.DataFrame, str, list[str]]:
