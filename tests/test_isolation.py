@@ -21,6 +21,8 @@ from pages.common.ui_state import analysis_key
 from tests._apptest import MATCHED, ROOT, STORE, csv_bytes, metric, start, upload
 from tests._demo_result import demo_subset
 
+pytestmark = pytest.mark.browser  # several full app sessions: slow
+
 
 def _session(cohort: pd.DataFrame, name: str) -> AppTest:
     at = upload(start(), "upload.treated", name, csv_bytes(cohort))
@@ -42,7 +44,7 @@ def _shown(at: AppTest) -> str:
     return "\n".join(parts)
 
 
-def test_two_sessions_see_only_their_owndemo_subset() -> None:
+def test_two_sessions_see_only_their_own_cohort() -> None:
     a = _session(demo_subset(40, 300, "ALPHA"), "alpha.csv")
     b = _session(demo_subset(25, 200, "BRAVO"), "bravo.csv")
     assert metric(a, MATCHED).endswith("of 40") and metric(b, MATCHED).endswith("of 25")

@@ -85,6 +85,7 @@ def test_usage_statistics_are_off() -> None:
     assert config["server"]["fileWatcherType"] == "none"
 
 
+@pytest.mark.browser  # a full app session per name: slow
 @pytest.mark.parametrize("name", ["../../etc/passwd.csv", "C:\\evil\\x.csv"])
 def test_uploaded_file_names_are_never_used_as_paths(name: str) -> None:
     marker = f"LEAKCHECK-{uuid.uuid4().hex}"
