@@ -325,7 +325,10 @@ def test_settings_save_and_load_round_trip() -> None:
     at.select_slider(key="w.matching__caliper").set_value(0.01).run()
     at.switch_page("pages/survival.py").run()
     at.radio(key="w.endpoint").set_value("os").run()
-    assert any(b.label == "Save settings (JSON)" for b in at.sidebar.get("download_button"))
+    assert any(
+        getattr(b, "label", None) == "Save settings (JSON)"
+        for b in at.sidebar.get("download_button")
+    )
     saved = at.session_state[STORE].settings.to_json()
     assert Settings.from_json(saved).matching.caliper == 0.01
 

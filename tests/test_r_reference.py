@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -158,7 +158,7 @@ def test_lalonde_propensity_per_id(lalonde: tuple[pd.DataFrame, dict[str, Any]])
     [("ps", "match_ps_caliper_0.2"), ("logit", "match_logit_caliper_0.2")],
 )
 def test_lalonde_pairs_exact_order(
-    lalonde: tuple[pd.DataFrame, dict[str, Any]], scale: str, key: str
+    lalonde: tuple[pd.DataFrame, dict[str, Any]], scale: Literal["ps", "logit"], key: str
 ) -> None:
     frame, expected = lalonde
     exp = expected[key]
