@@ -1,10 +1,11 @@
-# The two commands a newcomer needs: `make run` and `make test`.
+# The two commands a newcomer needs: `make run` and `make test` (the fast suite);
+# `make test-all` adds the browser, server and load tests and is what CI runs.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit bench demo clean
+.PHONY: run test test-all lint typecheck unit unit-all bench demo clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,9 +24,14 @@ typecheck: $(STAMP)
 	$(PY) -m mypy
 
 unit: $(STAMP)
+	$(PY) -m pytest -m "not browser"
+
+unit-all: $(STAMP)
 	$(PY) -m pytest
 
 test: lint typecheck unit
+
+test-all: lint typecheck unit-all
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_core.py

@@ -1,4 +1,4 @@
-"""Helpers shared by the benchmark scripts: timing, BLAS threads, machine line, tables.
+"""Helpers shared by the benchmark scripts: options, timing, BLAS threads, R, machine line, tables.
 
 Every script reports ratios (BlinaStudy against R, or against a reference
 operation timed in the same process) rather than bare times, so that results
@@ -7,12 +7,17 @@ from different machines and different loads can be compared.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import gc
+import json
 import os
 import platform
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -140,3 +145,167 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     print("  ".join("-" * w for w in widths))
     for r in cells[1:]:
         print(line(r))
+
+
+def print_cross_check(checks: Sequence[tuple[str, str, float | None]], tolerance: float) -> None:
+    """Print the maximum relative difference to R of each quantity (``-``: not compared)."""
+    print(f"\nCross-check against R (tolerance {tolerance:g} relative)")
+    print_table(
+        ["quantity", "detail", "max rel. difference", "ok"],
+        [
+            [
+                q,
+                d,
+                "-" if x is None else f"{x:.2e}",
+                "-" if x is None else ("yes" if x <= tolerance else "NO"),
+            ]
+            for q, d, x in checks
+        ],
+    )
+
+
+def bench_parser(
+    description: str, name: str, *, quick_help: str, with_r: bool = True
+) -> argparse.ArgumentParser:
+    """The options every benchmark takes; ``with_r`` adds ``--no-r`` and ``--seed``.
+
+    ``--json`` defaults to ``benchmarks/out/<name>.json``.
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--repeats", type=int, default=None, help="timed runs per step")
+    if with_r:
+        parser.add_argument("--no-r", action="store_true", help="skip the R comparison")
+        parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument(
+        "--blas-threads",
+        type=int,
+        default=1,
+        help="numpy's BLAS threads (default 1, as R's reference BLAS; 0: leave as configured)",
+    )
+    parser.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        default="wall",
+        help="wall time (default) or CPU time of each process (steadier on a shared machine)",
+    )
+    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "out" / f"{name}.json")
+    return parser
+
+
+@contextlib.contextmanager
+def bench_setup(args: argparse.Namespace) -> Iterator[None]:
+    """Use the clock and BLAS threads that ``args`` ask for, and print the machine line."""
+    use_clock(args.clock)
+    with blas_threads(args.blas_threads or None):
+        print(f"Machine: {machine_description()}")
+        yield
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> None:
+    """Write ``payload`` as indented JSON, creating the folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2))
+
+
+def write_r_comparison(
+    args: argparse.Namespace,
+    sizes: dict[str, Any],
+    repeats: int,
+    ratios: dict[str, Any],
+    checks: Sequence[tuple[str, str, float | None]],
+    **extra: Any,
+) -> None:
+    """Write a comparison with R (ratios and cross-checks) to ``args.json``."""
+    write_json(
+        args.json,
+        {
+            "machine": machine_description(),
+            "sizes": {k: v for k, v in sizes.items() if k != "scaling"},
+            "repeats": repeats,
+            "clock": args.clock,
+            "ratios": ratios,
+            "cross_check": [{"quantity": q, "detail": d, "max_rel_diff": x} for q, d, x in checks],
+            **extra,
+        },
+    )
+
+
+def r_available(packages: Sequence[str]) -> bool:
+    """Whether ``Rscript`` runs and every one of the R ``packages`` loads."""
+    if shutil.which("Rscript") is None:
+        return False
+    names = ",".join(f"'{p}'" for p in packages)
+    probe = f"for (p in c({names})) if (!requireNamespace(p, quietly=TRUE)) quit(status=1)"
+    try:
+        done = subprocess.run(
+            ["Rscript", "-e", probe], capture_output=True, timeout=120, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+#: What every R benchmark script starts with: its arguments (folder, repeats, clock),
+#: the clock ``now()`` and ``time_step(fun, reps)``, R's counterpart of :func:`median_time`.
+R_PRELUDE = r"""
+args <- commandArgs(trailingOnly = TRUE)
+dir <- args[1]; reps <- as.integer(args[2]); clock <- args[3]
+now <- if (identical(clock, "cpu")) {
+  function() { p <- proc.time(); p[["user.self"]] + p[["sys.self"]] }
+} else {
+  function() proc.time()[["elapsed"]]
+}
+# median over `reps` blocks of the time per call (proc.time: elapsed, or user +
+# system for the CPU clock); a block repeats a fast step until it lasts min_block
+# seconds, as proc.time has millisecond resolution
+time_step <- function(fun, reps, min_block = 0.05) {
+  t0 <- now(); val <- fun(); first <- now() - t0
+  if (first >= 1) {  # slow step: the first call counts as a sample
+    el <- first
+    for (i in seq_len(max(reps - 1L, 0L))) {
+      t0 <- now(); val <- fun()
+      el <- c(el, now() - t0)
+    }
+    return(list(seconds = median(el), block = 1L, value = val))
+  }
+  k <- max(1L, as.integer(ceiling(min_block / max(first, 1e-4))))
+  el <- numeric(reps)
+  for (i in seq_len(reps)) {
+    t0 <- now()
+    for (j in seq_len(k)) val <- fun()
+    el[i] <- (now() - t0) / k
+  }
+  list(seconds = median(el), block = k, value = val)
+}
+"""
+
+
+def run_r_script(
+    script: str,
+    frames: dict[str, Any],
+    args: Sequence[str],
+    timeout: float,
+) -> dict[str, Any]:
+    """Run an R ``script`` on CSV files and return the JSON it prints.
+
+    Each frame in ``frames`` is written as ``<key>.csv`` to a temporary folder; the
+    script, after :data:`R_PRELUDE`, is called as ``Rscript --vanilla bench.R FOLDER *args``.
+    """
+    with tempfile.TemporaryDirectory(prefix="blinastudy-bench-") as tmp:
+        folder = Path(tmp)
+        for key, frame in frames.items():
+            frame.to_csv(folder / f"{key}.csv", index=False)
+        path = folder / "bench.R"
+        path.write_text(R_PRELUDE + script)
+        done = subprocess.run(
+            ["Rscript", "--vanilla", str(path), str(folder), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    if done.returncode != 0:
+        raise RuntimeError(f"R benchmark failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result

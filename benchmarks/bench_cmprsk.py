@@ -32,30 +32,24 @@ Run: ``python benchmarks/bench_cmprsk.py`` (``--quick`` for a 1,000 / 10,000 coh
 
 from __future__ import annotations
 
-import argparse
-import json
-import shutil
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _common as common
 import numpy as np
 import pandas as pd
-from _common import (
-    ROOT,
-    blas_threads,
-    fmt_ratio,
-    machine_description,
-    median_time,
-    print_table,
-    ratio,
-    use_clock,
+from bench_core import (
+    FULL,
+    QUICK,
+    TARGET_RATIO,
+    TOLERANCE,
+    build_cohort,
+    max_rel_diff,
+    ratio_rows,
 )
-from bench_core import FULL, QUICK, TARGET_RATIO, TOLERANCE, build_cohort, max_rel_diff
 
 from blinastudy.stats.survival import cumulative_incidence, fine_gray, gray_test
 
@@ -99,9 +93,9 @@ def _by_arm(c: pd.DataFrame) -> tuple[list[Any], list[pd.DataFrame]]:
 def run_blinastudy(c: pd.DataFrame, repeats: int) -> dict[str, Any]:
     """Median times (seconds) and results of each BlinaStudy step."""
     return {
-        "cuminc": median_time(lambda: _incidence_both(c), repeats),
-        "by_arm": median_time(lambda: _by_arm(c), repeats),
-        "crr": median_time(lambda: fine_gray(c, "time", "status", ["treated"]), repeats),
+        "cuminc": common.median_time(lambda: _incidence_both(c), repeats),
+        "by_arm": common.median_time(lambda: _by_arm(c), repeats),
+        "crr": common.median_time(lambda: fine_gray(c, "time", "status", ["treated"]), repeats),
     }
 
 
@@ -109,37 +103,8 @@ def run_blinastudy(c: pd.DataFrame, repeats: int) -> dict[str, Any]:
 # R side
 
 R_SCRIPT = r"""
-args <- commandArgs(trailingOnly = TRUE)
-dir <- args[1]; reps <- as.integer(args[2]); clock <- args[3]
-now <- if (identical(clock, "cpu")) {
-  function() { p <- proc.time(); p[["user.self"]] + p[["sys.self"]] }
-} else {
-  function() proc.time()[["elapsed"]]
-}
 suppressPackageStartupMessages({ library(cmprsk); library(jsonlite) })
 d <- read.csv(file.path(dir, "cohort.csv"))
-
-# median over `reps` blocks of the time per call; a block repeats a fast step
-# until it lasts min_block seconds (proc.time has millisecond resolution); a
-# step slower than a second counts its first call as a sample
-time_step <- function(fun, reps, min_block = 0.05) {
-  t0 <- now(); val <- fun(); first <- now() - t0
-  if (first >= 1) {
-    el <- first
-    for (i in seq_len(max(reps - 1L, 0L))) {
-      t0 <- now(); val <- fun(); el <- c(el, now() - t0)
-    }
-    return(list(seconds = median(el), value = val))
-  }
-  k <- max(1L, as.integer(ceiling(min_block / max(first, 1e-4))))
-  el <- numeric(reps)
-  for (i in seq_len(reps)) {
-    t0 <- now()
-    for (j in seq_len(k)) val <- fun()
-    el[i] <- (now() - t0) / k
-  }
-  list(seconds = median(el), value = val)
-}
 
 s_ci <- time_step(function() cuminc(d$time, d$status, cencode = 0), reps)
 s_arm <- time_step(function() cuminc(d$time, d$status, d$treated, cencode = 0), reps)
@@ -162,49 +127,22 @@ cat(toJSON(out, digits = NA, auto_unbox = TRUE, na = "null"))
 """
 
 
-def r_available() -> bool:
-    """Whether ``Rscript`` with cmprsk and jsonlite can run."""
-    if shutil.which("Rscript") is None:
-        return False
-    probe = (
-        "for (p in c('cmprsk','jsonlite')) if (!requireNamespace(p, quietly=TRUE)) quit(status=1)"
-    )
-    try:
-        done = subprocess.run(
-            ["Rscript", "-e", probe], capture_output=True, timeout=120, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
+R_PACKAGES = ("cmprsk", "jsonlite")
 
 
 def run_r(c: pd.DataFrame, repeats: int, clock: str = "wall") -> dict[str, Any]:
     """Write the cohort to a temporary folder, run the R steps, return their JSON output."""
-    with tempfile.TemporaryDirectory(prefix="blinastudy-bench-") as tmp:
-        folder = Path(tmp)
-        c[["time", "status", "treated"]].to_csv(folder / "cohort.csv", index=False)
-        script = folder / "bench.R"
-        script.write_text(R_SCRIPT)
-        done = subprocess.run(
-            ["Rscript", "--vanilla", str(script), str(folder), str(repeats), clock],
-            capture_output=True,
-            text=True,
-            timeout=6 * 3600,
-            check=False,
-        )
-    if done.returncode != 0:
-        raise RuntimeError(f"R benchmark failed:\n{done.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
+    frames = {"cohort": c[["time", "status", "treated"]]}
+    return common.run_r_script(R_SCRIPT, frames, [str(repeats), clock], timeout=6 * 3600)
 
 
 # ---------------------------------------------------------------------------
 # cross-checks and report
 
 
-def cross_check(py: dict[str, Any], r: dict[str, Any]) -> list[tuple[str, str, float]]:
+def cross_check(py: dict[str, Any], r: dict[str, Any]) -> list[tuple[str, str, float | None]]:
     """(quantity, detail, max relative difference) rows against R."""
-    rows: list[tuple[str, str, float]] = []
+    rows: list[tuple[str, str, float | None]] = []
     curves = py["cuminc"][1]
     for k, curve in zip(CAUSES, curves, strict=True):
         same = np.array_equal(curve["time"].to_numpy(), np.asarray(r["cuminc"]["time"], float))
@@ -225,19 +163,13 @@ def cross_check(py: dict[str, Any], r: dict[str, Any]) -> list[tuple[str, str, f
             max_rel_diff([t.statistic for t in tests], r["gray"]["stat"]),
         )
     )
-    table = py["crr"][1]
-    rows.append(
-        (
-            "Fine-Gray log SHR",
-            f"{float(np.log(table['shr'].iloc[0])):.6g}",
-            max_rel_diff(np.log(table["shr"].to_numpy(dtype=float)), r["crr"]["coef"]),
-        )
-    )
-    rows.append(
-        (
-            "Fine-Gray SE (crr's sandwich)",
-            f"{float(table['se'].iloc[0]):.6g}",
-            max_rel_diff(table["se"], r["crr"]["se"]),
+    rows.extend(
+        ratio_rows(
+            py["crr"][1],
+            "shr",
+            r["crr"]["coef"],
+            r["crr"]["se"],
+            ("Fine-Gray log SHR", "Fine-Gray SE (crr's sandwich)"),
         )
     )
     return rows
@@ -256,14 +188,14 @@ def report(py: dict[str, Any], r: dict[str, Any] | None) -> dict[str, Any]:
     ratios: dict[str, Any] = {}
     rows = []
     for key, label in STEP_LABELS:
-        ratios[key] = ratio(py[key][0], r_sec.get(key))
-        rows.append([label, fmt_ratio(ratios[key])])
+        ratios[key] = common.ratio(py[key][0], r_sec.get(key))
+        rows.append([label, common.fmt_ratio(ratios[key])])
     total_py = sum(py[k][0] for k, _ in STEP_LABELS)
     total_r = sum(r_sec[k] for k, _ in STEP_LABELS) if r else None
-    ratios["total"] = ratio(total_py, total_r)
-    rows.append(["TOTAL", fmt_ratio(ratios["total"])])
+    ratios["total"] = common.ratio(total_py, total_r)
+    rows.append(["TOTAL", common.fmt_ratio(ratios["total"])])
     print("\nTime ratios (median of repeated runs; lower is faster for BlinaStudy)")
-    print_table(["step", "BlinaStudy / R"], rows)
+    common.print_table(["step", "BlinaStudy / R"], rows)
     if r is None:
         print("\nR (Rscript with cmprsk and jsonlite) not available: no R ratios.")
         ratios["target_met"] = None
@@ -278,32 +210,13 @@ def report(py: dict[str, Any], r: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1,000 treated / 10,000 pool")
-    parser.add_argument("--repeats", type=int, default=None, help="timed runs per step")
-    parser.add_argument("--no-r", action="store_true", help="skip the R comparison")
-    parser.add_argument(
-        "--blas-threads",
-        type=int,
-        default=1,
-        help="numpy's BLAS threads (default 1, as R's reference BLAS; 0: leave as configured)",
-    )
-    parser.add_argument(
-        "--clock",
-        choices=["wall", "cpu"],
-        default="wall",
-        help="wall time (default) or CPU time of each process (steadier on a shared machine)",
-    )
-    parser.add_argument("--seed", type=int, default=2024)
-    parser.add_argument(
-        "--json", type=Path, default=ROOT / "benchmarks" / "out" / "bench_cmprsk.json"
+    parser = common.bench_parser(
+        __doc__.splitlines()[0], "bench_cmprsk", quick_help="1,000 treated / 10,000 pool"
     )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     repeats = args.repeats or (3 if args.quick else 5)
-    use_clock(args.clock)
-    with blas_threads(args.blas_threads or None):
-        print(f"Machine: {machine_description()}")
+    with common.bench_setup(args):
         cohort = build_competing(sizes["n_treated"], sizes["n_pool"], args.seed)
         counts = cohort["status"].value_counts()
         print(
@@ -314,34 +227,15 @@ def main(argv: list[str] | None = None) -> int:
         )
         py = run_blinastudy(cohort, repeats)
         r = None
-        if not args.no_r and r_available():
+        if not args.no_r and common.r_available(R_PACKAGES):
             r = run_r(cohort, repeats, args.clock)
             print(f"R {r['versions']['R']}, cmprsk {r['versions']['cmprsk']}")
         ratios = report(py, r)
-        checks: list[tuple[str, str, float]] = []
+        checks: list[tuple[str, str, float | None]] = []
         if r is not None:
             checks = cross_check(py, r)
-            print(f"\nCross-check against R (tolerance {TOLERANCE:g} relative)")
-            print_table(
-                ["quantity", "detail", "max rel. difference", "ok"],
-                [[q, d, f"{x:.2e}", "yes" if x <= TOLERANCE else "NO"] for q, d, x in checks],
-            )
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(
-        json.dumps(
-            {
-                "machine": machine_description(),
-                "sizes": {k: v for k, v in sizes.items() if k != "scaling"},
-                "repeats": repeats,
-                "clock": args.clock,
-                "ratios": ratios,
-                "cross_check": [
-                    {"quantity": q, "detail": d, "max_rel_diff": x} for q, d, x in checks
-                ],
-            },
-            indent=2,
-        )
-    )
+            common.print_cross_check(checks, TOLERANCE)
+    common.write_r_comparison(args, sizes, repeats, ratios, checks)
     return 0
 
 

@@ -35,31 +35,17 @@ Run: ``python benchmarks/bench_core.py`` (``--quick`` for a 1,000 / 10,000 cohor
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import shutil
-import subprocess
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _common as common
 import numpy as np
 import pandas as pd
-from _common import (
-    ROOT,
-    blas_threads,
-    fmt_ratio,
-    machine_description,
-    median_time,
-    print_table,
-    ratio,
-    use_clock,
-)
 
 from blinastudy.stats.matching import fit_propensity, match
 from blinastudy.stats.survival import cox, kaplan_meier, logrank
@@ -148,16 +134,20 @@ def run_blinastudy(cohort: pd.DataFrame, m: pd.DataFrame, repeats: int) -> dict[
     """Median times (seconds) and results of each BlinaStudy step."""
     steps: dict[str, Any] = {}
     slow = max(1, min(repeats, 3)) if len(cohort) > 50_000 else repeats
-    steps["glm"] = median_time(lambda: fit_propensity(cohort, "treated", COVARIATES), repeats)
-    steps["match"] = median_time(
+    steps["glm"] = common.median_time(
+        lambda: fit_propensity(cohort, "treated", COVARIATES), repeats
+    )
+    steps["match"] = common.median_time(
         lambda: match(cohort, "treated", COVARIATES, caliper=None, scale="logit"), slow
     )
-    steps["match_caliper"] = median_time(
+    steps["match_caliper"] = common.median_time(
         lambda: match(cohort, "treated", COVARIATES, caliper=0.2, scale="logit"), slow
     )
-    steps["km"] = median_time(lambda: _km_both(m), repeats)
-    steps["logrank"] = median_time(lambda: logrank(m["time"], m["event"], m["treated"]), repeats)
-    steps["cox"] = median_time(
+    steps["km"] = common.median_time(lambda: _km_both(m), repeats)
+    steps["logrank"] = common.median_time(
+        lambda: logrank(m["time"], m["event"], m["treated"]), repeats
+    )
+    steps["cox"] = common.median_time(
         lambda: cox(m, "time", "event", ["treated"], cluster="pair"), repeats
     )
     return steps
@@ -167,7 +157,7 @@ def run_references(cohort: pd.DataFrame, m: pd.DataFrame, repeats: int) -> dict[
     """In-process reference operations: numpy sort of the cohort's size; lifelines on ``m``."""
     rng = np.random.default_rng(7)
     x = rng.random(len(cohort))
-    refs = {"sort": median_time(lambda: np.sort(x), max(repeats, 5))[0]}
+    refs = {"sort": common.median_time(lambda: np.sort(x), max(repeats, 5))[0]}
     try:
         from lifelines import CoxPHFitter, KaplanMeierFitter
         from lifelines.statistics import logrank_test
@@ -185,9 +175,9 @@ def run_references(cohort: pd.DataFrame, m: pd.DataFrame, repeats: int) -> dict[
             warnings.simplefilter("ignore")
             CoxPHFitter().fit(m, "time", "event", cluster_col="pair")
 
-    refs["lifelines_km"] = median_time(km, repeats)[0]
-    refs["lifelines_logrank"] = median_time(lambda: logrank_test(t1, t0, e1, e0), repeats)[0]
-    refs["lifelines_cox"] = median_time(cph, repeats)[0]
+    refs["lifelines_km"] = common.median_time(km, repeats)[0]
+    refs["lifelines_logrank"] = common.median_time(lambda: logrank_test(t1, t0, e1, e0), repeats)[0]
+    refs["lifelines_cox"] = common.median_time(cph, repeats)[0]
     return refs
 
 
@@ -195,42 +185,12 @@ def run_references(cohort: pd.DataFrame, m: pd.DataFrame, repeats: int) -> dict[
 # R side
 
 R_SCRIPT = r"""
-args <- commandArgs(trailingOnly = TRUE)
-dir <- args[1]; reps <- as.integer(args[2]); clock <- args[3]
-now <- if (identical(clock, "cpu")) {
-  function() { p <- proc.time(); p[["user.self"]] + p[["sys.self"]] }
-} else {
-  function() proc.time()[["elapsed"]]
-}
 suppressPackageStartupMessages({
   library(survival); library(MatchIt); library(jsonlite)
 })
 d <- read.csv(file.path(dir, "cohort.csv"), stringsAsFactors = FALSE)
 m <- read.csv(file.path(dir, "matched.csv"), stringsAsFactors = FALSE)
 f <- treated ~ age_years + sex + log_wbc + risk_group
-
-# median over `reps` blocks of the time per call (proc.time: elapsed, or user +
-# system for the CPU clock); a block repeats a fast step until it lasts min_block
-# seconds, as proc.time has millisecond resolution
-time_step <- function(fun, reps, min_block = 0.05) {
-  t0 <- now(); val <- fun(); first <- now() - t0
-  if (first >= 1) {  # slow step: the first call counts as a sample
-    el <- first
-    for (i in seq_len(max(reps - 1L, 0L))) {
-      t0 <- now(); val <- fun()
-      el <- c(el, now() - t0)
-    }
-    return(list(seconds = median(el), block = 1L, value = val))
-  }
-  k <- max(1L, as.integer(ceiling(min_block / max(first, 1e-4))))
-  el <- numeric(reps)
-  for (i in seq_len(reps)) {
-    t0 <- now()
-    for (j in seq_len(k)) val <- fun()
-    el[i] <- (now() - t0) / k
-  }
-  list(seconds = median(el), block = k, value = val)
-}
 
 x <- runif(nrow(d))
 s_sort <- time_step(function() sort(x), reps)
@@ -276,41 +236,15 @@ cat(toJSON(out, digits = NA, auto_unbox = TRUE, na = "null"))
 """
 
 
-def r_available() -> bool:
-    """Whether ``Rscript`` with survival, MatchIt and jsonlite can run."""
-    if shutil.which("Rscript") is None:
-        return False
-    probe = "for (p in c('survival','MatchIt','jsonlite')) if (!requireNamespace(p, quietly=TRUE)) quit(status=1)"
-    try:
-        done = subprocess.run(
-            ["Rscript", "-e", probe], capture_output=True, timeout=120, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
+R_PACKAGES = ("survival", "MatchIt", "jsonlite")
 
 
 def run_r(
     cohort: pd.DataFrame, m: pd.DataFrame, repeats: int, clock: str = "wall"
 ) -> dict[str, Any]:
     """Write the data to a temporary folder, run the R pipeline, return its JSON output."""
-    with tempfile.TemporaryDirectory(prefix="blinastudy-bench-") as tmp:
-        folder = Path(tmp)
-        cohort.to_csv(folder / "cohort.csv", index=False)
-        m.to_csv(folder / "matched.csv", index=False)
-        script = folder / "bench.R"
-        script.write_text(R_SCRIPT)
-        done = subprocess.run(
-            ["Rscript", "--vanilla", str(script), str(folder), str(repeats), clock],
-            capture_output=True,
-            text=True,
-            timeout=3600,
-            check=False,
-        )
-    if done.returncode != 0:
-        raise RuntimeError(f"R benchmark failed:\n{done.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
+    frames = {"cohort": cohort, "matched": m}
+    return common.run_r_script(R_SCRIPT, frames, [str(repeats), clock], timeout=3600)
 
 
 # ---------------------------------------------------------------------------
@@ -327,6 +261,18 @@ def max_rel_diff(a: Any, b: Any) -> float:
     if not ok.any():
         return 0.0
     return float(np.max(np.abs(x[ok] - y[ok]) / np.maximum(np.abs(y[ok]), 1e-12)))
+
+
+def ratio_rows(
+    table: pd.DataFrame, ratio_column: str, r_coef: Any, r_se: Any, labels: tuple[str, str]
+) -> list[tuple[str, str, float | None]]:
+    """Cross-check rows for a regression table: log of ``ratio_column`` and ``se`` against R."""
+    coef_label, se_label = labels
+    log_ratio = np.log(table[ratio_column].to_numpy(dtype=float))
+    return [
+        (coef_label, f"{float(log_ratio[0]):.6g}", max_rel_diff(log_ratio, r_coef)),
+        (se_label, f"{float(table['se'].iloc[0]):.6g}", max_rel_diff(table["se"], r_se)),
+    ]
 
 
 def cross_check(
@@ -395,19 +341,13 @@ def cross_check(
             max_rel_diff(lr.statistic, r["logrank"]["chisq"]),
         )
     )
-    table = py["cox"][1]
-    rows.append(
-        (
-            "Cox log HR",
-            f"{math.log(float(table['hr'].iloc[0])):.6g}",
-            max_rel_diff(np.log(table["hr"].to_numpy(dtype=float)), r["cox"]["coef"]),
-        )
-    )
-    rows.append(
-        (
-            "Cox robust SE (cluster = pair)",
-            f"{float(table['se'].iloc[0]):.6g}",
-            max_rel_diff(table["se"], r["cox"]["robust_se"]),
+    rows.extend(
+        ratio_rows(
+            py["cox"][1],
+            "hr",
+            r["cox"]["coef"],
+            r["cox"]["robust_se"],
+            ("Cox log HR", "Cox robust SE (cluster = pair)"),
         )
     )
     del cohort, m
@@ -424,7 +364,7 @@ def scaling(sizes: tuple[int, ...], repeats: int, seed: int) -> list[dict[str, f
     for n_pool in sizes:
         cohort = build_cohort(max(n_pool // 10, 10), n_pool, seed)
         reps = repeats if n_pool <= 20_000 else max(1, min(repeats, 3))
-        sec, _ = median_time(
+        sec, _ = common.median_time(
             lambda c=cohort: match(c, "treated", COVARIATES, caliper=0.2, scale="logit"), reps
         )
         out.append({"n_pool": n_pool, "n": len(cohort), "seconds": sec})
@@ -454,14 +394,14 @@ def print_scaling(rows: list[dict[str, float]]) -> bool:
             [
                 f"{int(row['n_pool']):,}",
                 f"{int(row['n']):,}",
-                fmt_ratio(growth),
-                fmt_ratio(nlogn),
-                fmt_ratio(growth / nlogn),
+                common.fmt_ratio(growth),
+                common.fmt_ratio(nlogn),
+                common.fmt_ratio(growth / nlogn),
                 exponent,
                 nlogn_exp,
             ]
         )
-    print_table(
+    common.print_table(
         [
             "pool",
             "n",
@@ -500,41 +440,41 @@ def report(py: dict[str, Any], refs: dict[str, float], r: dict[str, Any] | None)
     ratios: dict[str, Any] = {}
     for key, label, ref_key in STEP_LABELS:
         ours = py[key][0]
-        vs_r = ratio(ours, r_sec.get(key if key != "match_caliper" else "-"))
+        vs_r = common.ratio(ours, r_sec.get(key if key != "match_caliper" else "-"))
         ratios[key] = {
             "vs_r": vs_r,
-            "vs_sort": ratio(ours, refs["sort"]),
-            "r_vs_r_sort": ratio(r_sec.get(key), r_sec.get("sort")),
-            "vs_lifelines": ratio(ours, refs.get(ref_key)) if ref_key else None,
+            "vs_sort": common.ratio(ours, refs["sort"]),
+            "r_vs_r_sort": common.ratio(r_sec.get(key), r_sec.get("sort")),
+            "vs_lifelines": common.ratio(ours, refs.get(ref_key)) if ref_key else None,
         }
         rows.append(
             [
                 label,
-                fmt_ratio(vs_r) if key != "match_caliper" else "n/a (R caliper broken)",
-                fmt_ratio(ratios[key]["vs_sort"]),
-                fmt_ratio(ratios[key]["r_vs_r_sort"]),
-                fmt_ratio(ratios[key]["vs_lifelines"]),
+                common.fmt_ratio(vs_r) if key != "match_caliper" else "n/a (R caliper broken)",
+                common.fmt_ratio(ratios[key]["vs_sort"]),
+                common.fmt_ratio(ratios[key]["r_vs_r_sort"]),
+                common.fmt_ratio(ratios[key]["vs_lifelines"]),
             ]
         )
     total_py = sum(py[k][0] for k in TOTAL_STEPS)
     total_r = sum(r_sec[k] for k in TOTAL_STEPS) if r else None
-    total_ratio = ratio(total_py, total_r)
+    total_ratio = common.ratio(total_py, total_r)
     ratios["total"] = {
         "vs_r": total_ratio,
-        "vs_sort": ratio(total_py, refs["sort"]),
-        "r_vs_r_sort": ratio(total_r, r_sec.get("sort")),
+        "vs_sort": common.ratio(total_py, refs["sort"]),
+        "r_vs_r_sort": common.ratio(total_r, r_sec.get("sort")),
     }
     rows.append(
         [
             "TOTAL (matching no caliper + KM + log-rank + Cox)",
-            fmt_ratio(total_ratio),
-            fmt_ratio(ratios["total"]["vs_sort"]),
-            fmt_ratio(ratios["total"]["r_vs_r_sort"]),
+            common.fmt_ratio(total_ratio),
+            common.fmt_ratio(ratios["total"]["vs_sort"]),
+            common.fmt_ratio(ratios["total"]["r_vs_r_sort"]),
             "",
         ]
     )
     print("\nTime ratios (median of repeated runs; lower is faster for BlinaStudy)")
-    print_table(
+    common.print_table(
         ["step", "BlinaStudy / R", "BlinaStudy / np.sort", "R / R sort", "BlinaStudy / lifelines"],
         rows,
     )
@@ -546,44 +486,25 @@ def report(py: dict[str, Any], refs: dict[str, float], r: dict[str, Any] | None)
         ratios["target_met"] = met
         print(
             f"\nTarget: BlinaStudy total <= 1/3 of R's (ratio <= {TARGET_RATIO:.3f}): "
-            f"{'MET' if met else 'NOT MET'} (ratio {fmt_ratio(total_ratio)})."
+            f"{'MET' if met else 'NOT MET'} (ratio {common.fmt_ratio(total_ratio)})."
         )
         print(
             "Without-caliper matching ratio is like-for-like (MatchIt 4.5.1 has no working "
             "caliper); BlinaStudy's caliper matching costs "
-            f"{fmt_ratio(ratio(py['match_caliper'][0], py['match'][0]))} its no-caliper matching."
+            f"{common.fmt_ratio(common.ratio(py['match_caliper'][0], py['match'][0]))} its no-caliper matching."
         )
     return ratios
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1,000 treated / 10,000 pool")
-    parser.add_argument("--repeats", type=int, default=None, help="timed runs per step")
-    parser.add_argument("--no-r", action="store_true", help="skip the R comparison")
+    parser = common.bench_parser(
+        __doc__.splitlines()[0], "bench_core", quick_help="1,000 treated / 10,000 pool"
+    )
     parser.add_argument("--no-scaling", action="store_true", help="skip the scaling table")
-    parser.add_argument(
-        "--blas-threads",
-        type=int,
-        default=1,
-        help="numpy's BLAS threads (default 1, as R's reference BLAS; 0: leave as configured)",
-    )
-    parser.add_argument(
-        "--clock",
-        choices=["wall", "cpu"],
-        default="wall",
-        help="wall time (default) or CPU time of each process (steadier on a shared machine)",
-    )
-    parser.add_argument("--seed", type=int, default=2024)
-    parser.add_argument(
-        "--json", type=Path, default=ROOT / "benchmarks" / "out" / "bench_core.json"
-    )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     repeats = args.repeats or (3 if args.quick else 5)
-    use_clock(args.clock)
-    with blas_threads(args.blas_threads or None):
-        print(f"Machine: {machine_description()}")
+    with common.bench_setup(args):
         cohort = build_cohort(sizes["n_treated"], sizes["n_pool"], args.seed)
         m = matched_sample(cohort, caliper=0.2)
         print(
@@ -595,7 +516,7 @@ def main(argv: list[str] | None = None) -> int:
         py = run_blinastudy(cohort, m, repeats)
         refs = run_references(cohort, m, repeats)
         r = None
-        if not args.no_r and r_available():
+        if not args.no_r and common.r_available(R_PACKAGES):
             r = run_r(cohort, m, repeats, args.clock)
             v = r["versions"]
             print(
@@ -606,41 +527,14 @@ def main(argv: list[str] | None = None) -> int:
         checks: list[tuple[str, str, float | None]] = []
         if r is not None:
             checks = cross_check(cohort, m, py, r)
-            print(f"\nCross-check against R (tolerance {TOLERANCE:g} relative)")
-            print_table(
-                ["quantity", "detail", "max rel. difference", "ok"],
-                [
-                    [
-                        q,
-                        d,
-                        "-" if x is None else f"{x:.2e}",
-                        "-" if x is None else ("yes" if x <= TOLERANCE else "NO"),
-                    ]
-                    for q, d, x in checks
-                ],
-            )
+            common.print_cross_check(checks, TOLERANCE)
         scale_rows: list[dict[str, float]] = []
         within = None
         if not args.no_scaling:
             scale_rows = scaling(sizes["scaling"], repeats, args.seed)
             within = print_scaling(scale_rows)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(
-        json.dumps(
-            {
-                "machine": machine_description(),
-                "sizes": {k: v for k, v in sizes.items() if k != "scaling"},
-                "repeats": repeats,
-                "clock": args.clock,
-                "ratios": ratios,
-                "cross_check": [
-                    {"quantity": q, "detail": d, "max_rel_diff": x} for q, d, x in checks
-                ],
-                "scaling": scale_rows,
-                "scaling_within_nlogn": within,
-            },
-            indent=2,
-        )
+    common.write_r_comparison(
+        args, sizes, repeats, ratios, checks, scaling=scale_rows, scaling_within_nlogn=within
     )
     return 0
 

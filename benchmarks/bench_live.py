@@ -23,10 +23,8 @@ Run: ``python benchmarks/bench_live.py [--quick] [--profile]``.
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import io
-import json
 import pstats
 import statistics
 import sys
@@ -37,17 +35,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _common as common
 import pandas as pd
-from _common import (
-    ROOT,
-    blas_threads,
-    fmt_ratio,
-    machine_description,
-    median_time,
-    print_table,
-    ratio,
-    use_clock,
-)
 
 from blinastudy.analysis import (
     ENDPOINTS,
@@ -132,8 +121,8 @@ def time_steps(inputs: LiveInputs, repeats: int) -> dict[str, float]:
     out: dict[str, float] = {}
     ref_runs: list[float] = []
     for key, fn in steps.items():
-        ref_runs.append(median_time(reference, repeats)[0])
-        out[key] = median_time(fn, repeats)[0]
+        ref_runs.append(common.median_time(reference, repeats)[0])
+        out[key] = common.median_time(fn, repeats)[0]
     out["reference"] = statistics.median(ref_runs)
     return out
 
@@ -160,10 +149,14 @@ def report(t: dict[str, float], reference_ms: float = REFERENCE_MS) -> dict[str,
         ("survival page: analyze + KM chart spec", "page"),
     ]
     print("\nTime ratios to one lifelines CoxPHFitter fit (cluster = pair) on the matched sample")
-    print_table(
+    common.print_table(
         ["step", "/ lifelines fit", "share of analyze"],
         [
-            [label, fmt_ratio(ratio(t[k], ref)), fmt_ratio(ratio(t[k], t["analyze"]))]
+            [
+                label,
+                common.fmt_ratio(common.ratio(t[k], ref)),
+                common.fmt_ratio(common.ratio(t[k], t["analyze"])),
+            ]
             for label, k in rows
         ],
     )
@@ -176,7 +169,7 @@ def report(t: dict[str, float], reference_ms: float = REFERENCE_MS) -> dict[str,
         f"\nBudget checks, implied by the ratios at {reference_ms:g} ms per reference fit "
         f"(measured here: {ref * 1e3:.1f} ms per fit)"
     )
-    out: dict[str, Any] = {"ratios": {k: ratio(v, ref) for k, v in t.items()}, "budgets": {}}
+    out: dict[str, Any] = {"ratios": {k: common.ratio(v, ref) for k, v in t.items()}, "budgets": {}}
     table = []
     for label, sec, budget in checks:
         implied = sec / ref * reference_ms / 1e3
@@ -190,14 +183,14 @@ def report(t: dict[str, float], reference_ms: float = REFERENCE_MS) -> dict[str,
         table.append(
             [
                 label,
-                fmt_ratio(ratio(sec, ref)),
+                common.fmt_ratio(common.ratio(sec, ref)),
                 f"{implied * 1e3:.0f} ms",
                 "MET" if met else "NOT MET",
                 f"{sec * 1e3:.0f} ms",
                 "MET" if met_here else "NOT MET",
             ]
         )
-    print_table(
+    common.print_table(
         [
             "budget",
             "/ lifelines fit",
@@ -227,34 +220,20 @@ def profile(inputs: LiveInputs, runs: int, top: int = 25) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats")
-    parser.add_argument("--repeats", type=int, default=None, help="timed runs per step")
+    parser = common.bench_parser(
+        __doc__.splitlines()[0], "bench_live", quick_help="fewer repeats", with_r=False
+    )
     parser.add_argument("--profile", action="store_true", help="also cProfile analyze()")
-    parser.add_argument(
-        "--blas-threads",
-        type=int,
-        default=1,
-        help="numpy's BLAS threads (default 1; 0: leave as configured)",
-    )
-    parser.add_argument(
-        "--clock", choices=["wall", "cpu"], default="wall", help="wall (default) or CPU time"
-    )
     parser.add_argument(
         "--reference-ms",
         type=float,
         default=REFERENCE_MS,
         help="nominal cost of one reference fit for the implied budget checks",
     )
-    parser.add_argument(
-        "--json", type=Path, default=ROOT / "benchmarks" / "out" / "bench_live.json"
-    )
     args = parser.parse_args(argv)
     repeats = args.repeats or (3 if args.quick else 15)
-    use_clock(args.clock)
-    inputs = build_inputs()
-    with blas_threads(args.blas_threads or None):
-        print(f"Machine: {machine_description()}")
+    with common.bench_setup(args):
+        inputs = build_inputs()
         print(
             f"Demo cohort: {len(inputs.cohort)} patients, matched sample {len(inputs.matched)} "
             f"rows, {len(inputs.settings.sweep_calipers)} sweep calipers, "
@@ -266,11 +245,10 @@ def main(argv: list[str] | None = None) -> int:
             text = profile(inputs, runs=max(repeats // 3, 3))
             print("\ncProfile of analyze(sweep=False)")
             print(text)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    out["machine"] = machine_description()
+    out["machine"] = common.machine_description()
     out["repeats"] = repeats
     out["clock"] = args.clock
-    args.json.write_text(json.dumps(out, indent=2))
+    common.write_json(args.json, out)
     return 0
 
 

@@ -1,4 +1,4 @@
-"""One demo analysis shared by the report, slides, CLI and teaching tests (computed once)."""
+"""Demo cohorts and one demo analysis shared by the tests (each computed once)."""
 
 from __future__ import annotations
 
@@ -37,3 +37,21 @@ def demo_pngs() -> dict[str, bytes]:
     from blinastudy.report.slides import render_pngs
 
     return render_pngs(demo_result())
+
+
+def demo_subset(n_treated: int, n_control: int, marker: str | None = None) -> pd.DataFrame:
+    """The first ``n_treated`` blinatumomab and ``n_control`` chemotherapy demo patients.
+
+    With ``marker``, patient ids become ``<marker>-0000``, ``<marker>-0001``, ...
+    """
+    demo = demo_cohort()
+    part = pd.concat(
+        [
+            demo[demo["arm"] == "blinatumomab"].head(n_treated),
+            demo[demo["arm"] == "chemotherapy"].head(n_control),
+        ],
+        ignore_index=True,
+    )
+    if marker is not None:
+        part["patient_id"] = [f"{marker}-{k:04d}" for k in range(len(part))]
+    return part

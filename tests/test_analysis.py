@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,7 @@ from blinastudy.data.demo import make_demo_cohort
 from blinastudy.data.eligibility import Eligibility
 from blinastudy.stats.matching import match
 from blinastudy.stats.survival import cox, kaplan_meier, logrank, survival_at
+from tests._cells import num, one_row
 
 DATA = Path(__file__).parent / "data"
 REL = 1e-6
@@ -41,8 +43,9 @@ def result(cohort: pd.DataFrame):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def expected() -> dict:  # type: ignore[type-arg]
-    return json.loads((DATA / "demo.expected.json").read_text())
+def expected() -> dict[str, Any]:
+    out: dict[str, Any] = json.loads((DATA / "demo.expected.json").read_text())
+    return out
 
 
 def test_propensity_equals_r_glm(result, expected) -> None:  # type: ignore[no-untyped-def]
@@ -212,8 +215,8 @@ def test_survival_difference_ci(result, cohort) -> None:  # type: ignore[no-unty
     # all patients: Greenwood standard errors of independent arms
     ep = analyze(cohort, Settings(population="all"), sweep=False).endpoints["efs"]
     h = ep.at_horizon.set_index("arm")
-    est = h.loc["blinatumomab", "survival"] - h.loc["chemotherapy", "survival"]
-    se = np.hypot(h.loc["blinatumomab", "std_err"], h.loc["chemotherapy", "std_err"])
+    est = num(h.loc["blinatumomab", "survival"]) - num(h.loc["chemotherapy", "survival"])
+    se = np.hypot(num(h.loc["blinatumomab", "std_err"]), num(h.loc["chemotherapy", "std_err"]))
     assert ep.difference_bootstrap is None
     assert ep.difference["estimate"] == pytest.approx(est)
     assert ep.difference["ci_lower"] == pytest.approx(est - 1.959963984540054 * se)
@@ -227,6 +230,7 @@ def test_mrd_groups_and_changes(cohort) -> None:  # type: ignore[no-untyped-def]
         | {"mrd": {"timepoint": "eoi", "threshold_pct": 0.01, "compare_threshold_pct": 0.1}}
     )
     res = analyze(cohort, s, sweep=False)
+    assert res.match is not None and res.mrd is not None
     pop = res.match.matched
     vals = pop["mrd_eoi_pct"]
     g = res.mrd.groups.set_index(["group", "arm"])
@@ -242,6 +246,7 @@ def test_mrd_groups_and_changes(cohort) -> None:  # type: ignore[no-untyped-def]
 def test_subgroup_filter_restricts_survival(cohort) -> None:  # type: ignore[no-untyped-def]
     res = analyze(cohort, Settings(subgroup_filter=("risk_group", "HR")), sweep=False)
     full = analyze(cohort, Settings(), sweep=False)
+    assert full.match is not None
     assert sum(res.endpoints["efs"].n.values()) == int(
         (full.match.matched["risk_group"] == "HR").sum()
     )
@@ -257,10 +262,10 @@ def test_caliper_sweep_matches_direct_matching(cohort) -> None:  # type: ignore[
     sw = caliper_sweep(frame, s).set_index("caliper")
     for cal in (0.005, 0.2):
         res = match(frame, TREATED, s.matching.covariates, caliper=cal)
-        assert sw.loc[cal, "n_matched_treated"] == res.n_pairs
+        assert one_row(sw, cal)["n_matched_treated"] == res.n_pairs
         hr = cox(res.matched, "efs_months", "efs_event", [TREATED], cluster="pair")
-        assert sw.loc[cal, "hr"] == pytest.approx(hr.iloc[0]["hr"], rel=1e-12)
-    assert sw.loc[0.005, "n_matched_treated"] < sw.loc[0.2, "n_matched_treated"]
+        assert one_row(sw, cal)["hr"] == pytest.approx(hr.iloc[0]["hr"], rel=1e-12)
+    assert one_row(sw, 0.005)["n_matched_treated"] < one_row(sw, 0.2)["n_matched_treated"]
 
 
 def test_missing_covariates_listed_not_dropped(cohort) -> None:  # type: ignore[no-untyped-def]

@@ -10,18 +10,25 @@ from __future__ import annotations
 import ast
 import json
 import tomllib
-from pathlib import Path
 
-import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from blinastudy.analysis.settings import Settings
 from blinastudy.data.demo import DEMO_LABEL, make_demo_cohort
 from pages.common.ui_state import adapt_settings
+from tests._apptest import (
+    ROOT,
+    STORE,
+    assert_clean,
+    csv_bytes,
+    metric,
+    start,
+    texts,
+    upload,
+)
+from tests._demo_result import demo_subset
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
 PAGES = [
     "pages/data.py",
     "pages/matching.py",
@@ -30,62 +37,6 @@ PAGES = [
     "pages/subgroups.py",
     "pages/export.py",
 ]
-STORE = "blinastudy.store"
-TIMEOUT = 180
-
-
-def start(page: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    if page is not None:
-        at.switch_page(page).run()
-    return at
-
-
-def texts(at: AppTest) -> str:
-    """All text an element tree shows (markdown, captions, alerts, metrics)."""
-    parts: list[str] = []
-    for kind in (
-        "markdown",
-        "caption",
-        "info",
-        "warning",
-        "error",
-        "success",
-        "title",
-        "header",
-        "subheader",
-    ):
-        parts.extend(str(e.value) for e in getattr(at, kind))
-    parts.extend(f"{m.label}: {m.value}" for m in at.metric)
-    return "\n".join(parts)
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    errors = [e.value for e in at.error if "error id" in str(e.value)]
-    assert not errors, errors
-
-
-def metric(at: AppTest, label: str) -> str:
-    found = [m.value for m in at.metric if m.label == label]
-    assert found, f"no metric {label!r}; have {[m.label for m in at.metric]}"
-    return str(found[0])
-
-
-def csv_bytes(frame: pd.DataFrame) -> bytes:
-    return frame.to_csv(index=False).encode()
-
-
-def small_cohort() -> pd.DataFrame:
-    """A subset of the demo cohort: 40 treated, 300 controls."""
-    demo = make_demo_cohort()
-    treated = demo[demo["arm"] == "blinatumomab"].head(40)
-    pool = demo[demo["arm"] == "chemotherapy"].head(300)
-    return pd.concat([treated, pool], ignore_index=True)
-
-
-def upload(at: AppTest, key: str, name: str, data: bytes) -> AppTest:
-    return at.file_uploader(key=key).set_value((name, data, "text/csv")).run()
 
 
 # --------------------------------------------------------------------------------------
@@ -215,9 +166,8 @@ def test_survival_immortal_time_rows_and_model_checks() -> None:
 # --------------------------------------------------------------------------------------
 
 
-def test_upload_one_file_and_analyse_it() -> None:
-    at = start()
-    upload(at, "upload.treated", "cohort.csv", csv_bytes(small_cohort()))
+def test_upload_one_file_and_analyse_it(at: AppTest) -> None:
+    upload(at, "upload.treated", "cohort.csv", csv_bytes(demo_subset(40, 300)))
     assert_clean(at)
     assert any("340 patients pass every check" in str(s.value) for s in at.success)
     at.button(key="use_cohort").click().run()
@@ -238,7 +188,7 @@ def test_upload_one_file_and_analyse_it() -> None:
 
 
 def test_upload_two_files_without_arm_columns() -> None:
-    demo = small_cohort()
+    demo = demo_subset(40, 300)
     treated = demo[demo["arm"] == "blinatumomab"].drop(columns="arm")
     pool = demo[demo["arm"] == "chemotherapy"].drop(columns="arm")
     at = start()
@@ -254,7 +204,7 @@ def test_upload_two_files_without_arm_columns() -> None:
 
 
 def test_upload_with_other_names_and_units_uses_the_suggested_mapping() -> None:
-    demo = small_cohort()
+    demo = demo_subset(40, 300)
     frame = demo.rename(
         columns={"patient_id": "Patient ID", "efs_months": "EFS (days)", "os_months": "OS (days)"}
     )
@@ -290,15 +240,14 @@ def test_bad_file_shows_the_validation_report() -> None:
     assert at.session_state[STORE].is_demo
 
 
-def test_unreadable_file_is_reported() -> None:
-    at = start()
+def test_unreadable_file_is_reported(at: AppTest) -> None:
     upload(at, "upload.treated", "empty.csv", b"")
     assert_clean(at)
     assert at.error
 
 
 def test_identifier_columns_are_flagged_and_dropped() -> None:
-    frame = small_cohort()
+    frame = demo_subset(40, 300)
     frame["Surname"] = [f"Name{i}" for i in range(len(frame))]
     at = start()
     upload(at, "upload.treated", "ids.csv", csv_bytes(frame))
@@ -310,7 +259,7 @@ def test_identifier_columns_are_flagged_and_dropped() -> None:
 
 
 def test_mapping_json_round_trip() -> None:
-    frame = small_cohort().rename(columns={"patient_id": "PID"})
+    frame = demo_subset(40, 300).rename(columns={"patient_id": "PID"})
     at = start()
     upload(at, "upload.treated", "pid.csv", csv_bytes(frame))
     mapping = json.dumps({"columns": {"PID": "patient_id"}, "time_unit": "months"})
@@ -326,9 +275,8 @@ def test_mapping_json_round_trip() -> None:
     assert any("mapping was not loaded" in str(e.value) for e in at.error)
 
 
-def test_use_demo_button_returns_to_the_demo() -> None:
-    at = start()
-    upload(at, "upload.treated", "cohort.csv", csv_bytes(small_cohort()))
+def test_use_demo_button_returns_to_the_demo(at: AppTest) -> None:
+    upload(at, "upload.treated", "cohort.csv", csv_bytes(demo_subset(40, 300)))
     at.button(key="use_cohort").click().run()
     assert not at.session_state[STORE].is_demo
     at.button(key="use_demo").click().run()
@@ -377,7 +325,10 @@ def test_settings_save_and_load_round_trip() -> None:
     at.select_slider(key="w.matching__caliper").set_value(0.01).run()
     at.switch_page("pages/survival.py").run()
     at.radio(key="w.endpoint").set_value("os").run()
-    assert any(b.label == "Save settings (JSON)" for b in at.sidebar.get("download_button"))
+    assert any(
+        getattr(b, "label", None) == "Save settings (JSON)"
+        for b in at.sidebar.get("download_button")
+    )
     saved = at.session_state[STORE].settings.to_json()
     assert Settings.from_json(saved).matching.caliper == 0.01
 
@@ -392,8 +343,7 @@ def test_settings_save_and_load_round_trip() -> None:
     assert fresh.select_slider(key="w.matching__caliper").value == 0.01
 
 
-def test_bad_settings_file_is_reported() -> None:
-    at = start()
+def test_bad_settings_file_is_reported(at: AppTest) -> None:
     at.sidebar.file_uploader(key="settings_upload").set_value(
         ("s.json", b'{"matching": {"caliper": -1}}', "application/json")
     ).run()
@@ -491,7 +441,7 @@ def test_failing_callback_shows_an_id_not_a_traceback(monkeypatch: pytest.Monkey
 
 
 def test_a_minimal_cohort_works_on_every_page() -> None:
-    demo = small_cohort()
+    demo = demo_subset(40, 300)
     minimal = demo[
         ["patient_id", "arm", "efs_months", "efs_event", "os_months", "os_event", "sex"]
     ].assign(site=["A", "B"] * (len(demo) // 2))
@@ -528,7 +478,7 @@ def test_a_filter_that_stops_matching_anyone_is_removed() -> None:
 
 
 def test_identifiers_are_flagged_even_when_the_file_has_problems() -> None:
-    frame = small_cohort()
+    frame = demo_subset(40, 300)
     frame["Date of birth"] = "2015-03-02"
     frame.loc[0, "efs_months"] = -1
     at = start()

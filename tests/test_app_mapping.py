@@ -15,7 +15,6 @@ import dataclasses
 import datetime as dt
 import json
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pandas as pd
@@ -35,26 +34,11 @@ from pages.common.ui_state import (
     value_groups,
     value_table,
 )
+from tests._apptest import EXPORTS, STORE, XLSX, assert_clean, start
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
-EXPORTS = ROOT / "tests" / "data" / "exports"
-STORE = "blinastudy.store"
-TIMEOUT = 180
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 M = 365.25 / 12  # days per month
 
 W = TypeVar("W")
-
-
-def start() -> AppTest:
-    return AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    errors = [e.value for e in at.error if "error id" in str(e.value)]
-    assert not errors, errors
 
 
 def one(items: Sequence[W], text: str, label: Callable[[W], str]) -> W:
@@ -220,7 +204,7 @@ def test_a_fresh_upload_offers_unclear_columns_unmapped_with_the_reason() -> Non
     assert rows.loc["Date of death", "becomes"] == "date:death"
     assert rows.loc["Status", "becomes"] == "status"
     assert rows.loc["MRD TP1 %", "becomes"] == KEEP_NAME
-    assert "left unmapped until you confirm it" in rows.loc["MRD TP1 %", "why"]
+    assert "left unmapped until you confirm it" in str(rows.loc["MRD TP1 %", "why"])
     assert rows.loc["Date of diagnosis", "why"] == "is read as dd/mm/yyyy (from '14/03/2019')"
     # both readings of the example cell, and the suggestion (not applied)
     death = radio(at, "'Date of death'")
@@ -313,7 +297,8 @@ def test_settings_json_holds_the_mappings_and_reproduces_the_cohort(confirmed: S
     fresh.button(key="use_cohort").click().run()
     assert fresh.session_state[STORE].cohort_hash == store.cohort_hash
     # ... and so does the command line's route (combine_cohorts with settings.mappings)
-    maps = tuple(Mapping.from_dict(m) for m in Settings.from_json(saved).mappings)
+    treated_map, pool_map = (Mapping.from_dict(m) for m in Settings.from_json(saved).mappings)
+    maps = (treated_map, pool_map)
     again = combine_cohorts(EXPORTS / "treated.csv", EXPORTS / "pool.xlsx", mappings=maps)
     assert content_hash(again) == store.cohort_hash
 

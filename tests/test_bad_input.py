@@ -177,9 +177,9 @@ CASES: list[tuple[str, Callable[[], Any], str]] = [
     ),
     (
         "cox conf_level text",
-        lambda: cox(FRAME, "months", "relapse", ["arm"], conf_level="95%"),
+        lambda: cox(FRAME, "months", "relapse", ["arm"], conf_level="95%"),  # type: ignore[arg-type]
         r"conf_level",
-    ),  # type: ignore[arg-type]
+    ),
     ("cox firth", lambda: cox(FRAME, "months", "relapse", ["arm"], firth="yes"), r"firth.*yes"),  # type: ignore[arg-type]
     ("cox_fit rows", lambda: cox_fit([[0], [1]], [1, 2, 3], [1, 0, 1]), r"2 rows.*3"),
     ("cox_fit NaN x", lambda: cox_fit([[0], [np.nan]], [1, 2], [1, 1]), r"covariates.*missing"),
@@ -335,6 +335,6 @@ def test_valid_edge_values_are_accepted() -> None:
     quantile_survival(KM, 0.0)
     quantile_survival(KM, 1.0)
     number_at_risk(KM, float("inf"))
-    match(FRAME, "arm", ["age"], caliper=np.float64(0.5), ratio=np.int64(1))
+    match(FRAME, "arm", ["age"], caliper=np.float64(0.5), ratio=np.int64(1))  # type: ignore[arg-type]
     match(FRAME, "arm", ["age"], caliper=None)
     cox(FRAME, "months", "relapse", ["arm"], conf_level=np.float64(0.9))

@@ -13,6 +13,7 @@ from blinastudy.analysis.baseline import (
     continuous_smd,
 )
 from blinastudy.core.errors import InputError
+from tests._cells import num
 
 
 def test_continuous_row_by_hand() -> None:
@@ -44,7 +45,7 @@ def test_categorical_rows_by_hand() -> None:
     assert out.loc["HR", "blinatumomab"] == "2 (50.0%)"
     assert out.loc["LR", "blinatumomab"] == "0 (0.0%)"
     assert out.loc["LR", "chemotherapy"] == "1 (25.0%)"
-    assert not np.isnan(out.loc["HR", "smd"]) and np.isnan(out.loc["IR", "smd"])
+    assert not np.isnan(num(out.loc["HR", "smd"])) and np.isnan(num(out.loc["IR", "smd"]))
 
 
 def test_two_level_smd_equals_binary_formula() -> None:

@@ -15,6 +15,7 @@ from blinastudy.data import demo
 from blinastudy.data.schema import CANONICAL_COLUMNS, check_cohort, validate_cohort
 from blinastudy.stats.matching import MatchResult, match
 from blinastudy.stats.survival import cox, kaplan_meier, logrank, median_survival, survival_at
+from tests._cells import num
 
 CSV = Path(__file__).resolve().parents[1] / "data" / "demo_cohort.csv"
 LANDMARK_MONTHS = 11.0  # just after the reported 10.8-month median start of blinatumomab
@@ -51,7 +52,7 @@ def _compare(frame: pd.DataFrame, duration: str, event: str) -> tuple[float, flo
     """Log-rank p-value, Cox hazard ratio and its upper 95 % limit, blinatumomab vs control."""
     p = logrank(frame[duration], frame[event], frame["blina"]).p_value
     table = cox(frame, duration, event, ["blina"])
-    return float(p), float(table.at["blina", "hr"]), float(table.at["blina", "ci_upper"])
+    return float(p), num(table.at["blina", "hr"]), num(table.at["blina", "ci_upper"])
 
 
 def _landmark(frame: pd.DataFrame, at: float) -> pd.DataFrame:

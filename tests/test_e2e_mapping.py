@@ -11,58 +11,15 @@ mappings. Screenshots go to ``test-output/``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Locator, Page, expect, sync_playwright
+from playwright.sync_api import Locator, Page, expect
 
-from tests._server import CHROMIUM, CHROMIUM_ARGS, ROOT, require_chromium, streamlit_server
-
-OUT = ROOT / "test-output"
-EXPORTS = ROOT / "tests" / "data" / "exports"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+from tests._apptest import EXPORTS, XLSX
+from tests._browser import file_payload, idle, shot, uploader
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    with streamlit_server(OUT / "streamlit-e2e-mapping.log") as running:
-        yield running.url
-
-
-@pytest.fixture(scope="module")
-def browser_page(server: str) -> Iterator[Page]:
-    require_chromium()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1500, "height": 2600})
-            page = context.new_page()
-            page.set_default_timeout(90_000)
-            expect.set_options(timeout=90_000)
-            yield page
-        finally:
-            browser.close()
-
-
-def _idle(page: Page) -> None:
-    """Wait until the script has finished running and the page has settled."""
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
-    page.wait_for_timeout(800)
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
-
-
-def _shot(page: Page, name: str) -> None:
-    page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
-
-
-def _uploader(page: Page, label: str) -> Locator:
-    box = page.locator('[data-testid="stMain"] [data-testid="stFileUploader"]').filter(
-        has_text=label
-    )
-    return box.locator('input[type="file"]')
 
 
 def _choose(page: Page, label: str, option: str) -> None:
@@ -73,7 +30,7 @@ def _choose(page: Page, label: str, option: str) -> None:
     combo.click()
     combo.press_sequentially(option)
     page.get_by_role("option", name=option, exact=True).click()
-    _idle(page)
+    idle(page)
     expect(box).to_have_count(0)  # confirmed: no longer offered
 
 
@@ -86,28 +43,16 @@ def test_upload_map_confirm_and_load_real_exports(browser_page: Page, server: st
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(server)
-    _idle(page)
+    idle(page)
 
-    _uploader(page, "Treated cohort").set_input_files(
-        files=[
-            {
-                "name": "treated.csv",
-                "mimeType": "text/csv",
-                "buffer": (EXPORTS / "treated.csv").read_bytes(),
-            }
-        ]
+    uploader(page, "Treated cohort").set_input_files(
+        files=file_payload("treated.csv", (EXPORTS / "treated.csv").read_bytes())
     )
-    _idle(page)
-    _uploader(page, "Historical control pool").set_input_files(
-        files=[
-            {
-                "name": "pool.xlsx",
-                "mimeType": XLSX,
-                "buffer": (EXPORTS / "pool.xlsx").read_bytes(),
-            }
-        ]
+    idle(page)
+    uploader(page, "Historical control pool").set_input_files(
+        files=file_payload("pool.xlsx", (EXPORTS / "pool.xlsx").read_bytes(), XLSX)
     )
-    _idle(page)
+    idle(page)
     expect(page.get_by_text("Columns of treated.csv")).to_be_visible()
     expect(page.get_by_text("Columns of pool.xlsx")).to_be_visible()
     # what is still needed, in words; nothing can be loaded yet
@@ -120,56 +65,56 @@ def test_upload_map_confirm_and_load_real_exports(browser_page: Page, server: st
     expect(needed.last).to_contain_text("say what 'normal karyotype' in 'Karyotype'")
     load = page.get_by_role("button", name="Use this cohort")
     expect(load).to_be_disabled()
-    _shot(page, "mapping-01-uploaded")
+    shot(page, "mapping-01-uploaded")
 
     # The date format of 'Date of death': both readings of an example cell.
     page.get_by_text("dd/mm/yyyy: '03/06/2021' is 3 June 2021").click()
-    _idle(page)
+    idle(page)
     expect(page.get_by_text("mm/dd/yyyy: '03/06/2021' is 6 March 2021")).to_have_count(0)
     # MRD d33: percent, and the detection limit behind 'neg'.
     page.get_by_text("percent: '<0.01' is 0.01 %").click()
-    _idle(page)
+    idle(page)
     limit = (
         page.locator('[data-testid="stNumberInput"]').filter(has_text="says 'neg'").locator("input")
     )
     limit.fill("0.01")
     limit.press("Enter")
-    _idle(page)
+    idle(page)
     # The unclear 'MRD TP1 %' column: day 15 in this protocol.
     _choose(page, "What is 'MRD TP1 %'?", "mrd_day15_pct")
-    _shot(page, "mapping-02-questions-answered")
+    shot(page, "mapping-02-questions-answered")
     # 'normal karyotype': the suggestion is pre-selected and confirmed with one click.
     page.get_by_role("button", name="Confirm 1 value of 'Cytogenetics'").click()
-    _idle(page)
+    idle(page)
     expect(_settled(page)).to_have_count(1)
     expect(load).to_be_disabled()
     # The pool: map the date of birth (age at diagnosis), confirm 'normal karyotype'.
     _choose(page, "What is 'Date of birth'?", "date of birth")
     page.get_by_role("button", name="Confirm 1 value of 'Karyotype'").click()
-    _idle(page)
+    idle(page)
     expect(_settled(page)).to_have_count(2)
     expect(page.get_by_text("32 patients pass every check")).to_be_visible()
     expect(page.get_by_text("look like direct identifiers")).to_have_count(0)
     expect(load).to_be_enabled()
-    _shot(page, "mapping-03-settled")
+    shot(page, "mapping-03-settled")
 
     # Traceability: BL-01's dates beside the derived months.
     page.get_by_text("Dates behind the derived times (any patient)").first.click()
-    _idle(page)
+    idle(page)
     trace = page.locator('[data-testid="stExpander"]').filter(
         has_text="Dates behind the derived times"
     )
     expect(trace.first.get_by_role("combobox", name="Patient")).to_have_value("BL-01 (row 2)")
     expect(trace.first).to_contain_text("2019-03-14")
     expect(trace.first).to_contain_text("19.6797 months (599 days), event on 2020-11-02 (relapse)")
-    _shot(page, "mapping-04-trace")
+    shot(page, "mapping-04-trace")
 
     # Load, then save the settings: they hold both mappings.
     load.click()
-    _idle(page)
+    idle(page)
     expect(page.get_by_text("Cohort: treated.csv + pool.xlsx")).to_be_visible()
     expect(page.get_by_text("Now analysing treated.csv + pool.xlsx: 32 patients.")).to_be_visible()
-    _shot(page, "mapping-05-loaded")
+    shot(page, "mapping-05-loaded")
     with page.expect_download() as saved:
         page.get_by_role("button", name="Save settings (JSON)").click()
     settings = json.loads(Path(saved.value.path()).read_text())

@@ -36,7 +36,7 @@ def sample() -> pd.DataFrame:
             "n": [-7, 0, 7],
             "flag": [True, False, True],
             "cat": pd.Categorical(["+x", "y", "+x"]),
-            "when": pd.to_datetime(["2020-01-02", None, "2021-03-04"]),
+            "when": pd.to_datetime(pd.Series(["2020-01-02", None, "2021-03-04"])),
         }
     )
 

@@ -8,7 +8,6 @@ own numbers, even when both cohorts are forced to the same cache key.
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -17,35 +16,16 @@ from streamlit.testing.v1 import AppTest
 
 from blinastudy.analysis.settings import Settings
 from blinastudy.data.cohort import content_hash
-from blinastudy.data.demo import make_demo_cohort
 from pages.common import ui
 from pages.common.ui_state import analysis_key
+from tests._apptest import MATCHED, ROOT, STORE, csv_bytes, metric, start, upload
+from tests._demo_result import demo_subset
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
-TIMEOUT = 180
-STORE = "blinastudy.store"
-MATCHED = "Matched blinatumomab patients"
-
-
-def _cohort(n_treated: int, n_control: int, marker: str) -> pd.DataFrame:
-    demo = make_demo_cohort()
-    part = pd.concat(
-        [
-            demo[demo["arm"] == "blinatumomab"].head(n_treated),
-            demo[demo["arm"] == "chemotherapy"].head(n_control),
-        ],
-        ignore_index=True,
-    )
-    part["patient_id"] = [f"{marker}-{i:04d}" for i in range(len(part))]
-    return part
+pytestmark = pytest.mark.browser  # several full app sessions: slow
 
 
 def _session(cohort: pd.DataFrame, name: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.file_uploader(key="upload.treated").set_value(
-        (name, cohort.to_csv(index=False).encode(), "text/csv")
-    ).run()
+    at = upload(start(), "upload.treated", name, csv_bytes(cohort))
     at.button(key="use_cohort").click().run()
     assert not at.exception, [e.value for e in at.exception]
     at.switch_page("pages/matching.py").run()
@@ -64,20 +44,16 @@ def _shown(at: AppTest) -> str:
     return "\n".join(parts)
 
 
-def _matched(at: AppTest) -> str:
-    return str(next(m.value for m in at.metric if m.label == MATCHED))
-
-
 def test_two_sessions_see_only_their_own_cohort() -> None:
-    a = _session(_cohort(40, 300, "ALPHA"), "alpha.csv")
-    b = _session(_cohort(25, 200, "BRAVO"), "bravo.csv")
-    assert _matched(a).endswith("of 40") and _matched(b).endswith("of 25")
+    a = _session(demo_subset(40, 300, "ALPHA"), "alpha.csv")
+    b = _session(demo_subset(25, 200, "BRAVO"), "bravo.csv")
+    assert metric(a, MATCHED).endswith("of 40") and metric(b, MATCHED).endswith("of 25")
     # Both sessions rerun after the other one computed: each still sees its own.
     for at, own, other, n in ((a, "ALPHA", "BRAVO", 40), (b, "BRAVO", "ALPHA", 25)):
         at.switch_page("pages/data.py").run()
         at.switch_page("pages/matching.py").run()
         assert not at.exception
-        assert _matched(at).endswith(f"of {n}")
+        assert metric(at, MATCHED).endswith(f"of {n}")
         store = at.session_state[STORE]
         assert len(store.cohort) == {40: 340, 25: 225}[n]
         assert store.cohort["patient_id"].str.startswith(own).all()
@@ -95,7 +71,7 @@ def test_same_cache_key_in_two_sessions_never_shares_a_result(
     """
     session = {"id": "session-one"}
     monkeypatch.setattr(cache_data_api, "get_session_id_or_throw", lambda: session["id"])
-    one, two = _cohort(40, 300, "ALPHA"), _cohort(25, 200, "BRAVO")
+    one, two = demo_subset(40, 300, "ALPHA"), demo_subset(25, 200, "BRAVO")
     key = analysis_key(Settings())
     try:
         assert ui._analysis("same-key", key, one).n["blinatumomab"] == 40
@@ -118,7 +94,7 @@ def test_analysis_caches_are_session_scoped_and_keyed_by_content() -> None:
     params = list(ui._analysis.__wrapped__.__code__.co_varnames[:3])
     assert params == ["cohort_key", "settings_json", "_cohort"]
     # The key is the content hash: one changed cell changes it.
-    cohort = _cohort(5, 10, "X")
+    cohort = demo_subset(5, 10, "X")
     changed = cohort.copy()
     changed.loc[3, "age_years"] = changed.loc[3, "age_years"] + 0.1
     assert content_hash(cohort) != content_hash(changed)

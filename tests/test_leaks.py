@@ -18,13 +18,13 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlparse
 
-import pandas as pd
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
-from streamlit.testing.v1 import AppTest
+from playwright.sync_api import expect
 
-from blinastudy.data.demo import make_demo_cohort
-from tests._server import CHROMIUM, CHROMIUM_ARGS, ROOT, require_chromium, streamlit_server
+from tests._apptest import STORE, csv_bytes, start, upload
+from tests._browser import chromium_page, file_payload, goto, idle, uploader
+from tests._demo_result import demo_subset
+from tests._server import ROOT, streamlit_server
 
 TIMEOUT_MS = 120_000
 SKIP_DIRS = {".git", ".venv", "node_modules"}
@@ -32,17 +32,9 @@ PAGES = ["Data", "Matching", "Survival", "MRD", "Subgroups"]
 
 
 def _marked_cohort(marker: str) -> bytes:
-    demo = make_demo_cohort()
-    part = pd.concat(
-        [
-            demo[demo["arm"] == "blinatumomab"].head(30),
-            demo[demo["arm"] == "chemotherapy"].head(150),
-        ],
-        ignore_index=True,
-    )
-    part["patient_id"] = [f"{marker}-{k:04d}" for k in range(len(part))]
+    part = demo_subset(30, 150, marker)
     part["ward_note"] = f"{marker}-NOTE"
-    return part.to_csv(index=False).encode()
+    return csv_bytes(part)
 
 
 def _files_with(marker: str, roots: list[Path], since: float) -> list[str]:
@@ -93,19 +85,17 @@ def test_usage_statistics_are_off() -> None:
     assert config["server"]["fileWatcherType"] == "none"
 
 
+@pytest.mark.browser  # a full app session per name: slow
 @pytest.mark.parametrize("name", ["../../etc/passwd.csv", "C:\\evil\\x.csv"])
 def test_uploaded_file_names_are_never_used_as_paths(name: str) -> None:
     marker = f"LEAKCHECK-{uuid.uuid4().hex}"
     since = time.time() - 1
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
-    at.file_uploader(key="upload.treated").set_value(
-        (name, _marked_cohort(marker), "text/csv")
-    ).run()
+    at = upload(start(), "upload.treated", name, _marked_cohort(marker))
     assert not at.exception, [e.value for e in at.exception]
     assert any("180 patients pass every check" in str(s.value) for s in at.success)
     at.button(key="use_cohort").click().run()
     assert not at.exception
-    assert len(at.session_state["blinastudy.store"].cohort) == 180
+    assert len(at.session_state[STORE].cohort) == 180
     assert not _files_with(marker, [ROOT, Path("/etc"), Path("/tmp")], since)
 
 
@@ -114,16 +104,8 @@ def test_uploaded_file_names_are_never_used_as_paths(name: str) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def _idle(page: Page) -> None:
-    ready = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-    page.wait_for_selector(ready)
-    page.wait_for_timeout(600)
-    page.wait_for_selector(ready)
-
-
 @pytest.mark.browser
 def test_patient_values_reach_no_disk_log_or_other_host(tmp_path: Path) -> None:
-    require_chromium()
     marker = f"LEAKCHECK-{uuid.uuid4().hex}"
     home, tmp = tmp_path / "home", tmp_path / "tmp"
     home.mkdir()
@@ -135,44 +117,31 @@ def test_patient_values_reach_no_disk_log_or_other_host(tmp_path: Path) -> None:
     page_errors: list[str] = []
     texts: list[str] = []
     env = {"HOME": str(home), "TMPDIR": str(tmp), "TMP": str(tmp), "TEMP": str(tmp)}
-    with streamlit_server(log, env) as server, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1500, "height": 2400})
-            page = context.new_page()
-            page.set_default_timeout(TIMEOUT_MS)
-            expect.set_options(timeout=TIMEOUT_MS)
-            page.on("request", lambda req: hosts.add(urlparse(req.url).hostname or req.url))
-            page.on("pageerror", lambda exc: page_errors.append(str(exc)))
-            page.goto(server.url)
-            _idle(page)
-            page.locator(
-                '[data-testid="stMain"] [data-testid="stFileUploader"] input[type="file"]'
-            ).first.set_input_files(
-                files=[
-                    {"name": "leak.csv", "mimeType": "text/csv", "buffer": _marked_cohort(marker)}
-                ]
-            )
-            expect(page.get_by_text("180 patients pass every check")).to_be_visible()
-            _idle(page)
-            page.get_by_role("button", name="Use this cohort").click()
-            _idle(page)
-            expect(page.get_by_text("Cohort: leak.csv")).to_be_visible()
-            with page.expect_download() as table:
-                page.get_by_role("button", name="Table (CSV)").first.click()
-            downloads.append(Path(table.value.path()).read_bytes())
-            nav = page.locator('[data-testid="stSidebarNav"]')
-            for name in PAGES[1:]:
-                nav.get_by_role("link", name=name, exact=True).click()
-                _idle(page)
-                expect(page.locator("h1").first).to_be_visible()
-                texts.append(page.locator("body").inner_text())
-                if name == "Survival":
-                    with page.expect_download() as chart:
-                        page.get_by_role("button", name="SVG").first.click()
-                    downloads.append(Path(chart.value.path()).read_bytes())
-        finally:
-            browser.close()
+    with (
+        streamlit_server(log, env) as server,
+        chromium_page(height=2400, timeout_ms=TIMEOUT_MS) as page,
+    ):
+        page.on("request", lambda req: hosts.add(urlparse(req.url).hostname or req.url))
+        page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+        page.goto(server.url)
+        idle(page)
+        uploader(page).set_input_files(files=file_payload("leak.csv", _marked_cohort(marker)))
+        expect(page.get_by_text("180 patients pass every check")).to_be_visible()
+        idle(page)
+        page.get_by_role("button", name="Use this cohort").click()
+        idle(page)
+        expect(page.get_by_text("Cohort: leak.csv")).to_be_visible()
+        with page.expect_download() as table:
+            page.get_by_role("button", name="Table (CSV)").first.click()
+        downloads.append(Path(table.value.path()).read_bytes())
+        for name in PAGES[1:]:
+            goto(page, name)
+            expect(page.locator("h1").first).to_be_visible()
+            texts.append(page.locator("body").inner_text())
+            if name == "Survival":
+                with page.expect_download() as chart:
+                    page.get_by_role("button", name="SVG").first.click()
+                downloads.append(Path(chart.value.path()).read_bytes())
     # The server has stopped: everything it wrote is on disk now.
     assert downloads and all(downloads)
     assert not page_errors, page_errors

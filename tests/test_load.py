@@ -15,12 +15,13 @@ import threading
 import time
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 
-from blinastudy.data.demo import make_demo_cohort
-from tests._server import CHROMIUM, CHROMIUM_ARGS, ROOT, require_chromium, streamlit_server
+from tests._apptest import MATCHED, csv_bytes
+from tests._browser import MAIN_UPLOADER, OUT, file_payload, idle_async
+from tests._demo_result import demo_subset
+from tests._server import CHROMIUM, CHROMIUM_ARGS, require_chromium, streamlit_server
 
 pytestmark = pytest.mark.browser
 
@@ -28,29 +29,17 @@ SESSIONS = 10
 BUDGET_S = 45  # for all sessions together (each moves the slider at least once)
 MAX_RSS = 2.5 * 2**30
 TIMEOUT_MS = 120_000
-MATCHED = "Matched blinatumomab patients"
 
 
 def _cohort(i: int) -> tuple[str, bytes, int, int]:
     """Session ``i``'s file name, CSV bytes, treated count and total count."""
-    demo = make_demo_cohort()
     n_treated, n_control = 20 + i, 120 + 5 * i
-    part = pd.concat(
-        [
-            demo[demo["arm"] == "blinatumomab"].head(n_treated),
-            demo[demo["arm"] == "chemotherapy"].head(n_control),
-        ],
-        ignore_index=True,
-    )
-    part["patient_id"] = [f"LOAD{i:02d}-{k:04d}" for k in range(len(part))]
-    return f"load{i:02d}.csv", part.to_csv(index=False).encode(), n_treated, len(part)
+    part = demo_subset(n_treated, n_control, f"LOAD{i:02d}")
+    return f"load{i:02d}.csv", csv_bytes(part), n_treated, len(part)
 
 
 async def _idle(page: Page) -> None:
-    ready = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-    await page.wait_for_selector(ready)
-    await page.wait_for_timeout(500)
-    await page.wait_for_selector(ready)
+    await idle_async(page, settle_ms=500)
 
 
 async def _matched(page: Page) -> str:
@@ -70,12 +59,8 @@ async def _session(browser: object, url: str, i: int, stop_at: float) -> dict[st
     try:
         await page.goto(url)
         await _idle(page)
-        uploader = page.locator(
-            '[data-testid="stMain"] [data-testid="stFileUploader"] input[type="file"]'
-        ).first
-        await uploader.set_input_files(
-            files=[{"name": name, "mimeType": "text/csv", "buffer": data}]
-        )
+        uploader = page.locator(f'{MAIN_UPLOADER} input[type="file"]').first
+        await uploader.set_input_files(files=file_payload(name, data))
         await expect(page.get_by_text(f"{n_total} patients pass every check")).to_be_visible(
             timeout=TIMEOUT_MS
         )
@@ -133,7 +118,7 @@ async def _run(url: str) -> list[dict[str, object]]:
 
 def test_ten_concurrent_sessions_stay_apart_and_memory_stays_bounded(tmp_path: Path) -> None:
     require_chromium()
-    log = ROOT / "test-output" / "streamlit-load.log"
+    log = OUT / "streamlit-load.log"
     with streamlit_server(log) as server:
         samples: list[int] = [server.rss_bytes()]
         done = threading.Event()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -67,6 +67,44 @@ def assert_cox_row(table: pd.DataFrame, expected: dict[str, dict[str, float]]) -
             assert table.loc[name, field] == pytest.approx(values[field], rel=REL), field
 
 
+# ------------------------------------------------- log-rank and Cox, aml and matched_tied
+
+#: (case, time, event, group): the two-arm survival columns of a reference case.
+TWO_ARM = {
+    "aml": ("aml", "time", "status", "maintained"),
+    "tied": ("matched_tied", "efs_months", "efs_event", "treated"),
+}
+
+
+@pytest.mark.parametrize(
+    ("arms", "key"), [("aml", "logrank_maintained"), ("tied", "logrank_matched")]
+)
+def test_logrank_as_survdiff(arms: str, key: str) -> None:
+    case, time, event, group = TWO_ARM[arms]
+    frame, expected = _load(case)
+    res = logrank(frame[time], frame[event], frame[group])
+    exp = expected[key]
+    assert res.statistic == pytest.approx(exp["statistic"], rel=REL)
+    assert res.dof == exp["dof"]
+    assert res.p_value == pytest.approx(exp["p_value"], rel=REL)
+
+
+@pytest.mark.parametrize(
+    ("arms", "cluster", "key", "method"),
+    [
+        ("aml", None, "cox_maintained", "ml"),
+        ("tied", None, "cox_matched", "ml"),
+        ("tied", "pair", "cox_matched_cluster", "ml-robust"),
+    ],
+)
+def test_cox_as_coxph(arms: str, cluster: str | None, key: str, method: str) -> None:
+    case, time, event, group = TWO_ARM[arms]
+    frame, expected = _load(case)
+    table = cox(frame, time, event, [group], cluster=cluster)
+    assert_cox_row(table, expected[key])
+    assert (table["method"] == method).all()
+
+
 # --------------------------------------------------------------------------- aml
 
 
@@ -94,46 +132,7 @@ def test_aml_median(aml: tuple[pd.DataFrame, dict[str, Any]]) -> None:
     assert median.quantile == pytest.approx(expected["median_all"], rel=REL)
 
 
-def test_aml_logrank(aml: tuple[pd.DataFrame, dict[str, Any]]) -> None:
-    frame, expected = aml
-    res = logrank(frame["time"], frame["status"], frame["maintained"])
-    exp = expected["logrank_maintained"]
-    assert res.statistic == pytest.approx(exp["statistic"], rel=REL)
-    assert res.dof == exp["dof"]
-    assert res.p_value == pytest.approx(exp["p_value"], rel=REL)
-
-
-def test_aml_cox(aml: tuple[pd.DataFrame, dict[str, Any]]) -> None:
-    frame, expected = aml
-    table = cox(frame, "time", "status", ["maintained"])
-    assert_cox_row(table, expected["cox_maintained"])
-    assert (table["method"] == "ml").all()
-
-
 # ----------------------------------------------------------------- matched_tied
-
-
-def test_tied_cox_plain(tied: tuple[pd.DataFrame, dict[str, Any]]) -> None:
-    frame, expected = tied
-    table = cox(frame, "efs_months", "efs_event", ["treated"])
-    assert_cox_row(table, expected["cox_matched"])
-    assert (table["method"] == "ml").all()
-
-
-def test_tied_cox_cluster(tied: tuple[pd.DataFrame, dict[str, Any]]) -> None:
-    frame, expected = tied
-    table = cox(frame, "efs_months", "efs_event", ["treated"], cluster="pair")
-    assert_cox_row(table, expected["cox_matched_cluster"])
-    assert (table["method"] == "ml-robust").all()
-
-
-def test_tied_logrank(tied: tuple[pd.DataFrame, dict[str, Any]]) -> None:
-    frame, expected = tied
-    res = logrank(frame["efs_months"], frame["efs_event"], frame["treated"])
-    exp = expected["logrank_matched"]
-    assert res.statistic == pytest.approx(exp["statistic"], rel=REL)
-    assert res.dof == exp["dof"]
-    assert res.p_value == pytest.approx(exp["p_value"], rel=REL)
 
 
 def test_tied_km_treated(tied: tuple[pd.DataFrame, dict[str, Any]]) -> None:
@@ -159,7 +158,7 @@ def test_lalonde_propensity_per_id(lalonde: tuple[pd.DataFrame, dict[str, Any]])
     [("ps", "match_ps_caliper_0.2"), ("logit", "match_logit_caliper_0.2")],
 )
 def test_lalonde_pairs_exact_order(
-    lalonde: tuple[pd.DataFrame, dict[str, Any]], scale: str, key: str
+    lalonde: tuple[pd.DataFrame, dict[str, Any]], scale: Literal["ps", "logit"], key: str
 ) -> None:
     frame, expected = lalonde
     exp = expected[key]

@@ -24,6 +24,7 @@ from blinastudy.stats.subgroups import (
     interaction_tests,
 )
 from blinastudy.stats.survival import cox
+from tests._cells import one_row
 
 
 def _frame(seed: int = 1, n: int = 240) -> pd.DataFrame:
@@ -90,10 +91,10 @@ def test_zero_event_arm_gets_firth_and_empty_level_not_estimable() -> None:
     f.loc[(f["risk"] == "LR") & (f["arm"] == 1), "e"] = 0
     f.loc[f["sex"] == "M", "e"] = 0
     out = forest(f, "t", "e", "arm", ["risk", "sex"]).set_index(["variable", "level"])
-    lr = out.loc[("risk", "LR")]
+    lr = one_row(out, ("risk", "LR"))
     assert lr["method"] == "firth" and lr["events_treated"] == 0
     assert 0 < lr["ci_lower"] < lr["hr"] < lr["ci_upper"]
-    m = out.loc[("sex", "M")]
+    m = one_row(out, ("sex", "M"))
     assert m["method"] == "not estimable" and np.isnan(m["hr"])
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from blinastudy.core.errors import InputError
@@ -28,23 +28,13 @@ from blinastudy.stats.weighting import (
     trim_weights,
     weights_from_scores,
 )
+from tests._balance import R_COLUMNS, SETTINGS
 
 DATA = Path(__file__).parent / "data"
 REL = 1e-6
 EXPECTED: dict[str, Any] = json.loads((DATA / "weighting.expected.json").read_text())
 CASES = EXPECTED["cases"]
 SCHEMES = [(case, scheme) for case in sorted(CASES) for scheme in sorted(CASES[case]["schemes"])]
-R_COLUMNS = {
-    "means_treated": "mean_treated",
-    "means_control": "mean_control",
-    "smd": "smd",
-    "var_ratio": "variance_ratio",
-}
-SETTINGS = settings(
-    max_examples=150,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
 
 
 def _frame(name: str) -> tuple[pd.DataFrame, str, list[str]]:
@@ -286,7 +276,7 @@ P = pd.Series([0.5, 0.2, 1.0, 0.4], index=["p1", "p2", "p3", "p4"])
         ),
         (lambda: weights_from_scores([0.5, np.nan], [1, 0]), r"not at entry 2 \(missing\)"),
         (
-            lambda: weights_from_scores([0.5, 0.5], [1, 0], estimand="ATC"),
+            lambda: weights_from_scores([0.5, 0.5], [1, 0], estimand="ATC"),  # type: ignore[arg-type]
             r"estimand must be one of ATT, ATE, ATO; got 'ATC'",
         ),
         (
@@ -337,7 +327,7 @@ def test_no_runtime_warnings(recwarn: pytest.WarningsRecorder) -> None:
     # complete separation: R's clamped scores give extreme, finite weights
     f = pd.DataFrame({"t": [1, 1, 1, 0, 0, 0], "x": [5.0, 6.0, 7.0, 1.0, 2.0, 3.0]})
     for estimand in ("ATT", "ATE", "ATO"):
-        w = propensity_weights(f, "t", ["x"], estimand=estimand, trim=0.9)  # type: ignore[arg-type]
+        w = propensity_weights(f, "t", ["x"], estimand=estimand, trim=0.9)
         assert np.isfinite(w).all()
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
 

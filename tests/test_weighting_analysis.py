@@ -20,6 +20,7 @@ from blinastudy.stats.balance import balance, effective_sample_size
 from blinastudy.stats.sensitivity import e_value
 from blinastudy.stats.survival import cox, cutpoint, kaplan_meier, survival_at
 from blinastudy.stats.weighting import propensity_weights
+from tests._cells import num
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +85,7 @@ def test_adjusted_estimate_is_not_estimable_under_monotone_likelihood(
     res = analyze(cohort, Settings(endpoint="os"), sweep=False, replicates=0)
     est = res.estimates.set_index("estimate")
     assert est.loc["adjusted", "method"] == "not estimable"  # no deaths with blinatumomab
-    assert np.isnan(est.loc["adjusted", "e_value"])
+    assert np.isnan(num(est.loc["adjusted", "e_value"]))
     assert est.loc["crude", "method"] == "firth"
 
 
