@@ -27,8 +27,8 @@ from blinastudy.analysis.settings import Settings
 from blinastudy.core.formatting import fmt_num
 from blinastudy.data.demo import make_demo_cohort
 from pages.common.ui_state import adapt_settings
+from tests._browser import goto, idle
 from tests._server import CHROMIUM, CHROMIUM_ARGS, ROOT, require_chromium, streamlit_server
-from tests.test_e2e import _goto, _idle
 
 OUT = ROOT / "test-output"
 VIEWPORTS = [(1280, 720), (1440, 900)]
@@ -135,7 +135,7 @@ def _open(browser: Browser, server: str, width: int, height: int) -> tuple[Page,
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(server)
-    _idle(page)
+    idle(page)
     return page, errors
 
 
@@ -145,7 +145,7 @@ def screen(request: pytest.FixtureRequest, browser: Browser, server: str) -> Ite
     page, errors = _open(browser, server, *request.param)
     try:
         page.get_by_text("Presentation mode").click()
-        _idle(page)
+        idle(page)
         expect(page.get_by_role("switch", name="Presentation mode")).to_be_checked()
         yield page
         assert not errors, errors
@@ -155,7 +155,7 @@ def screen(request: pytest.FixtureRequest, browser: Browser, server: str) -> Ite
 
 def _visit(page: Page, name: str) -> dict[str, Any]:
     """Open a page, save a screenshot of the viewport, and measure what it shows."""
-    _goto(page, name)
+    goto(page, name)
     expect(page.locator("h1").first).to_be_visible()
     assert not page.get_by_text("error id").count()
     if name in FIGURE_PAGES:
@@ -284,22 +284,22 @@ def test_switches_show_one_state_on_every_page(browser: Browser, server: str) ->
             (PAGES[-1], {"Teaching mode": True, "Presentation mode": False}),
         ]
         for where, changes in steps:
-            _goto(page, where)
+            goto(page, where)
             for label, after in changes.items():
                 assert _switch_state(page, label) is not after, (label, where)
                 page.get_by_text(label, exact=True).click()  # one click
-                _idle(page)
+                idle(page)
                 state[label] = after
             for name in PAGES:
-                _goto(page, name)
+                goto(page, name)
                 for switch, on in state.items():
                     assert _switch_state(page, switch) is on, (switch, name, state)
                 assert _large_text(page) is state["Presentation mode"], (name, state)
         # and from the keyboard: the focused switch turns with the space bar
         page.get_by_role("switch", name="Teaching mode").focus()
         page.keyboard.press("Space")
-        _idle(page)
-        _goto(page, PAGES[0])
+        idle(page)
+        goto(page, PAGES[0])
         assert not _switch_state(page, "Teaching mode")
         assert not errors, errors
     finally:
