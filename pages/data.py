@@ -345,7 +345,10 @@ def columns_editor(
         height=rows_height(len(shown)),
         column_config={
             "becomes": st.column_config.SelectboxColumn(
-                "becomes", options=target_options(), required=True, format_func=target_label
+                "becomes",
+                options=target_options(),
+                required=True,
+                format_func=lambda value: target_label(str(value)),
             ),
             "why": st.column_config.TextColumn("why", width="large"),
         },

@@ -125,7 +125,9 @@ def chooser(forest: pd.DataFrame) -> None:
     c1.selectbox(
         "Show one subgroup on the Survival page",
         options,
-        format_func=lambda i: f"{label(forest.iloc[i]['variable'])} = {forest.iloc[i]['level']}",
+        format_func=lambda i: (
+            f"{label(str(forest['variable'].iloc[i]))} = {forest['level'].iloc[i]}"
+        ),
         key="forest_choice",
         index=None,
         placeholder="Choose a subgroup (or select a row in the table)",

@@ -579,7 +579,7 @@ def guarded(func: F) -> F:
 
 def fragment(func: F) -> F:
     """A guarded ``st.fragment``: a control inside it reruns only this part of the page."""
-    return st.fragment(guarded(func))  # type: ignore[return-value]
+    return st.fragment(guarded(func))
 
 
 def named_bytes(data: bytes, name: str) -> io.BytesIO:
