@@ -10,6 +10,7 @@ import streamlit as st
 from blinastudy.analysis import analyze
 from blinastudy.bundle import Bundle, build_bundle, bundle_steps
 from blinastudy.errors import InputError
+from blinastudy.mdtext import md_text
 from blinastudy.ui_state import analysis_key
 from pages.common.ui import render, show_flash, store
 
@@ -46,7 +47,7 @@ def prepare() -> None:
         res = analyze(s.cohort, s.settings)
     except InputError as exc:
         bar.empty()
-        st.error(f"The analysis cannot run: {exc}")
+        st.error(f"The analysis cannot run: {md_text(exc)}")
         return
     total = bundle_steps(res)
     done = 0

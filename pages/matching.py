@@ -14,6 +14,7 @@ from blinastudy.formatting import (
     fmt_num,
     fmt_ph,
 )
+from blinastudy.mdtext import md_text
 from blinastudy.schema import column_spec
 from blinastudy.teaching import sweep_summary
 from blinastudy.ui_state import (
@@ -219,7 +220,7 @@ def eligibility_controls() -> None:
         )
         if e.range_column in cohort.columns:
             a3.number_input(
-                f"{e.range_column} from",
+                f"{md_text(e.range_column)} from",
                 value=e.range_low,
                 step=1.0,
                 key="eligibility_range_low",
@@ -227,7 +228,7 @@ def eligibility_controls() -> None:
                 args=("eligibility__range_low", "eligibility_range_low"),
             )
             a4.number_input(
-                f"{e.range_column} to",
+                f"{md_text(e.range_column)} to",
                 value=e.range_high,
                 step=1.0,
                 key="eligibility_range_high",
@@ -314,7 +315,7 @@ def weighting_section(res: Any) -> None:
         st.info("Propensity weighting is not available for these data.")
         return
     for note in w.warnings:
-        st.warning(note)
+        st.warning(md_text(note))
     cols = st.columns(4)
     arms = (("Blinatumomab", "treated"), ("Chemotherapy", "control"))
     for col, (arm, key) in zip(cols[:2], arms, strict=True):
@@ -362,7 +363,7 @@ def body() -> None:
         width_slot.caption(f"= {width:.3f} on the logit scale (absolute width)")
     for w in res.warnings:
         if "match" in w.lower() or "propensity" in w.lower():
-            st.warning(w)
+            st.warning(md_text(w))
     numbers(res)
     flow_section(res)
     teach_topic("caliper", res)

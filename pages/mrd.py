@@ -15,6 +15,7 @@ from blinastudy.formatting import (
     fmt_p,
     fmt_pct,
 )
+from blinastudy.mdtext import md_text
 from blinastudy.ui_state import (
     MARKED_THRESHOLDS,
     MRD_THRESHOLDS,
@@ -99,7 +100,8 @@ def group_numbers(mrd: Any, horizon: float) -> None:
         col.metric(group, f"{n} patients", help="Both arms together.")
         col.caption(
             "; ".join(
-                f"{r['arm']}: n {r['n']}, {r['events']} events" for r in rows.to_dict("records")
+                f"{md_text(r['arm'])}: n {r['n']}, {r['events']} events"
+                for r in rows.to_dict("records")
             )
             + f" (total events {events})"
         )
@@ -168,7 +170,10 @@ def body() -> None:
     settings = store().settings
     mrd = res.mrd
     if mrd is None:
-        st.info(f"This cohort has no {settings.mrd.column} column, so there is no MRD analysis.")
+        st.info(
+            f"This cohort has no {md_text(settings.mrd.column)} column, so there is no MRD "
+            "analysis."
+        )
         return
     label = {**ENDPOINT_LABELS, **COMPETING_LABELS}.get(settings.endpoint, ENDPOINT_LABELS["efs"])
     st.caption(

@@ -14,6 +14,7 @@ from blinastudy.formatting import (
     hr_cell,
     method_label,
 )
+from blinastudy.mdtext import md_text
 from blinastudy.subgroups import interaction_p
 from blinastudy.ui_state import (
     SUBGROUP_LABELS,
@@ -137,7 +138,7 @@ def chooser(forest: pd.DataFrame) -> None:
     if settings.subgroup_filter is not None:
         var, level = settings.subgroup_filter
         st.success(
-            f"The Survival page is restricted to **{label(var)} = {level}**.",
+            f"The Survival page is restricted to **{md_text(label(var))} = {md_text(level)}**.",
             icon=":material/filter_alt:",
         )
         st.page_link(

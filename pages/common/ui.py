@@ -36,6 +36,7 @@ from blinastudy.demo import DEMO_LABEL, make_demo_cohort
 from blinastudy.errors import InputError
 from blinastudy.export import to_csv_bytes
 from blinastudy.figures import figure
+from blinastudy.mdtext import md_text
 from blinastudy.settings import Settings
 from blinastudy.teaching import TEXTS, TITLES, explain
 from blinastudy.ui_state import adapt_settings, analysis_key, get_field, sweep_settings
@@ -132,7 +133,11 @@ def use_demo() -> None:
 
 
 def flash(kind: str, message: str) -> None:
-    """Queue a message for the next render (callbacks cannot draw)."""
+    """Queue a message for the next render (callbacks cannot draw).
+
+    ``message`` is Markdown: pass every file name, column name, value or error text in
+    it through :func:`~blinastudy.mdtext.md_text`.
+    """
     store().flash.append((kind, message))
 
 
@@ -152,7 +157,7 @@ def update_settings(**changes: Any) -> bool:
     try:
         s.settings = s.settings.update(**changes)
     except (InputError, TypeError) as exc:
-        flash("error", f"That setting was not applied: {exc}")
+        flash("error", f"That setting was not applied: {md_text(exc)}")
         return False
     return True
 
@@ -252,12 +257,13 @@ def result() -> AnalysisResult | None:
         if res is not None:
             s.settings = unfiltered
             st.warning(
-                f"The subgroup filter {flt[0]} = {flt[1]} no longer matches any patient "
+                f"The subgroup filter {md_text(flt[0])} = {md_text(flt[1])} no longer matches "
+                "any patient "
                 "with these settings, so it was removed.",
                 icon=":material/filter_alt_off:",
             )
             return res
-    st.error(f"The analysis cannot run with these data and settings: {error}")
+    st.error(f"The analysis cannot run with these data and settings: {md_text(error)}")
     return None
 
 
@@ -268,7 +274,7 @@ def sweep() -> pd.DataFrame | None:
         with st.spinner("Matching at every caliper width..."):
             return _sweep(s.cohort_hash, sweep_settings(s.settings).to_json(), s.cohort)
     except InputError as exc:
-        st.warning(f"The caliper sweep cannot run: {exc}")
+        st.warning(f"The caliper sweep cannot run: {md_text(exc)}")
         return None
 
 
@@ -303,7 +309,10 @@ def teach_topic(key: str, res: AnalysisResult | None = None) -> None:
     except Exception as exc:  # the fixed text still helps when the numbers cannot be read
         LOG.error("teaching text %s (%s)", key, type(exc).__name__)
         text = TEXTS[key]
-    st.info(f"**{TITLES[key]}**\n\n{text}", icon=":material/school:")
+    # The fixed text is Markdown; the numbers after it name columns of the data.
+    fixed = TEXTS[key]
+    numbers = text[len(fixed) :] if text.startswith(fixed) else ""
+    st.info(f"**{TITLES[key]}**\n\n{fixed}{md_text(numbers)}", icon=":material/school:")
 
 
 def csv_bytes(table: pd.DataFrame) -> bytes:
@@ -487,10 +496,10 @@ def _load_settings() -> None:
     try:
         loaded = Settings.from_json(upload.getvalue())
     except InputError as exc:
-        flash("error", f"Those settings were not loaded: {exc}")
+        flash("error", f"Those settings were not loaded: {md_text(exc)}")
         return
     replace_settings(loaded)
-    flash("success", f"Settings loaded from {upload.name}.")
+    flash("success", f"Settings loaded from {md_text(upload.name)}.")
 
 
 def sidebar() -> None:
@@ -504,7 +513,7 @@ def sidebar() -> None:
                 icon=":material/science:",
             )
         else:
-            st.caption(f"Cohort: **{s.source}** ({len(s.cohort)} patients, memory only)")
+            st.caption(f"Cohort: **{md_text(s.source)}** ({len(s.cohort)} patients, memory only)")
         bound(
             st.toggle,
             "Presentation mode",
