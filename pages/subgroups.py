@@ -23,6 +23,7 @@ from blinastudy.ui_state import (
 from pages.common.ui import (
     bound,
     callback,
+    display_frame,
     fragment,
     render,
     result,
@@ -186,7 +187,7 @@ def body() -> None:
     shown = forest_table(forest, store().settings.conf_level)
     shown.insert(6, "note", ["⚠ few events" if f else "" for f in few])
     st.dataframe(
-        shown,
+        display_frame(shown),
         hide_index=True,
         on_select=lambda: _select_row(forest),
         selection_mode="single-row",

@@ -34,7 +34,7 @@ from blinastudy.analysis import AnalysisResult, analyze
 from blinastudy.cohort import content_hash
 from blinastudy.demo import DEMO_LABEL, make_demo_cohort
 from blinastudy.errors import InputError
-from blinastudy.export import to_csv_bytes
+from blinastudy.export import neutralise_formulas, to_csv_bytes
 from blinastudy.figures import figure
 from blinastudy.mdtext import md_text
 from blinastudy.settings import Settings
@@ -400,9 +400,19 @@ def show_figure(res: AnalysisResult, name: str, **kwargs: Any) -> Any:
     return chart(fig.chart, fig.table, fig.file_stem, **chart_kwargs)
 
 
+def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """What a read-only table shows: text that could start a spreadsheet formula gets a
+    leading apostrophe, as in the CSV downloads (a cell copied from the page, or a table
+    exported by other means, is then inert too); numbers, and numbers written as text,
+    are unchanged."""
+    return neutralise_formulas(frame, keep_numbers=True)
+
+
 def table(frame: pd.DataFrame, **kwargs: Any) -> None:
     """A read-only table without the index (a plain, larger table in presentation mode
-    when it is short enough to read from the back of a room)."""
+    when it is short enough to read from the back of a room), its text formula-safe
+    (:func:`display_frame`)."""
+    frame = display_frame(frame)
     if presentation() and len(frame) <= 30:
         st.table(frame, hide_index=True, border="horizontal")
         return
