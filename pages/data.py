@@ -66,6 +66,7 @@ from blinastudy.ui_state import (
     with_default_arm,
 )
 from pages.common.ui import (
+    audited,
     callback,
     csv_download,
     flash,
@@ -597,7 +598,7 @@ def handle_upload(
     m1, m2 = st.columns(2)
     m1.download_button(
         "Save mapping (JSON)",
-        data=mapping.to_json(),
+        data=audited(mapping.to_json, f"mapping:{slot}"),
         file_name=f"mapping-{slot}.json",
         mime="application/json",
         key=f"mapsave.{slot}",

@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from blinastudy.analysis import analyze
+from blinastudy.audit import settings_hash
 from blinastudy.bundle import Bundle, build_bundle, bundle_steps
 from blinastudy.errors import InputError
 from blinastudy.mdtext import md_text
 from blinastudy.ui_state import analysis_key
-from pages.common.ui import render, show_flash, store
+from pages.common.ui import audit_event, audited, render, show_flash, store
 
 #: Session key of the prepared exports (per session, in memory only).
 BUNDLE_KEY = "export_bundle"
@@ -67,6 +68,12 @@ def prepare() -> None:
     )
     bar.empty()
     st.session_state[BUNDLE_KEY] = (_key(), bundle)
+    audit_event(
+        "export",
+        cohort_hash=s.cohort_hash,
+        settings_hash=settings_hash(analysis_key(s.settings)),
+        files=len(bundle.files),
+    )
 
 
 def downloads(bundle: Bundle) -> None:
@@ -82,7 +89,7 @@ def downloads(bundle: Bundle) -> None:
     for i, (name, label, mime, icon) in enumerate(shown):
         cols[i % 3].download_button(
             label,
-            data=bundle.files[name],
+            data=audited(lambda name=name: bundle.files[name], f"export:{name}"),
             file_name=name,
             mime=mime,
             key=f"export.{name}",
@@ -92,7 +99,7 @@ def downloads(bundle: Bundle) -> None:
     st.download_button(
         "Everything (ZIP: report, slides, figures as SVG and PNG, tables as CSV, settings, "
         "stamp, script)",
-        data=bundle.zip_bytes(),
+        data=audited(bundle.zip_bytes, "export:zip"),
         file_name="blinastudy-results.zip",
         mime="application/zip",
         key="export.zip",

@@ -28,9 +28,12 @@ from typing import Any, TypeVar
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.caching import clear_session_data_cache
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from blinastudy import charts
 from blinastudy.analysis import AnalysisResult, analyze
+from blinastudy.audit import audit, configure_audit_log, settings_hash
 from blinastudy.cohort import content_hash
 from blinastudy.demo import DEMO_LABEL, make_demo_cohort
 from blinastudy.errors import InputError
@@ -42,7 +45,13 @@ from blinastudy.teaching import TEXTS, TITLES, explain
 from blinastudy.ui_state import adapt_settings, analysis_key, get_field, sweep_settings
 
 LOG = logging.getLogger("blinastudy.app")
+configure_audit_log()
 STORE_KEY = "blinastudy.store"
+#: Session-state key of the last (cohort hash, settings hash) written to the audit log.
+AUDITED_KEY = "blinastudy.audited"
+#: Session-state key set when the session's data was forgotten (go to the start page).
+FORGOTTEN_KEY = "blinastudy.forgotten"
+START_PAGE = "pages/data.py"
 WIDGET_PREFIX = "w."
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -115,7 +124,8 @@ def reset_widgets() -> None:
 
 
 def set_cohort(cohort: pd.DataFrame, source: str, *, is_demo: bool) -> None:
-    """Make ``cohort`` the session's cohort and fit the settings to its columns."""
+    """Make ``cohort`` the session's cohort and fit the settings to its columns (an
+    audit event: its hash and size, never its name or values)."""
     s = store()
     s.cohort = cohort
     s.cohort_hash = content_hash(cohort)
@@ -123,6 +133,78 @@ def set_cohort(cohort: pd.DataFrame, source: str, *, is_demo: bool) -> None:
     s.is_demo = is_demo
     s.settings = adapt_settings(s.settings, cohort)
     reset_widgets()
+    audit_event(
+        "demo" if is_demo else "upload",
+        cohort_hash=s.cohort_hash,
+        rows=len(cohort),
+        columns=cohort.shape[1],
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Audit log and forgetting
+# --------------------------------------------------------------------------------------
+
+
+def current_user() -> str:
+    """Who is using the app, as the reverse proxy says: ``st.user``'s ``user`` (the
+    header mapped to it by ``server.trustedUserHeaders``) or ``email`` (a sign-in),
+    else ``anonymous``."""
+    try:
+        for key in ("user", "email"):
+            value = st.user.get(key)
+            if isinstance(value, str) and value.strip():
+                return value.strip()[:200]
+    except Exception as exc:  # no session (bare mode) or no user information
+        LOG.debug("no user (%s)", type(exc).__name__)
+    return "anonymous"
+
+
+def audit_event(action: str, user: str | None = None, **fields: Any) -> None:
+    """Write an audit event (:func:`blinastudy.audit.audit`) for ``user`` (default: the
+    current user); a failure is logged by type and never stops the page."""
+    try:
+        audit(action, current_user() if user is None else user, **fields)
+    except Exception as exc:
+        LOG.error("audit error (%s, %s)", action, type(exc).__name__)
+
+
+def audited(make: Callable[[], str | bytes], kind: str) -> Callable[[], str | bytes]:
+    """A download's data, made on click and written to the audit log as ``kind``.
+
+    The user is read now: the click is served outside the script run, without it.
+    """
+    user = current_user()
+
+    def run() -> str | bytes:
+        audit_event("download", user, kind=kind)
+        return make()
+
+    return run
+
+
+def audit_analysis() -> None:
+    """An audit event for each new (cohort, analysis settings) pair of the session."""
+    s = store()
+    pair = (s.cohort_hash, settings_hash(analysis_key(s.settings)))
+    if st.session_state.get(AUDITED_KEY) != pair:
+        st.session_state[AUDITED_KEY] = pair
+        audit_event("analysis", cohort_hash=pair[0], settings_hash=pair[1], demo=s.is_demo)
+
+
+@callback
+def forget() -> None:
+    """Forget the session's data now: every session-state entry (cohort, settings,
+    results, uploads, widget values), the session's caches and its uploaded files; the
+    next run starts on the start page with the demo cohort."""
+    ctx = get_script_run_ctx()
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+    if ctx is not None:
+        clear_session_data_cache(ctx.session_id)
+        ctx.uploaded_file_mgr.remove_session_files(ctx.session_id)
+    audit_event("forget")
+    st.session_state[FORGOTTEN_KEY] = True
 
 
 @callback
@@ -321,10 +403,10 @@ def csv_bytes(table: pd.DataFrame) -> bytes:
 
 
 def csv_download(table: pd.DataFrame, name: str, label: str = "Table (CSV)") -> None:
-    """A download button for ``table`` as formula-safe CSV."""
+    """A download button for ``table`` as formula-safe CSV (made on click, audited)."""
     st.download_button(
         label,
-        data=csv_bytes(table),
+        data=audited(lambda: csv_bytes(table), f"csv:{name}"),
         file_name=f"{name}.csv",
         mime="text/csv",
         key=f"dl.{name}.csv",
@@ -334,9 +416,12 @@ def csv_download(table: pd.DataFrame, name: str, label: str = "Table (CSV)") -> 
 
 
 def _deferred(make: Callable[[], str | bytes], kind: str) -> Callable[[], str | bytes]:
-    """A download generated on click, that fails with a short note instead of a trace."""
+    """A download generated on click (audited), that fails with a short note instead of
+    a trace."""
+    user = current_user()
 
     def run() -> str | bytes:
+        audit_event("download", user, kind=kind)
         try:
             return make()
         except Exception as exc:
@@ -544,7 +629,7 @@ def sidebar() -> None:
         st.markdown("**Settings**")
         st.download_button(
             "Save settings (JSON)",
-            data=lambda: s.settings.to_json(),
+            data=audited(lambda: s.settings.to_json(), "settings"),
             file_name="blinastudy-settings.json",
             mime="application/json",
             on_click="ignore",
@@ -558,6 +643,15 @@ def sidebar() -> None:
             on_change=_load_settings,
             help="A file saved with the button above restores the whole analysis state.",
         )
+        st.divider()
+        st.button(
+            "Forget my data now",
+            on_click=forget,
+            icon=":material/delete_forever:",
+            key="forget_data",
+            help="Drop the uploaded files, the cohort, the settings and every result of "
+            "this session from the server's memory now, and start again on the demo data.",
+        )
 
 
 def render(main: Callable[[], None]) -> None:
@@ -565,6 +659,9 @@ def render(main: Callable[[], None]) -> None:
     # An emoji favicon is drawn in the browser; a :material: one is fetched from
     # fonts.gstatic.com, and the app must not call any host but its own.
     st.set_page_config(layout="wide", page_icon="📈")
+    if st.session_state.pop(FORGOTTEN_KEY, False):
+        flash("success", "Your data was forgotten: this session now uses the demo data.")
+        st.switch_page(START_PAGE)
     with guard():
         sidebar()
     presentation_css()
@@ -572,3 +669,5 @@ def render(main: Callable[[], None]) -> None:
         demo_badge()
         show_flash()
         main()
+    with guard():
+        audit_analysis()
