@@ -273,7 +273,7 @@ def test_the_reference_proxy_passes_the_user_to_the_app() -> None:
     conf = (ROOT / "docs" / "deploy" / "nginx.conf").read_text()
     # nginx passes a location none of the server block's proxy_set_header lines when
     # the location has its own: the user header must sit beside proxy_pass
-    block = conf.split("location / {", 1)[1].split("}", 1)[0]
+    block = conf.split("location / {", 1)[1].split("\n    }", 1)[0]
     assert "proxy_pass http://blinastudy" in block
     assert "proxy_set_header X-Forwarded-User $remote_user;" in block
     deploy = (ROOT / "docs" / "DEPLOY.md").read_text()

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 import pandas as pd
 import streamlit as st
+from streamlit import net_util
 from streamlit.runtime.caching import clear_session_data_cache
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -46,6 +47,24 @@ from blinastudy.ui_state import adapt_settings, analysis_key, get_field, sweep_s
 
 LOG = logging.getLogger("blinastudy.app")
 configure_audit_log()
+
+
+def never_look_up_external_ip() -> None:
+    """Stop Streamlit from asking checkip.amazonaws.com for this machine's address.
+
+    Streamlit checks a cross-origin WebSocket's Origin against localhost, this
+    machine's addresses and ``server.corsAllowedOrigins``; for the external address it
+    makes a blocking HTTP request (up to 2 s, repeated for every foreign Origin while it
+    fails), which stalls the server and calls a host the app must not call. The
+    address is pinned to ``127.0.0.1``, which the check allows anyway, so the allowed
+    origins are unchanged and the request is never made once a page has run. (Before
+    the first page run the proxy refuses foreign Origins: docs/deploy/nginx.conf.)
+    """
+    if net_util._external_ip is None:
+        net_util._external_ip = "127.0.0.1"
+
+
+never_look_up_external_ip()
 STORE_KEY = "blinastudy.store"
 #: Session-state key of the last (cohort hash, settings hash) written to the audit log.
 AUDITED_KEY = "blinastudy.audited"
