@@ -11,6 +11,7 @@ decided by the pure helpers of :mod:`pages.common.ui_state` and the setters of
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from typing import Any
@@ -40,7 +41,9 @@ from blinastudy.data.mapping import (
     suggest_mapping,
 )
 from blinastudy.data.schema import REQUIRED_COLUMNS, Problem, schema_markdown
+from blinastudy.report.mdtext import md_text
 from pages.common.ui import (
+    audited,
     callback,
     csv_download,
     flash,
@@ -160,6 +163,11 @@ def validate(
 # --------------------------------------------------------------------------------------
 
 
+def _option_text(labels: dict[str, str], key: str) -> str:
+    """An option's label, shown literally."""
+    return md_text(labels[key])
+
+
 def upload_entry(
     slot: str, index: int, digest: str, raw: pd.DataFrame, suggested: Mapping
 ) -> dict[str, Any]:
@@ -239,7 +247,7 @@ def _set_units(
     try:
         new = _rebuild(mapping, shown, time_unit, mrd_unit, arm)
     except InputError as exc:
-        flash("error", f"That change was not applied: {exc}")
+        flash("error", f"That change was not applied: {md_text(exc)}")
         return
     _commit(slot, new)
 
@@ -250,7 +258,7 @@ def _confirm_offer(slot: str, key: str, column: str, mapping: Mapping) -> None:
     try:
         new = mapping.with_column(column, None if choice in (None, LEAVE_UNMAPPED) else choice)
     except InputError as exc:
-        flash("error", f"{column!r} was not mapped: {exc}")
+        flash("error", f"{md_text(repr(column))} was not mapped: {md_text(exc)}")
         return
     _commit(slot, new)
 
@@ -263,7 +271,7 @@ def _answer(slot: str, key: str, ambiguity: Ambiguity, mapping: Mapping) -> None
     try:
         new = answer_ambiguity(mapping, ambiguity, answer)
     except InputError as exc:
-        flash("error", f"That answer was not applied: {exc}")
+        flash("error", f"That answer was not applied: {md_text(exc)}")
         return
     _commit(slot, new)
 
@@ -275,7 +283,7 @@ def _confirm_values(
     try:
         new = mapping_with_values(mapping, target, changes)
     except InputError as exc:
-        flash("error", f"Those values were not applied: {exc}")
+        flash("error", f"Those values were not applied: {md_text(exc)}")
         return
     _commit(slot, new)
 
@@ -294,7 +302,7 @@ def _load_mapping(slot: str) -> None:
     try:
         loaded = Mapping.from_json(upload.getvalue())
     except InputError as exc:
-        flash("error", f"That mapping was not loaded: {exc}")
+        flash("error", f"That mapping was not loaded: {md_text(exc)}")
         return
     entry["restored"] = False
     _commit(slot, loaded)
@@ -323,7 +331,7 @@ def columns_editor(
     else:
         reasons = {}
         st.warning(
-            f"The mapping does not fit this file ({first}). The table below leaves out what "
+            f"The mapping does not fit this file ({md_text(first)}). The table below leaves out what "
             "names columns the file does not have; check it.",
             icon=":material/warning:",
         )
@@ -386,7 +394,7 @@ def columns_editor(
     try:
         return _rebuild(committed, edited, time_unit, mrd_unit, arm)
     except InputError as exc:
-        st.error(f"This mapping cannot be used: {exc}")
+        st.error(f"This mapping cannot be used: {md_text(exc)}")
         return None
 
 
@@ -398,14 +406,14 @@ def offers_section(slot: str, tag: str, mapping: Mapping, rev: MappingReview) ->
     for i, offer in enumerate(rev.offers):
         key = f"offer.{tag}.{i}"
         st.selectbox(
-            f"What is {offer.column!r}?",
+            f"What is {md_text(repr(offer.column))}?",
             [LEAVE_UNMAPPED, *offer.candidates],
             format_func=target_label,
             key=key,
             on_change=_confirm_offer,
             args=(slot, key, offer.column, mapping),
         )
-        st.caption(offer.reason)
+        st.caption(md_text(offer.reason))
 
 
 def questions_section(slot: str, tag: str, mapping: Mapping, rev: MappingReview) -> None:
@@ -418,7 +426,7 @@ def questions_section(slot: str, tag: str, mapping: Mapping, rev: MappingReview)
         args = (slot, key, a, mapping)
         if a.kind == "mrd_limit":
             st.number_input(
-                a.message,
+                md_text(a.message),
                 min_value=0.000001,
                 max_value=100.0,
                 value=None,
@@ -434,17 +442,18 @@ def questions_section(slot: str, tag: str, mapping: Mapping, rev: MappingReview)
         else:
             labels = ambiguity_options(a)
             st.radio(
-                a.message,
+                md_text(a.message),
                 list(labels),
                 index=None,
-                format_func=labels.__getitem__,
+                format_func=functools.partial(_option_text, labels),
                 key=key,
                 on_change=_answer,
                 args=args,
             )
         if a.suggestion is not None:
             st.caption(
-                f"Suggested: {a.suggestion}, because {a.reason}. Not applied until you choose it."
+                f"Suggested: {md_text(a.suggestion)}, because {md_text(a.reason)}. "
+                "Not applied until you choose it."
             )
 
 
@@ -453,7 +462,7 @@ def values_editor(slot: str, tag: str, i: int, group: list[ValueChoice], mapping
     for the choices not yet in the mapping."""
     first = group[0]
     what = "patient status" if first.target == STATUS_TARGET else first.target
-    st.markdown(f"{first.column!r} → {what}")
+    st.markdown(f"{md_text(repr(first.column))} → {md_text(what)}")
     edited = st.data_editor(
         value_table(group),
         key=f"values.{tag}.{i}",
@@ -470,7 +479,7 @@ def values_editor(slot: str, tag: str, i: int, group: list[ValueChoice], mapping
     if changes:
         n = len(changes)
         st.button(
-            f"Confirm {n} value{'s' if n != 1 else ''} of {first.column!r}",
+            f"Confirm {n} value{'s' if n != 1 else ''} of {md_text(repr(first.column))}",
             key=f"valok.{tag}.{i}",
             on_click=_confirm_values,
             args=(slot, first.target, changes, mapping),
@@ -526,7 +535,7 @@ def trace_section(slot: str, raw: pd.DataFrame, digest: str, mapping: Mapping) -
     with st.expander("Dates behind the derived times (any patient)"):
         frame = derivation(digest, mapping.to_json(), raw)
         if isinstance(frame, str):
-            st.info(frame)
+            st.info(md_text(frame))
             return
         labels = [
             f"{pid if pid is not None else '(no patient_id)'} (row {row})"
@@ -543,7 +552,7 @@ def needed_section(rev: MappingReview) -> None:
     if needed:
         st.warning(
             "**Still needed before this file can be loaded**\n"
-            + "\n".join(f"- {line}" for line in needed),
+            + "\n".join(f"- {md_text(line)}" for line in needed),
             icon=":material/pending_actions:",
         )
     else:
@@ -574,7 +583,7 @@ def handle_upload(
     tag = f"{slot}.{digest[:10]}.{entry['version']}"
     st.caption(
         f"{len(raw)} rows, {raw.shape[1]} columns. "
-        + "; ".join(map(str, raw.attrs.get("blinastudy.notes", [])))
+        + "; ".join(map(md_text, raw.attrs.get("blinastudy.notes", [])))
     )
     if entry["restored"]:
         st.caption("The mapping saved in the loaded settings was applied to this file.")
@@ -594,11 +603,11 @@ def handle_upload(
     suggested_notes: Mapping = entry["suggested"]
     if suggested_notes.notes:
         with st.expander("What the suggested mapping guessed (check these)"):
-            st.markdown("\n".join(f"- {note}" for note in suggested_notes.notes))
+            st.markdown("\n".join(f"- {md_text(note)}" for note in suggested_notes.notes))
     m1, m2 = st.columns(2)
     m1.download_button(
         "Save mapping (JSON)",
-        data=mapping.to_json(),
+        data=audited(mapping.to_json, f"mapping:{slot}"),
         file_name=f"mapping-{slot}.json",
         mime="application/json",
         key=f"mapsave.{slot}",
@@ -617,7 +626,7 @@ def handle_upload(
 
 def report(headline: str, problems: list[Problem], name: str) -> None:
     """The validation report: what is wrong, where, as a table (never a traceback)."""
-    st.error(headline, icon=":material/rule:")
+    st.error(md_text(headline), icon=":material/rule:")
     if problems:
         frame = problems_table(problems)
         if not frame["file"].astype(bool).any():
@@ -633,13 +642,13 @@ def _use(
     try:
         cohort = drop_columns(frame, drop) if drop else frame
     except InputError as exc:
-        flash("error", str(exc))
+        flash("error", md_text(exc))
         return
     cohort = cohort.copy()
     cohort.attrs = {}
     set_cohort(cohort, source, is_demo=False)
     update_settings(mappings=mappings)  # saved with the settings: files + settings reproduce it
-    flash("success", f"Now analysing {source}: {len(cohort)} patients.")
+    flash("success", f"Now analysing {md_text(source)}: {len(cohort)} patients.")
 
 
 def identifiers(flagged: dict[str, tuple[str, str]]) -> None:
@@ -698,7 +707,7 @@ def uploads_section() -> None:
     flagged: dict[str, tuple[str, str]] = {}
     for index, (slot, up) in enumerate(present.items()):
         with st.container(border=True):
-            st.markdown(f"#### Columns of {up.name}")
+            st.markdown(f"#### Columns of {md_text(up.name)}")
             mapping, rev, reasons = handle_upload(slot, index, up, needs_arm)
         if mapping is not None:
             mappings[slot] = mapping
@@ -723,7 +732,7 @@ def uploads_section() -> None:
     counts = frame["arm"].value_counts()
     st.success(
         f"{len(frame)} patients pass every check: "
-        + ", ".join(f"{n} {arm}" for arm, n in counts.items()),
+        + ", ".join(f"{n} {md_text(arm)}" for arm, n in counts.items()),
         icon=":material/check_circle:",
     )
     if not ready:
@@ -753,7 +762,7 @@ def current_section() -> None:
     st.subheader("Cohort in use")
     n = s.cohort["arm"].value_counts()
     c1, c2, c3 = st.columns([2, 1, 1])
-    c1.markdown(f"**{s.source}**")
+    c1.markdown(f"**{md_text(s.source)}**")
     c2.metric("Blinatumomab", int(n.get("blinatumomab", 0)))
     c3.metric("Chemotherapy", int(n.get("chemotherapy", 0)))
     st.button("Use demo data", on_click=use_demo, icon=":material/science:", key="use_demo")
@@ -775,7 +784,7 @@ def baseline_section() -> None:
         csv_download(res.baseline_before, "baseline-before")
     with tabs[1]:
         if res.baseline_after is None:
-            st.info(res.match_error or "No matched sample.")
+            st.info(md_text(res.match_error or "No matched sample."))
         else:
             table(baseline_display(res.baseline_after), height="content")
             csv_download(res.baseline_after, "baseline-after")

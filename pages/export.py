@@ -3,6 +3,7 @@ for the current settings, the same files the command line writes."""
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
 import streamlit as st
@@ -10,7 +11,9 @@ import streamlit as st
 from blinastudy.analysis import analyze
 from blinastudy.core.errors import InputError
 from blinastudy.report.bundle import Bundle, build_bundle, bundle_steps
-from pages.common.ui import render, show_flash, store
+from blinastudy.report.mdtext import md_text
+from pages.common.audit import settings_hash
+from pages.common.ui import audit_event, audited, render, show_flash, store
 from pages.common.ui_state import analysis_key
 
 #: Session key of the prepared exports (per session, in memory only).
@@ -46,7 +49,7 @@ def prepare() -> None:
         res = analyze(s.cohort, s.settings)
     except InputError as exc:
         bar.empty()
-        st.error(f"The analysis cannot run: {exc}")
+        st.error(f"The analysis cannot run: {md_text(exc)}")
         return
     total = bundle_steps(res)
     done = 0
@@ -66,6 +69,12 @@ def prepare() -> None:
     )
     bar.empty()
     st.session_state[BUNDLE_KEY] = (_key(), bundle)
+    audit_event(
+        "export",
+        cohort_hash=s.cohort_hash,
+        settings_hash=settings_hash(analysis_key(s.settings)),
+        files=len(bundle.files),
+    )
 
 
 def downloads(bundle: Bundle) -> None:
@@ -81,7 +90,7 @@ def downloads(bundle: Bundle) -> None:
     for i, (name, label, mime, icon) in enumerate(shown):
         cols[i % 3].download_button(
             label,
-            data=bundle.files[name],
+            data=audited(functools.partial(bundle.files.__getitem__, name), f"export:{name}"),
             file_name=name,
             mime=mime,
             key=f"export.{name}",
@@ -91,7 +100,7 @@ def downloads(bundle: Bundle) -> None:
     st.download_button(
         "Everything (ZIP: report, slides, figures as SVG and PNG, tables as CSV, settings, "
         "stamp, script)",
-        data=bundle.zip_bytes(),
+        data=audited(bundle.zip_bytes, "export:zip"),
         file_name="blinastudy-results.zip",
         mime="application/zip",
         key="export.zip",

@@ -15,6 +15,7 @@ from blinastudy.core.formatting import (
 )
 from blinastudy.data.eligibility import APPLIES_TO
 from blinastudy.data.schema import column_spec
+from blinastudy.report.mdtext import md_text
 from blinastudy.report.teaching import sweep_summary
 from pages.common.ui import (
     FIT_SIDE,
@@ -237,7 +238,7 @@ def eligibility_controls() -> None:
         )
         if e.range_column in cohort.columns:
             a3.number_input(
-                f"{e.range_column} from",
+                f"{md_text(e.range_column)} from",
                 value=e.range_low,
                 step=1.0,
                 key="eligibility_range_low",
@@ -245,7 +246,7 @@ def eligibility_controls() -> None:
                 args=("eligibility__range_low", "eligibility_range_low"),
             )
             a4.number_input(
-                f"{e.range_column} to",
+                f"{md_text(e.range_column)} to",
                 value=e.range_high,
                 step=1.0,
                 key="eligibility_range_high",
@@ -334,7 +335,7 @@ def weighting_section(res: Any, stage: Any) -> None:
         st.info("Propensity weighting is not available for these data.")
         return
     for note in w.warnings:
-        st.warning(note)
+        st.warning(md_text(note))
     figure_place, key = figure_and_numbers(stage)
     cols = st.columns(4)
     places = [key, key, cols[0], cols[1]] if presentation() else cols
@@ -406,7 +407,7 @@ def body() -> None:
     with rest:
         for w in res.warnings:
             if "match" in w.lower() or "propensity" in w.lower():
-                st.warning(w)
+                st.warning(md_text(w))
     if presentation():
         love_place, key = figure_and_numbers(stage)
         with love_place:

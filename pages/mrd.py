@@ -15,6 +15,7 @@ from blinastudy.core.formatting import (
     fmt_p,
     fmt_pct,
 )
+from blinastudy.report.mdtext import md_text
 from pages.common.ui import (
     FIT_SIDE,
     arrange,
@@ -106,7 +107,8 @@ def group_numbers(mrd: Any, horizon: float, key: Any) -> None:
         col.metric(group, f"{n} patients", help="Both arms together.")
         col.caption(
             "; ".join(
-                f"{r['arm']}: n {r['n']}, {r['events']} events" for r in rows.to_dict("records")
+                f"{md_text(r['arm'])}: n {r['n']}, {r['events']} events"
+                for r in rows.to_dict("records")
             )
             + f" (total events {events})"
         )
@@ -179,7 +181,7 @@ def body() -> None:
     if mrd is None:
         with rest:
             st.info(
-                f"This cohort has no {settings.mrd.column} column, so there is no MRD analysis."
+                f"This cohort has no {md_text(settings.mrd.column)} column, so there is no MRD analysis."
             )
         return
     label = {**ENDPOINT_LABELS, **COMPETING_LABELS}.get(settings.endpoint, ENDPOINT_LABELS["efs"])

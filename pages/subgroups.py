@@ -14,11 +14,13 @@ from blinastudy.core.formatting import (
     method_label,
 )
 from blinastudy.report.charts import FOREST_SELECTION
+from blinastudy.report.mdtext import md_text
 from blinastudy.stats.subgroups import interaction_p
 from pages.common.ui import (
     arrange,
     bound,
     callback,
+    display_frame,
     fragment,
     presentation,
     render,
@@ -142,7 +144,7 @@ def chooser(forest: pd.DataFrame) -> None:
     if settings.subgroup_filter is not None:
         var, level = settings.subgroup_filter
         st.success(
-            f"The Survival page is restricted to **{label(var)} = {level}**.",
+            f"The Survival page is restricted to **{md_text(label(var))} = {md_text(level)}**.",
             icon=":material/filter_alt:",
         )
         st.page_link(
@@ -212,7 +214,7 @@ def numbers(forest: pd.DataFrame, few: pd.Series) -> None:
     st.caption("Click a row of the plot, or select it in the table, to restrict the Survival page.")
     st.markdown("**Numbers** (select a row to restrict the Survival page to it)")
     st.dataframe(
-        shown,
+        display_frame(shown),
         hide_index=True,
         on_select=lambda: _select_row(forest),
         selection_mode="single-row",

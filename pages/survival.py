@@ -20,6 +20,7 @@ from blinastudy.core.formatting import (
     hr_cell,
     method_label,
 )
+from blinastudy.report.mdtext import md_text
 from pages.common.ui import (
     FIT_SIDE,
     arrange,
@@ -63,7 +64,8 @@ def filter_banner() -> None:
     var, level = flt
     c1, c2 = st.columns([4, 1])
     c1.info(
-        f"Restricted to **{SUBGROUP_LABELS.get(var, var)} = {level}** (chosen on the "
+        f"Restricted to **{md_text(SUBGROUP_LABELS.get(var, var))} = {md_text(level)}** "
+        "(chosen on the "
         "Subgroups page). Every number on this page is for that subgroup only; the Matching, "
         "MRD and Subgroups pages still use the whole sample.",
         icon=":material/filter_alt:",
@@ -131,7 +133,10 @@ def controls() -> None:
 def estimates(ep: Any, res: Any, key: Any) -> None:
     """The numbers of the endpoint: in presentation mode the survival of each arm at the
     month and the hazard ratio go to ``key``, beside the curves."""
-    st.caption(f"Population: {ep.population}; {ep.label}, time from {ep.origin}.")
+    st.caption(
+        f"Population: {md_text(ep.population)}; {md_text(ep.label)}, "
+        f"time from {md_text(ep.origin)}."
+    )
     if presentation():
         for arm in ARM_NAMES:
             arm_at_horizon(key, ep, res, arm)
@@ -177,7 +182,7 @@ def estimates(ep: Any, res: Any, key: Any) -> None:
             icon=":material/warning:",
         )
     for note in ep.notes:
-        st.info(note, icon=":material/info:")
+        st.info(md_text(note), icon=":material/info:")
     teach(
         "HR below 1 favours blinatumomab. In matched pairs the confidence interval is "
         "cluster-robust (pairs are not independent), and the log-rank test is stratified by "
@@ -270,7 +275,7 @@ def model_checks(ep: Any, res: Any) -> None:
     c1.caption(
         "Test of a constant hazard ratio over follow-up (R `cox.zph`, Kaplan-Meier "
         "transform) for the model of the hazard ratio above"
-        + (f"; {ph.note}" if ph is not None and ph.note else "")
+        + (f"; {md_text(ph.note)}" if ph is not None and ph.note else "")
         + "."
     )
     rm = ep.rmst
@@ -399,12 +404,12 @@ def immortal_time(res: Any) -> None:
         csv_download(it, "immortal-time")
         advice = res.immortal_advice.get(key)
         if advice:
-            st.info(advice, icon=":material/lightbulb:")
+            st.info(md_text(advice), icon=":material/lightbulb:")
         td_all = res.time_dependent_all.get(key)
         if td_all is not None:
             st.caption(
                 "Matching does not apply to the time-dependent analysis of all patients: it "
-                f"uses {td_all.population}, each unexposed until their first dose. The "
+                f"uses {md_text(td_all.population)}, each unexposed until their first dose. The "
                 "time-dependent row on the matched sample uses the matched patients, exposure "
                 "starting at each treated patient's first dose."
             )
@@ -413,7 +418,7 @@ def immortal_time(res: Any) -> None:
         with st.expander("Simon-Makuch curves (exposed from the first dose)"):
             counts = td.counts
             st.caption(
-                f"{td.population}; {ENDPOINT_LABELS[key]}; Kaplan-Meier with delayed entry "
+                f"{md_text(td.population)}; {ENDPOINT_LABELS[key]}; Kaplan-Meier with delayed entry "
                 f"({settings.conf_type} {ci_label(settings.conf_level)}): "
                 f"{counts['events_exposed']:.0f} events in {counts['months_exposed']:.0f} "
                 f"exposed and {counts['events_unexposed']:.0f} in "
@@ -421,7 +426,7 @@ def immortal_time(res: Any) -> None:
             )
             show_figure(res, "simon_makuch")
             for note in td.notes:
-                st.info(note, icon=":material/info:")
+                st.info(md_text(note), icon=":material/info:")
     teach_topic("immortal_time", res)
 
 
@@ -437,7 +442,7 @@ def body() -> None:
     with rest:
         for w in res.warnings:
             if any(k in w.lower() for k in ("survival", "matched sample", "outcome", "pairing")):
-                st.warning(w)
+                st.warning(md_text(w))
     settings = store().settings
     if settings.endpoint in COMPETING_LABELS:
         if settings.endpoint in res.competing:
@@ -471,7 +476,7 @@ def competing_section(res: Any, key: str, stage: Any, rest: Any) -> None:
     cr = res.competing[key]
     with rest:
         st.caption(
-            f"Population: {cr.population}; {cr.label}, time from diagnosis; Aalen-Johansen "
+            f"Population: {md_text(cr.population)}; {md_text(cr.label)}, time from diagnosis; Aalen-Johansen "
             "estimates as R's cmprsk::cuminc."
         )
         show_competing = st.toggle(
@@ -546,7 +551,7 @@ def competing_numbers(res: Any, key: str, numbers_place: Any) -> None:
         )
     )
     for note in cr.notes:
-        st.info(note, icon=":material/info:")
+        st.info(md_text(note), icon=":material/info:")
     teach(
         "When death in remission competes with relapse, 1 - Kaplan-Meier for relapse treats "
         "the dead as if they could still relapse and so overstates the relapse risk; the "

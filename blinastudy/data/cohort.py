@@ -98,7 +98,8 @@ class Limits:
     Parameters
     ----------
     max_bytes
-        Largest file accepted, in bytes (default 50 MB).
+        Largest file accepted, in bytes (default 50 MB); also the most text a Parquet
+        file's cells may decode to (what a CSV file of that size could hold).
     max_rows
         Most data rows accepted (default 200,000).
     max_columns
@@ -704,6 +705,55 @@ def _unsaved_formulas(
 # --------------------------------------------------------------------------------------
 
 
+#: Longest text a cohort cell may hold, in characters: a longer cell is not a clinical
+#: value (and would let a small Parquet file repeat it into gigabytes).
+MAX_CELL_CHARS = 1_000
+
+
+def _text_lengths(chunk: Any) -> Any:
+    """Characters (bytes for binary) of each cell of a text column chunk, as decoded;
+    ``None`` for a column that is not text. Dictionary-encoded chunks are measured
+    through their indices, without decoding them."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_dictionary(chunk.type):
+        lengths = _text_lengths(chunk.dictionary)
+        return None if lengths is None else pc.take(lengths, chunk.indices)
+    if pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type):
+        return pc.utf8_length(chunk)
+    if pa.types.is_binary(chunk.type) or pa.types.is_large_binary(chunk.type):
+        return pc.binary_length(chunk)
+    return None
+
+
+def _check_decoded_text(name: str, column: str, values: Any, total: int, limits: Limits) -> int:
+    """Refuse a column with a cell over :data:`MAX_CELL_CHARS`, or that takes the text
+    decoded so far over ``limits.max_bytes`` (what a CSV file may hold); return the new
+    total."""
+    import pyarrow.compute as pc
+
+    offset = 0
+    for chunk in values.chunks:
+        lengths = _text_lengths(chunk)
+        if lengths is not None and len(lengths):
+            longest = pc.max(lengths).as_py() or 0
+            if longest > MAX_CELL_CHARS:
+                row = offset + pc.index(pc.greater(lengths, MAX_CELL_CHARS), True).as_py() + 1
+                raise CohortError(
+                    f"{name}, row {row}, column {column!r}: a cell of {longest:,} characters; "
+                    f"cohort cells are short values (at most {MAX_CELL_CHARS:,} characters)"
+                )
+            total += int(pc.sum(lengths).as_py() or 0)
+            if total > limits.max_bytes:
+                raise CohortError(
+                    f"{name} holds more than {_mb(limits.max_bytes)} of text once decoded "
+                    f"(the limit for a cohort file); column {column!r} takes it over"
+                )
+        offset += len(chunk)
+    return total
+
+
 def _read_parquet(name: str, data: bytes, limits: Limits) -> _Raw:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -731,9 +781,31 @@ def _read_parquet(name: str, data: bytes, limits: Limits) -> _Raw:
     for f in schema:
         if pa.types.is_nested(f.type):
             raise CohortError(f"{name}: column {f.name!r} holds nested values, not plain cells")
+    # Column by column, text kept dictionary-encoded, so that the decoded size is known
+    # before any cell is materialised: a short file can repeat one long string many times.
+    text = [
+        f.name
+        for f in schema
+        if pa.types.is_string(f.type)
+        or pa.types.is_large_string(f.type)
+        or pa.types.is_binary(f.type)
+        or pa.types.is_large_binary(f.type)
+    ]
+    arrays = []
+    total = 0
+    for i in range(len(schema)):
+        try:
+            if i == 0:  # a reader that keeps text columns dictionary-encoded
+                handle = pq.ParquetFile(pa.BufferReader(data), read_dictionary=text)
+            values = handle.reader.read_column(i)  # by position: names may repeat
+        except Exception:
+            raise CohortError(
+                f"{name} could not be read as a Parquet file (damaged or not Parquet)"
+            ) from None
+        total = _check_decoded_text(name, str(schema.names[i]), values, total, limits)
+        arrays.append(values)
     try:
-        table = handle.read()
-        columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
+        columns = [values.to_pylist() for values in arrays]
     except Exception:
         raise CohortError(
             f"{name} could not be read as a Parquet file (damaged or not Parquet)"

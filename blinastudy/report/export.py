@@ -31,20 +31,31 @@ _EXCEL_MAX_ROWS = 1_048_576
 _EXCEL_MAX_COLUMNS = 16_384
 _EXCEL_MAX_TEXT = 32_767
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# A signed number written as text ("-0.12", "+1.5e-3"): a spreadsheet reads it as that
+# number, never as a formula.
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 
-def _neutral(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+def _is_formula(value: Any, keep_numbers: bool) -> bool:
+    return (
+        isinstance(value, str)
+        and value.startswith(FORMULA_PREFIXES)
+        and not (keep_numbers and _NUMBER.fullmatch(value))
+    )
 
 
-def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+def _neutral(value: Any, keep_numbers: bool = False) -> Any:
+    return "'" + value if _is_formula(value, keep_numbers) else value
+
+
+def neutralise_formulas(frame: pd.DataFrame, *, keep_numbers: bool = False) -> pd.DataFrame:
     """Return a copy in which no text cell or column name can start a formula.
 
     Text beginning with ``=``, ``+``, ``-``, ``@``, tab or carriage return gets a
     leading apostrophe; every other cell, and every number, is unchanged. Text in
-    categorical columns is handled too (the column becomes plain object dtype).
+    categorical columns is handled too (the column becomes plain object dtype). With
+    ``keep_numbers``, text that is only a signed number (``"-0.12"``, a formatted table
+    cell) is kept as it is: for display, where the apostrophe would only be noise.
 
     Examples
     --------
@@ -53,6 +64,8 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     >>> out = neutralise_formulas(frame)
     >>> list(out.columns), out["'=x"].tolist(), out["n"].tolist()
     (["'=x", 'n'], ["'=1+1", "'@SUM(A1)", 'ok', None], [-5.0, 1.0, 2.0, 3.0])
+    >>> neutralise_formulas(pd.DataFrame({"d": ["-0.12", "-1+2"]}), keep_numbers=True)["d"].tolist()
+    ['-0.12', "'-1+2"]
     """
     if not isinstance(frame, pd.DataFrame):
         raise InputError(f"neutralise_formulas needs a DataFrame, got {type(frame).__name__}")
@@ -66,12 +79,14 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
         elif dtype.kind != "O" and not isinstance(dtype, pd.StringDtype):
             continue
         values = column.tolist()
-        if any(isinstance(v, str) and v.startswith(FORMULA_PREFIXES) for v in values):
-            new = pd.Series([_neutral(v) for v in values], index=out.index, dtype=column.dtype)
+        if any(_is_formula(v, keep_numbers) for v in values):
+            new = pd.Series(
+                [_neutral(v, keep_numbers) for v in values], index=out.index, dtype=column.dtype
+            )
             out.isetitem(i, new.array)
         elif column.dtype != dtype:
             out.isetitem(i, column.array)
-    out.columns = pd.Index([_neutral(c) for c in out.columns], dtype=object)
+    out.columns = pd.Index([_neutral(c, keep_numbers) for c in out.columns], dtype=object)
     return out
 
 

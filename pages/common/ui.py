@@ -33,6 +33,9 @@ from typing import Any, TypeVar
 import altair as alt
 import pandas as pd
 import streamlit as st
+from streamlit import net_util
+from streamlit.runtime.caching import clear_session_data_cache
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from blinastudy.analysis import AnalysisResult, analyze, sweep_result
 from blinastudy.analysis.settings import Settings
@@ -41,13 +44,39 @@ from blinastudy.core.errors import InputError
 from blinastudy.data.cohort import content_hash
 from blinastudy.data.demo import DEMO_LABEL, make_demo_cohort
 from blinastudy.report import charts
-from blinastudy.report.export import to_csv_bytes
+from blinastudy.report.export import neutralise_formulas, to_csv_bytes
 from blinastudy.report.figures import Figure, figure
+from blinastudy.report.mdtext import md_text
 from blinastudy.report.teaching import TEXTS, TITLES, explain
+from pages.common.audit import audit, configure_audit_log, settings_hash
 from pages.common.ui_state import adapt_settings, analysis_key, get_field, sweep_settings
 
 LOG = logging.getLogger("blinastudy.app")
+configure_audit_log()
+
+
+def never_look_up_external_ip() -> None:
+    """Stop Streamlit from asking checkip.amazonaws.com for this machine's address.
+
+    Streamlit checks a cross-origin WebSocket's Origin against localhost, this
+    machine's addresses and ``server.corsAllowedOrigins``; for the external address it
+    makes a blocking HTTP request (up to 2 s, repeated for every foreign Origin while it
+    fails), which stalls the server and calls a host the app must not call. The
+    address is pinned to ``127.0.0.1``, which the check allows anyway, so the allowed
+    origins are unchanged and the request is never made once a page has run. (Before
+    the first page run the proxy refuses foreign Origins: docs/deploy/nginx.conf.)
+    """
+    if net_util._external_ip is None:
+        net_util._external_ip = "127.0.0.1"
+
+
+never_look_up_external_ip()
 STORE_KEY = "blinastudy.store"
+#: Session-state key of the last (cohort hash, settings hash) written to the audit log.
+AUDITED_KEY = "blinastudy.audited"
+#: Session-state key set when the session's data was forgotten (go to the start page).
+FORGOTTEN_KEY = "blinastudy.forgotten"
+START_PAGE = "pages/data.py"
 WIDGET_PREFIX = "w."
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -120,7 +149,8 @@ def reset_widgets() -> None:
 
 
 def set_cohort(cohort: pd.DataFrame, source: str, *, is_demo: bool) -> None:
-    """Make ``cohort`` the session's cohort and fit the settings to its columns."""
+    """Make ``cohort`` the session's cohort and fit the settings to its columns (an
+    audit event: its hash and size, never its name or values)."""
     s = store()
     s.cohort = cohort
     s.cohort_hash = content_hash(cohort)
@@ -128,6 +158,78 @@ def set_cohort(cohort: pd.DataFrame, source: str, *, is_demo: bool) -> None:
     s.is_demo = is_demo
     s.settings = adapt_settings(s.settings, cohort)
     reset_widgets()
+    audit_event(
+        "demo" if is_demo else "upload",
+        cohort_hash=s.cohort_hash,
+        rows=len(cohort),
+        columns=cohort.shape[1],
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Audit log and forgetting
+# --------------------------------------------------------------------------------------
+
+
+def current_user() -> str:
+    """Who is using the app, as the reverse proxy says: ``st.user``'s ``user`` (the
+    header mapped to it by ``server.trustedUserHeaders``) or ``email`` (a sign-in),
+    else ``anonymous``."""
+    try:
+        for key in ("user", "email"):
+            value = st.user.get(key)
+            if isinstance(value, str) and value.strip():
+                return value.strip()[:200]
+    except Exception as exc:  # no session (bare mode) or no user information
+        LOG.debug("no user (%s)", type(exc).__name__)
+    return "anonymous"
+
+
+def audit_event(action: str, user: str | None = None, **fields: Any) -> None:
+    """Write an audit event (:func:`pages.common.audit.audit`) for ``user`` (default: the
+    current user); a failure is logged by type and never stops the page."""
+    try:
+        audit(action, current_user() if user is None else user, **fields)
+    except Exception as exc:
+        LOG.error("audit error (%s, %s)", action, type(exc).__name__)
+
+
+def audited(make: Callable[[], str | bytes], kind: str) -> Callable[[], str | bytes]:
+    """A download's data, made on click and written to the audit log as ``kind``.
+
+    The user is read now: the click is served outside the script run, without it.
+    """
+    user = current_user()
+
+    def run() -> str | bytes:
+        audit_event("download", user, kind=kind)
+        return make()
+
+    return run
+
+
+def audit_analysis() -> None:
+    """An audit event for each new (cohort, analysis settings) pair of the session."""
+    s = store()
+    pair = (s.cohort_hash, settings_hash(analysis_key(s.settings)))
+    if st.session_state.get(AUDITED_KEY) != pair:
+        st.session_state[AUDITED_KEY] = pair
+        audit_event("analysis", cohort_hash=pair[0], settings_hash=pair[1], demo=s.is_demo)
+
+
+@callback
+def forget() -> None:
+    """Forget the session's data now: every session-state entry (cohort, settings,
+    results, uploads, widget values), the session's caches and its uploaded files; the
+    next run starts on the start page with the demo cohort."""
+    ctx = get_script_run_ctx()
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+    if ctx is not None:
+        clear_session_data_cache(ctx.session_id)
+        ctx.uploaded_file_mgr.remove_session_files(ctx.session_id)
+    audit_event("forget")
+    st.session_state[FORGOTTEN_KEY] = True
 
 
 @callback
@@ -138,7 +240,11 @@ def use_demo() -> None:
 
 
 def flash(kind: str, message: str) -> None:
-    """Queue a message for the next render (callbacks cannot draw)."""
+    """Queue a message for the next render (callbacks cannot draw).
+
+    ``message`` is Markdown: pass every file name, column name, value or error text in
+    it through :func:`~blinastudy.report.mdtext.md_text`.
+    """
     store().flash.append((kind, message))
 
 
@@ -158,7 +264,7 @@ def update_settings(**changes: Any) -> bool:
     try:
         s.settings = s.settings.update(**changes)
     except (InputError, TypeError) as exc:
-        flash("error", f"That setting was not applied: {exc}")
+        flash("error", f"That setting was not applied: {md_text(exc)}")
         return False
     return True
 
@@ -287,12 +393,13 @@ def result() -> AnalysisResult | None:
         if res is not None:
             s.settings = unfiltered
             st.warning(
-                f"The subgroup filter {flt[0]} = {flt[1]} no longer matches any patient "
+                f"The subgroup filter {md_text(flt[0])} = {md_text(flt[1])} no longer matches "
+                "any patient "
                 "with these settings, so it was removed.",
                 icon=":material/filter_alt_off:",
             )
             return res
-    st.error(f"The analysis cannot run with these data and settings: {error}")
+    st.error(f"The analysis cannot run with these data and settings: {md_text(error)}")
     return None
 
 
@@ -305,7 +412,7 @@ def sweep() -> pd.DataFrame | None:
                 s.cohort_hash, sweep_settings(s.settings).to_json(), s.cohort, _step_cache()
             )
     except InputError as exc:
-        st.warning(f"The caliper sweep cannot run: {exc}")
+        st.warning(f"The caliper sweep cannot run: {md_text(exc)}")
         return None
 
 
@@ -340,7 +447,10 @@ def teach_topic(key: str, res: AnalysisResult | None = None) -> None:
     except Exception as exc:  # the fixed text still helps when the numbers cannot be read
         LOG.error("teaching text %s (%s)", key, type(exc).__name__)
         text = TEXTS[key]
-    st.info(f"**{TITLES[key]}**\n\n{text}", icon=":material/school:")
+    # The fixed text is Markdown; the numbers after it name columns of the data.
+    fixed = TEXTS[key]
+    numbers = text[len(fixed) :] if text.startswith(fixed) else ""
+    st.info(f"**{TITLES[key]}**\n\n{fixed}{md_text(numbers)}", icon=":material/school:")
 
 
 def csv_bytes(table: pd.DataFrame) -> bytes:
@@ -349,10 +459,10 @@ def csv_bytes(table: pd.DataFrame) -> bytes:
 
 
 def csv_download(table: pd.DataFrame, name: str, label: str = "Table (CSV)") -> None:
-    """A download button for ``table`` as formula-safe CSV."""
+    """A download button for ``table`` as formula-safe CSV (made on click, audited)."""
     st.download_button(
         label,
-        data=csv_bytes(table),
+        data=audited(lambda: csv_bytes(table), f"csv:{name}"),
         file_name=f"{name}.csv",
         mime="text/csv",
         key=f"dl.{name}.csv",
@@ -362,9 +472,12 @@ def csv_download(table: pd.DataFrame, name: str, label: str = "Table (CSV)") -> 
 
 
 def _deferred(make: Callable[[], str | bytes], kind: str) -> Callable[[], str | bytes]:
-    """A download generated on click, that fails with a short note instead of a trace."""
+    """A download generated on click (audited), that fails with a short note instead of
+    a trace."""
+    user = current_user()
 
     def run() -> str | bytes:
+        audit_event("download", user, kind=kind)
         try:
             return make()
         except Exception as exc:
@@ -488,9 +601,19 @@ def _broken(text: str, chars: int) -> list[str]:
 _GLUE = "\x00"  # a space that does not break a line
 
 
+def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """What a read-only table shows: text that could start a spreadsheet formula gets a
+    leading apostrophe, as in the CSV downloads (a cell copied from the page, or a table
+    exported by other means, is then inert too); numbers, and numbers written as text,
+    are unchanged."""
+    return neutralise_formulas(frame, keep_numbers=True)
+
+
 def table(frame: pd.DataFrame, **kwargs: Any) -> None:
     """A read-only table without the index (a plain, larger table in presentation mode
-    when it is short enough to read from the back of a room)."""
+    when it is short enough to read from the back of a room), its text formula-safe
+    (:func:`display_frame`)."""
+    frame = display_frame(frame)
     if presentation() and len(frame) <= 30:
         st.table(frame, hide_index=True, border="horizontal")
         return
@@ -602,10 +725,10 @@ def _load_settings() -> None:
     try:
         loaded = Settings.from_json(upload.getvalue())
     except InputError as exc:
-        flash("error", f"Those settings were not loaded: {exc}")
+        flash("error", f"Those settings were not loaded: {md_text(exc)}")
         return
     replace_settings(loaded)
-    flash("success", f"Settings loaded from {upload.name}.")
+    flash("success", f"Settings loaded from {md_text(upload.name)}.")
 
 
 def sidebar() -> None:
@@ -619,7 +742,7 @@ def sidebar() -> None:
                 icon=":material/science:",
             )
         else:
-            st.caption(f"Cohort: **{s.source}** ({len(s.cohort)} patients, memory only)")
+            st.caption(f"Cohort: **{md_text(s.source)}** ({len(s.cohort)} patients, memory only)")
         bound(
             st.toggle,
             "Presentation mode",
@@ -640,7 +763,7 @@ def sidebar() -> None:
         st.markdown("**Settings**")
         st.download_button(
             "Save settings (JSON)",
-            data=lambda: s.settings.to_json(),
+            data=audited(lambda: s.settings.to_json(), "settings"),
             file_name="blinastudy-settings.json",
             mime="application/json",
             on_click="ignore",
@@ -653,6 +776,15 @@ def sidebar() -> None:
             key="settings_upload",
             on_change=_load_settings,
             help="A file saved with the button above restores the whole analysis state.",
+        )
+        st.divider()
+        st.button(
+            "Forget my data now",
+            on_click=forget,
+            icon=":material/delete_forever:",
+            key="forget_data",
+            help="Drop the uploaded files, the cohort, the settings and every result of "
+            "this session from the server's memory now, and start again on the demo data.",
         )
 
 
@@ -703,6 +835,9 @@ def render(main: Callable[[], None], title: str) -> None:
     # An emoji favicon is drawn in the browser; a :material: one is fetched from
     # fonts.gstatic.com, and the app must not call any host but its own.
     st.set_page_config(layout="wide", page_icon="📈")
+    if st.session_state.pop(FORGOTTEN_KEY, False):
+        flash("success", "Your data was forgotten: this session now uses the demo data.")
+        st.switch_page(START_PAGE)
     with guard():
         sidebar()
     presentation_css()
@@ -710,3 +845,5 @@ def render(main: Callable[[], None], title: str) -> None:
         heading(title)
         show_flash()
         main()
+    with guard():
+        audit_analysis()

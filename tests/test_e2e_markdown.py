@@ -1,0 +1,140 @@
+"""In Chromium: a cohort whose file name, a column name and a subgroup level hold a
+Markdown image and a link makes no request leave the app's origin and no link to it.
+
+A local HTTP listener stands in for the outside host and counts every request it gets;
+the page is driven through the upload, the cohort's use, a settings file that restricts
+the Survival page to the hostile level, and every page.
+"""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+from blinastudy.settings import Settings
+from tests._apptest import csv_bytes
+from tests._demo_result import demo_subset
+from tests._server import CHROMIUM, CHROMIUM_ARGS, ROOT, require_chromium, streamlit_server
+
+OUT = ROOT / "test-output"
+PAGES = ["Data", "Matching", "Survival", "MRD", "Subgroups", "Export"]
+
+pytestmark = pytest.mark.browser
+
+
+class _Counter(http.server.BaseHTTPRequestHandler):
+    hits: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        type(self).hits.append(self.path)
+        self.send_response(204)
+        self.end_headers()
+
+    do_POST = do_GET
+    do_HEAD = do_GET
+
+    def log_message(self, *args: object) -> None:
+        return
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[str, list[str]]]:
+    _Counter.hits = []
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Counter)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        # another host than the app's 127.0.0.1: the browser treats it as a foreign origin
+        yield f"localhost:{httpd.server_address[1]}", _Counter.hits
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _idle(page: Page) -> None:
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+    page.wait_for_timeout(800)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+
+
+def _foreign_links(page: Page, host: str) -> list[str]:
+    hrefs: list[str] = page.eval_on_selector_all(
+        "a[href], img[src], link[href], iframe[src]",
+        "els => els.map(e => e.href || e.src)",
+    )
+    return [h for h in hrefs if host in h]
+
+
+def test_hostile_markdown_makes_no_request_and_no_link(
+    listener: tuple[str, list[str]], tmp_path: Path
+) -> None:
+    host, hits = listener
+    image = f"![x](http://{host}/leak)"
+    link = f"[click](http://{host}/click) <http://{host}/auto> http://{host}/bare"
+    column = f"site {image} {link}"
+    levels = (f"A {image}", f"B {link}")
+    cohort = demo_subset(40, 300)[
+        ["patient_id", "arm", "efs_months", "efs_event", "os_months", "os_event", "sex"]
+    ]
+    cohort = cohort.assign(**{column: [levels[i % 2] for i in range(len(cohort))]})
+    settings = Settings().update(subgroups=(column,), subgroup_filter=(column, levels[1]))
+    require_chromium()
+    with (
+        streamlit_server(OUT / "streamlit-e2e-markdown.log") as server,
+        sync_playwright() as p,
+    ):
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(viewport={"width": 1400, "height": 2400}).new_page()
+            page.set_default_timeout(90_000)
+            page.goto(server.url)
+            _idle(page)
+            uploader = page.locator(
+                '[data-testid="stMain"] [data-testid="stFileUploader"] input[type="file"]'
+            ).first
+            uploader.set_input_files(
+                files=[
+                    {
+                        "name": f"cohort {image}.csv",
+                        "mimeType": "text/csv",
+                        "buffer": csv_bytes(cohort),
+                    }
+                ]
+            )
+            page.get_by_text("patients pass every check").wait_for()
+            _idle(page)
+            assert (hits, _foreign_links(page, host)) == ([], [])
+            main = page.locator('[data-testid="stMain"]').inner_text().replace("\u2060", "")
+            assert f"Columns of cohort {image}.csv" in main  # the file name, as typed
+            page.get_by_role("button", name="Use this cohort").click()
+            _idle(page)
+            page.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(
+                files=[
+                    {
+                        "name": f"settings {link}.json",
+                        "mimeType": "application/json",
+                        "buffer": settings.to_json().encode(),
+                    }
+                ]
+            )
+            _idle(page)
+            seen = []
+            for name in PAGES:
+                page.locator('[data-testid="stSidebarNav"]').get_by_role(
+                    "link", name=name, exact=True
+                ).click()
+                _idle(page)
+                seen.append(page.locator('[data-testid="stMain"]').inner_text())
+                assert not _foreign_links(page, host), (name, _foreign_links(page, host))
+            page.screenshot(path=str(OUT / "markdown-safety-subgroups.png"), full_page=True)
+        finally:
+            browser.close()
+    shown = "\n".join(seen).replace("\u2060", "")
+    assert f"Restricted to {column} = {levels[1]}" in shown  # the level, as typed
+    assert hits == []

@@ -1,0 +1,136 @@
+"""A WebSocket handshake from a foreign Origin never makes Streamlit look up this
+machine's external address on the internet (checkip.amazonaws.com, a blocking request).
+
+In process: the origin check after :func:`pages.common.ui.never_look_up_external_ip`
+makes no HTTP request and still refuses a foreign origin. With a real server: HTTP(S)
+requests of the server process go through a local listener standing in for the
+internet; a foreign-Origin handshake before any page has run reaches it (Streamlit's
+own behaviour), and none does once a page has run. The reference proxy refuses foreign
+Origins outright.
+"""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import pytest
+from playwright.sync_api import sync_playwright
+from streamlit import config as st_config
+from streamlit import net_util
+from streamlit.web.server import server_util
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+from pages.common.ui import never_look_up_external_ip
+from tests._server import CHROMIUM, CHROMIUM_ARGS, ROOT, require_chromium, streamlit_server
+
+FOREIGN = "https://evil.example"
+
+
+@pytest.fixture
+def lookups(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+
+    def fake_get(url: str, timeout: float = 5) -> str | None:
+        calls.append(url)
+        return None
+
+    monkeypatch.setattr(net_util, "_make_blocking_http_get", fake_get)
+    monkeypatch.setattr(net_util, "_external_ip", None)
+    monkeypatch.setattr(net_util, "_internal_ip", "10.0.0.1")
+    st_config.set_option("server.enableCORS", True)
+    return calls
+
+
+def test_streamlit_alone_looks_the_address_up_for_a_foreign_origin(lookups: list[str]) -> None:
+    assert not server_util.is_url_from_allowed_origins(FOREIGN)
+    assert lookups == ["http://checkip.amazonaws.com", "https://checkip.amazonaws.com"]
+
+
+def test_the_pinned_address_makes_no_lookup_and_allows_nothing_new(lookups: list[str]) -> None:
+    never_look_up_external_ip()
+    for _ in range(3):
+        assert not server_util.is_url_from_allowed_origins(FOREIGN)
+    assert server_util.is_url_from_allowed_origins("http://127.0.0.1:8501")
+    assert server_util.is_url_from_allowed_origins("http://localhost:3000")
+    assert lookups == []
+
+
+def test_the_reference_proxy_refuses_foreign_origins() -> None:
+    conf = (ROOT / "docs" / "deploy" / "nginx.conf").read_text()
+    assert "map $http_origin $blinastudy_foreign_origin" in conf
+    block = conf.split("location / {", 1)[1].split("proxy_pass", 1)[0]
+    assert "if ($blinastudy_foreign_origin)" in block and "return 403;" in block
+
+
+class _Internet(http.server.BaseHTTPRequestHandler):
+    """A forward proxy that answers nothing: it counts what would have left."""
+
+    hits: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        type(self).hits.append(self.path)
+        self.send_response(502)
+        self.end_headers()
+
+    do_CONNECT = do_GET
+
+    def log_message(self, *args: Any) -> None:
+        return
+
+
+@pytest.fixture
+def internet() -> Iterator[tuple[str, list[str]]]:
+    _Internet.hits = []
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Internet)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", _Internet.hits
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _foreign_handshake(url: str) -> None:
+    """Open the app's WebSocket from a foreign Origin: it must be refused."""
+    with pytest.raises(InvalidStatus) as refused:
+        connect(url.replace("http://", "ws://") + "/_stcore/stream", origin=FOREIGN)  # type: ignore[arg-type]
+    assert refused.value.response.status_code == 403
+
+
+@pytest.mark.browser
+def test_a_real_server_never_looks_up_its_address_once_a_page_has_run(
+    internet: tuple[str, list[str]], tmp_path: Any
+) -> None:
+    proxy, hits = internet
+    env = {
+        "HTTP_PROXY": proxy,
+        "HTTPS_PROXY": proxy,
+        "http_proxy": proxy,
+        "https_proxy": proxy,
+        "NO_PROXY": "",
+        "no_proxy": "",
+    }
+    require_chromium()
+    with streamlit_server(tmp_path / "streamlit.log", env=env) as server:
+        # Streamlit on its own, before any page has run: the lookup goes out
+        _foreign_handshake(server.url)
+        assert hits
+        hits.clear()
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page()
+                page.goto(server.url)
+                page.wait_for_selector(
+                    '[data-testid="stApp"][data-test-script-state="notRunning"]',
+                    timeout=90_000,
+                )
+            finally:
+                browser.close()
+        for _ in range(3):
+            _foreign_handshake(server.url)
+    assert hits == []
