@@ -69,15 +69,22 @@ def _on_disk(upload: UploadFile) -> bool:
 
 
 def test_by_default_the_web_server_spools_a_large_upload_to_disk(default_spool: None) -> None:
-    assert _on_disk(_upload(3 * 1024 * 1024))
+    upload = _upload(3 * 1024 * 1024)
+    try:
+        assert _on_disk(upload)
+    finally:
+        upload.file.close()
 
 
 def test_uploads_up_to_the_limit_stay_in_memory(default_spool: None) -> None:
     keep_uploads_in_memory(5)
     assert MultiPartParser.spool_max_size == 5 * 1024 * 1024 + FRAMING
     upload = _upload(5 * 1024 * 1024)
-    assert not _on_disk(upload)
-    assert len(upload.file.read()) == 5 * 1024 * 1024
+    try:
+        assert not _on_disk(upload)
+        assert len(upload.file.read()) == 5 * 1024 * 1024
+    finally:
+        upload.file.close()
 
 
 def test_the_app_raises_the_threshold_to_its_upload_limit(default_spool: None) -> None:
