@@ -8,12 +8,39 @@ analysis (JSON round trip); :mod:`~blinastudy.analysis.steps` the public steps a
 its parts); :mod:`~blinastudy.analysis.baseline` Table 1. Imports ``core``, ``data``
 and ``stats``; the report layer and the app consume it.
 
-``from blinastudy.analysis import analyze, AnalysisResult`` is the stable way in.
+``from blinastudy.analysis import analyze, AnalysisResult`` is the stable way in. The
+names of :mod:`~blinastudy.analysis.results` and :mod:`~blinastudy.analysis.steps`
+are loaded on first use, so that importing :class:`Settings` (which every page
+needs at once) does not load the estimators.
 """
 
-from blinastudy.analysis.results import *  # noqa: F403
-from blinastudy.analysis.results import __all__ as _results_all
-from blinastudy.analysis.steps import *  # noqa: F403
-from blinastudy.analysis.steps import __all__ as _steps_all
+from __future__ import annotations
 
-__all__ = [*_results_all, *_steps_all]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from blinastudy.analysis.results import *  # noqa: F403
+    from blinastudy.analysis.steps import *  # noqa: F403
+
+#: The modules whose public names (``__all__``) this package offers.
+PARTS = ("results", "steps")
+
+
+def __getattr__(name: str) -> Any:
+    """A public name of :data:`PARTS`, imported on first use (PEP 562)."""
+    if name == "__all__":
+        names = [n for part in PARTS for n in _part(part).__all__]
+        globals()["__all__"] = names
+        return names
+    for part in PARTS:
+        module = _part(part)
+        if name in module.__all__:
+            value = getattr(module, name)
+            globals()[name] = value
+            return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _part(part: str) -> Any:
+    return importlib.import_module(f"{__name__}.{part}")

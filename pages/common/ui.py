@@ -28,7 +28,7 @@ import textwrap
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import altair as alt
 import pandas as pd
@@ -37,19 +37,20 @@ from streamlit import net_util
 from streamlit.runtime.caching import clear_session_data_cache
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from blinastudy.analysis import AnalysisResult, analyze, sweep_result
 from blinastudy.analysis.settings import Settings
 from blinastudy.analysis.stepcache import StepCache
 from blinastudy.core.errors import InputError
 from blinastudy.data.cohort import content_hash
 from blinastudy.data.demo import DEMO_LABEL, make_demo_cohort
-from blinastudy.report import charts
 from blinastudy.report.export import neutralise_formulas, to_csv_bytes
-from blinastudy.report.figures import Figure, figure
 from blinastudy.report.mdtext import md_text
-from blinastudy.report.teaching import TEXTS, TITLES, explain
 from pages.common.audit import audit, configure_audit_log, settings_hash
 from pages.common.ui_state import adapt_settings, analysis_key, get_field, sweep_settings
+
+if TYPE_CHECKING:
+    # loaded on first use, not at start-up: the first page draws while they load
+    from blinastudy.analysis import AnalysisResult
+    from blinastudy.report.figures import Figure
 
 LOG = logging.getLogger("blinastudy.app")
 configure_audit_log()
@@ -353,6 +354,8 @@ def _analysis(
     # Whole results by settings (instant back-and-forth); below them, the session's
     # step cache recomputes only the steps whose inputs changed.
     settings = Settings.from_json(settings_json)
+    from blinastudy.analysis import analyze
+
     return analyze(
         _cohort,
         settings,
@@ -368,6 +371,8 @@ def _sweep(
     cohort_key: str, settings_json: str, _cohort: pd.DataFrame, _steps: StepCache
 ) -> pd.DataFrame:
     settings = Settings.from_json(settings_json)
+    from blinastudy.analysis import sweep_result
+
     return sweep_result(_cohort, settings, cache=_steps, cohort_key=cohort_key)
 
 
@@ -442,6 +447,8 @@ def teach_topic(key: str, res: AnalysisResult | None = None) -> None:
     numbers, shown only in teaching mode."""
     if not teaching():
         return
+    from blinastudy.report.teaching import TEXTS, TITLES, explain
+
     try:
         text = explain(key, store().settings, res)
     except Exception as exc:  # the fixed text still helps when the numbers cannot be read
@@ -500,6 +507,8 @@ def chart(
 
     SVG and PNG are rendered only when the button is clicked.
     """
+    from blinastudy.report import charts
+
     kwargs.setdefault("width", "content")
     kwargs.setdefault("theme", None)  # as designed, and as the SVG/PNG downloads look
     event = st.altair_chart(figure, key=key, **kwargs)
@@ -542,6 +551,8 @@ def show_figure(res: AnalysisResult, name: str, *, fit: float | None = None, **k
 
     Its text alternatives: the title and subtitle as the chart's accessible
     description, and the numbers drawn as a table in a closed expander under it."""
+    from blinastudy.report.figures import figure
+
     chart_kwargs = {k: kwargs.pop(k) for k in ("width", "key", "on_select") if k in kwargs}
     if presentation():
         chart_kwargs.pop("width", None)
