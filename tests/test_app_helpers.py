@@ -67,6 +67,18 @@ def test_sweep_ignores_the_caliper_but_not_the_model() -> None:
     assert sweep_settings(s.update(sweep_calipers=(0.1,))) != sweep_settings(s)
 
 
+def test_the_sweep_matches_the_analysis_pool() -> None:
+    from blinastudy.analysis import sweep_result
+
+    demo = make_demo_cohort()
+    hr_only = Settings().update(eligibility__risk_groups=("HR",), matching__caliper=0.05)
+    assert sweep_settings(hr_only) != sweep_settings(Settings())
+    by_app = sweep_result(demo, sweep_settings(hr_only))
+    pd.testing.assert_frame_equal(by_app, sweep_result(demo, hr_only), check_exact=True)
+    everyone = sweep_result(demo, sweep_settings(Settings()))
+    assert not by_app.equals(everyone)
+
+
 def test_options_follow_the_cohort() -> None:
     demo = make_demo_cohort()
     covs = covariate_options(demo.columns)

@@ -199,7 +199,9 @@ def sweep_settings(settings: Settings) -> Settings:
     """The settings the caliper sweep depends on, everything else at its default.
 
     The sweep varies the caliper itself, so moving the caliper slider must not
-    recompute it; nor should the endpoint, MRD or subgroup choices.
+    recompute it; nor should the endpoint or subgroup choices. The eligible pool and
+    the MRD settings stay (the sweep matches the same patients as the analysis; the
+    step cache reuses the sweep when only an MRD setting it does not read moved).
 
     Examples
     --------
@@ -218,6 +220,9 @@ def sweep_settings(settings: Settings) -> Settings:
             exact=settings.matching.exact,
             random_state=settings.matching.random_state,
         ),
+        # who may be matched: the eligible pool, and the MRD groups when matched on
+        eligibility=settings.eligibility,
+        mrd=settings.mrd,
         conf_level=settings.conf_level,
         conf_type=settings.conf_type,
         sweep_calipers=settings.sweep_calipers,
