@@ -406,8 +406,8 @@ def body() -> None:
         slots[0].caption(f"= {width:.3f} on the logit scale (absolute width)")
     with rest:
         for w in res.warnings:
-            if "match" in w.lower() or "propensity" in w.lower():
-                st.warning(md_text(w))
+            if "matching" in w.topics:
+                st.warning(md_text(w.message))
     if presentation():
         love_place, key = figure_and_numbers(stage)
         with love_place:

@@ -175,6 +175,9 @@ def body() -> None:
         return
     with rest:
         teach_topic("forest", res)
+        for w in res.warnings:
+            if "subgroups" in w.topics:
+                st.warning(md_text(w.message))
     forest = res.forest
     if forest.empty:
         with rest:

@@ -441,8 +441,10 @@ def body() -> None:
         return
     with rest:
         for w in res.warnings:
-            if any(k in w.lower() for k in ("survival", "matched sample", "outcome", "pairing")):
-                st.warning(md_text(w))
+            if "population" in w.topics or (
+                "competing" in w.topics and res.settings.endpoint in COMPETING_LABELS
+            ):
+                st.warning(md_text(w.message))
     settings = store().settings
     if settings.endpoint in COMPETING_LABELS:
         if settings.endpoint in res.competing:

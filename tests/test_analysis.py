@@ -402,3 +402,26 @@ def test_mrd_side_of_the_boundary(cohort) -> None:  # type: ignore[no-untyped-de
         res = analyze(cohort, s2, sweep=False, replicates=0)
         assert res.mrd is not None
         assert set(res.mrd.groups["group"]) == {*mrd_label(0.1, side), "MRD missing"}
+
+
+def test_notices_are_typed_records_chosen_by_topic() -> None:
+    from blinastudy.analysis import NOTICE_TOPICS, Notice
+
+    demo = make_demo_cohort()
+    gaps = demo.copy()
+    gaps.loc[gaps.index[:3], "efs_months"] = float("nan")
+    gaps.loc[gaps.index[5:7], "wbc_10e9_l"] = float("nan")
+    res = analyze(gaps, Settings(subgroups=("risk_group", "no_such_column")), sweep=False)
+    by_code = {w.code: w for w in res.warnings}
+    assert all(isinstance(w, Notice) for w in res.warnings)
+    assert all(set(w.topics) <= set(NOTICE_TOPICS) for w in res.warnings)
+    missing = by_code["data.missing_outcome"]
+    assert missing.patients == tuple(str(p) for p in gaps["patient_id"].iloc[:3])
+    assert "population" in missing.topics
+    assert by_code["matching.missing_covariate"].patients == tuple(
+        str(p) for p in gaps["patient_id"].iloc[5:7]
+    )
+    assert by_code["subgroups.missing_variable"].topics == ("subgroups",)
+    numbers = res.numbers()
+    assert numbers["warnings"] == [w.message for w in res.warnings]
+    assert [n["code"] for n in numbers["notices"]] == [w.code for w in res.warnings]

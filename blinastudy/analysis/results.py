@@ -41,6 +41,7 @@ __all__ = [
     "ENDPOINTS",
     "ENDPOINT_LABELS",
     "FILE_ROW",
+    "NOTICE_TOPICS",
     "OUTCOME_COLUMNS",
     "PAIR",
     "PATIENT",
@@ -51,6 +52,7 @@ __all__ = [
     "CompetingResult",
     "EndpointResult",
     "MrdResult",
+    "Notice",
     "SampleDesign",
     "WeightingResult",
 ]
@@ -74,6 +76,82 @@ CAUSE = "_cause"
 WEIGHT = "weight"
 #: Column of the patient identifier on rows per use of a patient (reused controls).
 PATIENT = "_patient"
+
+
+#: What a notice is about; a page shows the notices of its topics.
+NOTICE_TOPICS = ("data", "matching", "population", "weighting", "competing", "subgroups")
+
+
+class Notice(str):
+    """A sentence a reader must see, with what it is about, as a typed record.
+
+    It is its message (a ``str``: printed, escaped and searched as before), and it
+    carries ``code`` (a stable identifier, e.g. ``"matching.failed"``), ``topics``
+    (from :data:`NOTICE_TOPICS`: the pages that show it), ``severity``
+    (``"warning"`` or ``"info"``) and ``patients`` (the patient_ids it is about,
+    where it names any), so that pages choose notices by topic, never by their text.
+
+    Examples
+    --------
+    >>> n = Notice("2 patient(s) have a missing outcome.", code="data.missing_outcome",
+    ...            topics=("data", "population"), patients=("P1", "P2"))
+    >>> n.code, n.topics, "missing outcome" in n, n.message == n
+    ('data.missing_outcome', ('data', 'population'), True, True)
+    >>> import pickle
+    >>> pickle.loads(pickle.dumps(n)).patients
+    ('P1', 'P2')
+    """
+
+    code: str
+    topics: tuple[str, ...]
+    severity: str
+    patients: tuple[str, ...]
+
+    def __new__(
+        cls,
+        message: str,
+        *,
+        code: str,
+        topics: tuple[str, ...],
+        severity: str = "warning",
+        patients: tuple[str, ...] = (),
+    ) -> Notice:
+        unknown = [t for t in topics if t not in NOTICE_TOPICS]
+        if unknown or not topics:
+            raise ValueError(f"notice topics must be among {NOTICE_TOPICS}; got {topics}")
+        if severity not in ("warning", "info"):
+            raise ValueError(f"notice severity must be 'warning' or 'info'; got {severity}")
+        self = super().__new__(cls, message)
+        self.code = code
+        self.topics = tuple(topics)
+        self.severity = severity
+        self.patients = tuple(str(p) for p in patients)
+        return self
+
+    @property
+    def message(self) -> str:
+        """The sentence itself, as a plain ``str``."""
+        return str.__str__(self)
+
+    def __getnewargs_ex__(self) -> tuple[tuple[str], dict[str, Any]]:
+        fields = {"code": self.code, "topics": self.topics, "severity": self.severity}
+        return (self.message,), {**fields, "patients": self.patients}
+
+    def record(self) -> dict[str, Any]:
+        """The notice as a JSON-ready dictionary.
+
+        Examples
+        --------
+        >>> Notice("x", code="a.b", topics=("data",)).record()["topics"]
+        ['data']
+        """
+        return {
+            "code": self.code,
+            "topics": list(self.topics),
+            "severity": self.severity,
+            "message": self.message,
+            "patients": list(self.patients),
+        }
 
 
 @dataclass
@@ -275,8 +353,9 @@ class AnalysisResult:
     """BlinaStudy version that computed it."""
     n: dict[str, int]
     """Eligible patients per arm (``"blinatumomab"``, ``"chemotherapy"``)."""
-    warnings: list[str]
-    """Sentences a reader must see (excluded patients, failed matching, weights)."""
+    warnings: list[Notice]
+    """What a reader must see (excluded patients, failed matching, weights...), each a
+    :class:`Notice`: its message, a code, its topics and the patients it names."""
     match: MatchResult | None
     """The matching (pairs, weights, propensity); ``None`` when it failed."""
     match_error: str | None
@@ -392,7 +471,8 @@ class AnalysisResult:
                 "missing_outcome": len(self.excluded_outcome),
                 "missing_matching_covariate": len(self.excluded_from_matching),
             },
-            "warnings": list(self.warnings),
+            "warnings": [w.message for w in self.warnings],
+            "notices": [w.record() for w in self.warnings],
             "population": self.design.description,
             "flow": self.flow.to_dict(orient="records"),
             "matching": self.matching_summary,

@@ -43,6 +43,7 @@ from blinastudy.analysis.results import (
     CompetingResult,
     EndpointResult,
     MrdResult,
+    Notice,
     SampleDesign,
     WeightingResult,
 )
@@ -2244,7 +2245,7 @@ class StudyPopulation:
         The same restricted to the subgroup filter (the endpoints' sample).
     description : str
         The sample in words, with the subgroup restriction.
-    warnings : tuple of str
+    warnings : tuple of Notice
         What the choice of sample means for the results.
     """
 
@@ -2254,7 +2255,7 @@ class StudyPopulation:
     survival_pop: pd.DataFrame
     survival_uses: pd.DataFrame | None
     description: str
-    warnings: tuple[str, ...]
+    warnings: tuple[Notice, ...]
 
 
 def study_population(
@@ -2284,13 +2285,25 @@ def study_population(
     >>> sample.description
     '90 matched sets, 180 patients'
     """
-    warnings: list[str] = []
+    warnings: list[Notice] = []
     use_matched = population == "matched"
     if use_matched and res is None:
-        warnings.append("No matched sample: survival results use all patients.")
+        warnings.append(
+            Notice(
+                "No matched sample: survival results use all patients.",
+                code="population.unmatched",
+                topics=("population", "matching"),
+            )
+        )
         use_matched = False
     if population == "weighted" and weighting is None:
-        warnings.append("No weights: survival results use all patients, unweighted.")
+        warnings.append(
+            Notice(
+                "No weights: survival results use all patients, unweighted.",
+                code="population.unweighted",
+                topics=("population", "weighting"),
+            )
+        )
     pop, uses, design = with_outcome, None, SampleDesign()
     if population == "weighted" and weighting is not None:
         pop = complete.assign(**{WEIGHT: weighting.weights.to_numpy()})
@@ -2301,15 +2314,23 @@ def study_population(
                 "(propensity-score weights)"
             ),
         )
-        warnings.extend(weighting.warnings)
+        warnings.extend(
+            Notice(w, code="weighting.weights", topics=("weighting", "population"))
+            for w in weighting.warnings
+        )
     if use_matched and res is not None:
         pop, uses, design = matched_sample(res)
         if design.weights is not None:
             warnings.append(
-                "Matching weights are unequal ("
-                + ("controls reused" if design.reused else "matched sets of unequal size")
-                + "): curves, hazard ratios and intervals use MatchIt's matching weights, "
-                "as the MatchIt vignette on survival outcomes does."
+                Notice(
+                    "Matching weights are unequal ("
+                    + ("controls reused" if design.reused else "matched sets of unequal size")
+                    + "): curves, hazard ratios and intervals use MatchIt's matching weights, "
+                    "as the MatchIt vignette on survival outcomes does.",
+                    code="population.unequal_weights",
+                    topics=("population", "matching"),
+                    severity="info",
+                )
             )
     survival_pop, survival_uses = pop, uses
     restricted = design.description
@@ -2466,9 +2487,16 @@ def _reads_mrd(columns: Sequence[str | None]) -> bool:
     return any(c in MRD_COLUMNS for c in columns)
 
 
-def _control_only_warnings(complete: pd.DataFrame, covariates: Sequence[str]) -> list[str]:
+def _patient_ids(frame: pd.DataFrame) -> tuple[str, ...]:
+    """The patient_ids of ``frame`` (empty when it has no such column)."""
+    if "patient_id" not in frame.columns:
+        return ()
+    return tuple(str(v) for v in frame["patient_id"])
+
+
+def _control_only_warnings(complete: pd.DataFrame, covariates: Sequence[str]) -> list[Notice]:
     """Covariate levels no treated patient has: those controls can never be matched."""
-    warnings = []
+    warnings: list[Notice] = []
     for col in covariates:
         ser = complete[col]
         if pd.api.types.is_numeric_dtype(ser) and ser.nunique() > 2:
@@ -2477,9 +2505,14 @@ def _control_only_warnings(complete: pd.DataFrame, covariates: Sequence[str]) ->
         only_control = list(arms_by_level.index[arms_by_level["max"] == 0])
         if only_control:
             warnings.append(
-                f"No blinatumomab patient has {col} = {', '.join(only_control)}: those controls "
-                "can never be matched and push their propensity scores towards 0 (widening a "
-                "caliper set in SDs). Consider restricting the historical pool to eligible patients."
+                Notice(
+                    f"No blinatumomab patient has {col} = {', '.join(only_control)}: those "
+                    "controls can never be matched and push their propensity scores towards 0 "
+                    "(widening a caliper set in SDs). Consider restricting the historical pool "
+                    "to eligible patients.",
+                    code="matching.control_only_level",
+                    topics=("matching",),
+                )
             )
     return warnings
 
@@ -2632,24 +2665,38 @@ def analyze(  # noqa: C901 (listed: may only shrink)
     reps = settings.bootstrap.replicates if replicates is None else replicates
     base = _pool_steps(cohort, settings, run, chash)
     prepared, pool, cases, model_reads = base.prepared, base.pool, base.cases, base.model_reads
-    warnings: list[str] = []
+    warnings: list[Notice] = []
     n = {arm: int((prepared["arm"] == arm).sum()) for arm in ARMS}
     warnings.extend(
-        f"Eligibility criterion on {col!r} not applied: this cohort has no such column."
+        Notice(
+            f"Eligibility criterion on {col!r} not applied: this cohort has no such column.",
+            code="data.eligibility_not_applied",
+            topics=("data",),
+        )
         for col in pool.skipped
     )
     frame, complete = cases.with_outcome, cases.complete
     # patients without a complete outcome are excluded from every analysis: list them
     if len(cases.excluded_outcome):
         warnings.append(
-            f"{len(cases.excluded_outcome)} patient(s) have a missing outcome and are excluded "
-            "from every analysis (listed under 'excluded: missing outcome')."
+            Notice(
+                f"{len(cases.excluded_outcome)} patient(s) have a missing outcome and are "
+                "excluded from every analysis (listed under 'excluded: missing outcome').",
+                code="data.missing_outcome",
+                topics=("data", "population"),
+                patients=_patient_ids(cases.excluded_outcome),
+            )
         )
     # patients without a complete propensity covariate set cannot be matched: list them
     if len(cases.excluded_matching):
         warnings.append(
-            f"{len(cases.excluded_matching)} patient(s) lack a matching covariate and cannot "
-            "be matched (listed under 'excluded from matching')."
+            Notice(
+                f"{len(cases.excluded_matching)} patient(s) lack a matching covariate and "
+                "cannot be matched (listed under 'excluded from matching').",
+                code="matching.missing_covariate",
+                topics=("matching", "data"),
+                patients=_patient_ids(cases.excluded_matching),
+            )
         )
     match_reads = {
         **model_reads,
@@ -2667,9 +2714,14 @@ def analyze(  # noqa: C901 (listed: may only shrink)
         )
     except InputError as exc:
         match_error = str(exc)
-        warnings.append(f"Matching failed: {exc}")
+        warnings.append(
+            Notice(f"Matching failed: {exc}", code="matching.failed", topics=("matching",))
+        )
     if model is not None:
-        warnings.extend(propensity_warnings(model))
+        warnings.extend(
+            Notice(w, code="matching.propensity_fit", topics=("matching",))
+            for w in propensity_warnings(model)
+        )
     warnings.extend(_control_only_warnings(complete, m.covariates))
     bal = pd.DataFrame()
     if res is not None:
@@ -2741,7 +2793,13 @@ def analyze(  # noqa: C901 (listed: may only shrink)
         try:
             weighting = run("weighting", weight_reads, lambda: weighting_result(complete, settings))
         except InputError as exc:
-            warnings.append(f"Propensity weighting is not available: {exc}")
+            warnings.append(
+                Notice(
+                    f"Propensity weighting is not available: {exc}",
+                    code="weighting.unavailable",
+                    topics=("weighting",),
+                )
+            )
     sample = study_population(
         frame, complete, res, weighting, settings.population, settings.subgroup_filter
     )
@@ -2817,12 +2875,20 @@ def analyze(  # noqa: C901 (listed: may only shrink)
     except InputError as exc:
         competing_note = f"Cumulative incidence is not available: {exc}."
         if settings.endpoint in COMPETING:
-            warnings.append(competing_note)
+            warnings.append(
+                Notice(competing_note, code="competing.unavailable", topics=("competing",))
+            )
     shown = settings.endpoint if settings.endpoint in ENDPOINTS or competing else "efs"
     by = [v for v in settings.subgroups if v in sample.pop.columns]
     missing_by = [v for v in settings.subgroups if v not in sample.pop.columns]
     if missing_by:
-        warnings.append(f"Subgroup variable(s) not in this cohort: {', '.join(missing_by)}.")
+        warnings.append(
+            Notice(
+                f"Subgroup variable(s) not in this cohort: {', '.join(missing_by)}.",
+                code="subgroups.missing_variable",
+                topics=("subgroups",),
+            )
+        )
     endpoint_fields = ("conf_level", "relapse_includes_induction_failure")
     forest_table = run(
         "forest",
@@ -2838,8 +2904,13 @@ def analyze(  # noqa: C901 (listed: may only shrink)
     few = forest_table[(forest_table["events_treated"] + forest_table["events_control"]) < 5]
     if len(few):
         warnings.append(
-            f"{len(few)} subgroup level(s) have fewer than 5 events: their hazard ratios are "
-            "imprecise and should not be over-read."
+            Notice(
+                f"{len(few)} subgroup level(s) have fewer than 5 events: their hazard ratios "
+                "are imprecise and should not be over-read.",
+                code="subgroups.few_events",
+                topics=("subgroups",),
+                severity="info",
+            )
         )
     mrd = run(
         "mrd",
