@@ -15,6 +15,7 @@ from streamlit.runtime.caching import cache_data_api
 from streamlit.testing.v1 import AppTest
 
 from blinastudy.analysis.settings import Settings
+from blinastudy.analysis.stepcache import StepCache
 from blinastudy.data.cohort import content_hash
 from pages.common import ui
 from pages.common.ui_state import analysis_key
@@ -73,12 +74,15 @@ def test_same_cache_key_in_two_sessions_never_shares_a_result(
     monkeypatch.setattr(cache_data_api, "get_session_id_or_throw", lambda: session["id"])
     one, two = demo_subset(40, 300, "ALPHA"), demo_subset(25, 200, "BRAVO")
     key = analysis_key(Settings())
+    # each session has its own step cache (in its session state)
+    steps = {"session-one": StepCache(), "session-two": StepCache()}
     try:
-        assert ui._analysis("same-key", key, one).n["blinatumomab"] == 40
+        assert ui._analysis("same-key", key, one, steps["session-one"]).n["blinatumomab"] == 40
         session["id"] = "session-two"
-        assert ui._analysis("same-key", key, two).n["blinatumomab"] == 25
+        assert ui._analysis("same-key", key, two, steps["session-two"]).n["blinatumomab"] == 25
         session["id"] = "session-one"
-        assert ui._analysis("same-key", key, two).n["blinatumomab"] == 40  # its own entry
+        # its own entry
+        assert ui._analysis("same-key", key, two, steps["session-one"]).n["blinatumomab"] == 40
     finally:
         for sid in ("session-one", "session-two"):
             session["id"] = sid
