@@ -12,7 +12,7 @@ units, and when a field is None, are documented on the class.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -51,6 +51,8 @@ __all__ = [
     "AnalysisResult",
     "CompetingResult",
     "EndpointResult",
+    "MatchedHazardRatio",
+    "MatchingSummary",
     "MrdResult",
     "Notice",
     "SampleDesign",
@@ -76,6 +78,48 @@ CAUSE = "_cause"
 WEIGHT = "weight"
 #: Column of the patient identifier on rows per use of a patient (reused controls).
 PATIENT = "_patient"
+
+
+class MatchedHazardRatio(TypedDict):
+    """The EFS hazard ratio of the whole matched sample (no subgroup restriction)."""
+
+    hr: float
+    ci_lower: float
+    ci_upper: float
+    method: str
+    """How it was estimated (``"ml-robust"``, ``"firth"``, ...)."""
+    ph_p: float
+    """The proportional-hazards test's p (``cox.zph``, global)."""
+
+
+class MatchingSummary(TypedDict, total=False):
+    """The matching in numbers (:attr:`AnalysisResult.matching_summary`), JSON-ready.
+
+    Always present: ``n_treated``, ``n_control_pool`` (all controls),
+    ``n_control_eligible``, ``eligibility`` (criteria applied), ``n_matched_treated``,
+    ``n_matched_controls``, ``caliper_width`` (absolute, on the distance scale, or
+    None), ``error`` (why matching failed, or None). When matched: ``caliper_sd``,
+    ``scale``, ``max_abs_smd_before``/``_after`` and ``efs_hazard_ratio``. With a
+    propensity model: ``propensity_converged``, ``propensity_iterations``,
+    ``separation``.
+    """
+
+    n_treated: int
+    n_control_pool: int
+    n_control_eligible: int
+    eligibility: list[str]
+    n_matched_treated: int
+    n_matched_controls: int
+    caliper_width: float | None
+    error: str | None
+    caliper_sd: float | None
+    scale: str
+    max_abs_smd_before: float
+    max_abs_smd_after: float
+    efs_hazard_ratio: MatchedHazardRatio
+    propensity_converged: bool
+    propensity_iterations: int
+    separation: bool
 
 
 #: What a notice is about; a page shows the notices of its topics.
@@ -360,14 +404,8 @@ class AnalysisResult:
     """The matching (pairs, weights, propensity); ``None`` when it failed."""
     match_error: str | None
     """Why matching failed, or ``None``."""
-    matching_summary: dict[str, Any]
-    """``n_treated``, ``n_control_pool`` (all controls), ``n_control_eligible``,
-    ``eligibility`` (criteria applied), ``n_matched_treated``, ``n_matched_controls``,
-    ``caliper_width`` (absolute, or ``None``), ``error``; when matched also
-    ``caliper_sd``, ``scale``, ``max_abs_smd_before``/``_after`` and
-    ``efs_hazard_ratio`` (``hr``, ``ci_lower``, ``ci_upper``, ``method``, ``ph_p``:
-    the whole matched sample, no subgroup restriction); with a propensity model
-    ``propensity_converged``, ``propensity_iterations``, ``separation``."""
+    matching_summary: MatchingSummary
+    """The matching in numbers (a typed record: :class:`MatchingSummary`)."""
     unmatched: pd.DataFrame
     """Treated patients without a match: ``patient_id, propensity, reason``."""
     excluded_from_matching: pd.DataFrame

@@ -42,6 +42,7 @@ from blinastudy.analysis.results import (
     AnalysisResult,
     CompetingResult,
     EndpointResult,
+    MatchingSummary,
     MrdResult,
     Notice,
     SampleDesign,
@@ -2732,7 +2733,7 @@ def analyze(  # noqa: C901 (listed: may only shrink)
             lambda: matching_balance(complete, m.covariates, matched_res),
         )
     unmatched = pd.DataFrame(columns=["patient_id", "propensity", "reason"])
-    summary: dict[str, Any] = {
+    summary: MatchingSummary = {
         "n_treated": n[ARMS[0]],
         "n_control_pool": n[ARMS[1]],
         "n_control_eligible": int((pool.frame["arm"] == ARMS[1]).sum()),
@@ -2744,15 +2745,13 @@ def analyze(  # noqa: C901 (listed: may only shrink)
     }
     if res is not None:
         unmatched = res.unmatched.rename(columns={"treated": "patient_id"})
-        summary.update(
-            n_matched_treated=res.n_pairs,
-            n_matched_controls=int(res.pairs["control"].nunique()),
-            caliper_width=res.caliper_width if np.isfinite(res.caliper_width) else None,
-            caliper_sd=m.caliper,
-            scale=m.scale,
-            max_abs_smd_before=_max_abs_smd(bal, "smd_before"),
-            max_abs_smd_after=_max_abs_smd(bal, "smd_after"),
-        )
+        summary["n_matched_treated"] = res.n_pairs
+        summary["n_matched_controls"] = int(res.pairs["control"].nunique())
+        summary["caliper_width"] = res.caliper_width if np.isfinite(res.caliper_width) else None
+        summary["caliper_sd"] = m.caliper
+        summary["scale"] = m.scale
+        summary["max_abs_smd_before"] = _max_abs_smd(bal, "smd_before")
+        summary["max_abs_smd_after"] = _max_abs_smd(bal, "smd_after")
         matched_res = res
         efs_hr = run(
             "matched_efs_hr",
@@ -2767,11 +2766,9 @@ def analyze(  # noqa: C901 (listed: may only shrink)
             "ph_p": float(efs_hr["ph_p"]),
         }
     if model is not None:
-        summary.update(
-            propensity_converged=model.converged,
-            propensity_iterations=model.iterations,
-            separation=model.separation,
-        )
+        summary["propensity_converged"] = model.converged
+        summary["propensity_iterations"] = model.iterations
+        summary["separation"] = model.separation
     base_vars = baseline_variables(list(frame.columns), m.covariates)
     base_mrd = _fields(settings, "mrd") if _reads_mrd(base_vars) else {}
     baseline_before = run(
