@@ -1921,19 +1921,7 @@ def caliper_sweep(
     for cal in settings.sweep_calipers:
         row: dict[str, Any] = {"caliper": cal}
         try:
-            res = match(
-                frame,
-                TREATED,
-                m.covariates,
-                caliper=cal,
-                scale=m.scale,
-                ratio=m.ratio,
-                replace=m.replace,
-                order=m.order,
-                exact=m.exact or None,
-                random_state=m.random_state,
-                model=model,
-            )
+            res = run_matching(frame, replace(m, caliper=cal), model)
         except InputError:
             row.update(
                 caliper_width=np.nan,

@@ -178,6 +178,29 @@ def _configure(chart: Any, presentation: bool) -> Any:
     )
 
 
+def _curve_plot(
+    layers: list[Any],
+    horizon: float | None,
+    x_max: float,
+    x_scale: alt.Scale,
+    st: dict[str, Any],
+    title: Any,
+) -> alt.LayerChart:
+    """The curve layers, with a dashed rule at the horizon month when it is on the axis,
+    at the size of the style."""
+    if horizon is not None and horizon <= x_max:
+        layers = [
+            *layers,
+            alt.Chart(pd.DataFrame({"time": [float(horizon)]}))
+            .mark_rule(strokeDash=[4, 4], color="#555555")
+            .encode(x=alt.X("time:Q", scale=x_scale)),
+        ]
+    plot = alt.layer(*layers).properties(
+        width=st["width"], height=st["width"] * st["aspect"], title=title
+    )
+    return cast(alt.LayerChart, plot)
+
+
 def km_chart(
     endpoint: Any,
     *,
@@ -248,17 +271,8 @@ def km_chart(
             tooltip=[alt.Tooltip("n_censored:Q", title="Censored here")],
         )
     )
-    layers = [band, line, marks]
-    if horizon is not None and horizon <= x_max:
-        layers.append(
-            alt.Chart(pd.DataFrame({"time": [float(horizon)]}))
-            .mark_rule(strokeDash=[4, 4], color="#555555")
-            .encode(x=alt.X("time:Q", scale=x_scale))
-        )
-    plot = alt.layer(*layers).properties(
-        width=st["width"],
-        height=st["width"] * st["aspect"],
-        title=endpoint.label if title is None else title,
+    plot = _curve_plot(
+        [band, line, marks], horizon, x_max, x_scale, st, endpoint.label if title is None else title
     )
     table = _numbers_table(
         endpoint.risk_table,
@@ -380,17 +394,8 @@ def cir_chart(
             alt.Tooltip("incidence:Q", title="Cumulative incidence", format=".1%"),
         ],
     )
-    layers = [band, line]
-    if horizon is not None and horizon <= x_max:
-        layers.append(
-            alt.Chart(pd.DataFrame({"time": [float(horizon)]}))
-            .mark_rule(strokeDash=[4, 4], color="#555555")
-            .encode(x=alt.X("time:Q", scale=x_scale))
-        )
-    plot = alt.layer(*layers).properties(
-        width=st["width"],
-        height=st["width"] * st["aspect"],
-        title=result.label if title is None else title,
+    plot = _curve_plot(
+        [band, line], horizon, x_max, x_scale, st, result.label if title is None else title
     )
     table = _numbers_table(
         result.risk_table,
