@@ -513,26 +513,21 @@ def chart(
     kwargs.setdefault("theme", None)  # as designed, and as the SVG/PNG downloads look
     event = st.altair_chart(figure, key=key, **kwargs)
     cols = st.columns(3)
-    with cols[0]:
-        st.download_button(
-            "SVG",
-            data=_deferred(lambda: charts.to_svg(figure), "svg"),
-            file_name=f"{name}.svg",
-            mime="image/svg+xml",
-            key=f"dl.{name}.svg",
-            on_click="ignore",
-            icon=":material/download:",
-        )
-    with cols[1]:
-        st.download_button(
-            "PNG",
-            data=_deferred(lambda: charts.to_png(figure), "png"),
-            file_name=f"{name}.png",
-            mime="image/png",
-            key=f"dl.{name}.png",
-            on_click="ignore",
-            icon=":material/download:",
-        )
+    drawings: tuple[tuple[str, str, Callable[[Any], str | bytes]], ...] = (
+        ("svg", "image/svg+xml", charts.to_svg),
+        ("png", "image/png", charts.to_png),
+    )
+    for col, (kind, mime, draw) in zip(cols, drawings, strict=False):
+        with col:
+            st.download_button(
+                kind.upper(),
+                data=_deferred(functools.partial(draw, figure), kind),
+                file_name=f"{name}.{kind}",
+                mime=mime,
+                key=f"dl.{name}.{kind}",
+                on_click="ignore",
+                icon=":material/download:",
+            )
     with cols[2]:
         csv_download(table, name)
     return event
