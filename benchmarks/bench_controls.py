@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import json
 import statistics
 import sys
@@ -144,6 +145,60 @@ def measure(
     return rows
 
 
+def step_profile(
+    changes: dict[str, Any] | None = None,
+    *,
+    repeats: int = 3,
+    clock: Callable[[], float] = time.process_time,
+) -> dict[str, float]:
+    """Where the time goes: median time per step (seconds, from the analysis' progress
+    callback: the time from one step's start to the next) of the first load, or, with
+    ``changes``, of that control's move with the step cache warm."""
+    inputs = build_inputs()
+    base = inputs.settings
+    runs: list[dict[str, float]] = []
+    for _ in range(repeats):
+        cache = StepCache()
+        if changes is not None:
+            page_work(inputs.cohort, base, cache, False)()  # warm, untimed
+        settings = base if changes is None else base.update(**changes)
+        marks: list[tuple[str, float]] = []
+
+        def mark(step: str, _share: float, marks: list[tuple[str, float]] = marks) -> None:
+            marks.append((step, clock()))
+
+        gc.collect()
+        analyze(
+            inputs.cohort,
+            settings,
+            sweep=False,
+            replicates=settings.bootstrap.live_replicates,
+            cache=cache,
+            progress=mark,
+        )
+        marks.append(("end", clock()))
+        per_step: dict[str, float] = {}
+        for (step, start), (_, stop) in itertools.pairwise(marks):
+            per_step[step] = per_step.get(step, 0.0) + stop - start
+        runs.append(per_step)
+    return {step: statistics.median(r.get(step, 0.0) for r in runs) for step in runs[0]}
+
+
+def report_profile(profiles: dict[str, dict[str, float]], reference: float) -> None:
+    """Print each profile's steps as ratios to the reference fit, largest first."""
+    for name, per_step in profiles.items():
+        total = sum(per_step.values())
+        print(f"\nWhere the time goes: {name} ({fmt_ratio(total / reference)} in all)")
+        print_table(
+            ["step", "/ one lifelines fit", "share"],
+            [
+                [step, fmt_ratio(seconds / reference), f"{100 * seconds / total:.0f}%"]
+                for step, seconds in sorted(per_step.items(), key=lambda kv: -kv[1])
+                if seconds / total >= 0.02
+            ],
+        )
+
+
 def report(rows: list[dict[str, Any]]) -> None:
     """Print the ratios to the reference fit."""
     print_table(
@@ -172,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--json", type=Path, default=ROOT / "benchmarks" / "out" / "bench_controls.json"
     )
+    parser.add_argument(
+        "--profile", action="store_true", help="also print the time per analysis step"
+    )
     args = parser.parse_args(argv)
     repeats = args.repeats or (2 if args.quick else 7)
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
@@ -181,6 +239,14 @@ def main(argv: list[str] | None = None) -> int:
         print("Time from the changed setting to the page's results, / one lifelines Cox fit\n")
         rows = measure(repeats=repeats, clock=clock)
         report(rows)
+        if args.profile:
+            reference = statistics.median(r["reference"] for r in rows)
+            profiles = {"first load": step_profile(repeats=repeats, clock=clock)}
+            for control in CONTROLS:
+                if control.name in ("caliper", "MRD threshold"):
+                    moved = step_profile(control.changes, repeats=repeats, clock=clock)
+                    profiles[f"{control.name} moved"] = moved
+            report_profile(profiles, reference)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(
         json.dumps({"machine": machine_description(), "repeats": repeats, "rows": rows}, indent=2)
