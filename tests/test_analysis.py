@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from blinastudy.analysis import (
     ARMS,
     TREATED,
+    AnalysisResult,
     analyze,
     caliper_sweep,
     cohort_hash,
@@ -24,12 +26,24 @@ from blinastudy.analysis.settings import Settings
 from blinastudy.core.errors import InputError
 from blinastudy.data.demo import make_demo_cohort
 from blinastudy.data.eligibility import Eligibility
-from blinastudy.stats.matching import match
-from blinastudy.stats.survival import cox, kaplan_meier, logrank, survival_at
+from blinastudy.stats.matching import MatchResult, match
+from blinastudy.stats.survival import LogRankResult, cox, kaplan_meier, logrank, survival_at
 from tests._cells import num, one_row
 
 DATA = Path(__file__).parent / "data"
 REL = 1e-6
+
+
+def matched_design(result: AnalysisResult) -> MatchResult:
+    """The result's matching (the demo's settings match)."""
+    assert result.match is not None
+    return result.match
+
+
+def logrank_run(logrank: LogRankResult | None) -> LogRankResult:
+    """A log-rank test that was run."""
+    assert logrank is not None
+    return logrank
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +52,7 @@ def cohort() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def result(cohort: pd.DataFrame):  # type: ignore[no-untyped-def]
+def result(cohort: pd.DataFrame) -> AnalysisResult:
     return analyze(cohort, Settings(), sweep=False)
 
 
@@ -48,38 +62,40 @@ def expected() -> dict[str, Any]:
     return out
 
 
-def test_propensity_equals_r_glm(result, expected) -> None:  # type: ignore[no-untyped-def]
-    ps = result.match.propensity
+def test_propensity_equals_r_glm(result: AnalysisResult, expected: dict[str, Any]) -> None:
+    ps = matched_design(result).propensity
     want = pd.Series(expected["propensity"])
     np.testing.assert_allclose(ps[want.index].to_numpy(), want.to_numpy(), rtol=1e-6)
-    lp = result.match.model.linear_predictor
+    lp = matched_design(result).model.linear_predictor
     want_lp = pd.Series(expected["linear_predictor"])
     np.testing.assert_allclose(lp[want_lp.index].to_numpy(), want_lp.to_numpy(), rtol=1e-6)
-    assert result.match.caliper_width == pytest.approx(expected["caliper_width_logit_0.2"], rel=REL)
+    assert matched_design(result).caliper_width == pytest.approx(
+        expected["caliper_width_logit_0.2"], rel=REL
+    )
 
 
-def test_matched_sample_is_the_stored_one(result) -> None:  # type: ignore[no-untyped-def]
+def test_matched_sample_is_the_stored_one(result: AnalysisResult) -> None:
     stored = pd.read_csv(DATA / "demo_matched.csv")
-    got = result.match.matched
+    got = matched_design(result).matched
     assert list(got.index) == list(stored["patient_id"])
     assert list(got["pair"]) == list(stored["pair"])
 
 
-def test_efs_numbers_equal_r(result, expected) -> None:  # type: ignore[no-untyped-def]
+def test_efs_numbers_equal_r(result: AnalysisResult, expected: dict[str, Any]) -> None:
     ep = result.endpoints["efs"]
     hr = ep.hazard_ratio.iloc[0]
     for key, value in expected["efs_cox_cluster"].items():
         assert hr[key] == pytest.approx(value, rel=REL), key
     assert hr["method"] == "ml-robust"
-    plain = ep.logrank_plain
+    plain = logrank_run(ep.logrank_plain)
     assert plain.statistic == pytest.approx(expected["efs_logrank"]["statistic"], rel=REL)
     assert plain.p_value == pytest.approx(expected["efs_logrank"]["p_value"], rel=REL)
     # on 1:1 pairs the test shown is stratified by pair (survdiff(... + strata(pair)))
     assert ep.logrank is ep.logrank_stratified
     assert ep.logrank_label == "log-rank stratified by matched set"
     pairs = expected["efs_logrank_pairs"]
-    assert ep.logrank.statistic == pytest.approx(pairs["statistic"], rel=REL)
-    assert ep.logrank.p_value == pytest.approx(pairs["p_value"], rel=REL)
+    assert logrank_run(ep.logrank).statistic == pytest.approx(pairs["statistic"], rel=REL)
+    assert logrank_run(ep.logrank).p_value == pytest.approx(pairs["p_value"], rel=REL)
     ctl = ep.at_horizon.set_index("arm").loc["chemotherapy"]
     want = expected["efs_control_24_loglog"]
     for key in ("survival", "ci_lower", "ci_upper", "std_err"):
@@ -93,17 +109,23 @@ def test_efs_numbers_equal_r(result, expected) -> None:  # type: ignore[no-untyp
             assert med[key] == pytest.approx(want[r_key], rel=REL), key
 
 
-def test_os_uses_firth_when_no_deaths_in_treated(result, expected) -> None:  # type: ignore[no-untyped-def]
+def test_os_uses_firth_when_no_deaths_in_treated(
+    result: AnalysisResult, expected: dict[str, Any]
+) -> None:
     ep = result.endpoints["os"]
     assert ep.events["blinatumomab"] == 0
     hr = ep.hazard_ratio.iloc[0]
     assert hr["method"] == "firth"
     assert 0 < hr["ci_lower"] < hr["hr"] < hr["ci_upper"] < 1
-    assert ep.logrank_plain.statistic == pytest.approx(expected["os_logrank"]["statistic"], rel=REL)
-    assert ep.logrank.statistic == pytest.approx(expected["os_logrank_pairs"]["statistic"], rel=REL)
+    assert logrank_run(ep.logrank_plain).statistic == pytest.approx(
+        expected["os_logrank"]["statistic"], rel=REL
+    )
+    assert logrank_run(ep.logrank).statistic == pytest.approx(
+        expected["os_logrank_pairs"]["statistic"], rel=REL
+    )
 
 
-def test_forest_equals_r_subgroups(result, expected) -> None:  # type: ignore[no-untyped-def]
+def test_forest_equals_r_subgroups(result: AnalysisResult, expected: dict[str, Any]) -> None:
     f = result.forest
     relabel = {
         "mrd_group": {"MRD < 0.1%": "low", "MRD ≥ 0.1%": "high"},
@@ -131,23 +153,23 @@ def test_forest_equals_r_subgroups(result, expected) -> None:  # type: ignore[no
     assert checked >= 4
 
 
-def test_study_claims_hold_on_demo(result) -> None:  # type: ignore[no-untyped-def]
+def test_study_claims_hold_on_demo(result: AnalysisResult) -> None:
     assert result.matching_summary["n_matched_treated"] == 90
     for key in ("efs", "os"):
         ep = result.endpoints[key]
-        assert ep.logrank.p_value < 0.05
+        assert logrank_run(ep.logrank).p_value < 0.05
         assert ep.hazard_ratio.iloc[0]["ci_upper"] < 1
     efs = result.endpoints["efs"].at_horizon.set_index("arm")
     assert efs.loc["blinatumomab", "survival"] == pytest.approx(88 / 90)
     assert result.endpoints["os"].at_horizon.set_index("arm").loc["blinatumomab", "survival"] == 1
 
 
-def test_immortal_time_landmark_shrinks_effect(result) -> None:  # type: ignore[no-untyped-def]
+def test_immortal_time_landmark_shrinks_effect(result: AnalysisResult) -> None:
     it = result.immortal_time.set_index(["endpoint", "analysis"])
     assert it.loc[("efs", "landmark"), "origin"] == "landmark 12 months"
-    diag = it.loc[("efs", "diagnosis"), "hr"]
-    land = it.loc[("efs", "landmark"), "hr"]
-    timedep = it.loc[("efs", "time-dependent"), "hr"]
+    diag = num(it.loc[("efs", "diagnosis"), "hr"])
+    land = num(it.loc[("efs", "landmark"), "hr"])
+    timedep = num(it.loc[("efs", "time-dependent"), "hr"])
     # the demo's honest story: the time-dependent estimate lies between the biased one
     # from diagnosis and the landmark one, and the sentence says so
     assert diag < timedep < land < 1
@@ -155,7 +177,7 @@ def test_immortal_time_landmark_shrinks_effect(result) -> None:  # type: ignore[
     assert result.immortal_advice["efs"].startswith("Quote the time-dependent estimate")
 
 
-def test_landmark_excludes_and_shifts(cohort) -> None:  # type: ignore[no-untyped-def]
+def test_landmark_excludes_and_shifts(cohort: pd.DataFrame) -> None:
     s = Settings(
         origin="landmark", landmark_months=12.0, population="all", eligibility=Eligibility()
     )
@@ -174,7 +196,7 @@ def test_landmark_excludes_and_shifts(cohort) -> None:  # type: ignore[no-untype
     assert sum(ep.n.values()) + len(ep.excluded) == len(frame)
 
 
-def test_population_all_uses_every_patient(cohort) -> None:  # type: ignore[no-untyped-def]
+def test_population_all_uses_every_patient(cohort: pd.DataFrame) -> None:
     everyone = Eligibility()
     res = analyze(cohort, Settings(population="all", eligibility=everyone), sweep=False)
     ep = res.endpoints["efs"]
@@ -189,9 +211,9 @@ def test_population_all_uses_every_patient(cohort) -> None:  # type: ignore[no-u
     assert ep.hazard_ratio.iloc[0]["method"] == "ml"
 
 
-def test_risk_table_counts_by_hand(result) -> None:  # type: ignore[no-untyped-def]
+def test_risk_table_counts_by_hand(result: AnalysisResult) -> None:
     ep = result.endpoints["efs"]
-    m = result.match.matched
+    m = matched_design(result).matched
     for _, row in ep.risk_table.iterrows():
         sub = m[m["arm"] == row["arm"]]
         t, e = sub["efs_months"].to_numpy(), sub["efs_event"].to_numpy()
@@ -201,11 +223,11 @@ def test_risk_table_counts_by_hand(result) -> None:  # type: ignore[no-untyped-d
             assert row["censored"] == int(((t <= row["time"]) & (e == 0)).sum())
 
 
-def test_survival_difference_ci(result, cohort) -> None:  # type: ignore[no-untyped-def]
+def test_survival_difference_ci(result: AnalysisResult, cohort: pd.DataFrame) -> None:
     # matched pairs: a pair-bootstrap percentile interval, within [-1, 1]
     ep = result.endpoints["efs"]
     h = ep.at_horizon.set_index("arm")
-    est = h.loc["blinatumomab", "survival"] - h.loc["chemotherapy", "survival"]
+    est = num(h.loc["blinatumomab", "survival"]) - num(h.loc["chemotherapy", "survival"])
     boot = ep.difference_bootstrap
     assert boot is not None and boot.replicates == 1000 and boot.clusters == 90
     assert ep.difference["estimate"] == pytest.approx(est, rel=1e-15) == boot.estimate
@@ -223,7 +245,7 @@ def test_survival_difference_ci(result, cohort) -> None:  # type: ignore[no-unty
     assert ep.difference["ci_upper"] == pytest.approx(min(1.0, est + 1.959963984540054 * se))
 
 
-def test_mrd_groups_and_changes(cohort) -> None:  # type: ignore[no-untyped-def]
+def test_mrd_groups_and_changes(cohort: pd.DataFrame) -> None:
     s = Settings(mrd={"timepoint": "eoi", "threshold_pct": 0.01, "compare_threshold_pct": 0.1})  # type: ignore[arg-type]
     s = Settings.from_dict(
         s.to_dict()
@@ -243,7 +265,7 @@ def test_mrd_groups_and_changes(cohort) -> None:  # type: ignore[no-untyped-def]
     assert changed == set(pop.index[(vals >= 0.01) & (vals < 0.1)])
 
 
-def test_subgroup_filter_restricts_survival(cohort) -> None:  # type: ignore[no-untyped-def]
+def test_subgroup_filter_restricts_survival(cohort: pd.DataFrame) -> None:
     res = analyze(cohort, Settings(subgroup_filter=("risk_group", "HR")), sweep=False)
     full = analyze(cohort, Settings(), sweep=False)
     assert full.match is not None
@@ -256,7 +278,7 @@ def test_subgroup_filter_restricts_survival(cohort) -> None:  # type: ignore[no-
         analyze(cohort, Settings(subgroup_filter=("risk_group", "XX")), sweep=False)
 
 
-def test_caliper_sweep_matches_direct_matching(cohort) -> None:  # type: ignore[no-untyped-def]
+def test_caliper_sweep_matches_direct_matching(cohort: pd.DataFrame) -> None:
     s = Settings(sweep_calipers=(0.005, 0.2))
     frame = prepare_cohort(cohort, s)
     sw = caliper_sweep(frame, s).set_index("caliper")
@@ -268,7 +290,7 @@ def test_caliper_sweep_matches_direct_matching(cohort) -> None:  # type: ignore[
     assert one_row(sw, 0.005)["n_matched_treated"] < one_row(sw, 0.2)["n_matched_treated"]
 
 
-def test_missing_covariates_listed_not_dropped(cohort) -> None:  # type: ignore[no-untyped-def]
+def test_missing_covariates_listed_not_dropped(cohort: pd.DataFrame) -> None:
     c = cohort.copy()
     c.loc[c.index[:3], "age_years"] = np.nan  # three treated patients
     c.loc[c.index[-2:], "mrd_eoi_pct"] = np.nan  # two controls
@@ -281,7 +303,7 @@ def test_missing_covariates_listed_not_dropped(cohort) -> None:  # type: ignore[
     assert res.n == {"blinatumomab": 90, "chemotherapy": 1000}
 
 
-def test_numbers_are_json_and_stable(result, cohort) -> None:  # type: ignore[no-untyped-def]
+def test_numbers_are_json_and_stable(result: AnalysisResult, cohort: pd.DataFrame) -> None:
     numbers = result.numbers()
     text = json.dumps(numbers, allow_nan=False)
     again = analyze(cohort, Settings.from_json(result.settings.to_json()), sweep=False).numbers()
@@ -289,9 +311,9 @@ def test_numbers_are_json_and_stable(result, cohort) -> None:  # type: ignore[no
     assert numbers["cohort_hash"] == cohort_hash(cohort)
 
 
-def test_cohort_hash_changes_with_content(cohort) -> None:  # type: ignore[no-untyped-def]
+def test_cohort_hash_changes_with_content(cohort: pd.DataFrame) -> None:
     c = cohort.copy()
-    c.loc[0, "efs_months"] += 0.01
+    c.loc[0, "efs_months"] = num(c.loc[0, "efs_months"]) + 0.01
     assert cohort_hash(c) != cohort_hash(cohort)
     assert cohort_hash(cohort.copy()) == cohort_hash(cohort)
 
@@ -322,17 +344,19 @@ def test_derived_bands() -> None:
         (lambda c: c.iloc[0:0], "no rows"),
     ],
 )
-def test_bad_cohorts_get_clear_messages(cohort, mutate, message) -> None:  # type: ignore[no-untyped-def]
+def test_bad_cohorts_get_clear_messages(
+    cohort: pd.DataFrame, mutate: Callable[[pd.DataFrame], pd.DataFrame], message: str
+) -> None:
     with pytest.raises(InputError, match=message):
         analyze(mutate(cohort), Settings(), sweep=False)
 
 
-def test_unknown_covariate_is_named(cohort) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_covariate_is_named(cohort: pd.DataFrame) -> None:
     with pytest.raises(InputError, match="bogus"):
         analyze(cohort, Settings().update(matching__covariates=("bogus",)), sweep=False)
 
 
-def test_no_match_reported_not_raised(cohort) -> None:  # type: ignore[no-untyped-def]
+def test_no_match_reported_not_raised(cohort: pd.DataFrame) -> None:
     s = Settings().update(matching__caliper=0.0001)
     res = analyze(cohort, s, sweep=False)
     if res.match is None:
@@ -342,20 +366,20 @@ def test_no_match_reported_not_raised(cohort) -> None:  # type: ignore[no-untype
         assert res.matching_summary["n_matched_treated"] < 90
 
 
-def test_horizon_reads_km(result) -> None:  # type: ignore[no-untyped-def]
+def test_horizon_reads_km(result: AnalysisResult) -> None:
     ep = result.endpoints["efs"]
     for arm, km in ep.km.items():
         s = survival_at(km, 24.0)
         assert ep.at_horizon.set_index("arm").loc[arm, "survival"] == s.survival
 
 
-def test_logrank_matches_direct(result) -> None:  # type: ignore[no-untyped-def]
-    m = result.match.matched
+def test_logrank_matches_direct(result: AnalysisResult) -> None:
+    m = matched_design(result).matched
     lr = logrank(m["os_months"], m["os_event"], m[TREATED])
     ep = result.endpoints["os"]
-    assert ep.logrank_plain.statistic == pytest.approx(lr.statistic, rel=1e-12)
+    assert logrank_run(ep.logrank_plain).statistic == pytest.approx(lr.statistic, rel=1e-12)
     lr = logrank(m["os_months"], m["os_event"], m[TREATED], strata=m["pair"])
-    assert ep.logrank.statistic == pytest.approx(lr.statistic, rel=1e-12)
+    assert logrank_run(ep.logrank).statistic == pytest.approx(lr.statistic, rel=1e-12)
 
 
 def test_smd_uses_pooled_sd_when_treated_do_not_vary() -> None:
@@ -367,13 +391,13 @@ def test_smd_uses_pooled_sd_when_treated_do_not_vary() -> None:
     assert smd == pytest.approx(-0.5 / np.sqrt(0.125))
 
 
-def test_warns_about_levels_without_treated(cohort) -> None:  # type: ignore[no-untyped-def]
+def test_warns_about_levels_without_treated(cohort: pd.DataFrame) -> None:
     # without the study's eligibility the low-risk controls stay in the pool: said
     res = analyze(cohort, Settings(eligibility=Eligibility()), sweep=False, replicates=0)
     assert any("risk_group = LR" in w for w in res.warnings)
 
 
-def test_eligibility_flow_and_caliper_lesson(cohort) -> None:  # type: ignore[no-untyped-def]
+def test_eligibility_flow_and_caliper_lesson(cohort: pd.DataFrame) -> None:
     res = analyze(cohort, Settings(), sweep=False, replicates=0)
     flow = res.flow.set_index("step")
     n_pool = int((cohort["arm"] == "chemotherapy").sum())
@@ -390,7 +414,7 @@ def test_eligibility_flow_and_caliper_lesson(cohort) -> None:  # type: ignore[no
     assert narrow.matching_summary["n_matched_treated"] < 90
 
 
-def test_mrd_side_of_the_boundary(cohort) -> None:  # type: ignore[no-untyped-def]
+def test_mrd_side_of_the_boundary(cohort: pd.DataFrame) -> None:
     # a value exactly at the threshold goes high with "at_or_above" and low with "above"
     s = Settings.from_dict({"mrd": {"timepoint": "day15", "threshold_pct": 0.1}})
     at = cohort.loc[cohort["mrd_day15_pct"] == 0.1, "patient_id"].tolist()

@@ -3,27 +3,30 @@
 from __future__ import annotations
 
 import json
+import math
 import re
+from typing import Any
 
+import altair as alt
 import pandas as pd
 import pytest
 
-from blinastudy.analysis import analyze
+from blinastudy.analysis import AnalysisResult, analyze
 from blinastudy.analysis.settings import Settings
 from blinastudy.data.demo import make_demo_cohort
 from blinastudy.report import charts
 
 
 @pytest.fixture(scope="module")
-def result():  # type: ignore[no-untyped-def]
+def result() -> AnalysisResult:
     return analyze(make_demo_cohort(), Settings(sweep_calipers=(0.01, 0.2)))
 
 
-def _datasets(chart) -> list[list[dict]]:  # type: ignore[no-untyped-def,type-arg]
+def _datasets(chart: alt.TopLevelMixin) -> list[list[dict[str, Any]]]:
     return list(chart.to_dict()["datasets"].values())
 
 
-def _all(result):  # type: ignore[no-untyped-def]
+def _all(result: AnalysisResult) -> dict[str, alt.TopLevelMixin]:
     return {
         "km": charts.km_chart(result.endpoints["efs"], horizon=24),
         "forest": charts.forest_chart(result.forest),
@@ -34,7 +37,8 @@ def _all(result):  # type: ignore[no-untyped-def]
     }
 
 
-def test_no_patient_level_data_reaches_a_chart(result) -> None:  # type: ignore[no-untyped-def]
+def test_no_patient_level_data_reaches_a_chart(result: AnalysisResult) -> None:
+    assert result.match is not None
     ids = set(result.match.matched.index)
     forbidden = {"patient_id", "age_years", "wbc_10e9_l", "mrd_eoi_pct", "genetic_subtype"}
     for name, chart in _all(result).items():
@@ -45,7 +49,7 @@ def test_no_patient_level_data_reaches_a_chart(result) -> None:  # type: ignore[
                 assert not (forbidden & set(row)), (name, row)
 
 
-def test_arm_colours_consistent(result) -> None:  # type: ignore[no-untyped-def]
+def test_arm_colours_consistent(result: AnalysisResult) -> None:
     for name in ("km", "overlap", "mrd"):
         text = json.dumps(_all(result)[name].to_dict())
         assert (
@@ -53,13 +57,13 @@ def test_arm_colours_consistent(result) -> None:  # type: ignore[no-untyped-def]
         )
 
 
-def test_presentation_mode_is_larger(result) -> None:  # type: ignore[no-untyped-def]
+def test_presentation_mode_is_larger(result: AnalysisResult) -> None:
     normal = charts.km_chart(result.endpoints["efs"]).to_dict()
     big = charts.km_chart(result.endpoints["efs"], presentation=True).to_dict()
     assert big["config"]["axis"]["labelFontSize"] > normal["config"]["axis"]["labelFontSize"]
 
 
-def test_km_table_is_the_risk_table(result) -> None:  # type: ignore[no-untyped-def]
+def test_km_table_is_the_risk_table(result: AnalysisResult) -> None:
     chart = charts.km_chart(result.endpoints["efs"])
     rt = result.endpoints["efs"].risk_table
     rows = [r for d in _datasets(chart) for r in d if "row" in r]
@@ -69,7 +73,7 @@ def test_km_table_is_the_risk_table(result) -> None:  # type: ignore[no-untyped-
         assert at_risk[(f"{label}: at risk", r["time"])] == r["at_risk"]
 
 
-def test_forest_marks_firth_and_not_estimable(result) -> None:  # type: ignore[no-untyped-def]
+def test_forest_marks_firth_and_not_estimable(result: AnalysisResult) -> None:
     text = json.dumps(charts.forest_chart(result.forest).to_dict())
     assert "Firth penalised" in text
     f = result.forest.copy()
@@ -78,7 +82,7 @@ def test_forest_marks_firth_and_not_estimable(result) -> None:  # type: ignore[n
     assert "not estimable" in json.dumps(charts.forest_chart(f).to_dict())
 
 
-def test_forest_figure_carries_its_numbers_and_arrows(result) -> None:  # type: ignore[no-untyped-def]
+def test_forest_figure_carries_its_numbers_and_arrows(result: AnalysisResult) -> None:
     from blinastudy.core.formatting import hr_cell
 
     chart = charts.forest_chart(result.forest, conf_level=0.9)
@@ -95,7 +99,7 @@ def test_forest_figure_carries_its_numbers_and_arrows(result) -> None:  # type: 
     assert charts.FOREST_SELECTION in spec  # a row can be clicked
 
 
-def test_svg_and_png_render(result) -> None:  # type: ignore[no-untyped-def]
+def test_svg_and_png_render(result: AnalysisResult) -> None:
     chart = charts.forest_chart(result.forest)
     svg = charts.to_svg(chart)
     assert svg.startswith("<svg") and "HR (log scale)" in svg
@@ -167,7 +171,7 @@ def _lab(rgb: list[float]) -> list[float]:
 
 def _delta_e(a: list[float], b: list[float]) -> float:
     """CIE 1976 colour difference of two linear RGB colours."""
-    return sum((x - y) ** 2 for x, y in zip(_lab(a), _lab(b), strict=True)) ** 0.5
+    return math.sqrt(sum((x - y) ** 2 for x, y in zip(_lab(a), _lab(b), strict=True)))
 
 
 def _simulate(matrix: list[list[float]], rgb: list[float]) -> list[float]:
@@ -205,10 +209,10 @@ def test_arm_colours_differ_with_colour_blindness(deficiency: str) -> None:
     assert _contrast(blina, chemo) >= 1.5, deficiency
 
 
-def _stroke_by_arm(chart_dict: dict) -> list[dict]:  # type: ignore[type-arg]
+def _stroke_by_arm(chart_dict: dict[str, Any]) -> list[dict[str, Any]]:
     """The encodings of the curves (step lines) of a chart's spec whose stroke dash
     follows the arm."""
-    found: list[dict] = []  # type: ignore[type-arg]
+    found: list[dict[str, Any]] = []
 
     def walk(node: object) -> None:
         if isinstance(node, dict):
@@ -227,7 +231,7 @@ def _stroke_by_arm(chart_dict: dict) -> list[dict]:  # type: ignore[type-arg]
     return found
 
 
-def test_km_and_cumulative_incidence_arms_differ_by_stroke(result) -> None:  # type: ignore[no-untyped-def]
+def test_km_and_cumulative_incidence_arms_differ_by_stroke(result: AnalysisResult) -> None:
     km = charts.km_chart(result.endpoints["efs"], horizon=24).to_dict()
     cir = charts.cir_chart(result.competing["cir"]).to_dict()
     for name, spec in (("km", km), ("cir", cir)):

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from blinastudy.core.errors import InputError
 from blinastudy.stats.survival import cox, cox_fit, design_matrix
-from blinastudy.stats.survival.coxph import reference_levels
+from blinastudy.stats.survival.coxph import Ties, reference_levels
 from tests._cells import num
 from tests._numeric import numerical_hessian
 
@@ -153,13 +153,13 @@ def test_weighted_robust_variance_by_hand_closed_form() -> None:
 
 @pytest.mark.parametrize("ties", ["efron", "breslow"])
 @pytest.mark.parametrize("covs", [["x", "z"], ["z"]])  # row-wise and pattern evaluators
-def test_weighted_fit_maximises_plain_weighted_likelihood(covs: list[str], ties: str) -> None:
+def test_weighted_fit_maximises_plain_weighted_likelihood(covs: list[str], ties: Ties) -> None:
     g = tied_weighted(4)
     assert g.loc[g["e"] == 1, "t"].duplicated().sum() > 8
     x = g[covs].to_numpy(dtype=float)
     t, e, w = (g[c].to_numpy(dtype=float) for c in ("t", "e", "w"))
     efron = ties == "efron"
-    fit = cox_fit(x, t, e, weights=w, robust=False, ties=ties)  # type: ignore[arg-type]
+    fit = cox_fit(x, t, e, weights=w, robust=False, ties=ties)
     beta = fit.coef
     assert fit.method == "ml"
     assert fit.loglik == pytest.approx(weighted_loglik(beta, x, t, e, w, efron), rel=1e-12)
@@ -185,13 +185,13 @@ def test_weighted_fit_maximises_plain_weighted_likelihood(covs: list[str], ties:
 @pytest.mark.parametrize("covs", [["x", "z"], ["z"]])
 @pytest.mark.parametrize("clustered", [False, True])
 def test_weighted_robust_variance_from_plain_score_residuals(
-    covs: list[str], ties: str, clustered: bool
+    covs: list[str], ties: Ties, clustered: bool
 ) -> None:
     g = tied_weighted(6)
     x = g[covs].to_numpy(dtype=float)
     t, e, w = (g[c].to_numpy(dtype=float) for c in ("t", "e", "w"))
-    table = cox(g, "t", "e", covs, weights="w", cluster="cl" if clustered else None, ties=ties)  # type: ignore[arg-type]
-    fit = cox_fit(x, t, e, weights=w, cluster=g["cl"] if clustered else None, ties=ties)  # type: ignore[arg-type]
+    table = cox(g, "t", "e", covs, weights="w", cluster="cl" if clustered else None, ties=ties)
+    fit = cox_fit(x, t, e, weights=w, cluster=g["cl"] if clustered else None, ties=ties)
     assert (table["method"] == "ml-robust").all()
     resid = score_residuals(fit.coef, x, t, e, w, ties == "efron")
     dfbeta = (w[:, None] * resid) @ fit.naive_var
@@ -409,12 +409,10 @@ def weighted_data(draw: st.DrawFn, integer: bool) -> pd.DataFrame:
     x = draw(st.lists(st.sampled_from([0.0, 1.0, -0.5, 2.0]), min_size=n, max_size=n))
     arm = draw(st.lists(st.integers(0, 1), min_size=n, max_size=n))
     if integer:
-        w = draw(st.lists(st.integers(1, 3), min_size=n, max_size=n))
+        w = np.asarray(draw(st.lists(st.integers(1, 3), min_size=n, max_size=n)), dtype=float)
     else:
-        w = draw(st.lists(st.floats(0.1, 5.0), min_size=n, max_size=n))
-    return pd.DataFrame(
-        {"t": times, "e": events, "x": x, "arm": arm, "w": np.asarray(w, dtype=float)}
-    )
+        w = np.asarray(draw(st.lists(st.floats(0.1, 5.0), min_size=n, max_size=n)), dtype=float)
+    return pd.DataFrame({"t": times, "e": events, "x": x, "arm": arm, "w": w})
 
 
 def _estimable(table: pd.DataFrame) -> bool:
@@ -431,10 +429,14 @@ def test_integer_weights_are_replicated_rows_for_the_estimate(frame: pd.DataFram
     # weights above 1 (a weight-2 death is one Efron death, replicated it is two).
     efron_frame = frame.assign(w=np.where(frame["e"] == 1, 1.0, frame["w"]))
     efron_rep = efron_frame.loc[efron_frame.index.repeat(efron_frame["w"].astype(int))]
-    for ties, data, rep in (("breslow", frame, replicated), ("efron", efron_frame, efron_rep)):
+    cases: list[tuple[Ties, pd.DataFrame, pd.DataFrame]] = [
+        ("breslow", frame, replicated),
+        ("efron", efron_frame, efron_rep),
+    ]
+    for ties, data, rep in cases:
         with np.errstate(all="ignore"):
-            a = cox(data, "t", "e", covs, weights="w", ties=ties)  # type: ignore[arg-type]
-            b = cox(rep, "t", "e", covs, ties=ties)  # type: ignore[arg-type]
+            a = cox(data, "t", "e", covs, weights="w", ties=ties)
+            b = cox(rep, "t", "e", covs, ties=ties)
         if not _estimable(b):
             assume(False)
         assert _estimable(a)

@@ -28,6 +28,10 @@ from blinastudy.data.cohort import (
 from blinastudy.data.dates import (
     DAYS_PER_MONTH,
     AmbiguousDateError,
+    DateFormat,
+    DateRole,
+    Derived,
+    StatusCode,
     derive_outcome,
     detect_date_format,
     parse_date,
@@ -44,6 +48,8 @@ from blinastudy.data.schema import CohortError, Problem
 
 EXPORTS = Path(__file__).resolve().parent / "data" / "exports"
 D = dt.date
+#: One patient's dates by role, as derive_outcome takes them.
+Dates = dict[DateRole, dt.date | None]
 
 
 # --------------------------------------------------------------------------------------
@@ -158,7 +164,7 @@ def test_months_are_days_over_365_25_twelfths() -> None:
 
 
 def test_first_event_wins_and_ties_break_in_a_fixed_order() -> None:
-    base = {"diagnosis": D(2019, 1, 1), "last_contact": D(2021, 1, 1)}
+    base: Dates = {"diagnosis": D(2019, 1, 1), "last_contact": D(2021, 1, 1)}
     d, _ = derive_outcome({**base, "relapse": D(2020, 5, 1), "second_malignancy": D(2020, 3, 1)})
     assert d.event_type == "second-malignancy" and d.efs_end == D(2020, 3, 1)
     same = D(2020, 2, 2)
@@ -177,7 +183,7 @@ def test_first_event_wins_and_ties_break_in_a_fixed_order() -> None:
 
 
 def test_cutoff_censors_later_events_and_follow_up() -> None:
-    dates = {
+    dates: Dates = {
         "diagnosis": D(2019, 1, 1),
         "relapse": D(2020, 1, 1),
         "death": D(2021, 1, 1),
@@ -329,9 +335,9 @@ def test_cutoff_censors_later_events_and_follow_up() -> None:
     ],
 )
 def test_impossible_or_incomplete_dates_are_named(
-    dates: dict[str, Any], cutoff: dt.date | None, expected: list[tuple[str, str]]
+    dates: Dates, cutoff: dt.date | None, expected: list[tuple[str, str]]
 ) -> None:
-    d, issues = derive_outcome(dates, cutoff=cutoff)  # type: ignore[arg-type]
+    d, issues = derive_outcome(dates, cutoff=cutoff)
     assert [(i.role, i.message) for i in issues] == expected
     assert d.efs_months is None and d.os_months is None  # nothing half-derived
 
@@ -378,12 +384,12 @@ def test_impossible_or_incomplete_dates_are_named(
     ],
 )
 def test_status_is_checked_against_the_dates(
-    status: Any, dates: dict[str, Any], expected: list[tuple[str, str]]
+    status: StatusCode, dates: Dates, expected: list[tuple[str, str]]
 ) -> None:
-    full = {"diagnosis": D(2019, 1, 1), "last_contact": D(2021, 1, 1), **dates}
+    full: Dates = {"diagnosis": D(2019, 1, 1), "last_contact": D(2021, 1, 1), **dates}
     if "death" in dates:
         full["last_contact"] = dates["death"]
-    _, issues = derive_outcome(full, status=status, status_text="x")  # type: ignore[arg-type]
+    _, issues = derive_outcome(full, status=status, status_text="x")
     assert [(i.role, i.message) for i in issues] == expected
 
 
@@ -401,14 +407,16 @@ def test_dead_status_with_death_date_and_no_relapse_is_death_in_remission() -> N
 # --------------------------------------------------------------------------------------
 
 
-def test_export_files_are_what_the_script_writes(tmp_path: Path) -> None:
+def test_export_files_are_what_the_script_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("make_exports", EXPORTS / "make_exports.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    module.HERE = tmp_path
+    monkeypatch.setattr(module, "HERE", tmp_path)
     module.main()
     for name in ("treated.csv", "treated_bad.csv"):
         assert (tmp_path / name).read_bytes() == (EXPORTS / name).read_bytes()
@@ -848,13 +856,14 @@ DAY0 = D(2010, 1, 1)
 
 
 @st.composite
-def patients(draw: st.DrawFn) -> dict[str, dt.date | None]:
+def patients(draw: st.DrawFn) -> Dates:
     """A consistent set of dates: diagnosis, blinatumomab, events, death, last contact."""
     dx = DAY0 + dt.timedelta(days=draw(st.integers(0, 3650)))
     blina = dx + dt.timedelta(days=draw(st.integers(0, 200)))
-    dates: dict[str, dt.date | None] = {"diagnosis": dx, "blina_start": blina}
+    dates: Dates = {"diagnosis": dx, "blina_start": blina}
     t = blina
-    for role in ("relapse", "second_malignancy"):
+    events: tuple[DateRole, ...] = ("relapse", "second_malignancy")
+    for role in events:
         if draw(st.booleans()):
             t = t + dt.timedelta(days=draw(st.integers(0, 900)))
             dates[role] = t
@@ -890,12 +899,19 @@ def render(day: dt.date | None, style: str) -> Any:
 
 
 STYLES = ("iso", "dmy", "mdy", "dot", "ymd-slash", "serial", "named", "excel")
-ROLES = ("diagnosis", "blina_start", "relapse", "second_malignancy", "death", "last_contact")
+ROLES: tuple[DateRole, ...] = (
+    "diagnosis",
+    "blina_start",
+    "relapse",
+    "second_malignancy",
+    "death",
+    "last_contact",
+)
 
 
-def frame_of(people: list[dict[str, Any]], styles: dict[str, str]) -> tuple[pd.DataFrame, Mapping]:
+def frame_of(people: list[Dates], styles: dict[DateRole, str]) -> tuple[pd.DataFrame, Mapping]:
     data: dict[str, list[Any]] = {"ID": [f"P{i}" for i in range(len(people))]}
-    formats = {}
+    formats: dict[str, DateFormat] = {}
     for role in ROLES:
         data[role] = [render(p[role], styles[role]) for p in people]
         if styles[role] in ("dmy", "mdy"):
@@ -914,7 +930,7 @@ DERIVED = ["efs_months", "efs_event", "os_months", "os_event", "event_type", "bl
     styles=st.fixed_dictionaries({r: st.sampled_from(STYLES) for r in ROLES}),
 )
 def test_derived_months_do_not_depend_on_the_date_format(
-    people: list[dict[str, Any]], styles: dict[str, str]
+    people: list[Dates], styles: dict[DateRole, str]
 ) -> None:
     iso, m_iso = frame_of(people, dict.fromkeys(ROLES, "iso"))
     other, m_other = frame_of(people, styles)
@@ -924,23 +940,32 @@ def test_derived_months_do_not_depend_on_the_date_format(
     assert a[DERIVED].to_dict("list") == b[DERIVED].to_dict("list")
 
 
+def known_outcome(d: Derived) -> tuple[float, float, int, int]:
+    """EFS and OS months and events of a derived outcome that has them all."""
+    assert d.efs_months is not None and d.os_months is not None
+    assert d.efs_event is not None and d.os_event is not None
+    return d.efs_months, d.os_months, d.efs_event, d.os_event
+
+
 @settings(max_examples=100, deadline=None)
 @given(person=patients(), cut=st.integers(0, 6000))
-def test_efs_never_exceeds_os_and_the_cutoff_only_shortens(
-    person: dict[str, Any], cut: int
-) -> None:
-    cutoff = max(person["blina_start"], DAY0 + dt.timedelta(days=cut))
+def test_efs_never_exceeds_os_and_the_cutoff_only_shortens(person: Dates, cut: int) -> None:
+    blina = person["blina_start"]
+    assert blina is not None
+    cutoff = max(blina, DAY0 + dt.timedelta(days=cut))
     free, issues = derive_outcome(person)
     assert issues == ()
     cut_d, issues = derive_outcome(person, cutoff=cutoff)
     assert issues == ()
-    for d in (free, cut_d):
-        assert d.efs_months is not None and d.os_months is not None
-        assert d.efs_months <= d.os_months
-        assert d.efs_event >= d.os_event  # type: ignore[operator]
-    assert cut_d.efs_months <= free.efs_months  # type: ignore[operator]
-    assert cut_d.os_months <= free.os_months  # type: ignore[operator]
-    assert cut_d.efs_event <= free.efs_event and cut_d.os_event <= free.os_event  # type: ignore[operator]
+    free_known, cut_known = known_outcome(free), known_outcome(cut_d)
+    for efs, os_, efs_event, os_event in (free_known, cut_known):
+        assert efs <= os_
+        assert efs_event >= os_event
+    free_efs, free_os, free_efs_event, free_os_event = free_known
+    cut_efs, cut_os, cut_efs_event, cut_os_event = cut_known
+    assert cut_efs <= free_efs
+    assert cut_os <= free_os
+    assert cut_efs_event <= free_efs_event and cut_os_event <= free_os_event
     latest = max(d for d in person.values() if d is not None)
     if cutoff >= latest:
         assert cut_d.efs_months == free.efs_months and cut_d.os_months == free.os_months
@@ -948,16 +973,19 @@ def test_efs_never_exceeds_os_and_the_cutoff_only_shortens(
 
 @settings(max_examples=60, deadline=None)
 @given(person=patients(), days=st.integers(1, 4000))
-def test_problems_name_the_patient_and_the_cell(person: dict[str, Any], days: int) -> None:
+def test_problems_name_the_patient_and_the_cell(person: Dates, days: int) -> None:
     # move the relapse (or death) before the diagnosis: always reported, never derived
     broken = dict(person)
-    role = "relapse" if person["relapse"] is not None else "last_contact"
-    broken[role] = person["diagnosis"] - dt.timedelta(days=days)
+    role: DateRole = "relapse" if person["relapse"] is not None else "last_contact"
+    diagnosis = person["diagnosis"]
+    assert diagnosis is not None
+    moved = diagnosis - dt.timedelta(days=days)
+    broken[role] = moved
     raw, m = frame_of([broken], dict.fromkeys(ROLES, "iso"))
     out, problems = map_cohort(raw, m)
     assert problems
     assert all(p.row == 2 and p.message.startswith("patient P0: ") for p in problems)
-    assert any(p.column == role and p.value == broken[role].isoformat() for p in problems)
+    assert any(p.column == role and p.value == moved.isoformat() for p in problems)
     assert out["efs_months"].isna().all()
 
 

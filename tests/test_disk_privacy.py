@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.datastructures import UploadFile
@@ -121,13 +123,14 @@ def test_chromium_reads_and_writes_in_the_memory_folder(
     memory = tmp_path / "memory"
     memory.mkdir()
     monkeypatch.setattr(html, "memory_folder", lambda: str(memory))
-    real = html.tempfile.TemporaryDirectory
+    real = tempfile.TemporaryDirectory
 
-    def recording(*args: object, **kwargs: object) -> object:
+    def recording(*args: Any, **kwargs: Any) -> tempfile.TemporaryDirectory[str]:
         seen.append(str(kwargs.get("dir")))
-        return real(*args, **kwargs)  # type: ignore[call-overload]
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(html.tempfile, "TemporaryDirectory", recording)
+    # html calls tempfile.TemporaryDirectory: patch it in the tempfile module
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", recording)
     data = html.pdf_report("<p>x</p>", chromium=str(fake), use_weasyprint=False)
     assert data is not None and data.startswith(b"%PDF")
     assert seen == [str(memory)]

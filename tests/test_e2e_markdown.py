@@ -19,6 +19,7 @@ from playwright.sync_api import Page, sync_playwright
 
 from blinastudy.settings import Settings
 from tests._apptest import csv_bytes
+from tests._browser import file_payload
 from tests._demo_result import demo_subset
 from tests._server import CHROMIUM, CHROMIUM_ARGS, ROOT, require_chromium, streamlit_server
 
@@ -98,15 +99,7 @@ def test_hostile_markdown_makes_no_request_and_no_link(
             uploader = page.locator(
                 '[data-testid="stMain"] [data-testid="stFileUploader"] input[type="file"]'
             ).first
-            uploader.set_input_files(
-                files=[
-                    {
-                        "name": f"cohort {image}.csv",
-                        "mimeType": "text/csv",
-                        "buffer": csv_bytes(cohort),
-                    }
-                ]
-            )
+            uploader.set_input_files(files=file_payload(f"cohort {image}.csv", csv_bytes(cohort)))
             page.get_by_text("patients pass every check").wait_for()
             _idle(page)
             assert (hits, _foreign_links(page, host)) == ([], [])
@@ -115,13 +108,9 @@ def test_hostile_markdown_makes_no_request_and_no_link(
             page.get_by_role("button", name="Use this cohort").click()
             _idle(page)
             page.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(
-                files=[
-                    {
-                        "name": f"settings {link}.json",
-                        "mimeType": "application/json",
-                        "buffer": settings.to_json().encode(),
-                    }
-                ]
+                files=file_payload(
+                    f"settings {link}.json", settings.to_json().encode(), "application/json"
+                )
             )
             _idle(page)
             seen = []

@@ -28,7 +28,8 @@ def cohort_with_gaps() -> pd.DataFrame:
     # two eligible (intermediate- or high-risk) controls
     a, b = cohort.index[(cohort["arm"] == "chemotherapy") & (cohort["risk_group"] != "LR")][:2]
     cohort.loc[a, "os_event"] = pd.NA
-    cohort.loc[b, ["os_months", "os_event"]] = [np.nan, pd.NA]
+    cohort.loc[b, "os_months"] = np.nan
+    cohort.loc[b, "os_event"] = pd.NA
     cohort.attrs["gaps"] = (a, b)
     return cohort
 

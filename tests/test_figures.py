@@ -52,7 +52,9 @@ def test_the_rendered_image_holds_the_words(name: str) -> None:
 def test_report_charts_are_the_figures_with_context() -> None:
     res = demo_result(sweep=False)
     for name, chart in result_charts(res).items():
-        assert chart.to_dict()["title"]["text"] == figure(res, name).title
+        fig = figure(res, name)
+        assert fig is not None, name
+        assert chart.to_dict()["title"]["text"] == fig.title
 
 
 def test_a_real_cohort_is_not_marked_and_the_level_follows_the_settings() -> None:

@@ -54,7 +54,7 @@ CATEGORIES = {
 NUMBERS = ["age_years", "wbc_10e9_l", "mrd_eoi_pct", "mrd_day15_pct"]
 
 unicode_text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=12
+    alphabet=st.characters(exclude_categories=["Cs"]), min_size=1, max_size=12
 ).filter(lambda s: s.strip() != "")
 
 hostile_float = st.one_of(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,8 +39,9 @@ def result() -> AnalysisResult:
 
 
 @pytest.fixture(scope="module")
-def expected() -> dict:  # type: ignore[type-arg]
-    return json.loads((DATA / "demo.expected.json").read_text())
+def expected() -> dict[str, Any]:
+    out: dict[str, Any] = json.loads((DATA / "demo.expected.json").read_text())
+    return out
 
 
 def _row(result: AnalysisResult, endpoint: str, analysis: str) -> pd.Series:
@@ -55,8 +57,8 @@ def _row(result: AnalysisResult, endpoint: str, analysis: str) -> pd.Series:
 )
 def test_time_dependent_rows_equal_r(
     result: AnalysisResult,
-    expected: dict,
-    analysis: str,  # type: ignore[type-arg]
+    expected: dict[str, Any],
+    analysis: str,
     key: str,
 ) -> None:
     want = expected[key]
@@ -84,8 +86,8 @@ def test_time_dependent_rows_equal_r(
 
 
 def test_os_mantel_byar_equals_r_where_cox_is_infinite(
-    result: AnalysisResult, expected: dict
-) -> None:  # type: ignore[type-arg]
+    result: AnalysisResult, expected: dict[str, Any]
+) -> None:
     row = _row(result, "os", "time-dependent")
     assert row["events_exposed"] == 0
     assert row["method"] == "firth"  # no death while exposed: Firth, as for the arm
@@ -95,7 +97,9 @@ def test_os_mantel_byar_equals_r_where_cox_is_infinite(
     assert any("Firth" in n for n in result.time_dependent["os"].notes)
 
 
-def test_ph_and_rmst_of_the_hazard_ratio_equal_r(result: AnalysisResult, expected: dict) -> None:  # type: ignore[type-arg]
+def test_ph_and_rmst_of_the_hazard_ratio_equal_r(
+    result: AnalysisResult, expected: dict[str, Any]
+) -> None:
     ep = result.endpoints["efs"]
     assert ep.ph is not None
     assert ep.ph.p_value == pytest.approx(expected["efs_zph_matched"]["p_value"], rel=REL)

@@ -8,6 +8,7 @@ own numbers, even when both cohorts are forced to the same cache key.
 from __future__ import annotations
 
 import ast
+import inspect
 
 import pandas as pd
 import pytest
@@ -20,6 +21,7 @@ from blinastudy.data.cohort import content_hash
 from pages.common import ui
 from pages.common.ui_state import analysis_key
 from tests._apptest import MATCHED, ROOT, STORE, csv_bytes, metric, start, upload
+from tests._cells import num
 from tests._demo_result import demo_subset
 
 pytestmark = pytest.mark.browser  # several full app sessions: slow
@@ -74,8 +76,7 @@ def test_same_cache_key_in_two_sessions_never_shares_a_result(
     monkeypatch.setattr(cache_data_api, "get_session_id_or_throw", lambda: session["id"])
     one, two = demo_subset(40, 300, "ALPHA"), demo_subset(25, 200, "BRAVO")
     key = analysis_key(Settings())
-    # each session has its own step cache (in its session state)
-    steps = {"session-one": StepCache(), "session-two": StepCache()}
+    steps = {"session-one": StepCache(), "session-two": StepCache()}  # one per session
     try:
         assert ui._analysis("same-key", key, one, steps["session-one"]).n["blinatumomab"] == 40
         session["id"] = "session-two"
@@ -90,17 +91,17 @@ def test_same_cache_key_in_two_sessions_never_shares_a_result(
 
 
 def test_analysis_caches_are_session_scoped_and_keyed_by_content() -> None:
-    for cached in (ui._analysis, ui._sweep):
-        info = cached._info
+    for info in (ui._analysis._info, ui._sweep._info):
+        assert isinstance(info, cache_data_api.CachedDataFuncInfo)
         assert info.scope == "session"
         assert info.persist is None  # memory only, never on disk
         assert info.max_entries is not None  # bounded memory per session
-    params = list(ui._analysis.__wrapped__.__code__.co_varnames[:3])
+    params = list(inspect.signature(ui._analysis).parameters)[:3]
     assert params == ["cohort_key", "settings_json", "_cohort"]
     # The key is the content hash: one changed cell changes it.
     cohort = demo_subset(5, 10, "X")
     changed = cohort.copy()
-    changed.loc[3, "age_years"] = changed.loc[3, "age_years"] + 0.1
+    changed.loc[3, "age_years"] = num(changed.loc[3, "age_years"]) + 0.1
     assert content_hash(cohort) != content_hash(changed)
     renamed = cohort.copy()
     renamed.loc[0, "patient_id"] = "Y-0000"

@@ -33,11 +33,12 @@ from blinastudy.stats.survival import (
     quantile_survival,
     survival_at,
 )
+from blinastudy.stats.survival.km import ConfType
 from blinastudy.stats.survival.timefix import timefix
 
 DATA = Path(__file__).resolve().parent / "data"
 REL = 1e-6
-CONF_TYPES = ["log-log", "log", "plain"]
+CONF_TYPES: list[ConfType] = ["log-log", "log", "plain"]
 KM_FIELDS = ["time", "n_at_risk", "n_events", "n_censored", "survival", "ci_lower", "ci_upper"]
 
 
@@ -90,14 +91,14 @@ KM_CASES = list(expected()["km"])
 WEIGHTED_CASES = [c for c in KM_CASES if km_case(c)[2] is not None]
 
 
-def fit(name: str, conf_type: str) -> pd.DataFrame:
+def fit(name: str, conf_type: ConfType) -> pd.DataFrame:
     t, e, w = km_case(name)
-    return kaplan_meier(t, e, weights=w, conf_type=conf_type)  # type: ignore[arg-type]
+    return kaplan_meier(t, e, weights=w, conf_type=conf_type)
 
 
 @pytest.mark.parametrize("conf_type", CONF_TYPES)
 @pytest.mark.parametrize("name", KM_CASES)
-def test_km_table_and_std_err_as_survfit(name: str, conf_type: str) -> None:
+def test_km_table_and_std_err_as_survfit(name: str, conf_type: ConfType) -> None:
     ref = expected()["km"][name][conf_type]
     km = fit(name, conf_type)
     for field in KM_FIELDS:
@@ -109,7 +110,7 @@ def test_km_table_and_std_err_as_survfit(name: str, conf_type: str) -> None:
 
 @pytest.mark.parametrize("conf_type", CONF_TYPES)
 @pytest.mark.parametrize("name", KM_CASES)
-def test_median_as_summary_table(name: str, conf_type: str) -> None:
+def test_median_as_summary_table(name: str, conf_type: ConfType) -> None:
     ref = expected()["km"][name][conf_type]
     med = median_survival(fit(name, conf_type))
     assert_r(med.quantile, ref["median"], f"{name} median")
@@ -119,7 +120,7 @@ def test_median_as_summary_table(name: str, conf_type: str) -> None:
 
 @pytest.mark.parametrize("conf_type", CONF_TYPES)
 @pytest.mark.parametrize("name", KM_CASES)
-def test_quantiles_as_quantile_survfit(name: str, conf_type: str) -> None:
+def test_quantiles_as_quantile_survfit(name: str, conf_type: ConfType) -> None:
     ref = expected()["km"][name][conf_type]
     km = fit(name, conf_type)
     got = [quantile_survival(km, p) for p in ref["probs"]]
@@ -130,7 +131,7 @@ def test_quantiles_as_quantile_survfit(name: str, conf_type: str) -> None:
 
 @pytest.mark.parametrize("conf_type", CONF_TYPES)
 @pytest.mark.parametrize("name", KM_CASES)
-def test_survival_at_as_summary_times(name: str, conf_type: str) -> None:
+def test_survival_at_as_summary_times(name: str, conf_type: ConfType) -> None:
     ref = expected()["km"][name][conf_type]
     km = fit(name, conf_type)
     got = [survival_at(km, t) for t in ref["at_times"]]
@@ -232,10 +233,10 @@ def weighted_data(draw: st.DrawFn, integer: bool) -> tuple[Any, Any, Any]:
     times = np.array(draw(st.lists(st.integers(0, 10), min_size=n, max_size=n)), dtype=float)
     events = np.array(draw(st.lists(st.integers(0, 1), min_size=n, max_size=n)))
     if integer:
-        w = draw(st.lists(st.integers(0, 4), min_size=n, max_size=n))
+        weights = np.array(draw(st.lists(st.integers(0, 4), min_size=n, max_size=n)), dtype=float)
     else:
-        w = draw(st.lists(st.integers(0, 40).map(lambda k: k / 8), min_size=n, max_size=n))
-    weights = np.array(w, dtype=float)
+        eighths = st.integers(0, 40).map(lambda k: k / 8)
+        weights = np.array(draw(st.lists(eighths, min_size=n, max_size=n)), dtype=float)
     assume(weights.sum() > 0)
     return times * draw(st.sampled_from([1.0, 0.25, 7.5])), events, weights
 
@@ -321,10 +322,10 @@ def test_jackknife_closed_form_equals_survfitkm_loop(data: tuple[Any, Any, Any])
     conf_type=st.sampled_from(CONF_TYPES),
 )
 def test_median_lies_between_first_and_last_event(
-    data: tuple[Any, Any, Any], conf_type: str
+    data: tuple[Any, Any, Any], conf_type: ConfType
 ) -> None:
     t, e, w = data
-    km = kaplan_meier(t, e, weights=w, conf_type=conf_type)  # type: ignore[arg-type]
+    km = kaplan_meier(t, e, weights=w, conf_type=conf_type)
     med = median_survival(km)
     events = t[(e == 1) & (w > 0)]
     if math.isnan(med.quantile):

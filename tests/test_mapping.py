@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from blinastudy.core.errors import InputError
 from blinastudy.data.cohort import load_cohort, read_table
-from blinastudy.data.dates import STATUS_CODES
+from blinastudy.data.dates import STATUS_CODES, DateRole
 from blinastudy.data.mapping import (
     AS_MISSING,
     DAYS_PER_MONTH,
@@ -51,7 +51,8 @@ def test_defaults_are_identity() -> None:
 
 def test_normalisation_on_construction() -> None:
     m = Mapping(
-        event_codes={"os_event": {" Dead ": 1, "ALIVE": 0, 1.0: 1}},
+        # a number code as a spreadsheet reads it (not a str): normalised to "1"
+        event_codes={"os_event": {" Dead ": 1, "ALIVE": 0, 1.0: 1}},  # type: ignore[dict-item]
         categories={"sex": {"Boy": "male", "Girl": "F", "unknown": None}},
         arm="Blina",
     )
@@ -675,12 +676,12 @@ def test_with_methods_record_answers_and_return_new_mappings() -> None:
         ("Date of induction failure", "induction_failure"),
     ],
 )
-def test_date_headers_are_recognised(header: str, role: str) -> None:
+def test_date_headers_are_recognised(header: str, role: DateRole) -> None:
     data = {header: ["2020-01-01"]}
     if role != "diagnosis":
         data["Diagnosis date"] = ["2019-01-01"]  # dates need a diagnosis date
     m = suggest_mapping(raw_frame(data))
-    assert m.dates[role] == header  # type: ignore[index]
+    assert m.dates[role] == header
 
 
 def test_date_headers_do_not_become_time_columns() -> None:

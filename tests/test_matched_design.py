@@ -86,6 +86,7 @@ def test_unequal_sets_use_matchit_weights_as_r(
             assert h.loc[arm, key] == pytest.approx(want[key], rel=REL), (arm, key)
     assert ep.logrank_label == "log-rank stratified by matched set"
     want = expected["ratio3_logrank_sets"]
+    assert ep.logrank is not None
     assert ep.logrank.statistic == pytest.approx(want["statistic"], rel=REL)
     assert ep.logrank.p_value == pytest.approx(want["p_value"], rel=REL)
     assert any("matched sets of unequal size" in w for w in ratio3.warnings)
@@ -106,6 +107,7 @@ def test_reused_controls_use_austin_cafri_as_r(
     assert ep.logrank_stratified is None  # sets share controls: no stratified test
     assert ep.logrank_label.startswith("log-rank, unweighted")
     want = expected["replace_logrank_plain"]
+    assert ep.logrank is not None
     assert ep.logrank.statistic == pytest.approx(want["statistic"], rel=REL)
     assert any("controls reused" in w for w in replace.warnings)
 
@@ -134,7 +136,8 @@ def test_austin_cafri_by_hand() -> None:
 def test_bootstrap_resamples_sets_with_weights(ratio3: AnalysisResult) -> None:
     ep = ratio3.endpoints["efs"]
     boot = ep.difference_bootstrap
-    assert boot is not None and boot.clusters == ratio3.match.n_pairs  # type: ignore[union-attr]
+    assert ratio3.match is not None
+    assert boot is not None and boot.clusters == ratio3.match.n_pairs
     est = ep.difference["estimate"]
     assert -1 <= boot.ci_lower < est < boot.ci_upper <= 1
     # the same seed, the same interval

@@ -27,12 +27,12 @@ import pytest
 from blinastudy.stats.balance import balance
 from blinastudy.stats.matching import (
     MatchResult,
-    PropensityModel,
     fit_propensity,
     match,
     propensity_scores,
 )
 from tests._cells import num
+from tests._models import model_with_distance
 
 
 def pairs(res: MatchResult) -> list[tuple[int, int]]:
@@ -90,7 +90,7 @@ def test_order_random_is_reproducible_and_greedy_in_its_order() -> None:
         x = ORDER["x"].to_numpy()
         free = [i for i in range(len(ORDER)) if ORDER["t"].iloc[i] == 0]
         for t, c in pairs(a):
-            best = min(free, key=lambda j, t=t: (abs(x[j] - x[t]), j))
+            best = min((abs(x[j] - x[t]), j) for j in free)[1]
             assert c == best
             free.remove(c)
         seen.add(tuple(pairs(a)))
@@ -234,15 +234,7 @@ def by_distance(
     frame = pd.DataFrame({"t": t, "d": d}, index=index)
     if stratum is not None:
         frame["s"] = stratum
-    dist = frame["d"].astype(float)
-    model = PropensityModel(
-        coef=pd.Series([np.nan], index=["(Intercept)"]),
-        propensity=1 / (1 + np.exp(-dist)),
-        linear_predictor=dist,
-        converged=True,
-        separation=False,
-        iterations=0,
-    )
+    model = model_with_distance(frame["d"].astype(float))
     options.setdefault("caliper", None)
     return match(frame, "t", ["d"], model=model, **options)
 

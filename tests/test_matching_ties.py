@@ -17,11 +17,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from blinastudy.stats.matching import PropensityModel, match
+from tests._models import model_with_distance
 
 DATA = Path(__file__).resolve().parent / "data"
 EXPECTED = json.loads((DATA / "ties.expected.json").read_text())
@@ -35,15 +35,7 @@ def ties() -> pd.DataFrame:
 
 
 def given_distance(frame: pd.DataFrame) -> PropensityModel:
-    d = frame["distance"].astype(float)
-    return PropensityModel(
-        coef=pd.Series([np.nan], index=["(Intercept)"]),
-        propensity=1 / (1 + np.exp(-d)),
-        linear_predictor=d,
-        converged=True,
-        separation=False,
-        iterations=0,
-    )
+    return model_with_distance(frame["distance"].astype(float))
 
 
 def test_reference_covers_every_combination(ties: pd.DataFrame) -> None:

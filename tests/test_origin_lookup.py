@@ -23,6 +23,7 @@ from streamlit import net_util
 from streamlit.web.server import server_util
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
+from websockets.typing import Origin
 
 from pages.common.ui import never_look_up_external_ip
 from tests._server import CHROMIUM, CHROMIUM_ARGS, ROOT, require_chromium, streamlit_server
@@ -97,7 +98,7 @@ def internet() -> Iterator[tuple[str, list[str]]]:
 def _foreign_handshake(url: str) -> None:
     """Open the app's WebSocket from a foreign Origin: it must be refused."""
     with pytest.raises(InvalidStatus) as refused:
-        connect(url.replace("http://", "ws://") + "/_stcore/stream", origin=FOREIGN)  # type: ignore[arg-type]
+        connect(url.replace("http://", "ws://") + "/_stcore/stream", origin=Origin(FOREIGN))
     assert refused.value.response.status_code == 403
 
 

@@ -23,6 +23,7 @@ from blinastudy.stats.balance import balance
 from blinastudy.stats.matching import MatchResult, PropensityModel, fit_propensity, match
 from blinastudy.stats.survival import cox, kaplan_meier, logrank
 from tests._cells import num
+from tests._models import model_with_distance
 
 SETTINGS = settings(
     max_examples=150,
@@ -218,15 +219,7 @@ MATCH_OPTIONS = st.fixed_dictionaries(
 
 def given_distance_model(frame: pd.DataFrame) -> PropensityModel:
     """A model whose linear predictor is the frame's given distance ``g``."""
-    g = frame["g"].astype(float)
-    return PropensityModel(
-        coef=pd.Series([np.nan], index=["(Intercept)"]),
-        propensity=1 / (1 + np.exp(-g)),
-        linear_predictor=g,
-        converged=True,
-        separation=False,
-        iterations=0,
-    )
+    return model_with_distance(frame["g"].astype(float))
 
 
 def reference_nn_match(

@@ -137,6 +137,7 @@ def test_headline_and_tables_match_the_result() -> None:
     assert tables["forest"].equals(res.forest.reset_index(drop=True))
     assert tables["sweep"].equals(res.sweep)
     assert set(PATIENT_TABLES) - {"landmark_excluded", "time_dependent_excluded"} <= set(tables)
+    assert efs.ph is not None
     assert head.loc[("EFS", "blinatumomab"), "hr_ph_p"] == efs.ph.p_value
     assert efs.rmst is not None
     assert head.loc[("EFS", "blinatumomab"), "rmst_difference"] == efs.rmst.difference

@@ -26,7 +26,7 @@ def _e(rr: float) -> float:
 
 
 def _common(hr: float) -> float:
-    return (1 - 0.5 ** math.sqrt(hr)) / (1 - 0.5 ** math.sqrt(1 / hr))
+    return (1 - math.pow(0.5, math.sqrt(hr))) / (1 - math.pow(0.5, math.sqrt(1 / hr)))
 
 
 # ---------------------------------------------------------------------------

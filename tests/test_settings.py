@@ -39,8 +39,18 @@ def test_defaults_round_trip() -> None:
     ),
 )
 def test_any_valid_settings_round_trip(
-    caliper, ratio, replace, endpoint, origin, landmark, horizon, thr, subgroups, presentation, filt
-) -> None:  # type: ignore[no-untyped-def]
+    caliper: float | None,
+    ratio: int,
+    replace: bool,
+    endpoint: str,
+    origin: str,
+    landmark: float,
+    horizon: float,
+    thr: float,
+    subgroups: list[str],
+    presentation: bool,
+    filt: tuple[str, str] | None,
+) -> None:
     s = Settings().update(
         matching__caliper=caliper,
         matching__ratio=ratio,
@@ -78,7 +88,7 @@ def test_any_valid_settings_round_trip(
         ({"matching": 3}, "must be an object"),
     ],
 )
-def test_bad_settings_are_named(data, message) -> None:  # type: ignore[no-untyped-def]
+def test_bad_settings_are_named(data: dict[str, object], message: str) -> None:
     with pytest.raises(InputError, match=message):
         Settings.from_dict(data)
 

@@ -4,31 +4,34 @@ from __future__ import annotations
 
 import io
 
+import pptx.presentation
 import pytest
 from pptx import Presentation
 from pptx.enum.shapes import MSO_SHAPE_TYPE
+from pptx.shapes.autoshape import Shape
+from pptx.slide import Slide
 
 from blinastudy.report.slides import SLIDE_FIGURES, SLIDE_TITLES, pptx_deck
 from blinastudy.report.teaching import TEXTS
 from tests._demo_result import WHEN, demo_pngs, demo_result
 
 
-def texts(slide: object) -> str:
+def texts(slide: Slide) -> str:
     return "\n".join(
         shape.text_frame.text
-        for shape in slide.shapes  # type: ignore[attr-defined]
-        if shape.has_text_frame
+        for shape in slide.shapes
+        if isinstance(shape, Shape) and shape.has_text_frame
     )
 
 
 @pytest.fixture(scope="module")
-def deck() -> Presentation:
+def deck() -> pptx.presentation.Presentation:
     data = pptx_deck(demo_result(), when=WHEN, images=demo_pngs())
     assert data[:2] == b"PK"
     return Presentation(io.BytesIO(data))
 
 
-def test_slide_count_and_titles(deck: Presentation) -> None:
+def test_slide_count_and_titles(deck: pptx.presentation.Presentation) -> None:
     slides = list(deck.slides)
     assert len(slides) == len(SLIDE_TITLES) == 8
     for slide, title in zip(slides, SLIDE_TITLES, strict=True):
@@ -36,7 +39,7 @@ def test_slide_count_and_titles(deck: Presentation) -> None:
     assert slides[6].shapes.title.text == "MRD: threshold 0.1%"
 
 
-def test_figures_are_pictures(deck: Presentation) -> None:
+def test_figures_are_pictures(deck: pptx.presentation.Presentation) -> None:
     assert set(demo_pngs()) == set(SLIDE_FIGURES)
     pictures = [
         sum(shape.shape_type == MSO_SHAPE_TYPE.PICTURE for shape in slide.shapes)
@@ -52,7 +55,7 @@ def test_figures_are_pictures(deck: Presentation) -> None:
     assert blobs == set(demo_pngs().values())
 
 
-def test_stamp_and_label(deck: Presentation) -> None:
+def test_stamp_and_label(deck: pptx.presentation.Presentation) -> None:
     res = demo_result()
     slides = list(deck.slides)
     for slide in (slides[0], slides[-1]):
@@ -68,7 +71,7 @@ def test_stamp_and_label(deck: Presentation) -> None:
     assert res.settings.to_json() in slides[-1].notes_slide.notes_text_frame.text
 
 
-def test_no_type_smaller_than_18_points(deck: Presentation) -> None:
+def test_no_type_smaller_than_18_points(deck: pptx.presentation.Presentation) -> None:
     from pptx.util import Pt
 
     from blinastudy.report.slides import MIN_PT
@@ -89,7 +92,7 @@ def test_no_type_smaller_than_18_points(deck: Presentation) -> None:
     assert sizes and all(size is not None and size >= Pt(18) for size in sizes)
 
 
-def test_numbers_and_notes(deck: Presentation) -> None:
+def test_numbers_and_notes(deck: pptx.presentation.Presentation) -> None:
     slides = list(deck.slides)
     efs = texts(slides[1])
     assert "Blinatumomab: 97.8 % (91.4 to 99.4 %), 2 events in 90" in efs
