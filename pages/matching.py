@@ -3,9 +3,13 @@ balance (love plot), who was not matched and why, and the caliper sweep."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+if TYPE_CHECKING:
+    from blinastudy.analysis import AnalysisResult
 
 from blinastudy.core.formatting import (
     ci_label,
@@ -20,6 +24,7 @@ from blinastudy.report.teaching import sweep_summary
 from pages.common.ui import (
     FIT_SIDE,
     arrange,
+    beside,
     bound,
     callback,
     csv_download,
@@ -115,15 +120,16 @@ def controls() -> Any:
     return width_slot
 
 
-def numbers(res: Any, key: Any) -> None:
+def numbers(res: AnalysisResult, key: DeltaGenerator | None) -> None:
     """The matching in numbers. In presentation mode the matched blinatumomab patients,
     the largest |SMD| before and after and the hazard ratio go to ``key``, beside the
     love plot; the rest follows in a row."""
     summary = res.matching_summary
     if presentation():
         row = st.columns(3)
-        at = {"matched": key, "controls": row[0], "caliper": row[1]}
-        at |= {"before": key, "after": key, "hr": key}
+        place = beside(key)
+        at = {"matched": place, "controls": row[0], "caliper": row[1]}
+        at |= {"before": place, "after": place, "hr": place}
     else:
         first, second = st.columns(3), st.columns(3)
         at = {"matched": first[0], "controls": first[1], "caliper": first[2]}
@@ -260,7 +266,7 @@ def _set_from_widget(field_name: str, key: str) -> None:
     update_settings(**{field_name: st.session_state.get(key)})
 
 
-def flow_section(res: Any) -> None:
+def flow_section(res: AnalysisResult) -> None:
     if res.flow.empty:
         return
     st.subheader("Patient flow")
@@ -327,7 +333,7 @@ def weighting_controls() -> None:
         )
 
 
-def weighting_section(res: Any, stage: Any) -> None:
+def weighting_section(res: AnalysisResult, stage: DeltaGenerator) -> None:
     """Weights in numbers and the balance they give (the love plot beside the effective
     sample sizes in presentation mode)."""
     w = res.weighting
@@ -341,7 +347,7 @@ def weighting_section(res: Any, stage: Any) -> None:
     places = [key, key, cols[0], cols[1]] if presentation() else cols
     arms = (("Blinatumomab", "treated"), ("Chemotherapy", "control"))
     for col, (arm, name) in zip(places[:2], arms, strict=True):
-        n = int(w.distribution.set_index("arm").loc[arm.lower(), "n"])
+        n = int(w.distribution.set_index("arm")["n"].astype(int)[arm.lower()])
         col.metric(f"{arm}: effective sample size", f"{w.ess[name]:.1f} of {n}")
     largest = w.largest.iloc[0] if len(w.largest) else None
     places[2].metric("Largest weight", fmt_num(largest["weight"]) if largest is not None else "NA")
@@ -429,7 +435,7 @@ def body() -> None:
     unmatched_and_sweep(res)
 
 
-def matching_details(res: Any) -> None:
+def matching_details(res: AnalysisResult) -> None:
     """Patient flow and the propensity-score overlap (in presentation mode also what
     follows the love plot)."""
     flow_section(res)
@@ -442,7 +448,7 @@ def matching_details(res: Any) -> None:
         unmatched_and_sweep(res)
 
 
-def unmatched_and_sweep(res: Any) -> None:
+def unmatched_and_sweep(res: AnalysisResult) -> None:
     """Who was not matched, and the caliper sweep."""
     st.subheader("Not matched")
     if len(res.unmatched):

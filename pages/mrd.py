@@ -3,10 +3,14 @@ patients change group as the threshold moves."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+if TYPE_CHECKING:
+    from blinastudy.analysis import MrdResult
 
 from blinastudy.analysis import COMPETING_LABELS, ENDPOINT_LABELS
 from blinastudy.core.formatting import (
@@ -19,6 +23,7 @@ from blinastudy.report.mdtext import md_text
 from pages.common.ui import (
     FIT_SIDE,
     arrange,
+    beside,
     bound,
     figure_and_numbers,
     fragment,
@@ -93,18 +98,18 @@ def controls() -> None:
         )
 
 
-def group_numbers(mrd: Any, horizon: float, key: Any) -> None:
+def group_numbers(mrd: MrdResult, horizon: float, key: DeltaGenerator | None) -> None:
     """Patients and events per MRD group (to ``key``, beside the curves, in presentation
     mode), then the outcome per group and arm."""
     groups = mrd.groups
     groups = groups[(groups["group"] != "MRD missing") | (groups["n"] > 0)]
     shown = groups
     n_groups = max(1, shown["group"].nunique())
-    cols = [key] * n_groups if presentation() else st.columns(n_groups)
+    cols = [beside(key)] * n_groups if presentation() else st.columns(n_groups)
     for col, (group, rows) in zip(cols, shown.groupby("group", sort=False), strict=False):
         n = int(rows["n"].sum())
         events = int(rows["events"].sum())
-        col.metric(group, f"{n} patients", help="Both arms together.")
+        col.metric(str(group), f"{n} patients", help="Both arms together.")
         col.caption(
             "; ".join(
                 f"{md_text(r['arm'])}: n {r['n']}, {r['events']} events"
@@ -128,7 +133,7 @@ def group_numbers(mrd: Any, horizon: float, key: Any) -> None:
     table(detail)
 
 
-def cut_section(mrd: Any) -> None:
+def cut_section(mrd: MrdResult) -> None:
     """The data-driven cut-point beside the chosen threshold, with honest p-values."""
     if mrd.cutpoint is None and pd.isna(mrd.threshold_p):
         return
@@ -210,7 +215,7 @@ def body() -> None:
         changed_section(mrd, settings.mrd.compare_threshold_pct)
 
 
-def changed_section(mrd: Any, ref: float) -> None:
+def changed_section(mrd: MrdResult, ref: float) -> None:
     """Patients whose group differs between the threshold and the comparison."""
     st.subheader("Patients who change group")
     if len(mrd.changed):

@@ -3,10 +3,14 @@ medians, log-rank, Cox hazard ratio, and diagnosis versus landmark (immortal tim
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+if TYPE_CHECKING:
+    from blinastudy.analysis import AnalysisResult, EndpointResult
 
 from blinastudy.analysis import COMPETING_LABELS, ENDPOINT_LABELS
 from blinastudy.core.formatting import (
@@ -24,6 +28,7 @@ from blinastudy.report.mdtext import md_text
 from pages.common.ui import (
     FIT_SIDE,
     arrange,
+    beside,
     bound,
     csv_download,
     figure_and_numbers,
@@ -130,7 +135,7 @@ def controls() -> None:
         )
 
 
-def estimates(ep: Any, res: Any, key: Any) -> None:
+def estimates(ep: EndpointResult, res: AnalysisResult, key: DeltaGenerator | None) -> None:
     """The numbers of the endpoint: in presentation mode the survival of each arm at the
     month and the hazard ratio go to ``key``, beside the curves."""
     st.caption(
@@ -138,9 +143,10 @@ def estimates(ep: Any, res: Any, key: Any) -> None:
         f"time from {md_text(ep.origin)}."
     )
     if presentation():
+        place = beside(key)
         for arm in ARM_NAMES:
-            arm_at_horizon(key, ep, res, arm)
-        hazard_ratio(key, ep, res)
+            arm_at_horizon(place, ep, res, arm)
+        hazard_ratio(place, ep, res)
         horizon_note(ep)
         c1, c2, c3 = st.columns(3)
         difference(c1, ep)
@@ -192,7 +198,9 @@ def estimates(ep: Any, res: Any, key: Any) -> None:
     teach_topic("firth", res)
 
 
-def arm_at_horizon(where: Any, ep: Any, res: Any, arm: str) -> None:
+def arm_at_horizon(
+    where: DeltaGenerator, ep: EndpointResult, res: AnalysisResult, arm: str
+) -> None:
     """One arm's survival at the chosen month, with its interval and number at risk."""
     settings = store().settings
     r = {r["arm"]: r for r in ep.at_horizon.to_dict(orient="records")}.get(arm)
@@ -212,7 +220,7 @@ def arm_at_horizon(where: Any, ep: Any, res: Any, arm: str) -> None:
         )
 
 
-def horizon_note(ep: Any) -> None:
+def horizon_note(ep: EndpointResult) -> None:
     """Why the chosen month cannot be read, with the nearest month that can."""
     if ep.horizon_note:
         n1, n2 = st.columns([4, 1])
@@ -226,7 +234,7 @@ def horizon_note(ep: Any) -> None:
             )
 
 
-def difference(where: Any, ep: Any) -> None:
+def difference(where: DeltaGenerator, ep: EndpointResult) -> None:
     """The difference in survival at the month between the arms."""
     d = ep.difference
     est = d.get("estimate")
@@ -240,7 +248,7 @@ def difference(where: Any, ep: Any) -> None:
     )
 
 
-def hazard_ratio(where: Any, ep: Any, res: Any) -> None:
+def hazard_ratio(where: DeltaGenerator, ep: EndpointResult, res: AnalysisResult) -> None:
     """The hazard ratio with its interval, method and test (and the pair bootstrap)."""
     ci = ci_label(store().settings.conf_level)
     hr = ep.hazard_ratio
@@ -266,7 +274,7 @@ def hazard_ratio(where: Any, ep: Any, res: Any) -> None:
         where.caption("No events, one arm empty, or an infinite estimate (see the notes below).")
 
 
-def model_checks(ep: Any, res: Any) -> None:
+def model_checks(ep: EndpointResult, res: AnalysisResult) -> None:
     """Proportional-hazards test of the hazard ratio, and the restricted mean survival
     difference at the horizon beside it."""
     c1, c2 = st.columns(2)
@@ -310,7 +318,7 @@ def model_checks(ep: Any, res: Any) -> None:
     teach_topic("proportional_hazards", res)
 
 
-def four_estimates(res: Any) -> None:
+def four_estimates(res: AnalysisResult) -> None:
     """One question, four answers, each with its E-value."""
     est = res.estimates
     if est.empty:
@@ -353,7 +361,7 @@ IMMORTAL_NAMES = {
 }
 
 
-def immortal_time(res: Any) -> None:
+def immortal_time(res: AnalysisResult) -> None:
     st.subheader("Immortal time: from diagnosis, from a landmark, or time-dependent")
     settings = store().settings
     start = res.blina_start_median
@@ -471,7 +479,9 @@ def body() -> None:
         immortal_time(res)
 
 
-def competing_section(res: Any, key: str, stage: Any, rest: Any) -> None:
+def competing_section(
+    res: AnalysisResult, key: str, stage: DeltaGenerator, rest: DeltaGenerator
+) -> None:
     """Cumulative incidence with death in remission (or relapse) as competing event: the
     curves with the incidence of each arm at the month beside them in presentation
     mode."""
@@ -492,7 +502,7 @@ def competing_section(res: Any, key: str, stage: Any, rest: Any) -> None:
         competing_numbers(res, key, numbers_place)
 
 
-def competing_numbers(res: Any, key: str, numbers_place: Any) -> None:
+def competing_numbers(res: AnalysisResult, key: str, numbers_place: DeltaGenerator) -> None:
     """The incidence of each arm at the month (to ``numbers_place`` in presentation
     mode), their difference, Gray's test and the two hazard ratios."""
     cr = res.competing[key]

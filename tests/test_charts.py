@@ -27,6 +27,7 @@ def _datasets(chart: alt.TopLevelMixin) -> list[list[dict[str, Any]]]:
 
 
 def _all(result: AnalysisResult) -> dict[str, alt.TopLevelMixin]:
+    assert result.mrd is not None
     return {
         "km": charts.km_chart(result.endpoints["efs"], horizon=24),
         "forest": charts.forest_chart(result.forest),

@@ -11,13 +11,17 @@ offline with vl-convert.
 
 from __future__ import annotations
 
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import altair as alt
 import numpy as np
 import pandas as pd
 
 from blinastudy.core.formatting import SHORT_LABELS, fmt_p, hr_cell, is_finite
+
+if TYPE_CHECKING:
+    from blinastudy.analysis import MrdResult
+    from blinastudy.stats.model_checks import PhCheck
 
 __all__ = [
     "ARM_COLORS",
@@ -829,7 +833,7 @@ def sweep_chart(
     return cast(alt.VConcatChart, _configure(chart, presentation))
 
 
-def mrd_chart(mrd: Any, *, label: str = "Survival", presentation: bool = False) -> alt.Chart:
+def mrd_chart(mrd: MrdResult, *, label: str = "Survival", presentation: bool = False) -> alt.Chart:
     """Kaplan-Meier (or cumulative incidence) curves by MRD group (dash) and arm (colour).
 
     ``mrd`` is a :class:`~blinastudy.analysis.MrdResult`; its ``measure`` says which
@@ -926,7 +930,7 @@ def simon_makuch_chart(
     return cast(alt.LayerChart, _configure(chart, presentation))
 
 
-def ph_chart(ph: Any, *, label: str = "", presentation: bool = False) -> alt.LayerChart:
+def ph_chart(ph: PhCheck, *, label: str = "", presentation: bool = False) -> alt.LayerChart:
     """The hazard ratio over follow-up: mean scaled Schoenfeld residual per bin of events.
 
     ``ph`` is a :class:`~blinastudy.stats.model_checks.PhCheck`; each point is the log

@@ -34,6 +34,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 from streamlit import net_util
+from streamlit.delta_generator import DeltaGenerator
 from streamlit.runtime.caching import clear_session_data_cache
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -825,7 +826,7 @@ def arrange(controls: Callable[[], Any], label: str) -> tuple[Any, Any]:
     return box, box
 
 
-def figure_and_numbers(where: Any) -> tuple[Any, Any]:
+def figure_and_numbers(where: DeltaGenerator) -> tuple[DeltaGenerator, DeltaGenerator]:
     """Places in ``where`` for a figure and its key numbers: side by side in
     presentation mode (the figure about 600 pixels across on a 1280-pixel screen with
     the sidebar open, :data:`FIT_SIDE`), the numbers under the figure otherwise."""
@@ -833,6 +834,14 @@ def figure_and_numbers(where: Any) -> tuple[Any, Any]:
         left, right = where.columns([2, 1], gap="small")
         return left, right
     return where, where
+
+
+def beside(key: DeltaGenerator | None) -> DeltaGenerator:
+    """The place of a figure's key numbers in presentation mode (from
+    :func:`figure_and_numbers`); asking for it without one is a programming error."""
+    if key is None:
+        raise RuntimeError("presentation mode needs a place for the key numbers")
+    return key
 
 
 def render(main: Callable[[], None], title: str) -> None:
