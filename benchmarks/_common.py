@@ -165,9 +165,11 @@ def print_cross_check(checks: Sequence[tuple[str, str, float | None]], tolerance
 
 
 def bench_parser(
-    description: str, name: str, *, quick_help: str, with_r: bool = True
+    description: str, name: str, *, quick_help: str, with_r: bool = True, with_clock: bool = True
 ) -> argparse.ArgumentParser:
     """The options every benchmark takes; ``with_r`` adds ``--no-r`` and ``--seed``.
+
+    ``with_clock`` adds ``--clock`` (browser benchmarks time the wall clock only).
 
     ``--json`` defaults to ``benchmarks/out/<name>.json``.
     """
@@ -183,12 +185,13 @@ def bench_parser(
         default=1,
         help="numpy's BLAS threads (default 1, as R's reference BLAS; 0: leave as configured)",
     )
-    parser.add_argument(
-        "--clock",
-        choices=sorted(CLOCKS),
-        default="wall",
-        help="wall time (default) or CPU time of each process (steadier on a shared machine)",
-    )
+    if with_clock:
+        parser.add_argument(
+            "--clock",
+            choices=sorted(CLOCKS),
+            default="wall",
+            help="wall time (default) or CPU time of each process (steadier on a shared machine)",
+        )
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "out" / f"{name}.json")
     return parser
 
@@ -196,7 +199,7 @@ def bench_parser(
 @contextlib.contextmanager
 def bench_setup(args: argparse.Namespace) -> Iterator[None]:
     """Use the clock and BLAS threads that ``args`` ask for, and print the machine line."""
-    use_clock(args.clock)
+    use_clock(getattr(args, "clock", "wall"))
     with blas_threads(args.blas_threads or None):
         print(f"Machine: {machine_description()}")
         yield

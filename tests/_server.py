@@ -91,8 +91,13 @@ def require_chromium() -> None:
 
 
 @contextlib.contextmanager
-def streamlit_server(log: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
-    """Run the app headless on 127.0.0.1; stdout and stderr go to ``log``."""
+def streamlit_server(
+    log: Path, env: dict[str, str] | None = None, script: Path | str = "app.py"
+) -> Iterator[Server]:
+    """Run ``script`` (default: the app) headless on 127.0.0.1; stdout and stderr go to ``log``.
+
+    A relative ``script`` is taken from the repository root.
+    """
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -104,7 +109,7 @@ def streamlit_server(log: Path, env: dict[str, str] | None = None) -> Iterator[S
                 "-m",
                 "streamlit",
                 "run",
-                "app.py",
+                str(script),
                 "--server.headless",
                 "true",
                 "--server.address",

@@ -1,4 +1,10 @@
-"""The benchmark scripts import and their data builders work (tiny sizes, no timing)."""
+"""The benchmark scripts import and their data builders work (tiny sizes, no timing).
+
+The browser-marked tests start the app: one cold start of each page, and two
+sessions for the memory benchmark (under a minute each). The slider benchmark
+(``bench_browser.py``) has no run here: even one key press per slider takes
+longer, as it starts two servers; only its summary is checked.
+"""
 
 from __future__ import annotations
 
@@ -108,3 +114,35 @@ def test_controls_measure_one_change_at_tiny_size() -> None:
     ]
     assert "propensity" not in rows[1]["steps"] and "mrd" in rows[1]["steps"]
     assert all(r["reference"] > 0 for r in rows)
+
+
+def test_browser_percentile_and_ratios_to_the_minimal_page() -> None:
+    browser = _load("bench_browser")
+    assert browser.percentile([3.0, 1.0, 2.0], 0.5) == 2.0
+    assert browser.percentile([float(i) for i in range(1, 10)], 0.95) == 9.0
+    assert browser.percentile([float(i) for i in range(1, 21)], 0.95) == 19.0
+    minimal, caliper = browser.SLIDERS[0].name, browser.SLIDERS[1].name
+    rows = browser.summarise(
+        {
+            minimal: browser.Timings(number=[0.1, 0.2, 0.3], settled=[0.2, 0.3, 0.4]),
+            caliper: browser.Timings(number=[0.4, 0.6, 0.9], settled=[0.6, 0.9, 1.2]),
+        }
+    )
+    assert rows[0]["number_p50_ratio"] == 1.0
+    assert rows[1]["number_p50_ratio"] == pytest.approx(3.0)
+    assert rows[1]["number_p95_ratio"] == pytest.approx(3.0)
+    assert rows[1]["settled_p50_ratio"] == pytest.approx(3.0)
+
+
+@pytest.mark.browser
+def test_start_one_pair() -> None:
+    start = _load("bench_start")
+    [(app, minimal)] = start.measure(1)
+    assert app > 0 and minimal > 0
+
+
+@pytest.mark.browser
+def test_memory_two_sessions() -> None:
+    memory = _load("bench_memory")
+    after_one, after_two = memory.measure(2, settle_s=2)
+    assert after_one > 50 * memory.MIB and after_two > 50 * memory.MIB
