@@ -51,7 +51,6 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy.special import ndtr, ndtri
 
 from blinastudy.data.schema import DEFAULT_COVARIATES
 
@@ -609,6 +608,8 @@ def _chemotherapy_outcomes(rng: np.random.Generator, base: pd.DataFrame) -> pd.D
 def _truncated_lognormal(
     rng: np.random.Generator, median: float, log_sd: float, lower: FloatArray, upper: FloatArray
 ) -> FloatArray:
+    from scipy.special import ndtr, ndtri  # loaded when the demo is first built
+
     lo = ndtr((np.log(lower) - np.log(median)) / log_sd)
     hi = ndtr((np.log(upper) - np.log(median)) / log_sd)
     u = lo + (hi - lo) * rng.random(lower.shape[0])

@@ -30,7 +30,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 from streamlit import net_util
@@ -575,6 +574,8 @@ def _presented(fig: Figure, width: float) -> Any:
     lines no wider than about ``width`` pixels: the same words in the same order, broken
     after a semicolon where one is near, never between a comparison sign and its
     number."""
+    import altair as alt
+
     config = fig.chart.config.title
 
     def size(value: Any, default: float) -> float:
