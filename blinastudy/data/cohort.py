@@ -952,6 +952,17 @@ def read_table(
     return frame
 
 
+def _read_or_copy(
+    source: Any, limits: Limits | None, sheet: str | int | None
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """A copy of a table already read, or the file ``source`` read now."""
+    if isinstance(source, pd.DataFrame):
+        raw = source.copy()
+        raw.attrs = dict(source.attrs)
+        return raw, []
+    return _read(source, limits, sheet)
+
+
 def _headline(name: str, problems: Sequence[Problem]) -> str:
     n = len(problems)
     return f"{name} has {n} problem{'s' if n != 1 else ''}"
@@ -1104,7 +1115,9 @@ def load_cohort(
     source
         Path, uploaded file (``.name`` plus ``.getvalue()``/``.read()``) or ``bytes``.
         The format follows the extension (``.csv``, ``.tsv``, ``.txt``, ``.xlsx``,
-        ``.xlsm``, ``.parquet``), or the content when the extension says nothing.
+        ``.xlsm``, ``.parquet``), or the content when the extension says nothing. A
+        DataFrame is taken as a file already read (:func:`read_table`): it is mapped
+        and checked without reading anything again.
     mapping
         How the file's columns, units and codes translate (default: the file already
         uses canonical names, months, percent and 0/1 codes).
@@ -1140,6 +1153,8 @@ def load_cohort(
     >>> frame = load_cohort(upload)
     >>> frame[["patient_id", "arm", "efs_months", "notes"]].values.tolist()
     [['P1', 'blinatumomab', 12.5, '=HYPERLINK(1)'], ['P2', 'chemotherapy', 8.0, None]]
+    >>> load_cohort(read_table(upload)).equals(frame)  # a table already read
+    True
     >>> bad = io.BytesIO(text.replace(b"8,1,20", b"8,1,7")); bad.name = "cohort.csv"
     >>> load_cohort(bad)
     Traceback (most recent call last):
@@ -1149,7 +1164,7 @@ def load_cohort(
     """
     if mapping is not None and not isinstance(mapping, Mapping):
         raise CohortError(f"mapping must be a Mapping, got {type(mapping).__name__}")
-    raw, read_problems = _read(source, limits, sheet)
+    raw, read_problems = _read_or_copy(source, limits, sheet)
     name = str(raw.attrs.get(SOURCE_ATTR, "the file"))
     typed, problems = _conform(raw, mapping, require_both_arms=require_both_arms)
     problems = read_problems + problems
@@ -1235,12 +1250,7 @@ def combine_cohorts(  # noqa: C901 (listed: may only shrink)
         ("treated", treated, canonical_arms[0], mappings[0]),
         ("pool", pool, canonical_arms[1], mappings[1]),
     ):
-        read_problems: list[Problem] = []
-        if isinstance(item, pd.DataFrame):
-            raw = item.copy()
-            raw.attrs = dict(item.attrs)
-        else:
-            raw, read_problems = _read(item, limits, None)
+        raw, read_problems = _read_or_copy(item, limits, None)
         label = str(raw.attrs.get(SOURCE_ATTR, default))
         if label in labels:
             label = f"{label} ({default})"
