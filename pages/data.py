@@ -103,7 +103,11 @@ LoadResult = tuple[pd.DataFrame | None, list[Problem], str]
 
 @st.cache_data(scope="session", max_entries=8, show_spinner=False)
 def read_upload(name: str, digest: str, _data: bytes) -> ReadResult:
-    """Read a file as it is and suggest a mapping."""
+    """Read a file as it is and suggest a mapping.
+
+    The only place an upload is parsed: once per session and file content (``digest``);
+    the review, the validation and the cohort all start from this table.
+    """
     try:
         raw = read_table(named_bytes(_data, name))
     except CohortError as exc:
@@ -143,16 +147,16 @@ def validate(
     names: tuple[str, ...],
     digests: tuple[str, ...],
     mappings: tuple[str, ...],
-    _datas: tuple[bytes, ...],
+    _raws: tuple[pd.DataFrame, ...],
 ) -> LoadResult:
-    """Map and check one file, or a treated file plus a pool, as the analysis needs."""
+    """Map and check one file, or a treated file plus a pool, as the analysis needs,
+    from the tables :func:`read_upload` read (``names`` and ``digests`` say which)."""
     maps = [Mapping.from_json(m) for m in mappings]
-    files = [named_bytes(d, n) for d, n in zip(_datas, names, strict=True)]
     try:
-        if len(files) == 1:
-            frame = load_cohort(files[0], maps[0], require_both_arms=True)
+        if len(_raws) == 1:
+            frame = load_cohort(_raws[0], maps[0], require_both_arms=True)
         else:
-            frame = combine_cohorts(files[0], files[1], mappings=(maps[0], maps[1]))
+            frame = combine_cohorts(_raws[0], _raws[1], mappings=(maps[0], maps[1]))
     except CohortError as exc:
         return None, list(exc.problems), exc.headline
     return frame, [], ""
@@ -562,22 +566,29 @@ def needed_section(rev: MappingReview) -> None:
         )
 
 
-def handle_upload(
-    slot: str, index: int, upload: Any, needs_arm: bool
-) -> tuple[Mapping | None, MappingReview | None, dict[str, str]]:
-    """Read one uploaded file and draw its mapping review.
+def parsed(upload: Any) -> tuple[str, ReadResult]:
+    """The content hash of an upload and what :func:`read_upload` made of it.
 
     ``upload`` is anything with ``.name`` and ``.getvalue()`` (a Streamlit upload or
-    an in-memory file); ``index`` is its place in :attr:`Settings.mappings`. Returns
-    the mapping to use and its review (``None`` when the file cannot be read or the
-    mapping does not fit), and the identifier-like columns with the reason each was
-    flagged.
+    an in-memory file).
     """
     data = bytes(upload.getvalue())
     digest = hashlib.sha256(data).hexdigest()
-    raw, problems, headline, suggested = read_upload(upload.name, digest, data)
+    return digest, read_upload(upload.name, digest, data)
+
+
+def handle_upload(
+    slot: str, index: int, name: str, digest: str, read: ReadResult, needs_arm: bool
+) -> tuple[Mapping | None, MappingReview | None, dict[str, str]]:
+    """Draw the mapping review of one uploaded file, ``name``, read as ``read``.
+
+    ``index`` is its place in :attr:`Settings.mappings`. Returns the mapping to use
+    and its review (``None`` when the file cannot be read or the mapping does not
+    fit), and the identifier-like columns with the reason each was flagged.
+    """
+    raw, problems, headline, suggested = read
     if raw is None or suggested is None:
-        report(headline or f"{upload.name} cannot be read", problems, f"problems-{slot}")
+        report(headline or f"{name} cannot be read", problems, f"problems-{slot}")
         return None, None, {}
     entry = upload_entry(slot, index, digest, raw, suggested)
     tag = f"{slot}.{digest[:10]}.{entry['version']}"
@@ -705,10 +716,17 @@ def uploads_section() -> None:
     mappings: dict[str, Mapping] = {}
     ready = True
     flagged: dict[str, tuple[str, str]] = {}
+    digests: dict[str, str] = {}
+    raws: dict[str, pd.DataFrame] = {}
     for index, (slot, up) in enumerate(present.items()):
+        digests[slot], read = parsed(up)
+        if read[0] is not None:
+            raws[slot] = read[0]
         with st.container(border=True):
             st.markdown(f"#### Columns of {md_text(up.name)}")
-            mapping, rev, reasons = handle_upload(slot, index, up, needs_arm)
+            mapping, rev, reasons = handle_upload(
+                slot, index, up.name, digests[slot], read, needs_arm
+            )
         if mapping is not None:
             mappings[slot] = mapping
         ready = ready and rev is not None and rev.ready
@@ -719,10 +737,11 @@ def uploads_section() -> None:
     if len(mappings) < len(present):
         return
     names = tuple(present[s].name for s in present)
-    datas = tuple(bytes(present[s].getvalue()) for s in present)
-    digests = tuple(hashlib.sha256(d).hexdigest() for d in datas)
     frame, problems, headline = validate(
-        names, digests, tuple(mappings[s].to_json() for s in present), datas
+        names,
+        tuple(digests[s] for s in present),
+        tuple(mappings[s].to_json() for s in present),
+        tuple(raws[s] for s in present),
     )
     st.markdown("**Validation**")
     if frame is None:

@@ -109,6 +109,11 @@ class Limits:
         file's row groups may hold (default 500 MB).
     max_archive_members
         Most files an ``.xlsx`` archive may contain (default 10,000).
+    max_sheet_bytes
+        Most uncompressed XML an ``.xlsx`` workbook may give to parse: the sheet read
+        plus the parts read with it (shared strings, styles, ...), checked from the sizes
+        the archive declares before any of it is parsed (default 100 MB: about 150,000
+        rows of 15 columns, and some 20 seconds of reading).
 
     Examples
     --------
@@ -123,6 +128,7 @@ class Limits:
     max_columns: int = 500
     max_unpacked_bytes: int = 500 * _MB
     max_archive_members: int = 10_000
+    max_sheet_bytes: int = 100 * _MB
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -508,6 +514,30 @@ def _read_text(name: str, data: bytes, limits: Limits, ext: str) -> _Raw:
 _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
 
 
+_WORKSHEET = re.compile(r"xl/worksheets/[^/]+\.xml")
+
+
+def _is_worksheet(member: str) -> bool:
+    return _WORKSHEET.fullmatch(member.lstrip("/")) is not None
+
+
+def _shared_parts(archive: zipfile.ZipFile) -> int:
+    """Uncompressed bytes of every part but the worksheets (read whatever the sheet)."""
+    return sum(max(m.file_size, 0) for m in archive.infolist() if not _is_worksheet(m.filename))
+
+
+def _check_sheet_size(name: str, archive: zipfile.ZipFile, sheet: int, limits: Limits) -> None:
+    """Refuse a workbook whose parts to parse, with a ``sheet`` of that many bytes, unpack
+    to more than ``limits.max_sheet_bytes`` (the time reading takes grows with it)."""
+    total = _shared_parts(archive) + sheet
+    if total > limits.max_sheet_bytes:
+        raise CohortError(
+            f"{name} holds {_mb(total)} of sheet data to read, over the"
+            f" {_mb(limits.max_sheet_bytes)} limit; refusing to open it (save the table as"
+            " CSV, or keep only the cohort's rows and columns)"
+        )
+
+
 def _check_archive(name: str, data: bytes, limits: Limits) -> zipfile.ZipFile:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -538,7 +568,16 @@ def _check_archive(name: str, data: bytes, limits: Limits) -> zipfile.ZipFile:
         raise CohortError(f"{name} is a zip archive but not an Excel workbook")
     if any(m.flag_bits & 0x1 for m in members):
         raise CohortError(f"{name} is encrypted; save an unprotected copy")
+    _check_sheet_size(name, archive, 0, limits)  # what opening the workbook parses
     return archive
+
+
+def _sheet_bytes(archive: zipfile.ZipFile, member: Any) -> int:
+    """Uncompressed size of the worksheet ``member`` (the largest one when unknown)."""
+    sizes = {m.filename: max(m.file_size, 0) for m in archive.infolist()}
+    if member is not None and str(member).lstrip("/") in sizes:
+        return sizes[str(member).lstrip("/")]
+    return max((size for path, size in sizes.items() if _is_worksheet(path)), default=0)
 
 
 def _has_formulas(archive: zipfile.ZipFile, member: str) -> bool:
@@ -617,6 +656,7 @@ def _read_excel(name: str, data: bytes, limits: Limits, sheet: str | int | None)
                     )
                 title = ws.title
                 member = getattr(ws, "_worksheet_path", None)
+                _check_sheet_size(name, archive, _sheet_bytes(archive, member), limits)
                 header, header_row, rows, records = _excel_rows(name, ws, limits)
             finally:
                 wb.close()
@@ -952,6 +992,17 @@ def read_table(
     return frame
 
 
+def _read_or_copy(
+    source: Any, limits: Limits | None, sheet: str | int | None
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """A copy of a table already read, or the file ``source`` read now."""
+    if isinstance(source, pd.DataFrame):
+        raw = source.copy()
+        raw.attrs = dict(source.attrs)
+        return raw, []
+    return _read(source, limits, sheet)
+
+
 def _headline(name: str, problems: Sequence[Problem]) -> str:
     n = len(problems)
     return f"{name} has {n} problem{'s' if n != 1 else ''}"
@@ -1104,7 +1155,9 @@ def load_cohort(
     source
         Path, uploaded file (``.name`` plus ``.getvalue()``/``.read()``) or ``bytes``.
         The format follows the extension (``.csv``, ``.tsv``, ``.txt``, ``.xlsx``,
-        ``.xlsm``, ``.parquet``), or the content when the extension says nothing.
+        ``.xlsm``, ``.parquet``), or the content when the extension says nothing. A
+        DataFrame is taken as a file already read (:func:`read_table`): it is mapped
+        and checked without reading anything again.
     mapping
         How the file's columns, units and codes translate (default: the file already
         uses canonical names, months, percent and 0/1 codes).
@@ -1140,6 +1193,8 @@ def load_cohort(
     >>> frame = load_cohort(upload)
     >>> frame[["patient_id", "arm", "efs_months", "notes"]].values.tolist()
     [['P1', 'blinatumomab', 12.5, '=HYPERLINK(1)'], ['P2', 'chemotherapy', 8.0, None]]
+    >>> load_cohort(read_table(upload)).equals(frame)  # a table already read
+    True
     >>> bad = io.BytesIO(text.replace(b"8,1,20", b"8,1,7")); bad.name = "cohort.csv"
     >>> load_cohort(bad)
     Traceback (most recent call last):
@@ -1149,7 +1204,7 @@ def load_cohort(
     """
     if mapping is not None and not isinstance(mapping, Mapping):
         raise CohortError(f"mapping must be a Mapping, got {type(mapping).__name__}")
-    raw, read_problems = _read(source, limits, sheet)
+    raw, read_problems = _read_or_copy(source, limits, sheet)
     name = str(raw.attrs.get(SOURCE_ATTR, "the file"))
     typed, problems = _conform(raw, mapping, require_both_arms=require_both_arms)
     problems = read_problems + problems
@@ -1235,12 +1290,7 @@ def combine_cohorts(  # noqa: C901 (listed: may only shrink)
         ("treated", treated, canonical_arms[0], mappings[0]),
         ("pool", pool, canonical_arms[1], mappings[1]),
     ):
-        read_problems: list[Problem] = []
-        if isinstance(item, pd.DataFrame):
-            raw = item.copy()
-            raw.attrs = dict(item.attrs)
-        else:
-            raw, read_problems = _read(item, limits, None)
+        raw, read_problems = _read_or_copy(item, limits, None)
         label = str(raw.attrs.get(SOURCE_ATTR, default))
         if label in labels:
             label = f"{label} ({default})"

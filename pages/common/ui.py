@@ -23,10 +23,13 @@ import contextlib
 import functools
 import io
 import logging
+import os
 import re
+import sys
 import textwrap
+import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -54,6 +57,61 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger("blinastudy.app")
 configure_audit_log()
+#: One line per script run (page and run kind, CPU and elapsed milliseconds; no data).
+TIMING = logging.getLogger("blinastudy.timing")
+#: The environment variable that turns the timing lines on ("1").
+TIMING_ENV = "BLINASTUDY_TIMING"
+#: Session-state key of the title of the page the session is on (for fragment runs).
+PAGE_KEY = "blinastudy.page"
+
+
+def configure_timing_log(environ: Mapping[str, str] = os.environ) -> logging.Logger:
+    """The timing logger: off (warnings only) unless ``BLINASTUDY_TIMING=1``.
+
+    When on, it logs at INFO to standard error, one line as it is per script run, with
+    a handler of its own (the app's other logs keep their level). Calling it again
+    changes nothing but the level.
+
+    Examples
+    --------
+    >>> configure_timing_log({}).isEnabledFor(logging.INFO)
+    False
+    >>> configure_timing_log({"BLINASTUDY_TIMING": "1"}).isEnabledFor(logging.INFO)
+    True
+    >>> _ = configure_timing_log({})
+    """
+    if environ.get(TIMING_ENV, "") != "1":
+        TIMING.setLevel(logging.WARNING)
+        return TIMING
+    if not TIMING.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(name)s %(message)s"))
+        TIMING.addHandler(handler)
+        TIMING.propagate = False
+    TIMING.setLevel(logging.INFO)
+    return TIMING
+
+
+configure_timing_log()
+
+
+@contextlib.contextmanager
+def timed(page: str, run: str) -> Iterator[None]:
+    """Log the CPU time of this thread (the session's script thread) and the elapsed
+    time of the block, in milliseconds, as ``page=<title> run=<kind> cpu_ms=<n>
+    wall_ms=<n>`` on :data:`TIMING` (when it is on)."""
+    wall, cpu = time.perf_counter(), time.thread_time()
+    try:
+        yield
+    finally:
+        if TIMING.isEnabledFor(logging.INFO):
+            TIMING.info(
+                "page=%s run=%s cpu_ms=%.0f wall_ms=%.0f",
+                page.replace(" ", "_"),
+                run,
+                1000 * (time.thread_time() - cpu),
+                1000 * (time.perf_counter() - wall),
+            )
 
 
 def never_look_up_external_ip() -> None:
@@ -709,8 +767,19 @@ def guarded(func: F) -> F:
 
 
 def fragment(func: F) -> F:
-    """A guarded ``st.fragment``: a control inside it reruns only this part of the page."""
-    return st.fragment(guarded(func))
+    """A guarded ``st.fragment``: a control inside it reruns only this part of the page
+    (such a rerun is timed like a page run, :func:`timed`)."""
+    inner = guarded(func)
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = get_script_run_ctx()
+        if ctx is None or not ctx.fragment_ids_this_run:  # part of a whole page run
+            return inner(*args, **kwargs)
+        with timed(str(st.session_state.get(PAGE_KEY, "")), f"fragment:{func.__name__}"):
+            return inner(*args, **kwargs)
+
+    return st.fragment(wrapper)  # type: ignore[return-value]
 
 
 def named_bytes(data: bytes, name: str) -> io.BytesIO:
@@ -847,19 +916,21 @@ def beside(key: DeltaGenerator | None) -> DeltaGenerator:
 
 def render(main: Callable[[], None], title: str) -> None:
     """Draw the common frame and the page's ``title``, then the page body ``main``,
-    each inside the error guard."""
+    each inside the error guard; the whole run is timed (:func:`timed`)."""
     # An emoji favicon is drawn in the browser; a :material: one is fetched from
     # fonts.gstatic.com, and the app must not call any host but its own.
-    st.set_page_config(layout="wide", page_icon="📈")
-    if st.session_state.pop(FORGOTTEN_KEY, False):
-        flash("success", "Your data was forgotten: this session now uses the demo data.")
-        st.switch_page(START_PAGE)
-    with guard():
-        sidebar()
-    presentation_css()
-    with guard():
-        heading(title)
-        show_flash()
-        main()
-    with guard():
-        audit_analysis()
+    with timed(title, "page"):
+        st.set_page_config(layout="wide", page_icon="📈")
+        st.session_state[PAGE_KEY] = title
+        if st.session_state.pop(FORGOTTEN_KEY, False):
+            flash("success", "Your data was forgotten: this session now uses the demo data.")
+            st.switch_page(START_PAGE)
+        with guard():
+            sidebar()
+        presentation_css()
+        with guard():
+            heading(title)
+            show_flash()
+            main()
+        with guard():
+            audit_analysis()
