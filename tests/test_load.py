@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
@@ -288,7 +289,7 @@ def test_twenty_concurrent_sessions_stay_apart_and_memory_stays_bounded() -> Non
     server_times = _server_times(log, int(phases["offset"]))  # type: ignore[call-overload]
     # every interaction was timed on the server: one run per page view or slider move
     assert set(INTERACTIONS.values()) <= set(server_times)
-    moves = sum(len(r["latencies"]) for r in results)  # type: ignore[arg-type]
+    moves = sum(len(cast(list[float], r["latencies"])) for r in results)
     assert len(server_times["move the caliper slider"]) >= moves
     print("\n" + _report(phases, samples, log))
     assert max(samples) * 2**20 < MAX_RSS, f"server RSS peaked at {max(samples):.0f} MB"

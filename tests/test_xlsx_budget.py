@@ -99,7 +99,7 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     def counted(*args: object, **kwargs: object) -> object:
         calls.append(1)
-        return real(*args, **kwargs)  # type: ignore[arg-type]
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(openpyxl, "load_workbook", counted)
     return calls
