@@ -18,7 +18,7 @@ from starlette.requests import Request
 from streamlit.testing.v1 import AppTest
 
 from blinastudy.report import html
-from pages.common.serving import FRAMING, keep_uploads_in_memory
+from pages.common.serving import FRAMING, keep_uploads_in_memory, release_ended_sessions
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -135,3 +135,49 @@ def test_chromium_reads_and_writes_in_the_memory_folder(
     assert data is not None and data.startswith(b"%PDF")
     assert seen == [str(memory)]
     assert list(memory.iterdir()) == []
+
+
+class _Sessions:
+    """The session manager's view: which sessions are connected or awaiting a reconnect."""
+
+    def __init__(self, alive: set[str]) -> None:
+        self.alive = alive
+
+    def get_session_info(self, session_id: str) -> object | None:
+        return object() if session_id in self.alive else None
+
+
+class _Runtime:
+    def __init__(self, alive: set[str]) -> None:
+        from streamlit.runtime.media_file_manager import MediaFileManager
+        from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+        from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
+
+        self._session_mgr = _Sessions(alive)
+        self.uploaded_file_mgr = MemoryUploadedFileManager("/_stcore/upload_file")
+        self.media_file_mgr = MediaFileManager(MemoryMediaFileStorage("/media"))
+
+
+def test_an_ended_session_leaves_no_uploaded_file_in_memory() -> None:
+    from streamlit.runtime.uploaded_file_manager import UploadedFileRec
+
+    runtime = _Runtime({"open", "reconnecting"})
+    for sid in ("open", "reconnecting", "ended"):
+        runtime.uploaded_file_mgr.add_file(
+            sid, UploadedFileRec(f"f-{sid}", "cohort.csv", "text/csv", b"patient_id\nP1\n")
+        )
+    assert release_ended_sessions(runtime) == 1
+    assert set(runtime.uploaded_file_mgr.file_storage) == {"open", "reconnecting"}
+    assert release_ended_sessions(runtime) == 0
+
+
+def test_the_pinned_streamlit_has_what_the_release_reads() -> None:
+    """The release reads the runtime's session manager and the upload store: an upgrade
+    that renames them must fail here, not silently keep files."""
+    from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
+    from streamlit.runtime.runtime import Runtime
+    from streamlit.runtime.websocket_session_manager import WebsocketSessionManager
+
+    assert "_session_mgr" in Runtime.__init__.__code__.co_names
+    assert hasattr(WebsocketSessionManager, "get_session_info")
+    assert "file_storage" in MemoryUploadedFileManager("/x").__dict__

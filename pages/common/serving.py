@@ -13,9 +13,11 @@ from __future__ import annotations
 import ctypes
 import functools
 import gc
+import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from starlette.formparsers import MultiPartParser
 
@@ -76,7 +78,8 @@ def _malloc_trim() -> Callable[[int], int] | None:
 
 def start_memory_return(interval: float = TRIM_INTERVAL) -> threading.Thread:
     """Start (once per process) a background thread that calls
-    :func:`return_free_memory` every ``interval`` seconds.
+    :func:`release_ended_sessions` and :func:`return_free_memory` every ``interval``
+    seconds.
 
     Examples
     --------
@@ -90,8 +93,52 @@ def start_memory_return(interval: float = TRIM_INTERVAL) -> threading.Thread:
             def run() -> None:
                 while True:
                     time.sleep(interval)
+                    try:
+                        release_ended_sessions()
+                    except Exception as exc:  # never stop returning memory
+                        logging.getLogger("blinastudy.app").error(
+                            "session release (%s)", type(exc).__name__
+                        )
                     return_free_memory()
 
             _trimmer = threading.Thread(target=run, name="blinastudy-memory", daemon=True)
             _trimmer.start()
         return _trimmer
+
+
+def release_ended_sessions(runtime: Any | None = None) -> int:
+    """Free the uploaded files of sessions that have ended; returns how many sessions.
+
+    When a tab closes, Streamlit keeps its session for ``server.disconnectedSessionTTL``
+    seconds so that a reconnect finds it, and then simply forgets it: the session is
+    never shut down, so its uploaded files (the cohort's bytes) and media references
+    would stay in the server's memory for good. A session that is neither connected nor
+    waiting for a reconnect has ended; this removes what it left behind.
+
+    Examples
+    --------
+    >>> release_ended_sessions() if not _runtime_exists() else 0
+    0
+    """
+    if runtime is None:
+        if not _runtime_exists():
+            return 0
+        from streamlit.runtime import Runtime
+
+        runtime = Runtime.instance()
+    sessions = getattr(runtime, "_session_mgr", None)
+    uploads = runtime.uploaded_file_mgr
+    storage = getattr(uploads, "file_storage", None)
+    if sessions is None or storage is None:  # another Streamlit: leave it alone
+        return 0
+    ended = [sid for sid in list(storage) if sessions.get_session_info(sid) is None]
+    for sid in ended:
+        uploads.remove_session_files(sid)
+        runtime.media_file_mgr.clear_session_refs(sid)
+    return len(ended)
+
+
+def _runtime_exists() -> bool:
+    from streamlit.runtime import Runtime
+
+    return bool(Runtime.exists())
