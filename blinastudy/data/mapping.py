@@ -2426,7 +2426,300 @@ def _analyse(raw: pd.DataFrame) -> _Analysis:  # noqa: C901 (listed: may only sh
     return _Analysis(assigned, offers, notes)
 
 
-def suggest_mapping(raw: pd.DataFrame) -> Mapping:  # noqa: C901 (listed: may only shrink)
+def _file_rows(raw: pd.DataFrame) -> list[int]:
+    """Row numbers of a raw table as the user counts them (2, 3, ... unless the reader set them)."""
+    return list(raw.attrs.get(ROWS_ATTR, range(2, len(raw) + 2)))
+
+
+def _taken_series(raw: pd.DataFrame, taken: dict[str, str]) -> dict[str, pd.Series[Any]]:
+    """The file column of each taken target (the first of a repeated header)."""
+    headers = [str(c) for c in raw.columns]
+    return {target: raw.iloc[:, headers.index(header)] for target, header in taken.items()}
+
+
+def _suggest_time_units(
+    taken: dict[str, str], series: dict[str, pd.Series[Any]], decimal_comma: bool
+) -> tuple[TimeUnit, dict[str, TimeUnit], list[str]]:
+    """The file's time unit and per-column exceptions, from headers or magnitude, with notes."""
+    notes: list[str] = []
+    time_units: dict[str, TimeUnit] = {}
+    declared = {c: _header_unit(_tokens(taken[c])) for c in _TIME_COLUMNS if c in taken}
+    declared_units = {u for u in declared.values() if u is not None}
+    for column, unit in declared.items():
+        header = taken[column]
+        if unit is not None:
+            time_units[column] = unit
+            if unit != "months":
+                notes.append(f"{header!r} is read as {unit} (from its header)")
+            continue
+        if len(declared_units) == 1:
+            time_units[column] = next(iter(declared_units))
+            notes.append(
+                f"{header!r} has no unit in its header; assumed {time_units[column]} like the"
+                " other time columns"
+            )
+            continue
+        values = _numbers(series[column], decimal_comma)
+        largest = max(values) if values else None
+        if largest is not None and largest > 300:
+            time_units[column] = "days"
+            notes.append(
+                f"{header!r} has no unit in its header; assumed days because values reach"
+                f" {show_value(largest)}, too long for months in a paediatric cohort"
+            )
+        else:
+            time_units[column] = "months"
+            notes.append(f"{header!r} has no unit in its header; assumed months")
+    counts: dict[TimeUnit, int] = {}
+    for unit in time_units.values():
+        counts[unit] = counts.get(unit, 0) + 1
+    time_unit: TimeUnit = max(counts, key=lambda u: counts[u]) if counts else "months"
+    overrides = {c: u for c, u in time_units.items() if u != time_unit}
+    return time_unit, overrides, notes
+
+
+def _suggest_mrd_units(
+    taken: dict[str, str],
+    series: dict[str, pd.Series[Any]],
+    rows: Sequence[int],
+    renames: dict[str, str],
+    decimal_comma: bool,
+) -> tuple[dict[str, MrdUnit], list[str]]:
+    """MRD units stated by the headers, with notes on the values left to the user."""
+    notes: list[str] = []
+    mrd_units: dict[str, MrdUnit] = {}
+    partial_mapping = Mapping(columns=renames)
+    for column in _MRD_COLUMNS:
+        if column not in taken:
+            continue
+        header = taken[column]
+        toks = set(_tokens(header))
+        if toks & _FRACTION_TOKENS:
+            mrd_units[column] = "fraction"
+            notes.append(f"{header!r} is read as a fraction (from its header) and x100 to percent")
+        elif toks & _PERCENT_TOKENS and header != column:
+            mrd_units[column] = "percent"
+        for a in _mrd_ambiguities(
+            header, column, series[column].tolist(), rows, partial_mapping, decimal_comma
+        ):
+            notes.append(a.message)
+    return mrd_units, notes
+
+
+def _suggest_date_formats(
+    taken: dict[str, str], series: dict[str, pd.Series[Any]], rows: Sequence[int]
+) -> tuple[dict[str, DateFormat], list[str]]:
+    """Date formats the cells of the date columns prove, with notes on the ones they do not."""
+    notes: list[str] = []
+    date_formats: dict[str, DateFormat] = {}
+    for target, header in taken.items():
+        if not target.startswith(DATE_PREFIX):
+            continue
+        evidence = detect_date_format(series[target].tolist())
+        if evidence.fmt is not None:
+            date_formats[header] = evidence.fmt
+            proof = evidence.day_first or evidence.month_first
+            assert proof is not None
+            notes.append(f"{header!r} is read as {evidence.fmt} (from {proof[1]!r})")
+        elif evidence.status != "none":
+            amb = _date_ambiguity(
+                header,
+                cast(DateRole, target[len(DATE_PREFIX) :]),
+                series[target].tolist(),
+                rows,
+                Mapping(),
+            )
+            if amb is not None:
+                notes.append(amb.message)
+    return date_formats, notes
+
+
+def _event_codes_of(
+    column: str, header: str, values: list[Any], types_mapped: bool
+) -> tuple[dict[str, int] | None, list[str]]:
+    """The 0/1 codes of one event column's spellings (None when not known), with notes."""
+    keys = {code_key(v): v for v in values}
+    if set(keys) <= {"0", "1"}:
+        if {"censor", "censored", "cens"} & set(_tokens(header)):
+            return {"1": 0, "0": 1}, [
+                f"{header!r} looks like a censoring indicator: 1 (censored) is read as"
+                f" {column} = 0 and 0 as 1; check this"
+            ]
+        return None, []
+    notes: list[str] = []
+    codes: dict[str, int] | None = None
+    yes, no = _EVENT_WORDS[column]
+    if set(keys) <= yes | no:
+        codes = {k: (1 if k in yes else 0) for k in keys}
+        pairs = ", ".join(f"{show_value(v)!r} -> {codes[k]}" for k, v in keys.items())
+        notes.append(f"{header!r} codes read as {pairs}")
+    else:
+        unknown = [show_value(v) for k, v in keys.items() if k not in yes | no][:5]
+        notes.append(
+            f"{header!r} ({column}) has values that are not a known 0/1 spelling"
+            f" ({', '.join(map(repr, unknown))}); set its event codes"
+        )
+    if (
+        column == "efs_event"
+        and keys
+        and any(
+            category_value("event_type", v) not in (None, "none")
+            for v in values
+            if isinstance(v, str)
+        )
+        and not types_mapped
+    ):
+        notes.append(
+            f"{header!r} names event types; only its event/no-event meaning is used."
+            " Add an event_type column to keep the type"
+        )
+    return codes, notes
+
+
+def _suggest_event_codes(
+    taken: dict[str, str], series: dict[str, pd.Series[Any]]
+) -> tuple[dict[str, dict[str, int]], list[str]]:
+    """Event codes of the mapped 0/1 columns whose spellings are known, with notes."""
+    notes: list[str] = []
+    event_codes: dict[str, dict[str, int]] = {}
+    for column in _BINARY_COLUMNS:
+        if column not in taken:
+            continue
+        codes, column_notes = _event_codes_of(
+            column, taken[column], _distinct(series[column], limit=200), "event_type" in taken
+        )
+        if codes is not None:
+            event_codes[column] = codes
+        notes.extend(column_notes)
+    return event_codes, notes
+
+
+def _suggest_status_codes(
+    taken: dict[str, str], series: dict[str, pd.Series[Any]]
+) -> tuple[dict[str, StatusCode | None], list[str]]:
+    """Known spellings of the status column's values, with notes on the unknown ones."""
+    status_codes: dict[str, StatusCode | None] = {}
+    if STATUS_TARGET not in taken:
+        return status_codes, []
+    header = taken[STATUS_TARGET]
+    read_as: list[str] = []
+    unknown_status: list[str] = []
+    for v in _distinct(series[STATUS_TARGET], limit=200):
+        key = code_key(v)
+        if key in _STATUS_WORDS:
+            status_codes[key] = _STATUS_WORDS[key]
+            read_as.append(f"{show_value(v)!r} -> {_STATUS_WORDS[key]}")
+        elif not any(normalise_key(c) == key for c in STATUS_CODES):
+            unknown_status.append(repr(show_value(v)))
+    notes = [f"{header!r} is the patient status, checked against the dates"]
+    if read_as:
+        notes.append(f"{header!r} status read as {', '.join(read_as)}")
+    if unknown_status:
+        notes.append(
+            f"{header!r} has status values that are not recognised:"
+            f" {', '.join(unknown_status)};"
+            f" say what they mean ({', '.join(STATUS_CODES)})"
+        )
+    return status_codes, notes
+
+
+def _arm_spellings(
+    header: str, unknown_values: list[Any]
+) -> tuple[dict[str, str | None], list[str]]:
+    """Yes/no spellings of a blinatumomab column read as the arm, with the note that says so."""
+    yes, no = _GENERIC_YES, _GENERIC_NO
+    if not (all(code_key(v) in yes | no for v in unknown_values) and "blina" in header.casefold()):
+        return {}, []
+    spellings: dict[str, str | None] = {
+        code_key(v): "blinatumomab" if code_key(v) in yes else "chemotherapy"
+        for v in unknown_values
+    }
+    return spellings, [
+        f"{header!r} is read as a blinatumomab yes/no column: yes -> blinatumomab,"
+        " no -> chemotherapy"
+    ]
+
+
+def _guessed_spellings(
+    header: str, column: str, unknown_values: list[Any]
+) -> tuple[dict[str, str | None], list[str]]:
+    """Category spellings guessed from the common ones, with the note that asks to check them."""
+    guesses = _CATEGORY_GUESSES.get(column, {})
+    spellings: dict[str, str | None] = {}
+    for v in unknown_values:
+        if code_key(v) in guesses:
+            spellings[code_key(v)] = guesses[code_key(v)]
+    if not spellings:
+        return spellings, []
+    pairs_text = ", ".join(f"{k!r} -> {v!r}" for k, v in spellings.items())
+    return spellings, [f"{header!r} spellings guessed: {pairs_text}; check them"]
+
+
+def _unrecognised_note(header: str, column: str, left: list[Any]) -> str:
+    """The note listing a category column's values that are neither known nor guessed."""
+    shown = ", ".join(repr(show_value(v)) for v in left[:6])
+    more = f" and {len(left) - 6} more" if len(left) > 6 else ""
+    judged = _VALUE_JUDGEMENTS.get(column, {})
+    hints = [
+        f"{show_value(v)!r} -> {judged[code_key(v)][0]}" for v in left if code_key(v) in judged
+    ]
+    hint = f" (suggested, to confirm: {', '.join(hints)})" if hints else ""
+    return (
+        f"{header!r} ({column}) has values that are not recognised: {shown}{more};"
+        f" allowed: {', '.join(column_spec(column).values)}{hint}"
+    )
+
+
+def _suggest_categories(
+    taken: dict[str, str], series: dict[str, pd.Series[Any]]
+) -> tuple[dict[str, dict[str, str | None]], list[str]]:
+    """Spellings guessed for the mapped category columns' unknown values, with notes."""
+    notes: list[str] = []
+    categories: dict[str, dict[str, str | None]] = {}
+    for column in _CATEGORY_COLUMNS:
+        if column not in taken:
+            continue
+        header = taken[column]
+        observed = _distinct(series[column], limit=200)
+        unknown_values = [v for v in observed if category_value(column, v) is None]
+        if not unknown_values:
+            continue
+        if column == "arm":
+            spellings, guessed = _arm_spellings(header, unknown_values)
+        else:
+            spellings, guessed = _guessed_spellings(header, column, unknown_values)
+        notes.extend(guessed)
+        left = [v for v in unknown_values if code_key(v) not in spellings]
+        if left:
+            notes.append(_unrecognised_note(header, column, left))
+        if spellings:
+            categories[column] = spellings
+    return categories, notes
+
+
+def _coverage_notes(
+    headers: list[str], assigned: dict[str, str], taken: dict[str, str], offers: list[ColumnOffer]
+) -> list[str]:
+    """Notes on what is offered, which required columns are missing and what is left over."""
+    notes = [
+        f"{offer.column!r} may be {' or '.join(offer.candidates)}: {offer.reason};"
+        " left unmapped until confirmed"
+        for offer in offers
+    ]
+    derived = STATUS_TARGET in taken or any(date_target(r) in taken for r in OUTCOME_ROLES)
+    for column in CANONICAL_COLUMNS:
+        spec = column_spec(column)
+        if spec.required and column not in taken and not (derived and column in DERIVED_COLUMNS):
+            notes.append(f"no column found for required {column}; choose one")
+    offered = {o.column for o in offers}
+    extra = [h for h in headers if h not in assigned and h not in offered]
+    if extra:
+        shown = ", ".join(map(repr, extra[:10])) + (" ..." if len(extra) > 10 else "")
+        notes.append(f"kept as extra columns: {shown}")
+    return notes
+
+
+def suggest_mapping(raw: pd.DataFrame) -> Mapping:
     """Propose a :class:`Mapping` for a raw table from its headers and values.
 
     Headers are matched to canonical columns by normalised name and common synonyms
@@ -2477,227 +2770,24 @@ def suggest_mapping(raw: pd.DataFrame) -> Mapping:  # noqa: C901 (listed: may on
     header_duplicates = [h for h in headers if headers.count(h) > 1]
     if header_duplicates:
         notes.append(f"the file repeats column name(s) {sorted(set(header_duplicates))}")
-
-    def series(target: str) -> pd.Series[Any]:
-        return raw.iloc[:, headers.index(taken[target])]
-
-    def distinct(target: str) -> list[Any]:
-        return _distinct(series(target), limit=200)
-
-    # Time units.
-    time_units: dict[str, TimeUnit] = {}
-    declared = {c: _header_unit(_tokens(taken[c])) for c in _TIME_COLUMNS if c in taken}
-    declared_units = {u for u in declared.values() if u is not None}
-    for column, unit in declared.items():
-        header = taken[column]
-        if unit is not None:
-            time_units[column] = unit
-            if unit != "months":
-                notes.append(f"{header!r} is read as {unit} (from its header)")
-            continue
-        if len(declared_units) == 1:
-            time_units[column] = next(iter(declared_units))
-            notes.append(
-                f"{header!r} has no unit in its header; assumed {time_units[column]} like the"
-                " other time columns"
-            )
-            continue
-        values = _numbers(series(column), decimal_comma)
-        largest = max(values) if values else None
-        if largest is not None and largest > 300:
-            time_units[column] = "days"
-            notes.append(
-                f"{header!r} has no unit in its header; assumed days because values reach"
-                f" {show_value(largest)}, too long for months in a paediatric cohort"
-            )
-        else:
-            time_units[column] = "months"
-            notes.append(f"{header!r} has no unit in its header; assumed months")
-    counts: dict[TimeUnit, int] = {}
-    for unit in time_units.values():
-        counts[unit] = counts.get(unit, 0) + 1
-    time_unit: TimeUnit = max(counts, key=lambda u: counts[u]) if counts else "months"
-    overrides = {c: u for c, u in time_units.items() if u != time_unit}
-
-    # MRD units: from the header only; values <= 1 without a unit are left to the user.
-    mrd_units: dict[str, MrdUnit] = {}
-    partial_mapping = Mapping(
-        columns={h: t for h, t in assigned.items() if t in CANONICAL_COLUMNS and h != t}
-    )
-    for column in _MRD_COLUMNS:
-        if column not in taken:
-            continue
-        header = taken[column]
-        toks = set(_tokens(header))
-        if toks & _FRACTION_TOKENS:
-            mrd_units[column] = "fraction"
-            notes.append(f"{header!r} is read as a fraction (from its header) and x100 to percent")
-        elif toks & _PERCENT_TOKENS and header != column:
-            mrd_units[column] = "percent"
-        rows = list(raw.attrs.get(ROWS_ATTR, range(2, len(raw) + 2)))
-        for a in _mrd_ambiguities(
-            header, column, series(column).tolist(), rows, partial_mapping, decimal_comma
-        ):
-            notes.append(a.message)
-
-    # Date formats: stored when the cells prove them.
-    date_formats: dict[str, DateFormat] = {}
-    for target, header in taken.items():
-        if not target.startswith(DATE_PREFIX):
-            continue
-        evidence = detect_date_format(series(target).tolist())
-        if evidence.fmt is not None:
-            date_formats[header] = evidence.fmt
-            proof = evidence.day_first or evidence.month_first
-            assert proof is not None
-            notes.append(f"{header!r} is read as {evidence.fmt} (from {proof[1]!r})")
-        elif evidence.status != "none":
-            rows = list(raw.attrs.get(ROWS_ATTR, range(2, len(raw) + 2)))
-            amb = _date_ambiguity(
-                header,
-                cast(DateRole, target[len(DATE_PREFIX) :]),
-                series(target).tolist(),
-                rows,
-                Mapping(),
-            )
-            if amb is not None:
-                notes.append(amb.message)
-
-    # Event codes.
-    event_codes: dict[str, dict[str, int]] = {}
-    for column in _BINARY_COLUMNS:
-        if column not in taken:
-            continue
-        header = taken[column]
-        values = distinct(column)
-        keys = {code_key(v): v for v in values}
-        if set(keys) <= {"0", "1"}:
-            if {"censor", "censored", "cens"} & set(_tokens(header)):
-                event_codes[column] = {"1": 0, "0": 1}
-                notes.append(
-                    f"{header!r} looks like a censoring indicator: 1 (censored) is read as"
-                    f" {column} = 0 and 0 as 1; check this"
-                )
-            continue
-        yes, no = _EVENT_WORDS[column]
-        if set(keys) <= yes | no:
-            event_codes[column] = {k: (1 if k in yes else 0) for k in keys}
-            pairs = ", ".join(
-                f"{show_value(v)!r} -> {event_codes[column][k]}" for k, v in keys.items()
-            )
-            notes.append(f"{header!r} codes read as {pairs}")
-        else:
-            unknown = [show_value(v) for k, v in keys.items() if k not in yes | no][:5]
-            notes.append(
-                f"{header!r} ({column}) has values that are not a known 0/1 spelling"
-                f" ({', '.join(map(repr, unknown))}); set its event codes"
-            )
-        if (
-            column == "efs_event"
-            and keys
-            and any(
-                category_value("event_type", v) not in (None, "none")
-                for v in values
-                if isinstance(v, str)
-            )
-            and "event_type" not in taken
-        ):
-            notes.append(
-                f"{header!r} names event types; only its event/no-event meaning is used."
-                " Add an event_type column to keep the type"
-            )
-
-    # Status spellings.
-    status_codes: dict[str, StatusCode | None] = {}
-    if STATUS_TARGET in taken:
-        header = taken[STATUS_TARGET]
-        read_as: list[str] = []
-        unknown_status: list[str] = []
-        for v in distinct(STATUS_TARGET):
-            key = code_key(v)
-            if key in _STATUS_WORDS:
-                status_codes[key] = _STATUS_WORDS[key]
-                read_as.append(f"{show_value(v)!r} -> {_STATUS_WORDS[key]}")
-            elif not any(normalise_key(c) == key for c in STATUS_CODES):
-                unknown_status.append(repr(show_value(v)))
-        notes.append(f"{header!r} is the patient status, checked against the dates")
-        if read_as:
-            notes.append(f"{header!r} status read as {', '.join(read_as)}")
-        if unknown_status:
-            notes.append(
-                f"{header!r} has status values that are not recognised:"
-                f" {', '.join(unknown_status)};"
-                f" say what they mean ({', '.join(STATUS_CODES)})"
-            )
-
-    # Category spellings.
-    categories: dict[str, dict[str, str | None]] = {}
-    for column in _CATEGORY_COLUMNS:
-        if column not in taken:
-            continue
-        header = taken[column]
-        observed = distinct(column)
-        unknown_values = [v for v in observed if category_value(column, v) is None]
-        if not unknown_values:
-            continue
-        guesses = _CATEGORY_GUESSES.get(column, {})
-        spellings: dict[str, str | None] = {}
-        if column == "arm":
-            yes, no = _GENERIC_YES, _GENERIC_NO
-            if (
-                all(code_key(v) in yes | no for v in unknown_values)
-                and "blina" in taken[column].casefold()
-            ):
-                spellings = {
-                    code_key(v): "blinatumomab" if code_key(v) in yes else "chemotherapy"
-                    for v in unknown_values
-                }
-                notes.append(
-                    f"{header!r} is read as a blinatumomab yes/no column: yes -> blinatumomab,"
-                    " no -> chemotherapy"
-                )
-        else:
-            for v in unknown_values:
-                if code_key(v) in guesses:
-                    spellings[code_key(v)] = guesses[code_key(v)]
-            if spellings:
-                pairs_text = ", ".join(f"{k!r} -> {v!r}" for k, v in spellings.items())
-                notes.append(f"{header!r} spellings guessed: {pairs_text}; check them")
-        left = [v for v in unknown_values if code_key(v) not in spellings]
-        if left:
-            shown = ", ".join(repr(show_value(v)) for v in left[:6])
-            more = f" and {len(left) - 6} more" if len(left) > 6 else ""
-            judged = _VALUE_JUDGEMENTS.get(column, {})
-            hints = [
-                f"{show_value(v)!r} -> {judged[code_key(v)][0]}"
-                for v in left
-                if code_key(v) in judged
-            ]
-            hint = f" (suggested, to confirm: {', '.join(hints)})" if hints else ""
-            notes.append(
-                f"{header!r} ({column}) has values that are not recognised: {shown}{more};"
-                f" allowed: {', '.join(column_spec(column).values)}{hint}"
-            )
-        if spellings:
-            categories[column] = spellings
-
-    # What is offered, missing or left over.
-    for offer in analysis.offers:
-        notes.append(
-            f"{offer.column!r} may be {' or '.join(offer.candidates)}: {offer.reason};"
-            " left unmapped until confirmed"
-        )
-    derived = STATUS_TARGET in taken or any(date_target(r) in taken for r in OUTCOME_ROLES)
-    for column in CANONICAL_COLUMNS:
-        spec = column_spec(column)
-        if spec.required and column not in taken and not (derived and column in DERIVED_COLUMNS):
-            notes.append(f"no column found for required {column}; choose one")
-    offered = {o.column for o in analysis.offers}
-    extra = [h for h in headers if h not in assigned and h not in offered]
-    if extra:
-        shown = ", ".join(map(repr, extra[:10])) + (" ..." if len(extra) > 10 else "")
-        notes.append(f"kept as extra columns: {shown}")
+    series = _taken_series(raw, taken)
+    rows = _file_rows(raw)
     renames = {h: c for h, c in assigned.items() if h != c and c in CANONICAL_COLUMNS}
+    time_unit, overrides, time_notes = _suggest_time_units(taken, series, decimal_comma)
+    mrd_units, mrd_notes = _suggest_mrd_units(taken, series, rows, renames, decimal_comma)
+    date_formats, date_notes = _suggest_date_formats(taken, series, rows)
+    event_codes, event_notes = _suggest_event_codes(taken, series)
+    status_codes, status_notes = _suggest_status_codes(taken, series)
+    categories, category_notes = _suggest_categories(taken, series)
+    notes += [
+        *time_notes,
+        *mrd_notes,
+        *date_notes,
+        *event_notes,
+        *status_notes,
+        *category_notes,
+        *_coverage_notes(headers, assigned, taken, analysis.offers),
+    ]
     dates = {
         cast(DateRole, t[len(DATE_PREFIX) :]): h
         for h, t in assigned.items()
