@@ -2246,21 +2246,13 @@ class _Analysis:
     notes: list[str]
 
 
-def _analyse(raw: pd.DataFrame) -> _Analysis:  # noqa: C901 (listed: may only shrink)
-    """Match headers (and, for offers only, values) to targets."""
-    headers = [str(c) for c in raw.columns]
-    notes: list[str] = []
-    offers: list[ColumnOffer] = []
-    seen_values: dict[int, list[Any]] = {}
-
-    def distinct(i: int) -> list[Any]:
-        if i not in seen_values:
-            seen_values[i] = _distinct(raw.iloc[:, i], limit=200)
-        return seen_values[i]
-
-    # 1. Dates, and headers whose role is unclear.
+def _date_headers(
+    headers: list[str], distinct: Callable[[int], list[Any]]
+) -> tuple[dict[str, DateRole], set[str], list[ColumnOffer]]:
+    """Date columns by role, and the headers whose role is unclear (offered, not taken)."""
     date_roles: dict[str, DateRole] = {}
     skip: set[str] = set()
+    offers: list[ColumnOffer] = []
     for i, header in enumerate(headers):
         if header in CANONICAL_COLUMNS:
             continue
@@ -2285,7 +2277,11 @@ def _analyse(raw: pd.DataFrame) -> _Analysis:  # noqa: C901 (listed: may only sh
                     "its values are dates but the header does not say which date",
                 )
             )
-    # 2. Names: score every (header, canonical column) pair, then assign greedily.
+    return date_roles, skip, offers
+
+
+def _name_candidates(headers: list[str], skip: set[str]) -> list[tuple[float, int, int, str, str]]:
+    """Every (header, canonical column) pair whose names match, best first."""
     candidates: list[tuple[float, int, int, str, str]] = []
     for i, header in enumerate(headers):
         if header in skip:
@@ -2298,8 +2294,16 @@ def _analyse(raw: pd.DataFrame) -> _Analysis:  # noqa: C901 (listed: may only sh
             if score >= 0.75:
                 candidates.append((score, -j, i, header, column))
     candidates.sort(key=lambda c: (-c[0], c[2], -c[1]))
+    return candidates
+
+
+def _assign_names(
+    candidates: list[tuple[float, int, int, str, str]],
+) -> tuple[dict[str, str], dict[str, str], list[str]]:
+    """Headers assigned greedily to canonical columns (both ways round), with notes."""
     assigned: dict[str, str] = {}  # header -> target
     taken: dict[str, str] = {}  # target -> header
+    notes: list[str] = []
     for score, _, _, header, column in candidates:
         if header in assigned:
             continue
@@ -2315,7 +2319,15 @@ def _analyse(raw: pd.DataFrame) -> _Analysis:  # noqa: C901 (listed: may only sh
         taken[column] = header
         if score < 0.98:
             notes.append(f"{header!r} was taken as {column} (similar name)")
-    # 3. Dates: roles, and whether the outcome is derived from them.
+    return assigned, taken, notes
+
+
+def _assign_dates(
+    date_roles: dict[str, DateRole], assigned: dict[str, str], taken: dict[str, str]
+) -> tuple[list[ColumnOffer], list[str]]:
+    """Take the date columns for their roles (updating assigned and taken), with notes."""
+    offers: list[ColumnOffer] = []
+    notes: list[str] = []
     for header, role in date_roles.items():
         target = date_target(role)
         if role == "birth":
@@ -2335,6 +2347,18 @@ def _analyse(raw: pd.DataFrame) -> _Analysis:  # noqa: C901 (listed: may only sh
         else:
             assigned[header] = target
             taken[target] = header
+    return offers, notes
+
+
+def _release(assigned: dict[str, str], taken: dict[str, str], target: str) -> str:
+    """Give a taken target's header back (updating assigned and taken) and return it."""
+    header = taken.pop(target)
+    del assigned[header]
+    return header
+
+
+def _release_dates(assigned: dict[str, str], taken: dict[str, str]) -> list[ColumnOffer]:
+    """Release the dates that cannot be used as they are, offering them with the reason."""
     has_times = "efs_months" in taken or "os_months" in taken
     outcome_dates = [date_target(r) for r in OUTCOME_ROLES if date_target(r) in taken]
     release: dict[str, str] = {}
@@ -2351,53 +2375,71 @@ def _analyse(raw: pd.DataFrame) -> _Analysis:  # noqa: C901 (listed: may only sh
             "date:blina_start",
             f"{taken['blina_start_months']!r} gives the time to blinatumomab already",
         )
-    for target, reason in release.items():
-        header = taken.pop(target)
-        del assigned[header]
-        offers.append(ColumnOffer(header, (target,), reason))
-    derive = "date:diagnosis" in taken and any(t in taken for t in outcome_dates)
-    if derive:
-        for column in [
-            *DERIVED_COLUMNS,
-            *(["blina_start_months"] if "date:blina_start" in taken else []),
-        ]:
-            if column not in taken:
+    return [
+        ColumnOffer(_release(assigned, taken, target), (target,), reason)
+        for target, reason in release.items()
+    ]
+
+
+def _status_from_dates(
+    headers: list[str],
+    assigned: dict[str, str],
+    taken: dict[str, str],
+    skip: set[str],
+    distinct: Callable[[int], list[Any]],
+) -> tuple[list[ColumnOffer], list[str]]:
+    """Release the columns derived from the dates and find the status (updating assigned, taken)."""
+    offers: list[ColumnOffer] = []
+    notes: list[str] = []
+    for column in [
+        *DERIVED_COLUMNS,
+        *(["blina_start_months"] if "date:blina_start" in taken else []),
+    ]:
+        if column not in taken:
+            continue
+        header = _release(assigned, taken, column)
+        i = headers.index(header)
+        if _is_status_header(header) or _status_share(distinct(i)) >= 0.8:
+            offers.append(
+                ColumnOffer(
+                    header,
+                    (STATUS_TARGET,),
+                    f"{column} is derived from the dates; this column can be the patient status",
+                )
+            )
+        else:
+            notes.append(
+                f"{header!r} looks like {column}, which is derived from the dates;"
+                " it is kept as an extra column"
+            )
+    for header in headers:
+        if header in assigned or header in skip or STATUS_TARGET in taken:
+            continue
+        if _is_status_header(header):
+            assigned[header] = STATUS_TARGET
+            taken[STATUS_TARGET] = header
+    if STATUS_TARGET not in taken:
+        for i, header in enumerate(headers):
+            if header in assigned or header in skip:
                 continue
-            header = taken.pop(column)
-            del assigned[header]
-            i = headers.index(header)
-            if _is_status_header(header) or _status_share(distinct(i)) >= 0.8:
+            if len(distinct(i)) >= 2 and _status_share(distinct(i)) >= 0.8:
                 offers.append(
-                    ColumnOffer(
-                        header,
-                        (STATUS_TARGET,),
-                        f"{column} is derived from the dates;"
-                        " this column can be the patient status",
-                    )
+                    ColumnOffer(header, (STATUS_TARGET,), "its values read as patient status")
                 )
-            else:
-                notes.append(
-                    f"{header!r} looks like {column}, which is derived from the dates;"
-                    " it is kept as an extra column"
-                )
-        for header in headers:
-            if header in assigned or header in skip or STATUS_TARGET in taken:
-                continue
-            if _is_status_header(header):
-                assigned[header] = STATUS_TARGET
-                taken[STATUS_TARGET] = header
-        if STATUS_TARGET not in taken:
-            for i, header in enumerate(headers):
-                if header in assigned or header in skip:
-                    continue
-                if len(distinct(i)) >= 2 and _status_share(distinct(i)) >= 0.8:
-                    offers.append(
-                        ColumnOffer(header, (STATUS_TARGET,), "its values read as patient status")
-                    )
-    # 4. Values: category and event columns whose header is not recognised (offered only).
-    offered = {o.column for o in offers}
+    return offers, notes
+
+
+def _value_offers(
+    headers: list[str],
+    passed: set[str],
+    taken: dict[str, str],
+    derive: bool,
+    distinct: Callable[[int], list[Any]],
+) -> list[ColumnOffer]:
+    """Category and event columns recognised by their values only (offered, not taken)."""
+    offers: list[ColumnOffer] = []
     for i, header in enumerate(headers):
-        if header in assigned or header in skip or header in offered:
+        if header in passed:
             continue
         found = {code_key(v) for v in distinct(i)}
         targets: list[str] = []
@@ -2423,6 +2465,32 @@ def _analyse(raw: pd.DataFrame) -> _Analysis:  # noqa: C901 (listed: may only sh
                     f"its values look like {' or '.join(targets)} but the header does not say so",
                 )
             )
+    return offers
+
+
+def _analyse(raw: pd.DataFrame) -> _Analysis:
+    """Match headers (and, for offers only, values) to targets."""
+    headers = [str(c) for c in raw.columns]
+    seen_values: dict[int, list[Any]] = {}
+
+    def distinct(i: int) -> list[Any]:
+        if i not in seen_values:
+            seen_values[i] = _distinct(raw.iloc[:, i], limit=200)
+        return seen_values[i]
+
+    date_roles, skip, offers = _date_headers(headers, distinct)
+    assigned, taken, notes = _assign_names(_name_candidates(headers, skip))
+    date_offers, date_notes = _assign_dates(date_roles, assigned, taken)
+    offers += date_offers
+    notes += date_notes
+    offers += _release_dates(assigned, taken)
+    derive = "date:diagnosis" in taken and any(date_target(r) in taken for r in OUTCOME_ROLES)
+    if derive:
+        status_offers, status_notes = _status_from_dates(headers, assigned, taken, skip, distinct)
+        offers += status_offers
+        notes += status_notes
+    offered = {o.column for o in offers}
+    offers += _value_offers(headers, {*assigned, *skip, *offered}, taken, derive, distinct)
     return _Analysis(assigned, offers, notes)
 
 
