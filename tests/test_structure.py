@@ -13,7 +13,6 @@ OVER_THE_LIMIT = {
     "steps.py": {"analyze"},
     "cohort.py": {"_read_bytes", "_infer_extra", "combine_cohorts"},
     "dates.py": {"parse_date", "_sequence_issues", "derive_outcome"},
-    "mapping.py": {"__post_init__"},
     "schema.py": {"row_rules"},
     "coxph.py": {"_newton", "cox_fit"},
 }

@@ -36,7 +36,7 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -254,6 +254,99 @@ def _check_limit(value: Any, what: str) -> float:
     return limit
 
 
+def _entries(
+    value: Any, what: str, allowed: tuple[str, ...], kind: str
+) -> Iterator[tuple[str, Any]]:
+    """The entries of a per-column table, refusing (when reached) a key that is not allowed."""
+    for col, entry in _as_dict(value, what).items():
+        if col not in allowed:
+            raise InputError(f"{what}: {col!r} is not {kind} ({', '.join(allowed)})")
+        yield col, entry
+
+
+def _check_columns(value: Any) -> tuple[dict[str, str], dict[str, str]]:
+    """The column renames, and the same the other way round; no two columns share a target."""
+    columns: dict[str, str] = {}
+    targets: dict[str, str] = {}
+    for src, dst in _as_dict(value, "columns").items():
+        _check_str(src, "a mapped column name")
+        _check_str(dst, f"the target of column {src!r}")
+        if dst in targets:
+            raise InputError(f"columns {targets[dst]!r} and {src!r} are both mapped to {dst!r}")
+        targets[dst] = src
+        columns[src] = dst
+    return columns, targets
+
+
+def _check_event_table(col: str, codes: Any) -> dict[str, int]:
+    """One 0/1 column's codes by spelling key: each 0 or 1, one code per spelling."""
+    table: dict[str, int] = {}
+    for spelling, code in _as_dict(codes, f"event_codes[{col!r}]").items():
+        if isinstance(code, bool) or code not in (0, 1):
+            raise InputError(f"event_codes[{col!r}][{spelling!r}] must be 0 or 1, got {code!r}")
+        key = code_key(spelling)
+        if table.get(key, code) != code:
+            raise InputError(f"event_codes[{col!r}] gives {spelling!r} two codes")
+        table[key] = int(code)
+    return table
+
+
+def _check_spellings(col: str, values: Any) -> dict[str, str | None]:
+    """One category column's spellings by key: a canonical value or None, one per spelling."""
+    spellings: dict[str, str | None] = {}
+    for spelling, value in _as_dict(values, f"categories[{col!r}]").items():
+        canonical = None if value is None else category_value(col, value)
+        if value is not None and canonical is None:
+            raise InputError(
+                f"categories[{col!r}][{spelling!r}]: {value!r} is not one of "
+                f"{', '.join(column_spec(col).values)}"
+            )
+        key = code_key(spelling)
+        if key in spellings and spellings[key] != canonical:
+            raise InputError(f"categories[{col!r}] maps {spelling!r} two ways")
+        spellings[key] = canonical
+    return spellings
+
+
+def _check_arm(arm: Any) -> str | None:
+    """The canonical arm of a file without an arm column (None when not given)."""
+    if arm is None:
+        return None
+    canonical = category_value("arm", arm)
+    if canonical is None:
+        raise InputError(f"arm must be one of {', '.join(column_spec('arm').values)}, got {arm!r}")
+    return canonical
+
+
+def _check_date_formats(value: Any) -> dict[str, DateFormat]:
+    """The date format of each date column named."""
+    date_formats: dict[str, DateFormat] = {}
+    for col, fmt in _as_dict(value, "date_formats").items():
+        _check_str(col, "a date_formats column name")
+        if fmt not in DATE_FORMATS:
+            raise InputError(
+                f"date_formats[{col!r}] must be one of {', '.join(DATE_FORMATS)}, got {fmt!r}"
+            )
+        date_formats[col] = fmt
+    return date_formats
+
+
+def _check_status_codes(value: Any) -> dict[str, StatusCode | None]:
+    """Status codes by spelling key: a status code or None, one per spelling."""
+    status_codes: dict[str, StatusCode | None] = {}
+    for spelling, code in _as_dict(value, "status_codes").items():
+        if code is not None and code not in STATUS_CODES:
+            raise InputError(
+                f"status_codes[{spelling!r}] must be one of {', '.join(STATUS_CODES)} or"
+                f" null, got {code!r}"
+            )
+        key = code_key(spelling)
+        if key in status_codes and status_codes[key] != code:
+            raise InputError(f"status_codes maps {spelling!r} two ways")
+        status_codes[key] = code
+    return status_codes
+
+
 _V = TypeVar("_V")
 
 
@@ -356,105 +449,41 @@ class Mapping:
     status_codes: dict[str, StatusCode | None] = field(default_factory=dict)
     mrd_limits: dict[str, float] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:  # noqa: C901 (listed: may only shrink)
-        columns: dict[str, str] = {}
-        targets: dict[str, str] = {}
-        for src, dst in _as_dict(self.columns, "columns").items():
-            _check_str(src, "a mapped column name")
-            _check_str(dst, f"the target of column {src!r}")
-            if dst in targets:
-                raise InputError(f"columns {targets[dst]!r} and {src!r} are both mapped to {dst!r}")
-            targets[dst] = src
-            columns[src] = dst
+    def __post_init__(self) -> None:
+        columns, targets = _check_columns(self.columns)
         _check_time_unit(self.time_unit, "time_unit")
-        time_units: dict[str, TimeUnit] = {}
-        for col, unit in _as_dict(self.time_units, "time_units").items():
-            if col not in _TIME_COLUMNS:
-                raise InputError(
-                    f"time_units: {col!r} is not a time column ({', '.join(_TIME_COLUMNS)})"
-                )
-            time_units[col] = _check_time_unit(unit, f"time_units[{col!r}]")
+        time_units = {
+            col: _check_time_unit(unit, f"time_units[{col!r}]")
+            for col, unit in _entries(self.time_units, "time_units", _TIME_COLUMNS, "a time column")
+        }
         _check_mrd_unit(self.mrd_unit, "mrd_unit")
-        mrd_units: dict[str, MrdUnit] = {}
-        for col, unit in _as_dict(self.mrd_units, "mrd_units").items():
-            if col not in _MRD_COLUMNS:
-                raise InputError(
-                    f"mrd_units: {col!r} is not an MRD column ({', '.join(_MRD_COLUMNS)})"
-                )
-            mrd_units[col] = _check_mrd_unit(unit, f"mrd_units[{col!r}]")
-        event_codes: dict[str, dict[str, int]] = {}
-        for col, codes in _as_dict(self.event_codes, "event_codes").items():
-            if col not in _BINARY_COLUMNS:
-                raise InputError(
-                    f"event_codes: {col!r} is not a 0/1 column ({', '.join(_BINARY_COLUMNS)})"
-                )
-            table: dict[str, int] = {}
-            for spelling, code in _as_dict(codes, f"event_codes[{col!r}]").items():
-                if isinstance(code, bool) or code not in (0, 1):
-                    raise InputError(
-                        f"event_codes[{col!r}][{spelling!r}] must be 0 or 1, got {code!r}"
-                    )
-                key = code_key(spelling)
-                if table.get(key, code) != code:
-                    raise InputError(f"event_codes[{col!r}] gives {spelling!r} two codes")
-                table[key] = int(code)
-            event_codes[col] = table
-        categories: dict[str, dict[str, str | None]] = {}
-        for col, values in _as_dict(self.categories, "categories").items():
-            if col not in _CATEGORY_COLUMNS:
-                raise InputError(
-                    f"categories: {col!r} is not a category column ({', '.join(_CATEGORY_COLUMNS)})"
-                )
-            spellings: dict[str, str | None] = {}
-            for spelling, value in _as_dict(values, f"categories[{col!r}]").items():
-                canonical = None if value is None else category_value(col, value)
-                if value is not None and canonical is None:
-                    raise InputError(
-                        f"categories[{col!r}][{spelling!r}]: {value!r} is not one of "
-                        f"{', '.join(column_spec(col).values)}"
-                    )
-                key = code_key(spelling)
-                if key in spellings and spellings[key] != canonical:
-                    raise InputError(f"categories[{col!r}] maps {spelling!r} two ways")
-                spellings[key] = canonical
-            categories[col] = spellings
-        arm = self.arm
-        if arm is not None:
-            arm = category_value("arm", arm)
-            if arm is None:
-                raise InputError(
-                    f"arm must be one of {', '.join(column_spec('arm').values)}, got {self.arm!r}"
-                )
+        mrd_units = {
+            col: _check_mrd_unit(unit, f"mrd_units[{col!r}]")
+            for col, unit in _entries(self.mrd_units, "mrd_units", _MRD_COLUMNS, "an MRD column")
+        }
+        event_codes = {
+            col: _check_event_table(col, codes)
+            for col, codes in _entries(
+                self.event_codes, "event_codes", _BINARY_COLUMNS, "a 0/1 column"
+            )
+        }
+        categories = {
+            col: _check_spellings(col, values)
+            for col, values in _entries(
+                self.categories, "categories", _CATEGORY_COLUMNS, "a category column"
+            )
+        }
+        arm = _check_arm(self.arm)
         notes = self.notes
         if isinstance(notes, str) or not all(isinstance(n, str) for n in notes):
             raise InputError("notes must be a sequence of strings")
         dates = self._check_dates(columns, targets)
-        date_formats: dict[str, DateFormat] = {}
-        for col, fmt in _as_dict(self.date_formats, "date_formats").items():
-            _check_str(col, "a date_formats column name")
-            if fmt not in DATE_FORMATS:
-                raise InputError(
-                    f"date_formats[{col!r}] must be one of {', '.join(DATE_FORMATS)}, got {fmt!r}"
-                )
-            date_formats[col] = fmt
-        status_codes: dict[str, StatusCode | None] = {}
-        for spelling, code in _as_dict(self.status_codes, "status_codes").items():
-            if code is not None and code not in STATUS_CODES:
-                raise InputError(
-                    f"status_codes[{spelling!r}] must be one of {', '.join(STATUS_CODES)} or"
-                    f" null, got {code!r}"
-                )
-            key = code_key(spelling)
-            if key in status_codes and status_codes[key] != code:
-                raise InputError(f"status_codes maps {spelling!r} two ways")
-            status_codes[key] = code
-        mrd_limits: dict[str, float] = {}
-        for col, limit in _as_dict(self.mrd_limits, "mrd_limits").items():
-            if col not in _MRD_COLUMNS:
-                raise InputError(
-                    f"mrd_limits: {col!r} is not an MRD column ({', '.join(_MRD_COLUMNS)})"
-                )
-            mrd_limits[col] = _check_limit(limit, f"mrd_limits[{col!r}]")
+        date_formats = _check_date_formats(self.date_formats)
+        status_codes = _check_status_codes(self.status_codes)
+        mrd_limits = {
+            col: _check_limit(limit, f"mrd_limits[{col!r}]")
+            for col, limit in _entries(self.mrd_limits, "mrd_limits", _MRD_COLUMNS, "an MRD column")
+        }
         object.__setattr__(self, "columns", columns)
         object.__setattr__(self, "time_units", time_units)
         object.__setattr__(self, "mrd_units", mrd_units)
