@@ -260,7 +260,7 @@ def _slash_parts(text: str) -> tuple[int, int, int] | None:
     return int(match.group(1)), int(match.group(3)), int(match.group(4))
 
 
-def parse_date(value: Any, fmt: DateFormat | None = None) -> _dt.date | None:  # noqa: C901 (listed: may only shrink)
+def parse_date(value: Any, fmt: DateFormat | None = None) -> _dt.date | None:
     """Read one cell as a calendar date; a missing cell gives ``None``.
 
     Parameters
@@ -291,6 +291,13 @@ def parse_date(value: Any, fmt: DateFormat | None = None) -> _dt.date | None:  #
     """
     if is_missing(value):
         return None
+    if not isinstance(value, str):
+        return _date_of_object(value)
+    return _date_of_text(value.strip(), fmt)
+
+
+def _date_of_object(value: Any) -> _dt.date:
+    """Read a cell that is not text: a date, datetime or Excel serial number."""
     if isinstance(value, pd.Timestamp):
         value = value.to_pydatetime()
     elif isinstance(value, np.datetime64):
@@ -307,9 +314,24 @@ def parse_date(value: Any, fmt: DateFormat | None = None) -> _dt.date | None:  #
         number = float(value)
         shown = str(int(number)) if math.isfinite(number) and number.is_integer() else str(number)
         return _from_serial(number, shown)
-    if not isinstance(value, str):
-        raise ValueError(f"a {type(value).__name__} is not a date")
-    text = value.strip()
+    raise ValueError(f"a {type(value).__name__} is not a date")
+
+
+def _date_of_slashed(parts: tuple[int, int, int], text: str, fmt: DateFormat | None) -> _dt.date:
+    """Read a ``d/m/yyyy``-type cell's parts in the column's format."""
+    first, second, year = parts
+    if fmt is None:
+        raise AmbiguousDateError(f"{text!r} needs the column's date format")
+    if fmt not in DATE_FORMATS:
+        raise InputError(f"date format must be one of {', '.join(DATE_FORMATS)}, got {fmt!r}")
+    day, month = (first, second) if fmt == "dd/mm/yyyy" else (second, first)
+    if month > 12:
+        raise ValueError(f"{text!r} does not fit the column's format {fmt}")
+    return _make(year, month, day, text)
+
+
+def _date_of_text(text: str, fmt: DateFormat | None) -> _dt.date:
+    """Read a stripped text cell in any accepted format."""
     match = _YEAR_FIRST.fullmatch(text)
     if match is not None:
         _check_midnight(match, 5, text)
@@ -320,15 +342,7 @@ def parse_date(value: Any, fmt: DateFormat | None = None) -> _dt.date | None:  #
         return _make(int(match.group(3)), int(match.group(2)), int(match.group(1)), text)
     parts = _slash_parts(text)
     if parts is not None:
-        first, second, year = parts
-        if fmt is None:
-            raise AmbiguousDateError(f"{text!r} needs the column's date format")
-        if fmt not in DATE_FORMATS:
-            raise InputError(f"date format must be one of {', '.join(DATE_FORMATS)}, got {fmt!r}")
-        day, month = (first, second) if fmt == "dd/mm/yyyy" else (second, first)
-        if month > 12:
-            raise ValueError(f"{text!r} does not fit the column's format {fmt}")
-        return _make(year, month, day, text)
+        return _date_of_slashed(parts, text, fmt)
     match = _NAMED.fullmatch(text)
     if match is not None:
         month_number = _MONTH_LOOKUP.get(match.group(2).casefold())
