@@ -550,9 +550,112 @@ def _label(role: DateRole, day: _dt.date) -> str:
     return f"{ROLE_LABELS[role]} {format_date(day)}"
 
 
-def _sequence_issues(  # noqa: C901 (listed: may only shrink)
+def _diagnosis_order_issues(
+    diagnosis: _dt.date,
+    later: list[tuple[DateRole, _dt.date]],
+    birth: _dt.date | None,
+) -> list[DateIssue]:
+    """Dates before the diagnosis that should come after it, and a birth after it."""
+    issues: list[DateIssue] = []
+    for role, day in later:
+        if day < diagnosis:
+            issues.append(
+                DateIssue(role, f"{_label(role, day)} is before {_label('diagnosis', diagnosis)}")
+            )
+    if birth is not None and birth > diagnosis:
+        issues.append(
+            DateIssue(
+                "birth", f"{_label('birth', birth)} is after {_label('diagnosis', diagnosis)}"
+            )
+        )
+    return issues
+
+
+def _death_order_issues(
+    death: _dt.date, events: list[tuple[DateRole, _dt.date]]
+) -> list[DateIssue]:
+    """Events after the death."""
+    return [
+        DateIssue("death", f"{_label('death', death)} is before {_label(role, day)}")
+        for role, day in events
+        if role != "death" and death < day
+    ]
+
+
+def _last_contact_order_issues(
+    last: _dt.date, death: _dt.date | None, events: list[tuple[DateRole, _dt.date]]
+) -> list[DateIssue]:
+    """Events after the last contact, and a last contact after the death."""
+    issues: list[DateIssue] = []
+    for role, day in events:
+        if last < day:
+            issues.append(
+                DateIssue(
+                    "last_contact",
+                    f"{_label('last_contact', last)} is before {_label(role, day)}"
+                    + (
+                        "; for a patient who died, last contact is the date of death"
+                        if role == "death"
+                        else ""
+                    ),
+                )
+            )
+    if death is not None and last > death:
+        issues.append(
+            DateIssue(
+                "last_contact",
+                f"{_label('last_contact', last)} is after {_label('death', death)}",
+            )
+        )
+    return issues
+
+
+def _blina_start_order_issues(
+    start: _dt.date, events: list[tuple[DateRole, _dt.date]], last: _dt.date | None
+) -> list[DateIssue]:
+    """A blinatumomab start after the first event or, without events, after the last contact."""
+    if events:
+        role, first = _first(events)
+        if start > first:
+            return [
+                DateIssue(
+                    "blina_start",
+                    f"{_label('blina_start', start)} is after the first event,"
+                    f" {_label(role, first)}",
+                )
+            ]
+    elif last is not None and start > last:
+        return [
+            DateIssue(
+                "blina_start",
+                f"{_label('blina_start', start)} is after {_label('last_contact', last)}",
+            )
+        ]
+    return []
+
+
+def _cutoff_order_issues(
+    dates: AbcMapping[DateRole, _dt.date | None], cutoff: _dt.date
+) -> list[DateIssue]:
+    """Origins (diagnosis, blinatumomab start) after the data cut-off."""
+    issues: list[DateIssue] = []
+    origin: tuple[DateRole, ...] = ("diagnosis", "blina_start")
+    for role in origin:
+        when = dates.get(role)
+        if when is not None and when > cutoff:
+            issues.append(
+                DateIssue(
+                    role,
+                    f"{_label(role, when)} is after the data cut-off {format_date(cutoff)}",
+                )
+            )
+    return issues
+
+
+def _sequence_issues(
     dates: AbcMapping[DateRole, _dt.date | None], cutoff: _dt.date | None
 ) -> list[DateIssue]:
+    """Dates out of order with one another or with the cut-off."""
     issues: list[DateIssue] = []
     diagnosis = dates.get("diagnosis")
     events = [(r, d) for r in EVENT_ROLES if (d := dates.get(r)) is not None]
@@ -566,75 +669,15 @@ def _sequence_issues(  # noqa: C901 (listed: may only shrink)
             later.append(("blina_start", start))
         if last is not None:
             later.append(("last_contact", last))
-        for role, day in later:
-            if day < diagnosis:
-                issues.append(
-                    DateIssue(
-                        role, f"{_label(role, day)} is before {_label('diagnosis', diagnosis)}"
-                    )
-                )
-        if birth is not None and birth > diagnosis:
-            issues.append(
-                DateIssue(
-                    "birth", f"{_label('birth', birth)} is after {_label('diagnosis', diagnosis)}"
-                )
-            )
+        issues += _diagnosis_order_issues(diagnosis, later, birth)
     if death is not None:
-        for role, day in events:
-            if role != "death" and death < day:
-                issues.append(
-                    DateIssue("death", f"{_label('death', death)} is before {_label(role, day)}")
-                )
+        issues += _death_order_issues(death, events)
     if last is not None:
-        for role, day in events:
-            if last < day:
-                issues.append(
-                    DateIssue(
-                        "last_contact",
-                        f"{_label('last_contact', last)} is before {_label(role, day)}"
-                        + (
-                            "; for a patient who died, last contact is the date of death"
-                            if role == "death"
-                            else ""
-                        ),
-                    )
-                )
-        if death is not None and last > death:
-            issues.append(
-                DateIssue(
-                    "last_contact",
-                    f"{_label('last_contact', last)} is after {_label('death', death)}",
-                )
-            )
+        issues += _last_contact_order_issues(last, death, events)
     if start is not None:
-        if events:
-            role, first = _first(events)
-            if start > first:
-                issues.append(
-                    DateIssue(
-                        "blina_start",
-                        f"{_label('blina_start', start)} is after the first event,"
-                        f" {_label(role, first)}",
-                    )
-                )
-        elif last is not None and start > last:
-            issues.append(
-                DateIssue(
-                    "blina_start",
-                    f"{_label('blina_start', start)} is after {_label('last_contact', last)}",
-                )
-            )
+        issues += _blina_start_order_issues(start, events, last)
     if cutoff is not None:
-        origin: tuple[DateRole, ...] = ("diagnosis", "blina_start")
-        for role in origin:
-            when = dates.get(role)
-            if when is not None and when > cutoff:
-                issues.append(
-                    DateIssue(
-                        role,
-                        f"{_label(role, when)} is after the data cut-off {format_date(cutoff)}",
-                    )
-                )
+        issues += _cutoff_order_issues(dates, cutoff)
     return issues
 
 
