@@ -713,7 +713,37 @@ def _status_issues(
     return issues
 
 
-def derive_outcome(  # noqa: C901 (listed: may only shrink)
+def _cutoff_notes(
+    events: list[tuple[DateRole, _dt.date]], last: _dt.date | None, cutoff: _dt.date | None
+) -> list[str]:
+    """What the cut-off changes: events it ignores, a follow-up it ends."""
+    notes: list[str] = []
+    for role, day in events:
+        if cutoff is not None and day > cutoff:
+            notes.append(f"{_label(role, day)} is after the cut-off {format_date(cutoff)}: ignored")
+    if last is not None and cutoff is not None and last > cutoff:
+        notes.append(
+            f"{_label('last_contact', last)} is after the cut-off {format_date(cutoff)}:"
+            " follow-up ends at the cut-off"
+        )
+    return notes
+
+
+def _censor(
+    last: _dt.date | None, cutoff: _dt.date | None, proof_after_cutoff: bool
+) -> tuple[_dt.date, str] | None:
+    """Where and why follow-up without an event ends (None when nothing says)."""
+    if proof_after_cutoff:
+        assert cutoff is not None
+        return cutoff, "cut-off"
+    if last is None:
+        return None
+    if cutoff is not None and cutoff < last:
+        return cutoff, "cut-off"
+    return last, "last contact"
+
+
+def derive_outcome(
     dates: AbcMapping[DateRole, _dt.date | None],
     *,
     cutoff: _dt.date | None = None,
@@ -768,7 +798,6 @@ def derive_outcome(  # noqa: C901 (listed: may only shrink)
     if issues:
         return Derived(), tuple(issues)
     assert diagnosis is not None
-    notes: list[str] = []
     start = dates.get("blina_start")
     birth = dates.get("birth")
     blina = None if start is None else months_between(diagnosis, start)
@@ -777,33 +806,15 @@ def derive_outcome(  # noqa: C901 (listed: may only shrink)
         return Derived(blina_start_months=blina, age_years=age), ()
     events = [(r, d) for r in EVENT_ROLES if (d := dates.get(r)) is not None]
     counted = [(r, d) for r, d in events if cutoff is None or d <= cutoff]
-    for role, day in events:
-        if cutoff is not None and day > cutoff:
-            notes.append(f"{_label(role, day)} is after the cut-off {format_date(cutoff)}: ignored")
     last = dates.get("last_contact")
-    if last is not None and cutoff is not None and last > cutoff:
-        notes.append(
-            f"{_label('last_contact', last)} is after the cut-off {format_date(cutoff)}:"
-            " follow-up ends at the cut-off"
-        )
-
-    def censor(proof_after_cutoff: bool) -> tuple[_dt.date, str] | None:
-        if proof_after_cutoff:
-            assert cutoff is not None
-            return cutoff, "cut-off"
-        if last is None:
-            return None
-        if cutoff is not None and cutoff < last:
-            return cutoff, "cut-off"
-        return last, "last contact"
-
+    notes = _cutoff_notes(events, last, cutoff)
     # an event after the cut-off proves the patient event-free and alive until the cut-off
     after_cutoff = len(counted) < len(events)
     if counted:
         role, efs_end = _first(counted)
         efs = (efs_end, ROLE_LABELS[role], 1, _EVENT_TYPE[role])
     else:
-        end = censor(after_cutoff)
+        end = _censor(last, cutoff, after_cutoff)
         if end is None:
             return Derived(), (
                 DateIssue(
@@ -816,7 +827,7 @@ def derive_outcome(  # noqa: C901 (listed: may only shrink)
     if death is not None and (cutoff is None or death <= cutoff):
         os_ = (death, "death", 1)
     else:
-        end = censor(after_cutoff)
+        end = _censor(last, cutoff, after_cutoff)
         if end is None:
             return Derived(), (
                 DateIssue(
