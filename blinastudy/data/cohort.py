@@ -1168,7 +1168,36 @@ def load_cohort(
 # --------------------------------------------------------------------------------------
 
 
-def combine_cohorts(  # noqa: C901 (listed: may only shrink)
+def _patients_in_two_files(labels: list[str], parts: list[pd.DataFrame]) -> list[Problem]:
+    """A problem for each patient id that an earlier file already has."""
+    found: list[Problem] = []
+    first: dict[str, tuple[str, int]] = {}
+    for label, part in zip(labels, parts, strict=True):
+        if "patient_id" not in part.columns:
+            continue
+        rows = part.attrs.get(ROWS_ATTR, list(range(2, len(part) + 2)))
+        for pos, pid in enumerate(part["patient_id"].tolist()):
+            if pid is None or (isinstance(pid, float) and math.isnan(pid)):
+                continue
+            key = str(pid)
+            if key in first and first[key][0] != label:
+                where, row = first[key]
+                found.append(
+                    Problem(
+                        rows[pos],
+                        "patient_id",
+                        key,
+                        f"this patient is also in {where} (row {row}); a patient can be in one"
+                        " file only",
+                        label,
+                    )
+                )
+            else:
+                first.setdefault(key, (label, rows[pos]))
+    return found
+
+
+def combine_cohorts(
     treated: Any,
     pool: Any,
     *,
@@ -1258,29 +1287,7 @@ def combine_cohorts(  # noqa: C901 (listed: may only shrink)
         problems.extend(found)
         parts.append(typed)
         labels.append(label)
-    first: dict[str, tuple[str, int]] = {}
-    for label, part in zip(labels, parts, strict=True):
-        if "patient_id" not in part.columns:
-            continue
-        rows = part.attrs.get(ROWS_ATTR, list(range(2, len(part) + 2)))
-        for pos, pid in enumerate(part["patient_id"].tolist()):
-            if pid is None or (isinstance(pid, float) and math.isnan(pid)):
-                continue
-            key = str(pid)
-            if key in first and first[key][0] != label:
-                where, row = first[key]
-                problems.append(
-                    Problem(
-                        rows[pos],
-                        "patient_id",
-                        key,
-                        f"this patient is also in {where} (row {row}); a patient can be in one"
-                        " file only",
-                        label,
-                    )
-                )
-            else:
-                first.setdefault(key, (label, rows[pos]))
+    problems.extend(_patients_in_two_files(labels, parts))
     headline = f"the combined cohort ({' + '.join(labels)})"
     if problems:
         raise CohortError(_headline(headline, problems), problems)
