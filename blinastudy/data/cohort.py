@@ -1016,7 +1016,7 @@ _LEADING_ZERO = re.compile(r"[+-]?0\d")
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 
-def _infer_extra(series: pd.Series[Any], decimal_comma: bool) -> pd.Series[Any]:  # noqa: C901 (listed: may only shrink)
+def _infer_extra(series: pd.Series[Any], decimal_comma: bool) -> pd.Series[Any]:
     """An extra column of plain numbers becomes float; anything else stays as read.
 
     Texts with a leading zero (``007``) or more than 15 digits, and integers beyond
@@ -1034,31 +1034,35 @@ def _infer_extra(series: pd.Series[Any], decimal_comma: bool) -> pd.Series[Any]:
             return series
     out: list[float] = []
     for v in series.tolist():
-        if is_missing(v):
-            out.append(math.nan)
-        elif isinstance(v, bool | np.bool_):
+        number = _extra_number(v, decimal_comma)
+        if number is None:
             return series
-        elif isinstance(v, int | np.integer):
-            if abs(int(v)) > 2**53:
-                return series
-            out.append(float(v))
-        elif isinstance(v, float | np.floating):
-            out.append(float(v))
-        elif isinstance(v, str):
-            text = v.strip()
-            if _LEADING_ZERO.match(text) or sum(c.isdigit() for c in text) > 15:
-                return series
-            if _PLAIN_NUMBER.fullmatch(text):
-                out.append(float(text))
-            elif decimal_comma and _COMMA_DECIMAL.fullmatch(text):
-                out.append(float(text.replace(",", ".")))
-            else:
-                return series
-            if not math.isfinite(out[-1]):
-                return series
-        else:
-            return series
+        out.append(number)
     return pd.Series(out, index=series.index, dtype="float64", name=series.name)
+
+
+def _extra_number(value: Any, decimal_comma: bool) -> float | None:
+    """One extra-column cell as a float (NaN when missing), or None when it is not a plain number."""
+    if is_missing(value):
+        return math.nan
+    if isinstance(value, bool | np.bool_):
+        return None
+    if isinstance(value, int | np.integer):
+        return None if abs(int(value)) > 2**53 else float(value)
+    if isinstance(value, float | np.floating):
+        return float(value)
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if _LEADING_ZERO.match(text) or sum(c.isdigit() for c in text) > 15:
+        return None
+    if _PLAIN_NUMBER.fullmatch(text):
+        number = float(text)
+    elif decimal_comma and _COMMA_DECIMAL.fullmatch(text):
+        number = float(text.replace(",", "."))
+    else:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _decimal_problems(frame: pd.DataFrame, rows: Sequence[int]) -> list[Problem]:
@@ -1219,7 +1223,36 @@ def load_cohort(
 # --------------------------------------------------------------------------------------
 
 
-def combine_cohorts(  # noqa: C901 (listed: may only shrink)
+def _patients_in_two_files(labels: list[str], parts: list[pd.DataFrame]) -> list[Problem]:
+    """A problem for each patient id that an earlier file already has."""
+    found: list[Problem] = []
+    first: dict[str, tuple[str, int]] = {}
+    for label, part in zip(labels, parts, strict=True):
+        if "patient_id" not in part.columns:
+            continue
+        rows = part.attrs.get(ROWS_ATTR, list(range(2, len(part) + 2)))
+        for pos, pid in enumerate(part["patient_id"].tolist()):
+            if pid is None or (isinstance(pid, float) and math.isnan(pid)):
+                continue
+            key = str(pid)
+            if key in first and first[key][0] != label:
+                where, row = first[key]
+                found.append(
+                    Problem(
+                        rows[pos],
+                        "patient_id",
+                        key,
+                        f"this patient is also in {where} (row {row}); a patient can be in one"
+                        " file only",
+                        label,
+                    )
+                )
+            else:
+                first.setdefault(key, (label, rows[pos]))
+    return found
+
+
+def combine_cohorts(
     treated: Any,
     pool: Any,
     *,
@@ -1304,29 +1337,7 @@ def combine_cohorts(  # noqa: C901 (listed: may only shrink)
         problems.extend(found)
         parts.append(typed)
         labels.append(label)
-    first: dict[str, tuple[str, int]] = {}
-    for label, part in zip(labels, parts, strict=True):
-        if "patient_id" not in part.columns:
-            continue
-        rows = part.attrs.get(ROWS_ATTR, list(range(2, len(part) + 2)))
-        for pos, pid in enumerate(part["patient_id"].tolist()):
-            if pid is None or (isinstance(pid, float) and math.isnan(pid)):
-                continue
-            key = str(pid)
-            if key in first and first[key][0] != label:
-                where, row = first[key]
-                problems.append(
-                    Problem(
-                        rows[pos],
-                        "patient_id",
-                        key,
-                        f"this patient is also in {where} (row {row}); a patient can be in one"
-                        " file only",
-                        label,
-                    )
-                )
-            else:
-                first.setdefault(key, (label, rows[pos]))
+    problems.extend(_patients_in_two_files(labels, parts))
     headline = f"the combined cohort ({' + '.join(labels)})"
     if problems:
         raise CohortError(_headline(headline, problems), problems)

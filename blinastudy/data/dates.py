@@ -260,7 +260,7 @@ def _slash_parts(text: str) -> tuple[int, int, int] | None:
     return int(match.group(1)), int(match.group(3)), int(match.group(4))
 
 
-def parse_date(value: Any, fmt: DateFormat | None = None) -> _dt.date | None:  # noqa: C901 (listed: may only shrink)
+def parse_date(value: Any, fmt: DateFormat | None = None) -> _dt.date | None:
     """Read one cell as a calendar date; a missing cell gives ``None``.
 
     Parameters
@@ -291,6 +291,13 @@ def parse_date(value: Any, fmt: DateFormat | None = None) -> _dt.date | None:  #
     """
     if is_missing(value):
         return None
+    if not isinstance(value, str):
+        return _date_of_object(value)
+    return _date_of_text(value.strip(), fmt)
+
+
+def _date_of_object(value: Any) -> _dt.date:
+    """Read a cell that is not text: a date, datetime or Excel serial number."""
     if isinstance(value, pd.Timestamp):
         value = value.to_pydatetime()
     elif isinstance(value, np.datetime64):
@@ -307,9 +314,24 @@ def parse_date(value: Any, fmt: DateFormat | None = None) -> _dt.date | None:  #
         number = float(value)
         shown = str(int(number)) if math.isfinite(number) and number.is_integer() else str(number)
         return _from_serial(number, shown)
-    if not isinstance(value, str):
-        raise ValueError(f"a {type(value).__name__} is not a date")
-    text = value.strip()
+    raise ValueError(f"a {type(value).__name__} is not a date")
+
+
+def _date_of_slashed(parts: tuple[int, int, int], text: str, fmt: DateFormat | None) -> _dt.date:
+    """Read a ``d/m/yyyy``-type cell's parts in the column's format."""
+    first, second, year = parts
+    if fmt is None:
+        raise AmbiguousDateError(f"{text!r} needs the column's date format")
+    if fmt not in DATE_FORMATS:
+        raise InputError(f"date format must be one of {', '.join(DATE_FORMATS)}, got {fmt!r}")
+    day, month = (first, second) if fmt == "dd/mm/yyyy" else (second, first)
+    if month > 12:
+        raise ValueError(f"{text!r} does not fit the column's format {fmt}")
+    return _make(year, month, day, text)
+
+
+def _date_of_text(text: str, fmt: DateFormat | None) -> _dt.date:
+    """Read a stripped text cell in any accepted format."""
     match = _YEAR_FIRST.fullmatch(text)
     if match is not None:
         _check_midnight(match, 5, text)
@@ -320,15 +342,7 @@ def parse_date(value: Any, fmt: DateFormat | None = None) -> _dt.date | None:  #
         return _make(int(match.group(3)), int(match.group(2)), int(match.group(1)), text)
     parts = _slash_parts(text)
     if parts is not None:
-        first, second, year = parts
-        if fmt is None:
-            raise AmbiguousDateError(f"{text!r} needs the column's date format")
-        if fmt not in DATE_FORMATS:
-            raise InputError(f"date format must be one of {', '.join(DATE_FORMATS)}, got {fmt!r}")
-        day, month = (first, second) if fmt == "dd/mm/yyyy" else (second, first)
-        if month > 12:
-            raise ValueError(f"{text!r} does not fit the column's format {fmt}")
-        return _make(year, month, day, text)
+        return _date_of_slashed(parts, text, fmt)
     match = _NAMED.fullmatch(text)
     if match is not None:
         month_number = _MONTH_LOOKUP.get(match.group(2).casefold())
@@ -536,9 +550,112 @@ def _label(role: DateRole, day: _dt.date) -> str:
     return f"{ROLE_LABELS[role]} {format_date(day)}"
 
 
-def _sequence_issues(  # noqa: C901 (listed: may only shrink)
+def _diagnosis_order_issues(
+    diagnosis: _dt.date,
+    later: list[tuple[DateRole, _dt.date]],
+    birth: _dt.date | None,
+) -> list[DateIssue]:
+    """Dates before the diagnosis that should come after it, and a birth after it."""
+    issues: list[DateIssue] = []
+    for role, day in later:
+        if day < diagnosis:
+            issues.append(
+                DateIssue(role, f"{_label(role, day)} is before {_label('diagnosis', diagnosis)}")
+            )
+    if birth is not None and birth > diagnosis:
+        issues.append(
+            DateIssue(
+                "birth", f"{_label('birth', birth)} is after {_label('diagnosis', diagnosis)}"
+            )
+        )
+    return issues
+
+
+def _death_order_issues(
+    death: _dt.date, events: list[tuple[DateRole, _dt.date]]
+) -> list[DateIssue]:
+    """Events after the death."""
+    return [
+        DateIssue("death", f"{_label('death', death)} is before {_label(role, day)}")
+        for role, day in events
+        if role != "death" and death < day
+    ]
+
+
+def _last_contact_order_issues(
+    last: _dt.date, death: _dt.date | None, events: list[tuple[DateRole, _dt.date]]
+) -> list[DateIssue]:
+    """Events after the last contact, and a last contact after the death."""
+    issues: list[DateIssue] = []
+    for role, day in events:
+        if last < day:
+            issues.append(
+                DateIssue(
+                    "last_contact",
+                    f"{_label('last_contact', last)} is before {_label(role, day)}"
+                    + (
+                        "; for a patient who died, last contact is the date of death"
+                        if role == "death"
+                        else ""
+                    ),
+                )
+            )
+    if death is not None and last > death:
+        issues.append(
+            DateIssue(
+                "last_contact",
+                f"{_label('last_contact', last)} is after {_label('death', death)}",
+            )
+        )
+    return issues
+
+
+def _blina_start_order_issues(
+    start: _dt.date, events: list[tuple[DateRole, _dt.date]], last: _dt.date | None
+) -> list[DateIssue]:
+    """A blinatumomab start after the first event or, without events, after the last contact."""
+    if events:
+        role, first = _first(events)
+        if start > first:
+            return [
+                DateIssue(
+                    "blina_start",
+                    f"{_label('blina_start', start)} is after the first event,"
+                    f" {_label(role, first)}",
+                )
+            ]
+    elif last is not None and start > last:
+        return [
+            DateIssue(
+                "blina_start",
+                f"{_label('blina_start', start)} is after {_label('last_contact', last)}",
+            )
+        ]
+    return []
+
+
+def _cutoff_order_issues(
+    dates: AbcMapping[DateRole, _dt.date | None], cutoff: _dt.date
+) -> list[DateIssue]:
+    """Origins (diagnosis, blinatumomab start) after the data cut-off."""
+    issues: list[DateIssue] = []
+    origin: tuple[DateRole, ...] = ("diagnosis", "blina_start")
+    for role in origin:
+        when = dates.get(role)
+        if when is not None and when > cutoff:
+            issues.append(
+                DateIssue(
+                    role,
+                    f"{_label(role, when)} is after the data cut-off {format_date(cutoff)}",
+                )
+            )
+    return issues
+
+
+def _sequence_issues(
     dates: AbcMapping[DateRole, _dt.date | None], cutoff: _dt.date | None
 ) -> list[DateIssue]:
+    """Dates out of order with one another or with the cut-off."""
     issues: list[DateIssue] = []
     diagnosis = dates.get("diagnosis")
     events = [(r, d) for r in EVENT_ROLES if (d := dates.get(r)) is not None]
@@ -552,75 +669,15 @@ def _sequence_issues(  # noqa: C901 (listed: may only shrink)
             later.append(("blina_start", start))
         if last is not None:
             later.append(("last_contact", last))
-        for role, day in later:
-            if day < diagnosis:
-                issues.append(
-                    DateIssue(
-                        role, f"{_label(role, day)} is before {_label('diagnosis', diagnosis)}"
-                    )
-                )
-        if birth is not None and birth > diagnosis:
-            issues.append(
-                DateIssue(
-                    "birth", f"{_label('birth', birth)} is after {_label('diagnosis', diagnosis)}"
-                )
-            )
+        issues += _diagnosis_order_issues(diagnosis, later, birth)
     if death is not None:
-        for role, day in events:
-            if role != "death" and death < day:
-                issues.append(
-                    DateIssue("death", f"{_label('death', death)} is before {_label(role, day)}")
-                )
+        issues += _death_order_issues(death, events)
     if last is not None:
-        for role, day in events:
-            if last < day:
-                issues.append(
-                    DateIssue(
-                        "last_contact",
-                        f"{_label('last_contact', last)} is before {_label(role, day)}"
-                        + (
-                            "; for a patient who died, last contact is the date of death"
-                            if role == "death"
-                            else ""
-                        ),
-                    )
-                )
-        if death is not None and last > death:
-            issues.append(
-                DateIssue(
-                    "last_contact",
-                    f"{_label('last_contact', last)} is after {_label('death', death)}",
-                )
-            )
+        issues += _last_contact_order_issues(last, death, events)
     if start is not None:
-        if events:
-            role, first = _first(events)
-            if start > first:
-                issues.append(
-                    DateIssue(
-                        "blina_start",
-                        f"{_label('blina_start', start)} is after the first event,"
-                        f" {_label(role, first)}",
-                    )
-                )
-        elif last is not None and start > last:
-            issues.append(
-                DateIssue(
-                    "blina_start",
-                    f"{_label('blina_start', start)} is after {_label('last_contact', last)}",
-                )
-            )
+        issues += _blina_start_order_issues(start, events, last)
     if cutoff is not None:
-        origin: tuple[DateRole, ...] = ("diagnosis", "blina_start")
-        for role in origin:
-            when = dates.get(role)
-            if when is not None and when > cutoff:
-                issues.append(
-                    DateIssue(
-                        role,
-                        f"{_label(role, when)} is after the data cut-off {format_date(cutoff)}",
-                    )
-                )
+        issues += _cutoff_order_issues(dates, cutoff)
     return issues
 
 
@@ -656,7 +713,37 @@ def _status_issues(
     return issues
 
 
-def derive_outcome(  # noqa: C901 (listed: may only shrink)
+def _cutoff_notes(
+    events: list[tuple[DateRole, _dt.date]], last: _dt.date | None, cutoff: _dt.date | None
+) -> list[str]:
+    """What the cut-off changes: events it ignores, a follow-up it ends."""
+    notes: list[str] = []
+    for role, day in events:
+        if cutoff is not None and day > cutoff:
+            notes.append(f"{_label(role, day)} is after the cut-off {format_date(cutoff)}: ignored")
+    if last is not None and cutoff is not None and last > cutoff:
+        notes.append(
+            f"{_label('last_contact', last)} is after the cut-off {format_date(cutoff)}:"
+            " follow-up ends at the cut-off"
+        )
+    return notes
+
+
+def _censor(
+    last: _dt.date | None, cutoff: _dt.date | None, proof_after_cutoff: bool
+) -> tuple[_dt.date, str] | None:
+    """Where and why follow-up without an event ends (None when nothing says)."""
+    if proof_after_cutoff:
+        assert cutoff is not None
+        return cutoff, "cut-off"
+    if last is None:
+        return None
+    if cutoff is not None and cutoff < last:
+        return cutoff, "cut-off"
+    return last, "last contact"
+
+
+def derive_outcome(
     dates: AbcMapping[DateRole, _dt.date | None],
     *,
     cutoff: _dt.date | None = None,
@@ -711,7 +798,6 @@ def derive_outcome(  # noqa: C901 (listed: may only shrink)
     if issues:
         return Derived(), tuple(issues)
     assert diagnosis is not None
-    notes: list[str] = []
     start = dates.get("blina_start")
     birth = dates.get("birth")
     blina = None if start is None else months_between(diagnosis, start)
@@ -720,33 +806,15 @@ def derive_outcome(  # noqa: C901 (listed: may only shrink)
         return Derived(blina_start_months=blina, age_years=age), ()
     events = [(r, d) for r in EVENT_ROLES if (d := dates.get(r)) is not None]
     counted = [(r, d) for r, d in events if cutoff is None or d <= cutoff]
-    for role, day in events:
-        if cutoff is not None and day > cutoff:
-            notes.append(f"{_label(role, day)} is after the cut-off {format_date(cutoff)}: ignored")
     last = dates.get("last_contact")
-    if last is not None and cutoff is not None and last > cutoff:
-        notes.append(
-            f"{_label('last_contact', last)} is after the cut-off {format_date(cutoff)}:"
-            " follow-up ends at the cut-off"
-        )
-
-    def censor(proof_after_cutoff: bool) -> tuple[_dt.date, str] | None:
-        if proof_after_cutoff:
-            assert cutoff is not None
-            return cutoff, "cut-off"
-        if last is None:
-            return None
-        if cutoff is not None and cutoff < last:
-            return cutoff, "cut-off"
-        return last, "last contact"
-
+    notes = _cutoff_notes(events, last, cutoff)
     # an event after the cut-off proves the patient event-free and alive until the cut-off
     after_cutoff = len(counted) < len(events)
     if counted:
         role, efs_end = _first(counted)
         efs = (efs_end, ROLE_LABELS[role], 1, _EVENT_TYPE[role])
     else:
-        end = censor(after_cutoff)
+        end = _censor(last, cutoff, after_cutoff)
         if end is None:
             return Derived(), (
                 DateIssue(
@@ -759,7 +827,7 @@ def derive_outcome(  # noqa: C901 (listed: may only shrink)
     if death is not None and (cutoff is None or death <= cutoff):
         os_ = (death, "death", 1)
     else:
-        end = censor(after_cutoff)
+        end = _censor(last, cutoff, after_cutoff)
         if end is None:
             return Derived(), (
                 DateIssue(

@@ -36,7 +36,7 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -254,6 +254,99 @@ def _check_limit(value: Any, what: str) -> float:
     return limit
 
 
+def _entries(
+    value: Any, what: str, allowed: tuple[str, ...], kind: str
+) -> Iterator[tuple[str, Any]]:
+    """The entries of a per-column table, refusing (when reached) a key that is not allowed."""
+    for col, entry in _as_dict(value, what).items():
+        if col not in allowed:
+            raise InputError(f"{what}: {col!r} is not {kind} ({', '.join(allowed)})")
+        yield col, entry
+
+
+def _check_columns(value: Any) -> tuple[dict[str, str], dict[str, str]]:
+    """The column renames, and the same the other way round; no two columns share a target."""
+    columns: dict[str, str] = {}
+    targets: dict[str, str] = {}
+    for src, dst in _as_dict(value, "columns").items():
+        _check_str(src, "a mapped column name")
+        _check_str(dst, f"the target of column {src!r}")
+        if dst in targets:
+            raise InputError(f"columns {targets[dst]!r} and {src!r} are both mapped to {dst!r}")
+        targets[dst] = src
+        columns[src] = dst
+    return columns, targets
+
+
+def _check_event_table(col: str, codes: Any) -> dict[str, int]:
+    """One 0/1 column's codes by spelling key: each 0 or 1, one code per spelling."""
+    table: dict[str, int] = {}
+    for spelling, code in _as_dict(codes, f"event_codes[{col!r}]").items():
+        if isinstance(code, bool) or code not in (0, 1):
+            raise InputError(f"event_codes[{col!r}][{spelling!r}] must be 0 or 1, got {code!r}")
+        key = code_key(spelling)
+        if table.get(key, code) != code:
+            raise InputError(f"event_codes[{col!r}] gives {spelling!r} two codes")
+        table[key] = int(code)
+    return table
+
+
+def _check_spellings(col: str, values: Any) -> dict[str, str | None]:
+    """One category column's spellings by key: a canonical value or None, one per spelling."""
+    spellings: dict[str, str | None] = {}
+    for spelling, value in _as_dict(values, f"categories[{col!r}]").items():
+        canonical = None if value is None else category_value(col, value)
+        if value is not None and canonical is None:
+            raise InputError(
+                f"categories[{col!r}][{spelling!r}]: {value!r} is not one of "
+                f"{', '.join(column_spec(col).values)}"
+            )
+        key = code_key(spelling)
+        if key in spellings and spellings[key] != canonical:
+            raise InputError(f"categories[{col!r}] maps {spelling!r} two ways")
+        spellings[key] = canonical
+    return spellings
+
+
+def _check_arm(arm: Any) -> str | None:
+    """The canonical arm of a file without an arm column (None when not given)."""
+    if arm is None:
+        return None
+    canonical = category_value("arm", arm)
+    if canonical is None:
+        raise InputError(f"arm must be one of {', '.join(column_spec('arm').values)}, got {arm!r}")
+    return canonical
+
+
+def _check_date_formats(value: Any) -> dict[str, DateFormat]:
+    """The date format of each date column named."""
+    date_formats: dict[str, DateFormat] = {}
+    for col, fmt in _as_dict(value, "date_formats").items():
+        _check_str(col, "a date_formats column name")
+        if fmt not in DATE_FORMATS:
+            raise InputError(
+                f"date_formats[{col!r}] must be one of {', '.join(DATE_FORMATS)}, got {fmt!r}"
+            )
+        date_formats[col] = fmt
+    return date_formats
+
+
+def _check_status_codes(value: Any) -> dict[str, StatusCode | None]:
+    """Status codes by spelling key: a status code or None, one per spelling."""
+    status_codes: dict[str, StatusCode | None] = {}
+    for spelling, code in _as_dict(value, "status_codes").items():
+        if code is not None and code not in STATUS_CODES:
+            raise InputError(
+                f"status_codes[{spelling!r}] must be one of {', '.join(STATUS_CODES)} or"
+                f" null, got {code!r}"
+            )
+        key = code_key(spelling)
+        if key in status_codes and status_codes[key] != code:
+            raise InputError(f"status_codes maps {spelling!r} two ways")
+        status_codes[key] = code
+    return status_codes
+
+
 _V = TypeVar("_V")
 
 
@@ -356,105 +449,41 @@ class Mapping:
     status_codes: dict[str, StatusCode | None] = field(default_factory=dict)
     mrd_limits: dict[str, float] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:  # noqa: C901 (listed: may only shrink)
-        columns: dict[str, str] = {}
-        targets: dict[str, str] = {}
-        for src, dst in _as_dict(self.columns, "columns").items():
-            _check_str(src, "a mapped column name")
-            _check_str(dst, f"the target of column {src!r}")
-            if dst in targets:
-                raise InputError(f"columns {targets[dst]!r} and {src!r} are both mapped to {dst!r}")
-            targets[dst] = src
-            columns[src] = dst
+    def __post_init__(self) -> None:
+        columns, targets = _check_columns(self.columns)
         _check_time_unit(self.time_unit, "time_unit")
-        time_units: dict[str, TimeUnit] = {}
-        for col, unit in _as_dict(self.time_units, "time_units").items():
-            if col not in _TIME_COLUMNS:
-                raise InputError(
-                    f"time_units: {col!r} is not a time column ({', '.join(_TIME_COLUMNS)})"
-                )
-            time_units[col] = _check_time_unit(unit, f"time_units[{col!r}]")
+        time_units = {
+            col: _check_time_unit(unit, f"time_units[{col!r}]")
+            for col, unit in _entries(self.time_units, "time_units", _TIME_COLUMNS, "a time column")
+        }
         _check_mrd_unit(self.mrd_unit, "mrd_unit")
-        mrd_units: dict[str, MrdUnit] = {}
-        for col, unit in _as_dict(self.mrd_units, "mrd_units").items():
-            if col not in _MRD_COLUMNS:
-                raise InputError(
-                    f"mrd_units: {col!r} is not an MRD column ({', '.join(_MRD_COLUMNS)})"
-                )
-            mrd_units[col] = _check_mrd_unit(unit, f"mrd_units[{col!r}]")
-        event_codes: dict[str, dict[str, int]] = {}
-        for col, codes in _as_dict(self.event_codes, "event_codes").items():
-            if col not in _BINARY_COLUMNS:
-                raise InputError(
-                    f"event_codes: {col!r} is not a 0/1 column ({', '.join(_BINARY_COLUMNS)})"
-                )
-            table: dict[str, int] = {}
-            for spelling, code in _as_dict(codes, f"event_codes[{col!r}]").items():
-                if isinstance(code, bool) or code not in (0, 1):
-                    raise InputError(
-                        f"event_codes[{col!r}][{spelling!r}] must be 0 or 1, got {code!r}"
-                    )
-                key = code_key(spelling)
-                if table.get(key, code) != code:
-                    raise InputError(f"event_codes[{col!r}] gives {spelling!r} two codes")
-                table[key] = int(code)
-            event_codes[col] = table
-        categories: dict[str, dict[str, str | None]] = {}
-        for col, values in _as_dict(self.categories, "categories").items():
-            if col not in _CATEGORY_COLUMNS:
-                raise InputError(
-                    f"categories: {col!r} is not a category column ({', '.join(_CATEGORY_COLUMNS)})"
-                )
-            spellings: dict[str, str | None] = {}
-            for spelling, value in _as_dict(values, f"categories[{col!r}]").items():
-                canonical = None if value is None else category_value(col, value)
-                if value is not None and canonical is None:
-                    raise InputError(
-                        f"categories[{col!r}][{spelling!r}]: {value!r} is not one of "
-                        f"{', '.join(column_spec(col).values)}"
-                    )
-                key = code_key(spelling)
-                if key in spellings and spellings[key] != canonical:
-                    raise InputError(f"categories[{col!r}] maps {spelling!r} two ways")
-                spellings[key] = canonical
-            categories[col] = spellings
-        arm = self.arm
-        if arm is not None:
-            arm = category_value("arm", arm)
-            if arm is None:
-                raise InputError(
-                    f"arm must be one of {', '.join(column_spec('arm').values)}, got {self.arm!r}"
-                )
+        mrd_units = {
+            col: _check_mrd_unit(unit, f"mrd_units[{col!r}]")
+            for col, unit in _entries(self.mrd_units, "mrd_units", _MRD_COLUMNS, "an MRD column")
+        }
+        event_codes = {
+            col: _check_event_table(col, codes)
+            for col, codes in _entries(
+                self.event_codes, "event_codes", _BINARY_COLUMNS, "a 0/1 column"
+            )
+        }
+        categories = {
+            col: _check_spellings(col, values)
+            for col, values in _entries(
+                self.categories, "categories", _CATEGORY_COLUMNS, "a category column"
+            )
+        }
+        arm = _check_arm(self.arm)
         notes = self.notes
         if isinstance(notes, str) or not all(isinstance(n, str) for n in notes):
             raise InputError("notes must be a sequence of strings")
         dates = self._check_dates(columns, targets)
-        date_formats: dict[str, DateFormat] = {}
-        for col, fmt in _as_dict(self.date_formats, "date_formats").items():
-            _check_str(col, "a date_formats column name")
-            if fmt not in DATE_FORMATS:
-                raise InputError(
-                    f"date_formats[{col!r}] must be one of {', '.join(DATE_FORMATS)}, got {fmt!r}"
-                )
-            date_formats[col] = fmt
-        status_codes: dict[str, StatusCode | None] = {}
-        for spelling, code in _as_dict(self.status_codes, "status_codes").items():
-            if code is not None and code not in STATUS_CODES:
-                raise InputError(
-                    f"status_codes[{spelling!r}] must be one of {', '.join(STATUS_CODES)} or"
-                    f" null, got {code!r}"
-                )
-            key = code_key(spelling)
-            if key in status_codes and status_codes[key] != code:
-                raise InputError(f"status_codes maps {spelling!r} two ways")
-            status_codes[key] = code
-        mrd_limits: dict[str, float] = {}
-        for col, limit in _as_dict(self.mrd_limits, "mrd_limits").items():
-            if col not in _MRD_COLUMNS:
-                raise InputError(
-                    f"mrd_limits: {col!r} is not an MRD column ({', '.join(_MRD_COLUMNS)})"
-                )
-            mrd_limits[col] = _check_limit(limit, f"mrd_limits[{col!r}]")
+        date_formats = _check_date_formats(self.date_formats)
+        status_codes = _check_status_codes(self.status_codes)
+        mrd_limits = {
+            col: _check_limit(limit, f"mrd_limits[{col!r}]")
+            for col, limit in _entries(self.mrd_limits, "mrd_limits", _MRD_COLUMNS, "an MRD column")
+        }
         object.__setattr__(self, "columns", columns)
         object.__setattr__(self, "time_units", time_units)
         object.__setattr__(self, "mrd_units", mrd_units)
@@ -2246,21 +2275,13 @@ class _Analysis:
     notes: list[str]
 
 
-def _analyse(raw: pd.DataFrame) -> _Analysis:  # noqa: C901 (listed: may only shrink)
-    """Match headers (and, for offers only, values) to targets."""
-    headers = [str(c) for c in raw.columns]
-    notes: list[str] = []
-    offers: list[ColumnOffer] = []
-    seen_values: dict[int, list[Any]] = {}
-
-    def distinct(i: int) -> list[Any]:
-        if i not in seen_values:
-            seen_values[i] = _distinct(raw.iloc[:, i], limit=200)
-        return seen_values[i]
-
-    # 1. Dates, and headers whose role is unclear.
+def _date_headers(
+    headers: list[str], distinct: Callable[[int], list[Any]]
+) -> tuple[dict[str, DateRole], set[str], list[ColumnOffer]]:
+    """Date columns by role, and the headers whose role is unclear (offered, not taken)."""
     date_roles: dict[str, DateRole] = {}
     skip: set[str] = set()
+    offers: list[ColumnOffer] = []
     for i, header in enumerate(headers):
         if header in CANONICAL_COLUMNS:
             continue
@@ -2285,7 +2306,11 @@ def _analyse(raw: pd.DataFrame) -> _Analysis:  # noqa: C901 (listed: may only sh
                     "its values are dates but the header does not say which date",
                 )
             )
-    # 2. Names: score every (header, canonical column) pair, then assign greedily.
+    return date_roles, skip, offers
+
+
+def _name_candidates(headers: list[str], skip: set[str]) -> list[tuple[float, int, int, str, str]]:
+    """Every (header, canonical column) pair whose names match, best first."""
     candidates: list[tuple[float, int, int, str, str]] = []
     for i, header in enumerate(headers):
         if header in skip:
@@ -2298,8 +2323,16 @@ def _analyse(raw: pd.DataFrame) -> _Analysis:  # noqa: C901 (listed: may only sh
             if score >= 0.75:
                 candidates.append((score, -j, i, header, column))
     candidates.sort(key=lambda c: (-c[0], c[2], -c[1]))
+    return candidates
+
+
+def _assign_names(
+    candidates: list[tuple[float, int, int, str, str]],
+) -> tuple[dict[str, str], dict[str, str], list[str]]:
+    """Headers assigned greedily to canonical columns (both ways round), with notes."""
     assigned: dict[str, str] = {}  # header -> target
     taken: dict[str, str] = {}  # target -> header
+    notes: list[str] = []
     for score, _, _, header, column in candidates:
         if header in assigned:
             continue
@@ -2315,7 +2348,15 @@ def _analyse(raw: pd.DataFrame) -> _Analysis:  # noqa: C901 (listed: may only sh
         taken[column] = header
         if score < 0.98:
             notes.append(f"{header!r} was taken as {column} (similar name)")
-    # 3. Dates: roles, and whether the outcome is derived from them.
+    return assigned, taken, notes
+
+
+def _assign_dates(
+    date_roles: dict[str, DateRole], assigned: dict[str, str], taken: dict[str, str]
+) -> tuple[list[ColumnOffer], list[str]]:
+    """Take the date columns for their roles (updating assigned and taken), with notes."""
+    offers: list[ColumnOffer] = []
+    notes: list[str] = []
     for header, role in date_roles.items():
         target = date_target(role)
         if role == "birth":
@@ -2335,6 +2376,18 @@ def _analyse(raw: pd.DataFrame) -> _Analysis:  # noqa: C901 (listed: may only sh
         else:
             assigned[header] = target
             taken[target] = header
+    return offers, notes
+
+
+def _release(assigned: dict[str, str], taken: dict[str, str], target: str) -> str:
+    """Give a taken target's header back (updating assigned and taken) and return it."""
+    header = taken.pop(target)
+    del assigned[header]
+    return header
+
+
+def _release_dates(assigned: dict[str, str], taken: dict[str, str]) -> list[ColumnOffer]:
+    """Release the dates that cannot be used as they are, offering them with the reason."""
     has_times = "efs_months" in taken or "os_months" in taken
     outcome_dates = [date_target(r) for r in OUTCOME_ROLES if date_target(r) in taken]
     release: dict[str, str] = {}
@@ -2351,53 +2404,71 @@ def _analyse(raw: pd.DataFrame) -> _Analysis:  # noqa: C901 (listed: may only sh
             "date:blina_start",
             f"{taken['blina_start_months']!r} gives the time to blinatumomab already",
         )
-    for target, reason in release.items():
-        header = taken.pop(target)
-        del assigned[header]
-        offers.append(ColumnOffer(header, (target,), reason))
-    derive = "date:diagnosis" in taken and any(t in taken for t in outcome_dates)
-    if derive:
-        for column in [
-            *DERIVED_COLUMNS,
-            *(["blina_start_months"] if "date:blina_start" in taken else []),
-        ]:
-            if column not in taken:
+    return [
+        ColumnOffer(_release(assigned, taken, target), (target,), reason)
+        for target, reason in release.items()
+    ]
+
+
+def _status_from_dates(
+    headers: list[str],
+    assigned: dict[str, str],
+    taken: dict[str, str],
+    skip: set[str],
+    distinct: Callable[[int], list[Any]],
+) -> tuple[list[ColumnOffer], list[str]]:
+    """Release the columns derived from the dates and find the status (updating assigned, taken)."""
+    offers: list[ColumnOffer] = []
+    notes: list[str] = []
+    for column in [
+        *DERIVED_COLUMNS,
+        *(["blina_start_months"] if "date:blina_start" in taken else []),
+    ]:
+        if column not in taken:
+            continue
+        header = _release(assigned, taken, column)
+        i = headers.index(header)
+        if _is_status_header(header) or _status_share(distinct(i)) >= 0.8:
+            offers.append(
+                ColumnOffer(
+                    header,
+                    (STATUS_TARGET,),
+                    f"{column} is derived from the dates; this column can be the patient status",
+                )
+            )
+        else:
+            notes.append(
+                f"{header!r} looks like {column}, which is derived from the dates;"
+                " it is kept as an extra column"
+            )
+    for header in headers:
+        if header in assigned or header in skip or STATUS_TARGET in taken:
+            continue
+        if _is_status_header(header):
+            assigned[header] = STATUS_TARGET
+            taken[STATUS_TARGET] = header
+    if STATUS_TARGET not in taken:
+        for i, header in enumerate(headers):
+            if header in assigned or header in skip:
                 continue
-            header = taken.pop(column)
-            del assigned[header]
-            i = headers.index(header)
-            if _is_status_header(header) or _status_share(distinct(i)) >= 0.8:
+            if len(distinct(i)) >= 2 and _status_share(distinct(i)) >= 0.8:
                 offers.append(
-                    ColumnOffer(
-                        header,
-                        (STATUS_TARGET,),
-                        f"{column} is derived from the dates;"
-                        " this column can be the patient status",
-                    )
+                    ColumnOffer(header, (STATUS_TARGET,), "its values read as patient status")
                 )
-            else:
-                notes.append(
-                    f"{header!r} looks like {column}, which is derived from the dates;"
-                    " it is kept as an extra column"
-                )
-        for header in headers:
-            if header in assigned or header in skip or STATUS_TARGET in taken:
-                continue
-            if _is_status_header(header):
-                assigned[header] = STATUS_TARGET
-                taken[STATUS_TARGET] = header
-        if STATUS_TARGET not in taken:
-            for i, header in enumerate(headers):
-                if header in assigned or header in skip:
-                    continue
-                if len(distinct(i)) >= 2 and _status_share(distinct(i)) >= 0.8:
-                    offers.append(
-                        ColumnOffer(header, (STATUS_TARGET,), "its values read as patient status")
-                    )
-    # 4. Values: category and event columns whose header is not recognised (offered only).
-    offered = {o.column for o in offers}
+    return offers, notes
+
+
+def _value_offers(
+    headers: list[str],
+    passed: set[str],
+    taken: dict[str, str],
+    derive: bool,
+    distinct: Callable[[int], list[Any]],
+) -> list[ColumnOffer]:
+    """Category and event columns recognised by their values only (offered, not taken)."""
+    offers: list[ColumnOffer] = []
     for i, header in enumerate(headers):
-        if header in assigned or header in skip or header in offered:
+        if header in passed:
             continue
         found = {code_key(v) for v in distinct(i)}
         targets: list[str] = []
@@ -2423,10 +2494,329 @@ def _analyse(raw: pd.DataFrame) -> _Analysis:  # noqa: C901 (listed: may only sh
                     f"its values look like {' or '.join(targets)} but the header does not say so",
                 )
             )
+    return offers
+
+
+def _analyse(raw: pd.DataFrame) -> _Analysis:
+    """Match headers (and, for offers only, values) to targets."""
+    headers = [str(c) for c in raw.columns]
+    seen_values: dict[int, list[Any]] = {}
+
+    def distinct(i: int) -> list[Any]:
+        if i not in seen_values:
+            seen_values[i] = _distinct(raw.iloc[:, i], limit=200)
+        return seen_values[i]
+
+    date_roles, skip, offers = _date_headers(headers, distinct)
+    assigned, taken, notes = _assign_names(_name_candidates(headers, skip))
+    date_offers, date_notes = _assign_dates(date_roles, assigned, taken)
+    offers += date_offers
+    notes += date_notes
+    offers += _release_dates(assigned, taken)
+    derive = "date:diagnosis" in taken and any(date_target(r) in taken for r in OUTCOME_ROLES)
+    if derive:
+        status_offers, status_notes = _status_from_dates(headers, assigned, taken, skip, distinct)
+        offers += status_offers
+        notes += status_notes
+    offered = {o.column for o in offers}
+    offers += _value_offers(headers, {*assigned, *skip, *offered}, taken, derive, distinct)
     return _Analysis(assigned, offers, notes)
 
 
-def suggest_mapping(raw: pd.DataFrame) -> Mapping:  # noqa: C901 (listed: may only shrink)
+def _file_rows(raw: pd.DataFrame) -> list[int]:
+    """Row numbers of a raw table as the user counts them (2, 3, ... unless the reader set them)."""
+    return list(raw.attrs.get(ROWS_ATTR, range(2, len(raw) + 2)))
+
+
+def _taken_series(raw: pd.DataFrame, taken: dict[str, str]) -> dict[str, pd.Series[Any]]:
+    """The file column of each taken target (the first of a repeated header)."""
+    headers = [str(c) for c in raw.columns]
+    return {target: raw.iloc[:, headers.index(header)] for target, header in taken.items()}
+
+
+def _suggest_time_units(
+    taken: dict[str, str], series: dict[str, pd.Series[Any]], decimal_comma: bool
+) -> tuple[TimeUnit, dict[str, TimeUnit], list[str]]:
+    """The file's time unit and per-column exceptions, from headers or magnitude, with notes."""
+    notes: list[str] = []
+    time_units: dict[str, TimeUnit] = {}
+    declared = {c: _header_unit(_tokens(taken[c])) for c in _TIME_COLUMNS if c in taken}
+    declared_units = {u for u in declared.values() if u is not None}
+    for column, unit in declared.items():
+        header = taken[column]
+        if unit is not None:
+            time_units[column] = unit
+            if unit != "months":
+                notes.append(f"{header!r} is read as {unit} (from its header)")
+            continue
+        if len(declared_units) == 1:
+            time_units[column] = next(iter(declared_units))
+            notes.append(
+                f"{header!r} has no unit in its header; assumed {time_units[column]} like the"
+                " other time columns"
+            )
+            continue
+        values = _numbers(series[column], decimal_comma)
+        largest = max(values) if values else None
+        if largest is not None and largest > 300:
+            time_units[column] = "days"
+            notes.append(
+                f"{header!r} has no unit in its header; assumed days because values reach"
+                f" {show_value(largest)}, too long for months in a paediatric cohort"
+            )
+        else:
+            time_units[column] = "months"
+            notes.append(f"{header!r} has no unit in its header; assumed months")
+    counts: dict[TimeUnit, int] = {}
+    for unit in time_units.values():
+        counts[unit] = counts.get(unit, 0) + 1
+    time_unit: TimeUnit = max(counts, key=lambda u: counts[u]) if counts else "months"
+    overrides = {c: u for c, u in time_units.items() if u != time_unit}
+    return time_unit, overrides, notes
+
+
+def _suggest_mrd_units(
+    taken: dict[str, str],
+    series: dict[str, pd.Series[Any]],
+    rows: Sequence[int],
+    renames: dict[str, str],
+    decimal_comma: bool,
+) -> tuple[dict[str, MrdUnit], list[str]]:
+    """MRD units stated by the headers, with notes on the values left to the user."""
+    notes: list[str] = []
+    mrd_units: dict[str, MrdUnit] = {}
+    partial_mapping = Mapping(columns=renames)
+    for column in _MRD_COLUMNS:
+        if column not in taken:
+            continue
+        header = taken[column]
+        toks = set(_tokens(header))
+        if toks & _FRACTION_TOKENS:
+            mrd_units[column] = "fraction"
+            notes.append(f"{header!r} is read as a fraction (from its header) and x100 to percent")
+        elif toks & _PERCENT_TOKENS and header != column:
+            mrd_units[column] = "percent"
+        for a in _mrd_ambiguities(
+            header, column, series[column].tolist(), rows, partial_mapping, decimal_comma
+        ):
+            notes.append(a.message)
+    return mrd_units, notes
+
+
+def _suggest_date_formats(
+    taken: dict[str, str], series: dict[str, pd.Series[Any]], rows: Sequence[int]
+) -> tuple[dict[str, DateFormat], list[str]]:
+    """Date formats the cells of the date columns prove, with notes on the ones they do not."""
+    notes: list[str] = []
+    date_formats: dict[str, DateFormat] = {}
+    for target, header in taken.items():
+        if not target.startswith(DATE_PREFIX):
+            continue
+        evidence = detect_date_format(series[target].tolist())
+        if evidence.fmt is not None:
+            date_formats[header] = evidence.fmt
+            proof = evidence.day_first or evidence.month_first
+            assert proof is not None
+            notes.append(f"{header!r} is read as {evidence.fmt} (from {proof[1]!r})")
+        elif evidence.status != "none":
+            amb = _date_ambiguity(
+                header,
+                cast(DateRole, target[len(DATE_PREFIX) :]),
+                series[target].tolist(),
+                rows,
+                Mapping(),
+            )
+            if amb is not None:
+                notes.append(amb.message)
+    return date_formats, notes
+
+
+def _event_codes_of(
+    column: str, header: str, values: list[Any], types_mapped: bool
+) -> tuple[dict[str, int] | None, list[str]]:
+    """The 0/1 codes of one event column's spellings (None when not known), with notes."""
+    keys = {code_key(v): v for v in values}
+    if set(keys) <= {"0", "1"}:
+        if {"censor", "censored", "cens"} & set(_tokens(header)):
+            return {"1": 0, "0": 1}, [
+                f"{header!r} looks like a censoring indicator: 1 (censored) is read as"
+                f" {column} = 0 and 0 as 1; check this"
+            ]
+        return None, []
+    notes: list[str] = []
+    codes: dict[str, int] | None = None
+    yes, no = _EVENT_WORDS[column]
+    if set(keys) <= yes | no:
+        codes = {k: (1 if k in yes else 0) for k in keys}
+        pairs = ", ".join(f"{show_value(v)!r} -> {codes[k]}" for k, v in keys.items())
+        notes.append(f"{header!r} codes read as {pairs}")
+    else:
+        unknown = [show_value(v) for k, v in keys.items() if k not in yes | no][:5]
+        notes.append(
+            f"{header!r} ({column}) has values that are not a known 0/1 spelling"
+            f" ({', '.join(map(repr, unknown))}); set its event codes"
+        )
+    if (
+        column == "efs_event"
+        and keys
+        and any(
+            category_value("event_type", v) not in (None, "none")
+            for v in values
+            if isinstance(v, str)
+        )
+        and not types_mapped
+    ):
+        notes.append(
+            f"{header!r} names event types; only its event/no-event meaning is used."
+            " Add an event_type column to keep the type"
+        )
+    return codes, notes
+
+
+def _suggest_event_codes(
+    taken: dict[str, str], series: dict[str, pd.Series[Any]]
+) -> tuple[dict[str, dict[str, int]], list[str]]:
+    """Event codes of the mapped 0/1 columns whose spellings are known, with notes."""
+    notes: list[str] = []
+    event_codes: dict[str, dict[str, int]] = {}
+    for column in _BINARY_COLUMNS:
+        if column not in taken:
+            continue
+        codes, column_notes = _event_codes_of(
+            column, taken[column], _distinct(series[column], limit=200), "event_type" in taken
+        )
+        if codes is not None:
+            event_codes[column] = codes
+        notes.extend(column_notes)
+    return event_codes, notes
+
+
+def _suggest_status_codes(
+    taken: dict[str, str], series: dict[str, pd.Series[Any]]
+) -> tuple[dict[str, StatusCode | None], list[str]]:
+    """Known spellings of the status column's values, with notes on the unknown ones."""
+    status_codes: dict[str, StatusCode | None] = {}
+    if STATUS_TARGET not in taken:
+        return status_codes, []
+    header = taken[STATUS_TARGET]
+    read_as: list[str] = []
+    unknown_status: list[str] = []
+    for v in _distinct(series[STATUS_TARGET], limit=200):
+        key = code_key(v)
+        if key in _STATUS_WORDS:
+            status_codes[key] = _STATUS_WORDS[key]
+            read_as.append(f"{show_value(v)!r} -> {_STATUS_WORDS[key]}")
+        elif not any(normalise_key(c) == key for c in STATUS_CODES):
+            unknown_status.append(repr(show_value(v)))
+    notes = [f"{header!r} is the patient status, checked against the dates"]
+    if read_as:
+        notes.append(f"{header!r} status read as {', '.join(read_as)}")
+    if unknown_status:
+        notes.append(
+            f"{header!r} has status values that are not recognised:"
+            f" {', '.join(unknown_status)};"
+            f" say what they mean ({', '.join(STATUS_CODES)})"
+        )
+    return status_codes, notes
+
+
+def _arm_spellings(
+    header: str, unknown_values: list[Any]
+) -> tuple[dict[str, str | None], list[str]]:
+    """Yes/no spellings of a blinatumomab column read as the arm, with the note that says so."""
+    yes, no = _GENERIC_YES, _GENERIC_NO
+    if not (all(code_key(v) in yes | no for v in unknown_values) and "blina" in header.casefold()):
+        return {}, []
+    spellings: dict[str, str | None] = {
+        code_key(v): "blinatumomab" if code_key(v) in yes else "chemotherapy"
+        for v in unknown_values
+    }
+    return spellings, [
+        f"{header!r} is read as a blinatumomab yes/no column: yes -> blinatumomab,"
+        " no -> chemotherapy"
+    ]
+
+
+def _guessed_spellings(
+    header: str, column: str, unknown_values: list[Any]
+) -> tuple[dict[str, str | None], list[str]]:
+    """Category spellings guessed from the common ones, with the note that asks to check them."""
+    guesses = _CATEGORY_GUESSES.get(column, {})
+    spellings: dict[str, str | None] = {}
+    for v in unknown_values:
+        if code_key(v) in guesses:
+            spellings[code_key(v)] = guesses[code_key(v)]
+    if not spellings:
+        return spellings, []
+    pairs_text = ", ".join(f"{k!r} -> {v!r}" for k, v in spellings.items())
+    return spellings, [f"{header!r} spellings guessed: {pairs_text}; check them"]
+
+
+def _unrecognised_note(header: str, column: str, left: list[Any]) -> str:
+    """The note listing a category column's values that are neither known nor guessed."""
+    shown = ", ".join(repr(show_value(v)) for v in left[:6])
+    more = f" and {len(left) - 6} more" if len(left) > 6 else ""
+    judged = _VALUE_JUDGEMENTS.get(column, {})
+    hints = [
+        f"{show_value(v)!r} -> {judged[code_key(v)][0]}" for v in left if code_key(v) in judged
+    ]
+    hint = f" (suggested, to confirm: {', '.join(hints)})" if hints else ""
+    return (
+        f"{header!r} ({column}) has values that are not recognised: {shown}{more};"
+        f" allowed: {', '.join(column_spec(column).values)}{hint}"
+    )
+
+
+def _suggest_categories(
+    taken: dict[str, str], series: dict[str, pd.Series[Any]]
+) -> tuple[dict[str, dict[str, str | None]], list[str]]:
+    """Spellings guessed for the mapped category columns' unknown values, with notes."""
+    notes: list[str] = []
+    categories: dict[str, dict[str, str | None]] = {}
+    for column in _CATEGORY_COLUMNS:
+        if column not in taken:
+            continue
+        header = taken[column]
+        observed = _distinct(series[column], limit=200)
+        unknown_values = [v for v in observed if category_value(column, v) is None]
+        if not unknown_values:
+            continue
+        if column == "arm":
+            spellings, guessed = _arm_spellings(header, unknown_values)
+        else:
+            spellings, guessed = _guessed_spellings(header, column, unknown_values)
+        notes.extend(guessed)
+        left = [v for v in unknown_values if code_key(v) not in spellings]
+        if left:
+            notes.append(_unrecognised_note(header, column, left))
+        if spellings:
+            categories[column] = spellings
+    return categories, notes
+
+
+def _coverage_notes(
+    headers: list[str], assigned: dict[str, str], taken: dict[str, str], offers: list[ColumnOffer]
+) -> list[str]:
+    """Notes on what is offered, which required columns are missing and what is left over."""
+    notes = [
+        f"{offer.column!r} may be {' or '.join(offer.candidates)}: {offer.reason};"
+        " left unmapped until confirmed"
+        for offer in offers
+    ]
+    derived = STATUS_TARGET in taken or any(date_target(r) in taken for r in OUTCOME_ROLES)
+    for column in CANONICAL_COLUMNS:
+        spec = column_spec(column)
+        if spec.required and column not in taken and not (derived and column in DERIVED_COLUMNS):
+            notes.append(f"no column found for required {column}; choose one")
+    offered = {o.column for o in offers}
+    extra = [h for h in headers if h not in assigned and h not in offered]
+    if extra:
+        shown = ", ".join(map(repr, extra[:10])) + (" ..." if len(extra) > 10 else "")
+        notes.append(f"kept as extra columns: {shown}")
+    return notes
+
+
+def suggest_mapping(raw: pd.DataFrame) -> Mapping:
     """Propose a :class:`Mapping` for a raw table from its headers and values.
 
     Headers are matched to canonical columns by normalised name and common synonyms
@@ -2477,227 +2867,24 @@ def suggest_mapping(raw: pd.DataFrame) -> Mapping:  # noqa: C901 (listed: may on
     header_duplicates = [h for h in headers if headers.count(h) > 1]
     if header_duplicates:
         notes.append(f"the file repeats column name(s) {sorted(set(header_duplicates))}")
-
-    def series(target: str) -> pd.Series[Any]:
-        return raw.iloc[:, headers.index(taken[target])]
-
-    def distinct(target: str) -> list[Any]:
-        return _distinct(series(target), limit=200)
-
-    # Time units.
-    time_units: dict[str, TimeUnit] = {}
-    declared = {c: _header_unit(_tokens(taken[c])) for c in _TIME_COLUMNS if c in taken}
-    declared_units = {u for u in declared.values() if u is not None}
-    for column, unit in declared.items():
-        header = taken[column]
-        if unit is not None:
-            time_units[column] = unit
-            if unit != "months":
-                notes.append(f"{header!r} is read as {unit} (from its header)")
-            continue
-        if len(declared_units) == 1:
-            time_units[column] = next(iter(declared_units))
-            notes.append(
-                f"{header!r} has no unit in its header; assumed {time_units[column]} like the"
-                " other time columns"
-            )
-            continue
-        values = _numbers(series(column), decimal_comma)
-        largest = max(values) if values else None
-        if largest is not None and largest > 300:
-            time_units[column] = "days"
-            notes.append(
-                f"{header!r} has no unit in its header; assumed days because values reach"
-                f" {show_value(largest)}, too long for months in a paediatric cohort"
-            )
-        else:
-            time_units[column] = "months"
-            notes.append(f"{header!r} has no unit in its header; assumed months")
-    counts: dict[TimeUnit, int] = {}
-    for unit in time_units.values():
-        counts[unit] = counts.get(unit, 0) + 1
-    time_unit: TimeUnit = max(counts, key=lambda u: counts[u]) if counts else "months"
-    overrides = {c: u for c, u in time_units.items() if u != time_unit}
-
-    # MRD units: from the header only; values <= 1 without a unit are left to the user.
-    mrd_units: dict[str, MrdUnit] = {}
-    partial_mapping = Mapping(
-        columns={h: t for h, t in assigned.items() if t in CANONICAL_COLUMNS and h != t}
-    )
-    for column in _MRD_COLUMNS:
-        if column not in taken:
-            continue
-        header = taken[column]
-        toks = set(_tokens(header))
-        if toks & _FRACTION_TOKENS:
-            mrd_units[column] = "fraction"
-            notes.append(f"{header!r} is read as a fraction (from its header) and x100 to percent")
-        elif toks & _PERCENT_TOKENS and header != column:
-            mrd_units[column] = "percent"
-        rows = list(raw.attrs.get(ROWS_ATTR, range(2, len(raw) + 2)))
-        for a in _mrd_ambiguities(
-            header, column, series(column).tolist(), rows, partial_mapping, decimal_comma
-        ):
-            notes.append(a.message)
-
-    # Date formats: stored when the cells prove them.
-    date_formats: dict[str, DateFormat] = {}
-    for target, header in taken.items():
-        if not target.startswith(DATE_PREFIX):
-            continue
-        evidence = detect_date_format(series(target).tolist())
-        if evidence.fmt is not None:
-            date_formats[header] = evidence.fmt
-            proof = evidence.day_first or evidence.month_first
-            assert proof is not None
-            notes.append(f"{header!r} is read as {evidence.fmt} (from {proof[1]!r})")
-        elif evidence.status != "none":
-            rows = list(raw.attrs.get(ROWS_ATTR, range(2, len(raw) + 2)))
-            amb = _date_ambiguity(
-                header,
-                cast(DateRole, target[len(DATE_PREFIX) :]),
-                series(target).tolist(),
-                rows,
-                Mapping(),
-            )
-            if amb is not None:
-                notes.append(amb.message)
-
-    # Event codes.
-    event_codes: dict[str, dict[str, int]] = {}
-    for column in _BINARY_COLUMNS:
-        if column not in taken:
-            continue
-        header = taken[column]
-        values = distinct(column)
-        keys = {code_key(v): v for v in values}
-        if set(keys) <= {"0", "1"}:
-            if {"censor", "censored", "cens"} & set(_tokens(header)):
-                event_codes[column] = {"1": 0, "0": 1}
-                notes.append(
-                    f"{header!r} looks like a censoring indicator: 1 (censored) is read as"
-                    f" {column} = 0 and 0 as 1; check this"
-                )
-            continue
-        yes, no = _EVENT_WORDS[column]
-        if set(keys) <= yes | no:
-            event_codes[column] = {k: (1 if k in yes else 0) for k in keys}
-            pairs = ", ".join(
-                f"{show_value(v)!r} -> {event_codes[column][k]}" for k, v in keys.items()
-            )
-            notes.append(f"{header!r} codes read as {pairs}")
-        else:
-            unknown = [show_value(v) for k, v in keys.items() if k not in yes | no][:5]
-            notes.append(
-                f"{header!r} ({column}) has values that are not a known 0/1 spelling"
-                f" ({', '.join(map(repr, unknown))}); set its event codes"
-            )
-        if (
-            column == "efs_event"
-            and keys
-            and any(
-                category_value("event_type", v) not in (None, "none")
-                for v in values
-                if isinstance(v, str)
-            )
-            and "event_type" not in taken
-        ):
-            notes.append(
-                f"{header!r} names event types; only its event/no-event meaning is used."
-                " Add an event_type column to keep the type"
-            )
-
-    # Status spellings.
-    status_codes: dict[str, StatusCode | None] = {}
-    if STATUS_TARGET in taken:
-        header = taken[STATUS_TARGET]
-        read_as: list[str] = []
-        unknown_status: list[str] = []
-        for v in distinct(STATUS_TARGET):
-            key = code_key(v)
-            if key in _STATUS_WORDS:
-                status_codes[key] = _STATUS_WORDS[key]
-                read_as.append(f"{show_value(v)!r} -> {_STATUS_WORDS[key]}")
-            elif not any(normalise_key(c) == key for c in STATUS_CODES):
-                unknown_status.append(repr(show_value(v)))
-        notes.append(f"{header!r} is the patient status, checked against the dates")
-        if read_as:
-            notes.append(f"{header!r} status read as {', '.join(read_as)}")
-        if unknown_status:
-            notes.append(
-                f"{header!r} has status values that are not recognised:"
-                f" {', '.join(unknown_status)};"
-                f" say what they mean ({', '.join(STATUS_CODES)})"
-            )
-
-    # Category spellings.
-    categories: dict[str, dict[str, str | None]] = {}
-    for column in _CATEGORY_COLUMNS:
-        if column not in taken:
-            continue
-        header = taken[column]
-        observed = distinct(column)
-        unknown_values = [v for v in observed if category_value(column, v) is None]
-        if not unknown_values:
-            continue
-        guesses = _CATEGORY_GUESSES.get(column, {})
-        spellings: dict[str, str | None] = {}
-        if column == "arm":
-            yes, no = _GENERIC_YES, _GENERIC_NO
-            if (
-                all(code_key(v) in yes | no for v in unknown_values)
-                and "blina" in taken[column].casefold()
-            ):
-                spellings = {
-                    code_key(v): "blinatumomab" if code_key(v) in yes else "chemotherapy"
-                    for v in unknown_values
-                }
-                notes.append(
-                    f"{header!r} is read as a blinatumomab yes/no column: yes -> blinatumomab,"
-                    " no -> chemotherapy"
-                )
-        else:
-            for v in unknown_values:
-                if code_key(v) in guesses:
-                    spellings[code_key(v)] = guesses[code_key(v)]
-            if spellings:
-                pairs_text = ", ".join(f"{k!r} -> {v!r}" for k, v in spellings.items())
-                notes.append(f"{header!r} spellings guessed: {pairs_text}; check them")
-        left = [v for v in unknown_values if code_key(v) not in spellings]
-        if left:
-            shown = ", ".join(repr(show_value(v)) for v in left[:6])
-            more = f" and {len(left) - 6} more" if len(left) > 6 else ""
-            judged = _VALUE_JUDGEMENTS.get(column, {})
-            hints = [
-                f"{show_value(v)!r} -> {judged[code_key(v)][0]}"
-                for v in left
-                if code_key(v) in judged
-            ]
-            hint = f" (suggested, to confirm: {', '.join(hints)})" if hints else ""
-            notes.append(
-                f"{header!r} ({column}) has values that are not recognised: {shown}{more};"
-                f" allowed: {', '.join(column_spec(column).values)}{hint}"
-            )
-        if spellings:
-            categories[column] = spellings
-
-    # What is offered, missing or left over.
-    for offer in analysis.offers:
-        notes.append(
-            f"{offer.column!r} may be {' or '.join(offer.candidates)}: {offer.reason};"
-            " left unmapped until confirmed"
-        )
-    derived = STATUS_TARGET in taken or any(date_target(r) in taken for r in OUTCOME_ROLES)
-    for column in CANONICAL_COLUMNS:
-        spec = column_spec(column)
-        if spec.required and column not in taken and not (derived and column in DERIVED_COLUMNS):
-            notes.append(f"no column found for required {column}; choose one")
-    offered = {o.column for o in analysis.offers}
-    extra = [h for h in headers if h not in assigned and h not in offered]
-    if extra:
-        shown = ", ".join(map(repr, extra[:10])) + (" ..." if len(extra) > 10 else "")
-        notes.append(f"kept as extra columns: {shown}")
+    series = _taken_series(raw, taken)
+    rows = _file_rows(raw)
     renames = {h: c for h, c in assigned.items() if h != c and c in CANONICAL_COLUMNS}
+    time_unit, overrides, time_notes = _suggest_time_units(taken, series, decimal_comma)
+    mrd_units, mrd_notes = _suggest_mrd_units(taken, series, rows, renames, decimal_comma)
+    date_formats, date_notes = _suggest_date_formats(taken, series, rows)
+    event_codes, event_notes = _suggest_event_codes(taken, series)
+    status_codes, status_notes = _suggest_status_codes(taken, series)
+    categories, category_notes = _suggest_categories(taken, series)
+    notes += [
+        *time_notes,
+        *mrd_notes,
+        *date_notes,
+        *event_notes,
+        *status_notes,
+        *category_notes,
+        *_coverage_notes(headers, assigned, taken, analysis.offers),
+    ]
     dates = {
         cast(DateRole, t[len(DATE_PREFIX) :]): h
         for h, t in assigned.items()
