@@ -75,7 +75,11 @@ def test_the_app_never_touches_the_file_system() -> None:
                 assert not banned.search(text + "("), f"{path.name}: {text}"
             if isinstance(node, ast.Import | ast.ImportFrom):
                 names = [a.name for a in node.names] + [getattr(node, "module", "") or ""]
-                assert not {"os", "shutil", "tempfile", "pathlib"} & set(names), path.name
+                assert not {"shutil", "tempfile", "pathlib"} & set(names), path.name
+                assert not (isinstance(node, ast.ImportFrom) and node.module == "os"), path.name
+            # ``os`` only for reading the environment (the timing switch), never files
+            if isinstance(node, ast.Attribute) and ast.unparse(node.value) == "os":
+                assert node.attr == "environ", f"{path.name}: os.{node.attr}"
 
 
 def test_usage_statistics_are_off() -> None:
