@@ -21,13 +21,16 @@ MAIN_UPLOADER = '[data-testid="stMain"] [data-testid="stFileUploader"]'
 
 
 @contextlib.contextmanager
-def chromium_page(height: int = 2600, timeout_ms: int = 90_000) -> Iterator[Page]:
-    """A fresh page 1500 pixels wide in Debian's headless Chromium, closed afterwards."""
+def chromium_page(
+    height: int = 2600, timeout_ms: int = 90_000, width: int = 1500
+) -> Iterator[Page]:
+    """A fresh page (1500 pixels wide unless told) in Debian's headless Chromium, closed
+    afterwards."""
     require_chromium()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport={"width": 1500, "height": height})
+            context = browser.new_context(viewport={"width": width, "height": height})
             page = context.new_page()
             page.set_default_timeout(timeout_ms)
             expect.set_options(timeout=timeout_ms)
