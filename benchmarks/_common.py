@@ -205,6 +205,14 @@ def bench_setup(args: argparse.Namespace) -> Iterator[None]:
         yield
 
 
+def chromium_missing(chromium: Path) -> bool:
+    """Whether a browser benchmark cannot run here for want of ``chromium`` (said on stderr)."""
+    if chromium.exists():
+        return False
+    print(f"{chromium} is missing: apt-get install chromium", file=sys.stderr)
+    return True
+
+
 def write_json(path: Path, payload: dict[str, Any]) -> None:
     """Write ``payload`` as indented JSON, creating the folder."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -39,6 +39,7 @@ from _common import (
     ROOT,
     bench_parser,
     bench_setup,
+    chromium_missing,
     fmt_ratio,
     machine_description,
     print_table,
@@ -230,8 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         with_clock=False,
     )
     args = parser.parse_args(argv)
-    if not CHROMIUM.exists():
-        print(f"{CHROMIUM} is missing: apt-get install chromium", file=sys.stderr)
+    if chromium_missing(CHROMIUM):
         return 2
     rounds = args.repeats or (1 if args.quick else 3)
     moves = 3 * rounds

@@ -25,6 +25,7 @@ from _common import (
     ROOT,
     bench_parser,
     bench_setup,
+    chromium_missing,
     fmt_ratio,
     machine_description,
     print_table,
@@ -98,8 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds to wait after the last session closed before reading RSS",
     )
     args = parser.parse_args(argv)
-    if not CHROMIUM.exists():
-        print(f"{CHROMIUM} is missing: apt-get install chromium", file=sys.stderr)
+    if chromium_missing(CHROMIUM):
         return 2
     sessions = args.sessions or (3 if args.quick else 25)
     with bench_setup(args):

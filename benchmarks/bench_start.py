@@ -28,6 +28,7 @@ from _common import (
     ROOT,
     bench_parser,
     bench_setup,
+    chromium_missing,
     fmt_ratio,
     machine_description,
     print_table,
@@ -85,8 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         with_clock=False,
     )
     args = parser.parse_args(argv)
-    if not CHROMIUM.exists():
-        print(f"{CHROMIUM} is missing: apt-get install chromium", file=sys.stderr)
+    if chromium_missing(CHROMIUM):
         return 2
     repeats = args.repeats or (2 if args.quick else 5)
     with bench_setup(args):
