@@ -117,14 +117,15 @@ def release_ended_sessions(runtime: Any | None = None) -> int:
 
     Examples
     --------
-    >>> release_ended_sessions() if not _runtime_exists() else 0
+    >>> from streamlit.runtime import Runtime
+    >>> release_ended_sessions() if not Runtime.exists() else 0
     0
     """
     if runtime is None:
-        if not _runtime_exists():
-            return 0
         from streamlit.runtime import Runtime
 
+        if not Runtime.exists():
+            return 0
         runtime = Runtime.instance()
     sessions = getattr(runtime, "_session_mgr", None)
     uploads = runtime.uploaded_file_mgr
@@ -136,9 +137,3 @@ def release_ended_sessions(runtime: Any | None = None) -> int:
         uploads.remove_session_files(sid)
         runtime.media_file_mgr.clear_session_refs(sid)
     return len(ended)
-
-
-def _runtime_exists() -> bool:
-    from streamlit.runtime import Runtime
-
-    return bool(Runtime.exists())
