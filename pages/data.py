@@ -788,7 +788,7 @@ def current_section() -> None:
 
 
 def baseline_section() -> None:
-    res = result()
+    res = result(parts=["baseline"])
     if res is None:
         return
     st.subheader("Baseline characteristics by arm")

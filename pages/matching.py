@@ -399,7 +399,7 @@ def body() -> None:
         "Method, caliper, controls per patient, covariates and eligible pool",
     )
     with rest:
-        res = result()
+        res = result(parts=["matching"])
     if res is None:
         return
     if store().settings.population == "weighted":

@@ -176,7 +176,7 @@ def body() -> None:
             "threshold fixed in advance (0.01 % or 0.1 % in current protocols).",
             icon=":material/warning:",
         )
-        res = result()
+        res = result(parts=["mrd"])
     if res is None:
         return
     with rest:

@@ -170,7 +170,7 @@ def body() -> None:
     show_flash()
     stage, rest = arrange(split_by, "Split by")
     with rest:
-        res = result()
+        res = result(parts=["forest"])
     if res is None:
         return
     with rest:

@@ -443,8 +443,11 @@ def body() -> None:
     show_flash()
     filter_banner()
     stage, rest = arrange(controls, "Endpoint, population, time origin and month")
+    settings = store().settings
+    # the headline first: the selected endpoint's curves and comparison
+    headline = ["survival", "competing"] if settings.endpoint in COMPETING_LABELS else ["survival"]
     with rest:
-        res = result()
+        res = result(parts=headline)
     if res is None:
         return
     with rest:
@@ -453,7 +456,6 @@ def body() -> None:
                 "competing" in w.topics and res.settings.endpoint in COMPETING_LABELS
             ):
                 st.warning(md_text(w.message))
-    settings = store().settings
     if settings.endpoint in COMPETING_LABELS:
         if settings.endpoint in res.competing:
             competing_section(res, settings.endpoint, stage, rest)
@@ -472,11 +474,14 @@ def body() -> None:
             st.info("No patients in this selection.")
     with rest:
         estimates(ep, res, key)
-        four_estimates(res)
         if len(ep.excluded):
             with st.expander(f"{len(ep.excluded)} patient(s) excluded at the landmark"):
                 table(ep.excluded)
-        immortal_time(res)
+        # then what takes longer, once the headline is on screen
+        more = result(parts=["survival", "estimates", "immortal"])
+        if more is not None:
+            four_estimates(more)
+            immortal_time(more)
 
 
 def competing_section(

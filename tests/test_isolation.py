@@ -78,12 +78,18 @@ def test_same_cache_key_in_two_sessions_never_shares_a_result(
     key = analysis_key(Settings())
     steps = {"session-one": StepCache(), "session-two": StepCache()}  # one per session
     try:
-        assert ui._analysis("same-key", key, one, steps["session-one"]).n["blinatumomab"] == 40
+        assert (
+            ui._analysis("same-key", key, None, one, steps["session-one"]).n["blinatumomab"] == 40
+        )
         session["id"] = "session-two"
-        assert ui._analysis("same-key", key, two, steps["session-two"]).n["blinatumomab"] == 25
+        assert (
+            ui._analysis("same-key", key, None, two, steps["session-two"]).n["blinatumomab"] == 25
+        )
         session["id"] = "session-one"
         # its own entry
-        assert ui._analysis("same-key", key, two, steps["session-one"]).n["blinatumomab"] == 40
+        assert (
+            ui._analysis("same-key", key, None, two, steps["session-one"]).n["blinatumomab"] == 40
+        )
     finally:
         for sid in ("session-one", "session-two"):
             session["id"] = sid
@@ -96,8 +102,9 @@ def test_analysis_caches_are_session_scoped_and_keyed_by_content() -> None:
         assert info.scope == "session"
         assert info.persist is None  # memory only, never on disk
         assert info.max_entries is not None  # bounded memory per session
-    params = list(inspect.signature(ui._analysis).parameters)[:3]
-    assert params == ["cohort_key", "settings_json", "_cohort"]
+    params = list(inspect.signature(ui._analysis).parameters)[:4]
+    # hashed: the cohort's content hash, the settings and the parts asked for
+    assert params == ["cohort_key", "settings_json", "parts", "_cohort"]
     # The key is the content hash: one changed cell changes it.
     cohort = demo_subset(5, 10, "X")
     changed = cohort.copy()

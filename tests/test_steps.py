@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from blinastudy.analysis import STEPS, AnalysisResult, analyze, sweep_result
+from blinastudy.analysis import PARTS, STEPS, AnalysisResult, analyze, sweep_result
+from blinastudy.core.errors import InputError
 from blinastudy.analysis.settings import Settings
 from blinastudy.analysis.stepcache import StepCache, approx_nbytes, step_key
 from blinastudy.data.demo import make_demo_cohort
@@ -112,7 +113,8 @@ def _runs_after(cohort: pd.DataFrame, change: dict[str, Any]) -> dict[str, int]:
     _cached(cohort, BASE, cache, True)
     before = dict(cache.runs)
     _cached(cohort, BASE.update(**change), cache, True)
-    return {step: cache.runs[step] - before.get(step, 0) for step in STEPS}
+    names = set(STEPS) | set(cache.runs)
+    return {step: cache.runs[step] - before.get(step, 0) for step in names}
 
 
 def test_moving_the_mrd_threshold_refits_no_model_and_no_endpoint(cohort: pd.DataFrame) -> None:
@@ -122,7 +124,10 @@ def test_moving_the_mrd_threshold_refits_no_model_and_no_endpoint(cohort: pd.Dat
     for step in ("immortal_time", "estimates", "competing", "weighting", "sweep"):
         assert runs[step] == 0, step
     assert runs["mrd"] == 1
-    assert runs["forest"] == 1  # the forest has an MRD-group row
+    # the forest is cached per variable: only the MRD group's rows are recomputed
+    assert runs["forest:mrd_group"] == 1
+    forest_runs = {k: v for k, v in runs.items() if k.startswith("forest") and v}
+    assert forest_runs == {"forest:mrd_group": 1}
 
 
 def test_moving_the_caliper_rematches_without_refitting_the_model(cohort: pd.DataFrame) -> None:
@@ -143,12 +148,17 @@ def test_the_endpoint_and_the_subgroup_filter_redo_only_what_reads_them(
     runs = _runs_after(cohort, {"subgroup_filter": ("risk_group", "HR")})
     assert runs["endpoint:efs"] == runs["immortal_time"] == 1
     assert runs["forest"] == runs["mrd"] == runs["matching"] == 0
+    # another subgroup variable: its rows alone are computed
+    runs = _runs_after(cohort, {"subgroups": (*BASE.subgroups, "cns_status")})
+    assert {k: v for k, v in runs.items() if v} == {"forest:cns_status": 1}
 
 
 def test_progress_reports_every_step_in_order(cohort: pd.DataFrame) -> None:
     seen: list[tuple[str, float]] = []
     analyze(cohort, BASE, replicates=0, progress=lambda step, done: seen.append((step, done)))
-    assert [step for step, _ in seen] == list(STEPS)
+    per_variable = [step for step, _ in seen if step.startswith("forest:")]
+    assert per_variable == [f"forest:{v}" for v in BASE.subgroups]
+    assert [step for step, _ in seen if step not in per_variable] == list(STEPS)
     fractions = [done for _, done in seen]
     assert fractions[0] == 0.0 and fractions == sorted(fractions) and fractions[-1] < 1.0
 
@@ -211,3 +221,59 @@ def test_the_sweep_alone_equals_the_analysis_sweep_and_shares_its_model(
     table = sweep_result(cohort, s, cache=cache)
     assert_identical(table, analyze(cohort, s, sweep=True, replicates=0).sweep)
     assert cache.runs["propensity"] == 1
+
+
+@pytest.mark.parametrize("part", PARTS)
+def test_a_part_alone_equals_that_part_of_the_whole_analysis(
+    cohort: pd.DataFrame, part: str
+) -> None:
+    settings = BASE.update(endpoint="cir") if part == "competing" else BASE
+    whole = _fresh(cohort, settings, False)
+    cache = StepCache()
+    alone = analyze(cohort, settings, sweep=False, replicates=REPS, cache=cache, parts=[part])
+    assert alone.parts == frozenset({part})
+    fields = {
+        "matching": ["balance", "matching_summary", "overlap", "weighting", "flow", "unmatched"],
+        "baseline": ["baseline_before", "baseline_after"],
+        "survival": ["design"],
+        "estimates": ["estimates"],
+        "immortal": ["endpoints", "immortal_time", "time_dependent", "immortal_advice"],
+        "competing": ["competing", "competing_note"],
+        "forest": ["forest"],
+        "mrd": ["mrd"],
+    }[part]
+    for name in fields:
+        assert_identical(getattr(alone, name), getattr(whole, name), f"{part}: {name}")
+    if part == "survival":
+        assert_identical(alone.endpoint, whole.endpoint, "survival: endpoint")
+    shown = {w.code for w in alone.warnings}
+    assert shown <= {w.code for w in whole.warnings}
+    # nothing another page shows was computed
+    heavy = {"forest", "immortal_time", "estimates", "competing", "mrd", "balance"}
+    computed = {step.split(":")[0] for step in cache.runs}
+    expected = {
+        "matching": {"balance"},
+        "baseline": set(),
+        "survival": set(),
+        "estimates": {"estimates"},
+        "immortal": {"immortal_time"},
+        "competing": {"competing"},
+        "forest": {"forest"},
+        "mrd": {"mrd"},
+    }[part]
+    assert computed & heavy == expected, part
+
+
+def test_the_parts_together_make_the_whole_analysis(cohort: pd.DataFrame) -> None:
+    cache = StepCache()
+    for part in PARTS:  # page by page, as a user opens them
+        analyze(cohort, BASE, sweep=False, replicates=REPS, cache=cache, parts=[part])
+    before = dict(cache.runs)
+    again = analyze(cohort, BASE, sweep=False, replicates=REPS, cache=cache)
+    assert dict(cache.runs) == before  # every step was already there
+    assert_identical(again, _fresh(cohort, BASE, False))
+
+
+def test_an_unknown_part_is_refused_in_one_line(cohort: pd.DataFrame) -> None:
+    with pytest.raises(InputError, match="unknown analysis part.*forrest.*known: matching"):
+        analyze(cohort, BASE, sweep=False, parts=["forrest"])

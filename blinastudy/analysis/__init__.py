@@ -24,16 +24,16 @@ if TYPE_CHECKING:
     from blinastudy.analysis.steps import *  # noqa: F403
 
 #: The modules whose public names (``__all__``) this package offers.
-PARTS = ("results", "steps")
+_MODULES = ("results", "steps")
 
 
 def __getattr__(name: str) -> Any:
-    """A public name of :data:`PARTS`, imported on first use (PEP 562)."""
+    """A public name of the result and step modules, imported on first use (PEP 562)."""
     if name == "__all__":
-        names = [n for part in PARTS for n in _part(part).__all__]
+        names = [n for part in _MODULES for n in _part(part).__all__]
         globals()["__all__"] = names
         return names
-    for part in PARTS:
+    for part in _MODULES:
         module = _part(part)
         if name in module.__all__:
             value = getattr(module, name)

@@ -44,6 +44,7 @@ __all__ = [
     "NOTICE_TOPICS",
     "OUTCOME_COLUMNS",
     "PAIR",
+    "PARTS",
     "PATIENT",
     "REQUIRED",
     "TREATED",
@@ -379,6 +380,26 @@ class MrdResult:
     p (``cutpoint.p_value``) accounts for the search."""
 
 
+#: The parts of an analysis a caller may ask for (``analyze(parts=...)``), each what a
+#: page shows. ``matching``: balance, matched hazard ratio, overlap and the weights;
+#: ``baseline``: the two Table 1s; ``survival``: the selected endpoint's curves and
+#: comparison; ``estimates``: the four estimates; ``immortal``: both endpoints and
+#: the immortal-time table; ``competing``: cumulative incidence; ``forest`` and
+#: ``mrd``: the subgroup forest and the MRD groups. The eligible pool, complete
+#: cases, propensity model, matching, patient flow and warnings about them are
+#: always computed.
+PARTS = (
+    "matching",
+    "baseline",
+    "survival",
+    "estimates",
+    "immortal",
+    "competing",
+    "forest",
+    "mrd",
+)
+
+
 @dataclass
 class AnalysisResult:
     """Everything the pages, report, slides and command line show.
@@ -468,6 +489,9 @@ class AnalysisResult:
     matched or weighted one (matching does not apply to it)."""
     immortal_advice: dict[str, str] = field(default_factory=dict)
     """Per endpoint, which immortal-time estimate to quote and why, in plain words."""
+    parts: frozenset[str] = field(default_factory=lambda: frozenset(PARTS))
+    """The parts of :data:`PARTS` computed (all, unless the caller asked for fewer);
+    the fields of the others keep their empty defaults."""
 
     @property
     def endpoint(self) -> EndpointResult:

@@ -16,7 +16,7 @@ patient-level rows are needed to draw a chart.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -35,6 +35,7 @@ from blinastudy.analysis.results import (
     FILE_ROW,
     OUTCOME_COLUMNS,
     PAIR,
+    PARTS,
     PATIENT,
     REQUIRED,
     TREATED,
@@ -107,6 +108,7 @@ __all__ = [
     "MRD_COLUMNS",
     "MRD_MISSING",
     "MRD_UNDETERMINED",
+    "PARTS",
     "STEPS",
     "TD_COUNTS",
     "CompleteCases",
@@ -2401,12 +2403,19 @@ def competing_results(
 
 
 def forest_result(
-    sample: StudyPopulation, shown: str, subgroups: Sequence[str], settings: Settings
+    sample: StudyPopulation,
+    shown: str,
+    subgroups: Sequence[str],
+    settings: Settings,
+    *,
+    overall: bool = True,
 ) -> pd.DataFrame:
     """The subgroup forest of the endpoint ``shown`` on the whole sample (no filter).
 
     For a competing endpoint, the cause-specific hazard (competing events censored)
-    with the counts of the cause. Subgroup variables the sample lacks are left out.
+    with the counts of the cause. Subgroup variables the sample lacks are left out;
+    ``overall=False`` leaves out the overall row (see
+    :func:`~blinastudy.stats.subgroups.forest`).
 
     Examples
     --------
@@ -2432,6 +2441,7 @@ def forest_result(
         conf_level=settings.conf_level,
         cluster=PATIENT if design.reused else design.cluster,
         weights=design.weights,
+        overall=overall,
     )
     if shown in COMPETING:
         table = _with_competing_counts(table, pop, shown, settings)
@@ -2486,12 +2496,14 @@ def _patient_ids(frame: pd.DataFrame) -> tuple[str, ...]:
 def _control_only_warnings(complete: pd.DataFrame, covariates: Sequence[str]) -> list[Notice]:
     """Covariate levels no treated patient has: those controls can never be matched."""
     warnings: list[Notice] = []
+    treated = complete[TREATED].to_numpy() == 1
     for col in covariates:
         ser = complete[col]
         if pd.api.types.is_numeric_dtype(ser) and ser.nunique() > 2:
             continue
-        arms_by_level = complete.groupby(ser.astype(str))[TREATED].agg(["min", "max"])
-        only_control = list(arms_by_level.index[arms_by_level["max"] == 0])
+        codes, levels = pd.factorize(ser.astype(str), sort=True)
+        with_treated = np.bincount(codes[treated], minlength=len(levels)) > 0
+        only_control = [str(level) for level in levels[~with_treated]]
         if only_control:
             warnings.append(
                 Notice(
@@ -2561,6 +2573,295 @@ def _sweep_reads(settings: Settings, model_reads: dict[str, Any]) -> dict[str, A
     }
 
 
+#: The parts that analyse the sample (matched, weighted or all patients).
+_SAMPLE_PARTS = frozenset({"survival", "estimates", "immortal", "competing", "forest", "mrd"})
+
+
+def _wanted_parts(parts: Collection[str] | None) -> frozenset[str]:
+    """``parts`` checked against :data:`PARTS` (all of them when ``None``)."""
+    if parts is None:
+        return frozenset(PARTS)
+    if isinstance(parts, str):
+        parts = [parts]
+    unknown = sorted(str(p) for p in parts if p not in PARTS)
+    if unknown:
+        raise InputError(
+            f"unknown analysis part(s) {', '.join(unknown)}; known: {', '.join(PARTS)}"
+        )
+    return frozenset(parts)
+
+
+def _pool_warnings(pool: EligiblePool, cases: CompleteCases) -> list[Notice]:
+    """What the eligibility and complete-case steps leave out, as notices."""
+    warnings = [
+        Notice(
+            f"Eligibility criterion on {col!r} not applied: this cohort has no such column.",
+            code="data.eligibility_not_applied",
+            topics=("data",),
+        )
+        for col in pool.skipped
+    ]
+    # patients without a complete outcome are excluded from every analysis: list them
+    if len(cases.excluded_outcome):
+        warnings.append(
+            Notice(
+                f"{len(cases.excluded_outcome)} patient(s) have a missing outcome and are "
+                "excluded from every analysis (listed under 'excluded: missing outcome').",
+                code="data.missing_outcome",
+                topics=("data", "population"),
+                patients=_patient_ids(cases.excluded_outcome),
+            )
+        )
+    # patients without a complete propensity covariate set cannot be matched: list them
+    if len(cases.excluded_matching):
+        warnings.append(
+            Notice(
+                f"{len(cases.excluded_matching)} patient(s) lack a matching covariate and "
+                "cannot be matched (listed under 'excluded from matching').",
+                code="matching.missing_covariate",
+                topics=("matching", "data"),
+                patients=_patient_ids(cases.excluded_matching),
+            )
+        )
+    return warnings
+
+
+def _matching_summary(
+    n: dict[str, int], pool: EligiblePool, match_error: str | None
+) -> MatchingSummary:
+    """The matching summary's fields known before matching."""
+    return {
+        "n_treated": n[ARMS[0]],
+        "n_control_pool": n[ARMS[1]],
+        "n_control_eligible": int((pool.frame["arm"] == ARMS[1]).sum()),
+        "eligibility": [str(c) for c in pool.flow.counts["criterion"].tolist()[1:-1]],
+        "n_matched_treated": 0,
+        "n_matched_controls": 0,
+        "caliper_width": None,
+        "error": match_error,
+    }
+
+
+def _summarise_matching(
+    summary: MatchingSummary,
+    res: MatchResult,
+    bal: pd.DataFrame,
+    efs_hr: pd.Series[Any],
+    m: MatchingSettings,
+) -> None:
+    """Add the matched sample's numbers to ``summary``."""
+    summary["n_matched_treated"] = res.n_pairs
+    summary["n_matched_controls"] = int(res.pairs["control"].nunique())
+    summary["caliper_width"] = res.caliper_width if np.isfinite(res.caliper_width) else None
+    summary["caliper_sd"] = m.caliper
+    summary["scale"] = m.scale
+    summary["max_abs_smd_before"] = _max_abs_smd(bal, "smd_before")
+    summary["max_abs_smd_after"] = _max_abs_smd(bal, "smd_after")
+    summary["efs_hazard_ratio"] = {
+        "hr": float(efs_hr["hr"]),
+        "ci_lower": float(efs_hr["ci_lower"]),
+        "ci_upper": float(efs_hr["ci_upper"]),
+        "method": str(efs_hr["method"]),
+        "ph_p": float(efs_hr["ph_p"]),
+    }
+
+
+def _unmatched(res: MatchResult | None) -> pd.DataFrame:
+    """Treated patients without a match (an empty table without matching)."""
+    if res is None:
+        return pd.DataFrame(columns=["patient_id", "propensity", "reason"])
+    return res.unmatched.rename(columns={"treated": "patient_id"})
+
+
+@dataclass(frozen=True)
+class _Reads:
+    """The inputs the sample's steps read (their step-cache keys)."""
+
+    match: dict[str, Any]
+    weight: dict[str, Any]
+    pop: dict[str, Any]
+    survival: dict[str, Any]
+    replicates: int
+
+    @classmethod
+    def of(
+        cls,
+        settings: Settings,
+        model_reads: dict[str, Any],
+        match_reads: dict[str, Any],
+        weight_reads: dict[str, Any],
+        replicates: int,
+    ) -> _Reads:
+        pop_reads = {
+            **model_reads,
+            **_fields(settings, "population"),
+            **(match_reads if settings.population == "matched" else {}),
+            **(weight_reads if settings.population == "weighted" else {}),
+        }
+        flt = settings.subgroup_filter
+        survival_reads = {
+            **pop_reads,
+            **_fields(
+                settings,
+                "subgroup_filter",
+                "origin",
+                "landmark_months",
+                "horizon_months",
+                "conf_level",
+                "conf_type",
+                "logrank",
+                "bootstrap.random_state",
+                "relapse_includes_induction_failure",
+            ),
+            **(_fields(settings, "mrd") if flt is not None and _reads_mrd([flt[0]]) else {}),
+            "replicates": replicates,
+        }
+        return cls(match_reads, weight_reads, pop_reads, survival_reads, replicates)
+
+
+def _survival_parts(
+    result: AnalysisResult,
+    want: frozenset[str],
+    run: _Runner,
+    reads: _Reads,
+    sample: StudyPopulation,
+    frame: pd.DataFrame,
+    complete: pd.DataFrame,
+) -> None:
+    """The endpoints, the immortal-time table, the four estimates and competing risks."""
+    settings = result.settings
+    km_key = settings.endpoint if settings.endpoint in ENDPOINTS else "efs"
+    keys = list(ENDPOINTS) if "immortal" in want else [km_key] if "survival" in want else []
+
+    def one_endpoint(key: str) -> EndpointResult:
+        return endpoint_result(sample, key, settings, replicates=reads.replicates)
+
+    result.endpoints = {
+        key: run(f"endpoint:{key}", reads.survival, functools.partial(one_endpoint, key))
+        for key in keys
+    }
+    if "immortal" in want:
+        endpoints = result.endpoints
+        immortal: _Immortal = run(
+            "immortal_time",
+            reads.survival,
+            lambda: _immortal_time(
+                endpoints,
+                sample.survival_pop,
+                sample.survival_uses,
+                _filtered(frame, settings.subgroup_filter),
+                settings,
+                design=sample.design,
+                population=sample.description,
+            ),
+        )
+        result.immortal_time = immortal.table
+        result.time_dependent = immortal.sample
+        result.time_dependent_all = immortal.all_patients
+        result.immortal_advice = immortal.advice
+    if "estimates" in want:
+        adjust = list(settings.adjust_covariates or settings.matching.covariates)
+        res, weighting = result.match, result.weighting
+        result.estimates = run(
+            "estimates",
+            {
+                **reads.match,
+                **reads.weight,
+                **_fields(settings, "conf_level", "e_value_rare_outcome", "adjust_covariates"),
+                **(_fields(settings, "mrd") if _reads_mrd(adjust) else {}),
+                "endpoint": km_key,
+            },
+            lambda: effect_estimates(frame, complete, res, weighting, km_key, settings),
+        )
+    # the forest and MRD groups of a competing endpoint need to know it is available
+    if "competing" in want or (want & {"forest", "mrd"} and settings.endpoint in COMPETING):
+        try:
+            result.competing = run(
+                "competing",
+                reads.survival,
+                lambda: competing_results(sample, settings, replicates=reads.replicates),
+            )
+        except InputError as exc:
+            result.competing_note = f"Cumulative incidence is not available: {exc}."
+            if settings.endpoint in COMPETING:
+                result.warnings.append(
+                    Notice(
+                        result.competing_note, code="competing.unavailable", topics=("competing",)
+                    )
+                )
+
+
+def _subgroup_parts(
+    result: AnalysisResult,
+    want: frozenset[str],
+    run: _Runner,
+    reads: _Reads,
+    sample: StudyPopulation,
+) -> None:
+    """The subgroup forest (one cached step per variable) and the MRD groups."""
+    settings = result.settings
+    shown = settings.endpoint if settings.endpoint in ENDPOINTS or result.competing else "efs"
+    endpoint_reads = {
+        **reads.pop,
+        **_fields(settings, "conf_level", "relapse_includes_induction_failure"),
+        "endpoint": shown,
+    }
+    if "forest" in want:
+        result.forest = _forest_steps(result, run, endpoint_reads, sample, shown)
+    if "mrd" in want:
+        result.mrd = run(
+            "mrd",
+            {**endpoint_reads, **_fields(settings, "mrd", "conf_type", "horizon_months")},
+            lambda: mrd_result(sample, shown, settings),
+        )
+
+
+def _forest_steps(
+    result: AnalysisResult,
+    run: _Runner,
+    endpoint_reads: dict[str, Any],
+    sample: StudyPopulation,
+    shown: str,
+) -> pd.DataFrame:
+    """The forest as one cached step for the overall row and one per subgroup variable,
+    so that moving the MRD threshold recomputes only the MRD group's rows."""
+    settings = result.settings
+    by = [v for v in settings.subgroups if v in sample.pop.columns]
+    missing_by = [v for v in settings.subgroups if v not in sample.pop.columns]
+    if missing_by:
+        result.warnings.append(
+            Notice(
+                f"Subgroup variable(s) not in this cohort: {', '.join(missing_by)}.",
+                code="subgroups.missing_variable",
+                topics=("subgroups",),
+            )
+        )
+    overall = run("forest", endpoint_reads, lambda: forest_result(sample, shown, [], settings))
+    parts = [overall]
+    for var in by:
+        var_reads = {**endpoint_reads, **(_fields(settings, "mrd") if _reads_mrd([var]) else {})}
+        rows = run(
+            f"forest:{var}",
+            {**var_reads, "variable": var},
+            functools.partial(forest_result, sample, shown, [var], settings, overall=False),
+        )
+        parts.append(rows)
+    filled = [p for p in parts if len(p)]
+    table: pd.DataFrame = pd.concat(filled, ignore_index=True) if len(filled) > 1 else overall
+    few = table[(table["events_treated"] + table["events_control"]) < 5]
+    if len(few):
+        result.warnings.append(
+            Notice(
+                f"{len(few)} subgroup level(s) have fewer than 5 events: their hazard ratios "
+                "are imprecise and should not be over-read.",
+                code="subgroups.few_events",
+                topics=("subgroups",),
+                severity="info",
+            )
+        )
+    return table
+
+
 class _Runner:
     """Runs named steps, through a step cache when given, reporting progress."""
 
@@ -2572,14 +2873,16 @@ class _Runner:
 
     def __call__(self, step: str, inputs: dict[str, Any], compute: Callable[[], Any]) -> Any:
         if self.progress is not None:
-            self.progress(step, STEPS.index(step) / len(STEPS))
+            # a step run per item (the forest per variable: "forest:sex") counts as its base
+            base = step if step in STEPS else step.split(":")[0]
+            self.progress(step, STEPS.index(base) / len(STEPS))
         if self.cache is None:
             return compute()
         return self.cache.get_or_compute(step, inputs, compute)
 
 
 @single_blas_thread
-def analyze(  # noqa: C901 (listed: may only shrink)
+def analyze(
     cohort: pd.DataFrame,
     settings: Settings | None = None,
     *,
@@ -2588,6 +2891,7 @@ def analyze(  # noqa: C901 (listed: may only shrink)
     cache: StepCache | None = None,
     progress: Callable[[str, float], None] | None = None,
     cohort_key: str | None = None,
+    parts: Collection[str] | None = None,
 ) -> AnalysisResult:
     """Compute everything the app shows for ``cohort`` under ``settings``.
 
@@ -2619,6 +2923,12 @@ def analyze(  # noqa: C901 (listed: may only shrink)
     cohort_key : str, optional
         The cohort's content hash (:func:`cohort_hash`) when the caller already has
         it; computed otherwise.
+    parts : collection of str, optional
+        The parts of the result to compute, from :data:`PARTS` (default: all). A
+        page computes only what it shows; the result's :attr:`AnalysisResult.parts`
+        says which were computed, and the fields of the others keep their empty
+        defaults. Whatever is computed is identical to the same field of a full
+        analysis.
 
     Returns
     -------
@@ -2627,7 +2937,8 @@ def analyze(  # noqa: C901 (listed: may only shrink)
     Raises
     ------
     InputError
-        When the cohort lacks what the analysis needs; the message says what.
+        When the cohort lacks what the analysis needs, or ``parts`` names an
+        unknown part; the message says what.
 
     Examples
     --------
@@ -2646,47 +2957,24 @@ def analyze(  # noqa: C901 (listed: may only shrink)
     >>> _ = analyze(cohort, moved, sweep=False, replicates=0, cache=steps)
     >>> steps.runs["propensity"], steps.runs["matching"], steps.runs["mrd"]
     (1, 1, 2)
+
+    Only what the MRD page shows:
+
+    >>> only = analyze(cohort, moved, sweep=False, cache=steps, parts=["mrd"])
+    >>> sorted(only.parts), only.forest.empty, only.mrd is not None
+    (['mrd'], True, True)
     """
     settings = settings or Settings()
+    want = _wanted_parts(parts)
     m = settings.matching
     run = _Runner(cache, progress)
     chash = _cohort_key(cohort, cache, cohort_key)
     reps = settings.bootstrap.replicates if replicates is None else replicates
     base = _pool_steps(cohort, settings, run, chash)
     prepared, pool, cases, model_reads = base.prepared, base.pool, base.cases, base.model_reads
-    warnings: list[Notice] = []
     n = {arm: int((prepared["arm"] == arm).sum()) for arm in ARMS}
-    warnings.extend(
-        Notice(
-            f"Eligibility criterion on {col!r} not applied: this cohort has no such column.",
-            code="data.eligibility_not_applied",
-            topics=("data",),
-        )
-        for col in pool.skipped
-    )
+    warnings = _pool_warnings(pool, cases)
     frame, complete = cases.with_outcome, cases.complete
-    # patients without a complete outcome are excluded from every analysis: list them
-    if len(cases.excluded_outcome):
-        warnings.append(
-            Notice(
-                f"{len(cases.excluded_outcome)} patient(s) have a missing outcome and are "
-                "excluded from every analysis (listed under 'excluded: missing outcome').",
-                code="data.missing_outcome",
-                topics=("data", "population"),
-                patients=_patient_ids(cases.excluded_outcome),
-            )
-        )
-    # patients without a complete propensity covariate set cannot be matched: list them
-    if len(cases.excluded_matching):
-        warnings.append(
-            Notice(
-                f"{len(cases.excluded_matching)} patient(s) lack a matching covariate and "
-                "cannot be matched (listed under 'excluded from matching').",
-                code="matching.missing_covariate",
-                topics=("matching", "data"),
-                patients=_patient_ids(cases.excluded_matching),
-            )
-        )
     match_reads = {
         **model_reads,
         **_fields(settings, "matching"),
@@ -2713,68 +3001,47 @@ def analyze(  # noqa: C901 (listed: may only shrink)
         )
     warnings.extend(_control_only_warnings(complete, m.covariates))
     bal = pd.DataFrame()
-    if res is not None:
+    summary = _matching_summary(n, pool, match_error)
+    if res is not None and "matching" in want:
         matched_res = res
         bal = run(
             "balance",
             match_reads,
             lambda: matching_balance(complete, m.covariates, matched_res),
         )
-    unmatched = pd.DataFrame(columns=["patient_id", "propensity", "reason"])
-    summary: MatchingSummary = {
-        "n_treated": n[ARMS[0]],
-        "n_control_pool": n[ARMS[1]],
-        "n_control_eligible": int((pool.frame["arm"] == ARMS[1]).sum()),
-        "eligibility": [str(c) for c in pool.flow.counts["criterion"].tolist()[1:-1]],
-        "n_matched_treated": 0,
-        "n_matched_controls": 0,
-        "caliper_width": None,
-        "error": match_error,
-    }
-    if res is not None:
-        unmatched = res.unmatched.rename(columns={"treated": "patient_id"})
-        summary["n_matched_treated"] = res.n_pairs
-        summary["n_matched_controls"] = int(res.pairs["control"].nunique())
-        summary["caliper_width"] = res.caliper_width if np.isfinite(res.caliper_width) else None
-        summary["caliper_sd"] = m.caliper
-        summary["scale"] = m.scale
-        summary["max_abs_smd_before"] = _max_abs_smd(bal, "smd_before")
-        summary["max_abs_smd_after"] = _max_abs_smd(bal, "smd_after")
-        matched_res = res
         efs_hr = run(
             "matched_efs_hr",
             {**match_reads, **_fields(settings, "conf_level")},
             lambda: matched_efs_hazard_ratio(matched_res, settings.conf_level),
         ).iloc[0]
-        summary["efs_hazard_ratio"] = {
-            "hr": float(efs_hr["hr"]),
-            "ci_lower": float(efs_hr["ci_lower"]),
-            "ci_upper": float(efs_hr["ci_upper"]),
-            "method": str(efs_hr["method"]),
-            "ph_p": float(efs_hr["ph_p"]),
-        }
+        _summarise_matching(summary, res, bal, efs_hr, m)
     if model is not None:
         summary["propensity_converged"] = model.converged
         summary["propensity_iterations"] = model.iterations
         summary["separation"] = model.separation
-    base_vars = baseline_variables(list(frame.columns), m.covariates)
-    base_mrd = _fields(settings, "mrd") if _reads_mrd(base_vars) else {}
-    baseline_before = run(
-        "baseline_before",
-        {**model_reads, **base_mrd},
-        lambda: baseline_table(frame, TREATED, base_vars),
-    )
+    baseline_before = pd.DataFrame()
     baseline_after = None
-    if res is not None:
-        matched_res = res
-        baseline_after = run(
-            "baseline_after",
-            {**match_reads, **base_mrd},
-            lambda: baseline_table(matched_res.matched, TREATED, base_vars),
+    if "baseline" in want:
+        base_vars = baseline_variables(list(frame.columns), m.covariates)
+        base_mrd = _fields(settings, "mrd") if _reads_mrd(base_vars) else {}
+        baseline_before = run(
+            "baseline_before",
+            {**model_reads, **base_mrd},
+            lambda: baseline_table(frame, TREATED, base_vars),
         )
+        if res is not None:
+            matched_res = res
+            baseline_after = run(
+                "baseline_after",
+                {**match_reads, **base_mrd},
+                lambda: baseline_table(matched_res.matched, TREATED, base_vars),
+            )
     weighting: WeightingResult | None = None
     weight_reads = {**model_reads, **_fields(settings, "weighting")}
-    if len(complete) and all((complete["arm"] == a).any() for a in ARMS):
+    needs_weights = bool(want & {"matching", "estimates"}) or (
+        settings.population == "weighted" and bool(want & _SAMPLE_PARTS)
+    )
+    if needs_weights and len(complete) and all((complete["arm"] == a).any() for a in ARMS):
         try:
             weighting = run("weighting", weight_reads, lambda: weighting_result(complete, settings))
         except InputError as exc:
@@ -2785,127 +3052,6 @@ def analyze(  # noqa: C901 (listed: may only shrink)
                     topics=("weighting",),
                 )
             )
-    sample = study_population(
-        frame, complete, res, weighting, settings.population, settings.subgroup_filter
-    )
-    warnings.extend(sample.warnings)
-    design = sample.design
-    # the sample analysed, without and with the subgroup filter
-    pop_reads = {
-        **model_reads,
-        **_fields(settings, "population"),
-        **(match_reads if settings.population == "matched" else {}),
-        **(weight_reads if settings.population == "weighted" else {}),
-    }
-    flt = settings.subgroup_filter
-    survival_reads = {
-        **pop_reads,
-        **_fields(
-            settings,
-            "subgroup_filter",
-            "origin",
-            "landmark_months",
-            "horizon_months",
-            "conf_level",
-            "conf_type",
-            "logrank",
-            "bootstrap.random_state",
-            "relapse_includes_induction_failure",
-        ),
-        **(_fields(settings, "mrd") if flt is not None and _reads_mrd([flt[0]]) else {}),
-        "replicates": reps,
-    }
-
-    def one_endpoint(key: str) -> EndpointResult:
-        return endpoint_result(sample, key, settings, replicates=reps)
-
-    endpoints: dict[str, EndpointResult] = {
-        key: run(f"endpoint:{key}", survival_reads, functools.partial(one_endpoint, key))
-        for key in ENDPOINTS
-    }
-    immortal: _Immortal = run(
-        "immortal_time",
-        survival_reads,
-        lambda: _immortal_time(
-            endpoints,
-            sample.survival_pop,
-            sample.survival_uses,
-            _filtered(frame, settings.subgroup_filter),
-            settings,
-            design=design,
-            population=sample.description,
-        ),
-    )
-    km_key = settings.endpoint if settings.endpoint in ENDPOINTS else "efs"
-    adjust = list(settings.adjust_covariates or m.covariates)
-    estimates = run(
-        "estimates",
-        {
-            **match_reads,
-            **weight_reads,
-            **_fields(settings, "conf_level", "e_value_rare_outcome", "adjust_covariates"),
-            **(_fields(settings, "mrd") if _reads_mrd(adjust) else {}),
-            "endpoint": km_key,
-        },
-        lambda: effect_estimates(frame, complete, res, weighting, km_key, settings),
-    )
-    competing: dict[str, CompetingResult] = {}
-    competing_note = ""
-    try:
-        competing = run(
-            "competing",
-            survival_reads,
-            lambda: competing_results(sample, settings, replicates=reps),
-        )
-    except InputError as exc:
-        competing_note = f"Cumulative incidence is not available: {exc}."
-        if settings.endpoint in COMPETING:
-            warnings.append(
-                Notice(competing_note, code="competing.unavailable", topics=("competing",))
-            )
-    shown = settings.endpoint if settings.endpoint in ENDPOINTS or competing else "efs"
-    by = [v for v in settings.subgroups if v in sample.pop.columns]
-    missing_by = [v for v in settings.subgroups if v not in sample.pop.columns]
-    if missing_by:
-        warnings.append(
-            Notice(
-                f"Subgroup variable(s) not in this cohort: {', '.join(missing_by)}.",
-                code="subgroups.missing_variable",
-                topics=("subgroups",),
-            )
-        )
-    endpoint_fields = ("conf_level", "relapse_includes_induction_failure")
-    forest_table = run(
-        "forest",
-        {
-            **pop_reads,
-            **_fields(settings, *endpoint_fields),
-            **(_fields(settings, "mrd") if _reads_mrd(by) else {}),
-            "endpoint": shown,
-            "subgroups": by,
-        },
-        lambda: forest_result(sample, shown, by, settings),
-    )
-    few = forest_table[(forest_table["events_treated"] + forest_table["events_control"]) < 5]
-    if len(few):
-        warnings.append(
-            Notice(
-                f"{len(few)} subgroup level(s) have fewer than 5 events: their hazard ratios "
-                "are imprecise and should not be over-read.",
-                code="subgroups.few_events",
-                topics=("subgroups",),
-                severity="info",
-            )
-        )
-    mrd = run(
-        "mrd",
-        {
-            **pop_reads,
-            **_fields(settings, *endpoint_fields, "mrd", "conf_type", "horizon_months"),
-            "endpoint": shown,
-        },
-        lambda: mrd_result(sample, shown, settings),
-    )
     result = AnalysisResult(
         settings=settings,
         cohort_hash=chash if chash is not None else cohort_hash(cohort),
@@ -2915,29 +3061,32 @@ def analyze(  # noqa: C901 (listed: may only shrink)
         match=res,
         match_error=match_error,
         matching_summary=summary,
-        unmatched=unmatched,
+        unmatched=_unmatched(res),
         excluded_from_matching=cases.excluded_matching,
         excluded_outcome=cases.excluded_outcome,
         balance=bal,
         baseline_before=baseline_before,
         baseline_after=baseline_after,
-        overlap=_overlap(frame, res),
-        endpoints=endpoints,
-        immortal_time=immortal.table,
-        time_dependent=immortal.sample,
-        time_dependent_all=immortal.all_patients,
-        immortal_advice=immortal.advice,
-        mrd=mrd,
-        forest=forest_table,
-        design=design,
+        overlap=_overlap(frame, res) if "matching" in want else pd.DataFrame(),
+        endpoints={},
+        immortal_time=pd.DataFrame(),
+        mrd=None,
+        forest=pd.DataFrame(),
         blina_start_median=_start_median(frame),
         flow=patient_flow(pool.flow, frame, complete, res),
         ineligible=pool.flow.excluded,
-        competing=competing,
-        competing_note=competing_note,
         weighting=weighting,
-        estimates=estimates,
+        parts=frozenset(want),
     )
+    if want & _SAMPLE_PARTS:
+        sample = study_population(
+            frame, complete, res, weighting, settings.population, settings.subgroup_filter
+        )
+        warnings.extend(sample.warnings)
+        result.design = sample.design
+        reads = _Reads.of(settings, model_reads, match_reads, weight_reads, reps)
+        _survival_parts(result, want, run, reads, sample, frame, complete)
+        _subgroup_parts(result, want, run, reads, sample)
     if sweep and len(complete):
         sweep_model = model
         result.sweep = run(

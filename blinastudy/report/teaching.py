@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from blinastudy.analysis.results import PARTS
 from blinastudy.analysis.settings import Settings
 from blinastudy.core.errors import InputError
 from blinastudy.core.formatting import (
@@ -406,7 +407,10 @@ def _firth(settings: Settings, result: AnalysisResult | None) -> list[str]:
     if n_forest:
         out.append(f"{n_forest} forest-plot rows are Firth estimates.")
     if not out:
-        out.append("No estimate in this analysis needed Firth's correction.")
+        # an analysis of one page's parts (see AnalysisResult.parts) speaks only for them
+        whole = set(PARTS) <= result.parts
+        where = "in this analysis" if whole else "shown here"
+        out.append(f"No estimate {where} needed Firth's correction.")
     return out
 
 

@@ -452,6 +452,7 @@ def forest(
     conf_level: float = 0.95,
     cluster: str | None = None,
     weights: str | None = None,
+    overall: bool = True,
 ) -> pd.DataFrame:
     """Hazard ratio of treatment versus control overall and within each subgroup level.
 
@@ -476,6 +477,10 @@ def forest(
         every Cox model is weighted with the robust variance, as ``coxph(...,
         weights = w, robust = TRUE)``; the likelihood-ratio test is then not
         available (NaN) and the Wald test is the one shown.
+    overall : bool, default True
+        Begin with the overall row; ``False`` gives the subgroup rows alone (each
+        variable's rows do not depend on the others', so a forest can be built
+        and cached a variable at a time).
 
     Returns
     -------
@@ -526,9 +531,11 @@ def forest(
     if weights is not None:
         require_columns(frame, [weights])
         w = as_weights(frame[weights], t.size, allow_zero=False, name=f"column {weights!r}")
-    everyone = np.ones(t.size, dtype=bool)
-    rows = [_row(OVERALL, "All", everyone, treat, t, e, clus, conf_level, w)]
-    rows[0].update(p_interaction=np.nan, p_interaction_wald=np.nan, interaction_test="")
+    rows = []
+    if overall:
+        everyone = np.ones(t.size, dtype=bool)
+        rows.append(_row(OVERALL, "All", everyone, treat, t, e, clus, conf_level, w))
+        rows[0].update(p_interaction=np.nan, p_interaction_wald=np.nan, interaction_test="")
     for var in by:
         labels, order = _levels(frame[var], var)
         test = _interaction(treat, labels, order, t, e, clus, w)

@@ -29,7 +29,7 @@ import sys
 import textwrap
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -407,10 +407,14 @@ def _step_cache() -> StepCache:
 
 @st.cache_data(scope="session", max_entries=24, show_spinner=False)
 def _analysis(
-    cohort_key: str, settings_json: str, _cohort: pd.DataFrame, _steps: StepCache
+    cohort_key: str,
+    settings_json: str,
+    parts: tuple[str, ...] | None,
+    _cohort: pd.DataFrame,
+    _steps: StepCache,
 ) -> AnalysisResult:
-    # Whole results by settings (instant back-and-forth); below them, the session's
-    # step cache recomputes only the steps whose inputs changed.
+    # Whole results by settings and parts (instant back-and-forth); below them, the
+    # session's step cache recomputes only the steps whose inputs changed.
     settings = Settings.from_json(settings_json)
     from blinastudy.analysis import analyze
 
@@ -421,6 +425,7 @@ def _analysis(
         replicates=settings.bootstrap.live_replicates,
         cache=_steps,
         cohort_key=cohort_key,
+        parts=parts,
     )
 
 
@@ -434,14 +439,23 @@ def _sweep(
     return sweep_result(_cohort, settings, cache=_steps, cohort_key=cohort_key)
 
 
-def result() -> AnalysisResult | None:
+def result(parts: Sequence[str] | None = None) -> AnalysisResult | None:
     """The analysis of the session's cohort under its settings, or ``None`` after
-    showing why it cannot be computed."""
+    showing why it cannot be computed.
+
+    ``parts`` (from :data:`blinastudy.analysis.PARTS`) limits it to what the page
+    shows: the rest is computed when a page showing it opens.
+    """
     s = store()
+    wanted = None if parts is None else tuple(sorted(set(parts)))
     try:
         replicates = s.settings.bootstrap.live_replicates
-        with st.spinner(f"Updating the analysis (pair bootstrap, {replicates} replicates)..."):
-            return _analysis(s.cohort_hash, analysis_key(s.settings), s.cohort, _step_cache())
+        resampled = wanted is None or bool({"survival", "immortal", "competing"} & set(wanted))
+        busy = f" (pair bootstrap, {replicates} replicates)" if resampled and replicates else ""
+        with st.spinner(f"Updating the analysis{busy}..."):
+            return _analysis(
+                s.cohort_hash, analysis_key(s.settings), wanted, s.cohort, _step_cache()
+            )
     except InputError as exc:
         error = exc
     flt = s.settings.subgroup_filter
@@ -450,7 +464,9 @@ def result() -> AnalysisResult | None:
         # matched set): drop the filter if that is what stops the analysis.
         unfiltered = s.settings.update(subgroup_filter=None)
         try:
-            res = _analysis(s.cohort_hash, analysis_key(unfiltered), s.cohort, _step_cache())
+            res = _analysis(
+                s.cohort_hash, analysis_key(unfiltered), wanted, s.cohort, _step_cache()
+            )
         except InputError:
             res = None
         if res is not None:
