@@ -5,8 +5,10 @@ exact strata, endpoint, time origin, landmark month, MRD time point and
 threshold, subgroup variables, method), this script warms a
 :class:`~blinastudy.analysis.stepcache.StepCache` at the default settings (untimed),
 moves that one control, and times what the app then computes for the page that
-shows it: :func:`~blinastudy.analysis.analyze` (live bootstrap replicates) and,
-for the matching controls, the caliper sweep (:func:`~blinastudy.analysis.sweep_result`).
+shows it: the parts of :func:`~blinastudy.analysis.analyze` that page asks for
+(:data:`PAGE_PARTS`; live bootstrap replicates), first its headline and then the
+rest, and on the Matching page the caliper sweep
+(:func:`~blinastudy.analysis.sweep_result`).
 Beside it, the same work without a step cache (every step recomputed, as before
 steps were cached), and the first load (empty cache). Every time is a ratio to
 one lifelines ``CoxPHFitter`` fit (clustered on the pair) of EFS on the matched
@@ -40,45 +42,77 @@ from blinastudy.analysis import analyze, sweep_result
 from blinastudy.analysis.settings import Settings
 from blinastudy.analysis.stepcache import StepCache
 
+#: What each page of the app asks the analysis for (``analyze(parts=...)``, as the
+#: pages call it): the parts drawn first (the headline) and those drawn after it.
+PAGE_PARTS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "Data": (("baseline",),),
+    "Matching": (("matching",),),
+    "Survival": (("survival",), ("survival", "estimates", "immortal")),
+    "MRD": (("mrd",),),
+    "Subgroups": (("forest",),),
+}
+
 
 @dataclass(frozen=True)
 class Control:
-    """One control of the app, the change timed, and whether its page shows the sweep."""
+    """One control of the app, the change timed, and the page that shows it (the
+    Matching page also shows the caliper sweep)."""
 
     name: str
     changes: dict[str, Any]
-    sweep: bool = False
+    page: str
+
+    @property
+    def sweep(self) -> bool:
+        return self.page == "Matching"
 
 
 CONTROLS = (
-    Control("caliper", {"matching__caliper": 0.1}, sweep=True),
-    Control("ratio", {"matching__ratio": 2}, sweep=True),
-    Control("replacement", {"matching__replace": True}, sweep=True),
-    Control("exact strata", {"matching__exact": ("risk_group",)}, sweep=True),
-    Control("endpoint", {"endpoint": "os"}),
-    Control("time origin", {"origin": "landmark"}),
-    Control("landmark month", {"landmark_months": 6.0}),
-    Control("MRD time point", {"mrd__timepoint": "day15"}),
-    Control("MRD threshold", {"mrd__threshold_pct": 0.01}),
-    Control("subgroup variables", {"subgroups": ("sex", "age_band", "risk_group")}),
-    Control("method (weighting)", {"population": "weighted"}),
+    Control("caliper", {"matching__caliper": 0.1}, "Matching"),
+    Control("ratio", {"matching__ratio": 2}, "Matching"),
+    Control("replacement", {"matching__replace": True}, "Matching"),
+    Control("exact strata", {"matching__exact": ("risk_group",)}, "Matching"),
+    Control("endpoint", {"endpoint": "os"}, "Survival"),
+    Control("time origin", {"origin": "landmark"}, "Survival"),
+    Control("landmark month", {"landmark_months": 6.0}, "Survival"),
+    Control("MRD time point", {"mrd__timepoint": "day15"}, "MRD"),
+    Control("MRD threshold", {"mrd__threshold_pct": 0.01}, "MRD"),
+    Control("subgroup variables", {"subgroups": ("sex", "age_band", "risk_group")}, "Subgroups"),
+    Control("method (weighting)", {"population": "weighted"}, "Matching"),
 )
+
+#: The first load: the app opens on the Data page.
+FIRST_PAGE = "Data"
 
 
 def page_work(
-    cohort: pd.DataFrame, settings: Settings, cache: StepCache | None, sweep: bool
+    cohort: pd.DataFrame,
+    settings: Settings,
+    cache: StepCache | None,
+    page: str,
+    *,
+    stage: str = "all",
 ) -> Callable[[], None]:
-    """What the app computes for the page: the analysis, and the sweep where shown."""
+    """What the app computes for ``page``: its parts of the analysis in the order the
+    page asks for them, and on the Matching page the caliper sweep. ``stage``:
+    ``"headline"`` the first request alone, ``"rest"`` what follows it, ``"all"`` both."""
+    requests = PAGE_PARTS[page]
+    if stage == "headline":
+        requests = requests[:1]
+    elif stage == "rest":
+        requests = requests[1:]
 
     def run() -> None:
-        analyze(
-            cohort,
-            settings,
-            sweep=False,
-            replicates=settings.bootstrap.live_replicates,
-            cache=cache,
-        )
-        if sweep:
+        for parts in requests:
+            analyze(
+                cohort,
+                settings,
+                sweep=False,
+                replicates=settings.bootstrap.live_replicates,
+                cache=cache,
+                parts=parts,
+            )
+        if page == "Matching" and stage != "headline":
             sweep_result(cohort, settings, cache=cache)
 
     return run
@@ -109,34 +143,45 @@ def measure(
     reference()  # warm-up
     rows = []
     first = [
-        (_timed(reference, clock), _timed(page_work(cohort, base, StepCache(), True), clock))
+        (
+            _timed(reference, clock),
+            _timed(page_work(cohort, base, StepCache(), FIRST_PAGE), clock),
+            _timed(page_work(cohort, base, None, FIRST_PAGE), clock),
+        )
         for _ in range(repeats)
     ]
     rows.append(
         {
-            "control": "first load (empty cache)",
-            "reference": statistics.median(r for r, _ in first),
-            "cached": statistics.median(t for _, t in first),
-            "uncached": statistics.median(t for _, t in first),
-            "steps": "all",
+            "control": f"first load (empty cache, {FIRST_PAGE} page)",
+            "reference": statistics.median(r for r, _, _ in first),
+            "headline": statistics.median(t for _, t, _ in first),
+            "cached": statistics.median(t for _, t, _ in first),
+            "uncached": statistics.median(t for _, _, t in first),
+            "steps": "all the Data page reads",
         }
     )
     for control in controls:
         moved = base.update(**control.changes)
-        refs, warm, cold = [], [], []
+        refs, head, warm, cold = [], [], [], []
         steps: list[str] = []
         for _ in range(repeats):
             cache = StepCache()
-            page_work(cohort, base, cache, control.sweep)()  # warm, untimed
+            for page in PAGE_PARTS:  # a session that has opened every page, untimed
+                page_work(cohort, base, cache, page)()
             before = dict(cache.runs)
             refs.append(_timed(reference, clock))
-            warm.append(_timed(page_work(cohort, moved, cache, control.sweep), clock))
-            cold.append(_timed(page_work(cohort, moved, None, control.sweep), clock))
+            head.append(
+                _timed(page_work(cohort, moved, cache, control.page, stage="headline"), clock)
+            )
+            rest = _timed(page_work(cohort, moved, cache, control.page, stage="rest"), clock)
+            warm.append(head[-1] + rest)
+            cold.append(_timed(page_work(cohort, moved, None, control.page), clock))
             steps = [s for s in cache.runs if cache.runs[s] > before.get(s, 0)]
         rows.append(
             {
-                "control": control.name,
+                "control": f"{control.name} ({control.page})",
                 "reference": statistics.median(refs),
+                "headline": statistics.median(head),
                 "cached": statistics.median(warm),
                 "uncached": statistics.median(cold),
                 "steps": ", ".join(steps) or "none",
@@ -160,7 +205,8 @@ def step_profile(
     for _ in range(repeats):
         cache = StepCache()
         if changes is not None:
-            page_work(inputs.cohort, base, cache, False)()  # warm, untimed
+            for page in PAGE_PARTS:  # warm, untimed
+                page_work(inputs.cohort, base, cache, page)()
         settings = base if changes is None else base.update(**changes)
         marks: list[tuple[str, float]] = []
 
@@ -202,10 +248,11 @@ def report_profile(profiles: dict[str, dict[str, float]], reference: float) -> N
 def report(rows: list[dict[str, Any]]) -> None:
     """Print the ratios to the reference fit."""
     print_table(
-        ["control", "step cache warm", "no step cache", "steps recomputed"],
+        ["control (page)", "headline", "whole page", "no step cache", "steps recomputed"],
         [
             [
                 r["control"],
+                fmt_ratio(r["headline"] / r["reference"]),
                 fmt_ratio(r["cached"] / r["reference"]),
                 fmt_ratio(r["uncached"] / r["reference"]),
                 r["steps"],

@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from blinastudy.analysis import PARTS, STEPS, AnalysisResult, analyze, sweep_result
-from blinastudy.core.errors import InputError
 from blinastudy.analysis.settings import Settings
 from blinastudy.analysis.stepcache import StepCache, approx_nbytes, step_key
+from blinastudy.core.errors import InputError
 from blinastudy.data.demo import make_demo_cohort
 
 REPS = 20  # bootstrap replicates: few, but the bootstrap runs
@@ -275,5 +275,5 @@ def test_the_parts_together_make_the_whole_analysis(cohort: pd.DataFrame) -> Non
 
 
 def test_an_unknown_part_is_refused_in_one_line(cohort: pd.DataFrame) -> None:
-    with pytest.raises(InputError, match="unknown analysis part.*forrest.*known: matching"):
+    with pytest.raises(InputError, match=r"unknown analysis part.*forrest.*known: matching"):
         analyze(cohort, BASE, sweep=False, parts=["forrest"])

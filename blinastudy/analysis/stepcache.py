@@ -74,23 +74,33 @@ def step_key(step: str, inputs: Mapping[str, Any]) -> str:
 TEXT_SAMPLE = 64
 
 
+def _text_nbytes(values: np.ndarray) -> int:
+    """Estimated bytes of the Python objects in an object array (any shape), from up to
+    :data:`TEXT_SAMPLE` evenly spaced rows."""
+    n = values.shape[0]
+    if n == 0:
+        return 0
+    sample = values[:: max(1, n // TEXT_SAMPLE)][:TEXT_SAMPLE]
+    return int(sum(sys.getsizeof(v) for v in sample.ravel()) * n / sample.shape[0])
+
+
 def _pandas_nbytes(value: pd.DataFrame | pd.Series | pd.Index) -> int:
     """Bytes of a frame, series or index: numbers exactly, text in object columns
-    estimated from up to :data:`TEXT_SAMPLE` evenly spaced values (measuring every
-    string would cost more than many of the steps cached)."""
-    columns: list[Any]
+    estimated from a sample of rows (measuring every string would cost more than many
+    of the steps cached)."""
+    index = value if isinstance(value, pd.Index) else value.index
+    total = int(index.nbytes)
+    if index.dtype == object:
+        total += _text_nbytes(index.to_numpy())
     if isinstance(value, pd.DataFrame):
-        columns = [value.index, *(value.iloc[:, i] for i in range(value.shape[1]))]
-    else:
-        columns = [value]
-    total = 0
-    for col in columns:
-        total += int(col.memory_usage(deep=False)) if not isinstance(col, pd.Index) else col.nbytes
-        n = len(col)
-        if col.dtype == object and n:
-            step = max(1, n // TEXT_SAMPLE)
-            sample = col[::step][:TEXT_SAMPLE]
-            total += int(sum(sys.getsizeof(v) for v in sample) * n / len(sample))
+        total += int(value.memory_usage(index=False, deep=False).sum())
+        text = value.select_dtypes(include="object")
+        if text.shape[1]:
+            total += _text_nbytes(text.to_numpy())
+    elif isinstance(value, pd.Series):
+        total += int(value.memory_usage(index=False, deep=False))
+        if value.dtype == object:
+            total += _text_nbytes(value.to_numpy())
     return total
 
 
