@@ -466,6 +466,8 @@ def body() -> None:
     with rest:
         teach_topic("kmunicate", res)
     figure_place, key = figure_and_numbers(stage)
+    with rest:  # the numbers reach the screen before the figure is drawn
+        estimates(ep, res, key)
     with figure_place:
         if len(ep.curve):
             show_figure(res, f"km_{ep.endpoint}", fit=FIT_SIDE)
@@ -473,7 +475,6 @@ def body() -> None:
         else:
             st.info("No patients in this selection.")
     with rest:
-        estimates(ep, res, key)
         if len(ep.excluded):
             with st.expander(f"{len(ep.excluded)} patient(s) excluded at the landmark"):
                 table(ep.excluded)

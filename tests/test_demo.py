@@ -327,3 +327,25 @@ def test_landmark_analysis_shows_a_smaller_effect(matched: pd.DataFrame) -> None
     _, hr_landmark, _ = _compare(landmark, "efs_months", "efs_event")
     assert hr_diagnosis < hr_landmark < 1
     assert hr_landmark >= 1.5 * hr_diagnosis
+
+
+def test_the_shipped_copy_is_what_the_app_starts_on(cohort: pd.DataFrame) -> None:
+    from blinastudy.data.cohort import content_hash
+
+    assert content_hash(cohort) == demo.DEMO_HASH
+    pd.testing.assert_frame_equal(demo.demo_cohort(), cohort, check_exact=True)
+
+
+def test_a_changed_or_missing_copy_is_not_used(
+    cohort: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    changed = tmp_path / "demo_cohort.csv"
+    changed.write_text(CSV.read_text().replace("blinatumomab", "chemotherapy", 1))
+    monkeypatch.setattr(demo, "BUNDLED", changed)
+    pd.testing.assert_frame_equal(demo.demo_cohort(), cohort, check_exact=True)
+    monkeypatch.setattr(demo, "BUNDLED", tmp_path / "absent.csv")
+    pd.testing.assert_frame_equal(demo.demo_cohort(), cohort, check_exact=True)
+    damaged = tmp_path / "damaged.csv"
+    damaged.write_bytes(b"\x00\x01 not a table")
+    monkeypatch.setattr(demo, "BUNDLED", damaged)
+    pd.testing.assert_frame_equal(demo.demo_cohort(), cohort, check_exact=True)

@@ -63,6 +63,7 @@ __all__ = [
     "N_POOL",
     "N_TREATED",
     "STUDY_TARGETS",
+    "demo_cohort",
     "main",
     "make_demo_cohort",
 ]
@@ -79,6 +80,12 @@ DEFAULT_SEED: Final = 2024
 
 #: Where ``python -m blinastudy.data.demo`` writes the cohort (relative to the project root).
 DEFAULT_OUTPUT: Final = Path("data") / "demo_cohort.csv"
+
+#: The copy of the default demo cohort shipped with the source tree (``data/``).
+BUNDLED: Final = Path(__file__).resolve().parents[2] / DEFAULT_OUTPUT
+
+#: Content hash (:func:`blinastudy.data.cohort.content_hash`) of ``make_demo_cohort()``.
+DEMO_HASH: Final = "6c918565eceaf83e63f66b1b30d6a1fd7dd4e6587fecde2b3e0d54abe4e1113a"
 
 #: Blinatumomab patients (as reported).
 N_TREATED: Final = 90
@@ -785,6 +792,34 @@ def make_demo_cohort(seed: int = DEFAULT_SEED) -> pd.DataFrame:
         cohort[col] = cohort[col].astype(object)
         cohort.loc[cohort[col].isna(), col] = None
     return cohort
+
+
+def demo_cohort() -> pd.DataFrame:
+    """The default demo cohort: the shipped copy when it is there and intact, else generated.
+
+    Reads :data:`BUNDLED` (its only input/output; :func:`main` writes that file),
+    and returns it when its content hash is :data:`DEMO_HASH`, the hash of
+    ``make_demo_cohort()``; otherwise (an installed package without ``data/``, a
+    changed or damaged file) generates the cohort. Reading is several times quicker than
+    generating, which also loads SciPy: the app shows the demo cohort on its first
+    page before the statistics are loaded.
+
+    Examples
+    --------
+    >>> demo_cohort().equals(make_demo_cohort())
+    True
+    """
+    from blinastudy.core.errors import InputError
+    from blinastudy.data.cohort import content_hash, load_cohort
+
+    if BUNDLED.is_file():
+        try:
+            shipped = load_cohort(BUNDLED)
+        except InputError:  # damaged: generate it instead
+            return make_demo_cohort()
+        if content_hash(shipped) == DEMO_HASH:
+            return shipped
+    return make_demo_cohort()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

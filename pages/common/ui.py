@@ -44,7 +44,7 @@ from blinastudy.analysis.settings import Settings
 from blinastudy.analysis.stepcache import StepCache
 from blinastudy.core.errors import InputError
 from blinastudy.data.cohort import content_hash
-from blinastudy.data.demo import DEMO_LABEL, make_demo_cohort
+from blinastudy.data.demo import DEMO_LABEL, demo_cohort
 from blinastudy.report.export import neutralise_formulas, to_csv_bytes
 from blinastudy.report.mdtext import md_text
 from pages.common.audit import audit, configure_audit_log, settings_hash
@@ -182,7 +182,7 @@ class Store:
 @st.cache_data(show_spinner=False)
 def _demo_cohort() -> pd.DataFrame:
     # Synthetic data (no patient): safe to share between sessions.
-    return make_demo_cohort()
+    return demo_cohort()
 
 
 def store() -> Store:
