@@ -736,3 +736,16 @@ def test_constant_and_collinear_covariates_do_not_raise() -> None:
     assert table.loc["notz", "method"] == "not estimable"
     only_const = cox(g, "t", "e", ["const"])
     assert (only_const["method"] == "not estimable").all()
+
+
+def test_a_filtered_table_cannot_lend_its_standard_errors_to_other_rows() -> None:
+    km = kaplan_meier([1, 2, 3, 4, 5], [1, 0, 1, 1, 0])
+    whole = survival_at(km, 3.5)
+    assert whole.std_err > 0
+    # the same rows, copied: still theirs
+    assert survival_at(km.copy(), 3.5) == whole
+    # fewer rows: the per-row errors would be read off the wrong rows
+    with pytest.raises(InputError, match="filtered or changed after kaplan_meier"):
+        survival_at(km[km["n_events"] > 0], 3.5)
+    with pytest.raises(InputError, match="filtered or changed"):
+        survival_at(km.iloc[::-1].sort_values("time").assign(time=km["time"] + 1), 3.5)

@@ -311,6 +311,9 @@ def kaplan_meier(
         }
     )
     table.attrs["std_err"] = std_err
+    # the times the standard errors belong to: a filtered or reordered copy of the
+    # table (pandas copies attrs) no longer matches them, and survival_at says so
+    table.attrs["std_err_times"] = times
     table.attrs["logse"] = not robust
     table.attrs["n"] = int(t.size)
     table.attrs["weighted"] = weighted
@@ -379,7 +382,7 @@ def survival_at(km: pd.DataFrame, time: float) -> SurvivalAt:
         return SurvivalAt(t, 1.0, 1.0, 1.0, n_risk, 0.0)
     row = km.iloc[i]
     surv = float(row["survival"])
-    raw = km.attrs.get("std_err")
+    raw = _aligned_std_err(km, times)
     if raw is None:
         std_err = nan
     elif km.attrs.get("logse", True):
@@ -387,6 +390,28 @@ def survival_at(km: pd.DataFrame, time: float) -> SurvivalAt:
     else:
         std_err = float(raw[i])
     return SurvivalAt(t, surv, float(row["ci_lower"]), float(row["ci_upper"]), n_risk, std_err)
+
+
+def _aligned_std_err(km: pd.DataFrame, times: FloatArray) -> FloatArray | None:
+    """The table's per-row standard errors (``attrs["std_err"]``) when they still belong
+    to its rows; ``None`` for a table not made by :func:`kaplan_meier`.
+
+    Raises
+    ------
+    InputError
+        When the table was filtered, reordered or changed after :func:`kaplan_meier`
+        (its standard errors no longer line up with its rows).
+    """
+    raw = km.attrs.get("std_err")
+    if raw is None:
+        return None
+    made_for = km.attrs.get("std_err_times")
+    if len(raw) != times.size or (made_for is not None and not np.array_equal(made_for, times)):
+        raise InputError(
+            "this Kaplan-Meier table was filtered or changed after kaplan_meier(): its "
+            "standard errors no longer match its rows; read survival from the whole table"
+        )
+    return np.asarray(raw, dtype=float)
 
 
 def number_at_risk(km: pd.DataFrame, time: float) -> float:
