@@ -56,7 +56,7 @@ import re
 from collections.abc import Mapping as AbcMapping
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -104,16 +104,7 @@ DateRole = Literal[
     "birth",
 ]
 #: Every date a mapping can take from a file.
-DATE_ROLES: tuple[DateRole, ...] = (
-    "diagnosis",
-    "blina_start",
-    "relapse",
-    "induction_failure",
-    "second_malignancy",
-    "death",
-    "last_contact",
-    "birth",
-)
+DATE_ROLES: tuple[DateRole, ...] = get_args(DateRole)
 #: EFS events, in the order that breaks a tie between two on the same day.
 EVENT_ROLES: tuple[DateRole, ...] = ("induction_failure", "relapse", "second_malignancy", "death")
 #: The dates that give EFS and OS.
