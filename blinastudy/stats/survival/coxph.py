@@ -1588,19 +1588,19 @@ def cox(
             cols.append(extra)
     require_columns(frame, cols)
     design, refs = _design(frame, covariates, reference)
-    fit = cox_fit(
-        design.to_numpy(),
-        frame[duration],
-        frame[event],
-        names=list(design.columns),
-        weights=None if weights is None else frame[weights],
-        cluster=None if cluster is None else frame[cluster],
+    fit = _frame_fit(
+        frame,
+        design,
+        duration,
+        event,
+        weights=weights,
+        cluster=cluster,
+        strata=strata,
+        start=start,
         robust=robust,
-        strata=None if strata is None else frame[strata],
         ties=ties,
         conf_level=conf_level,
         firth=firth,
-        start=None if start is None else frame[start],
     )
     table = fit.table(refs)
     table.attrs.update(
@@ -1613,6 +1613,39 @@ def cox(
         }
     )
     return table
+
+
+def _frame_fit(
+    frame: pd.DataFrame,
+    design: pd.DataFrame,
+    duration: str,
+    event: str,
+    *,
+    weights: str | None,
+    cluster: str | None,
+    strata: str | None,
+    start: str | None,
+    **options: Any,
+) -> CoxFit:
+    """:func:`cox_fit` of ``design`` with the named columns of ``frame`` (``None``: not used).
+
+    ``options`` go to :func:`cox_fit` as they are.
+    """
+
+    def column(name: str | None) -> pd.Series[Any] | None:
+        return None if name is None else frame[name]
+
+    return cox_fit(
+        design.to_numpy(),
+        frame[duration],
+        frame[event],
+        names=list(design.columns),
+        weights=column(weights),
+        cluster=column(cluster),
+        strata=column(strata),
+        start=column(start),
+        **options,
+    )
 
 
 def firth_replicates(treated: Any, durations: Any, events: Any, counts: Any) -> FloatArray:
