@@ -7,6 +7,7 @@ instead of an exception from numpy, scikit-learn or lifelines.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -25,6 +26,7 @@ __all__ = [
     "describe_entries",
     "describe_value",
     "require_columns",
+    "require_conf_level",
     "require_finite",
     "require_frame",
 ]
@@ -214,6 +216,29 @@ def require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str = "fr
         raise InputError(
             f"{what} is missing column(s) {', '.join(map(repr, missing))}; "
             f"it has {', '.join(map(repr, map(str, frame.columns[:20])))}"
+        )
+
+
+def require_conf_level(conf_level: float) -> None:
+    """Raise :class:`InputError` unless ``conf_level`` is a real number strictly between 0 and 1.
+
+    Booleans are refused although Python counts them as numbers.
+
+    Examples
+    --------
+    >>> require_conf_level(0.95)
+    >>> require_conf_level(95)
+    Traceback (most recent call last):
+    ...
+    blinastudy.core.errors.InputError: conf_level must be strictly between 0 and 1, got 95
+    """
+    if (
+        isinstance(conf_level, bool)
+        or not isinstance(conf_level, numbers.Real)
+        or not 0 < conf_level < 1
+    ):
+        raise InputError(
+            f"conf_level must be strictly between 0 and 1, got {describe_value(conf_level)}"
         )
 
 

@@ -22,7 +22,6 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -40,6 +39,7 @@ from blinastudy.core.validate import (
     describe_entries,
     describe_value,
     require_columns,
+    require_conf_level,
     require_frame,
 )
 from blinastudy.data.schema import column_spec
@@ -1199,14 +1199,7 @@ def cox_fit(  # noqa: C901 (listed: may only shrink)
         raise InputError(
             f"firth must be True, False, 'auto' or 'flag', got {describe_value(firth)}"
         )
-    if (
-        isinstance(conf_level, bool)
-        or not isinstance(conf_level, numbers.Real)
-        or not 0 < conf_level < 1
-    ):
-        raise InputError(
-            f"conf_level must be strictly between 0 and 1, got {describe_value(conf_level)}"
-        )
+    require_conf_level(conf_level)
     if not (robust is None or robust is True or robust is False):
         raise InputError(f"robust must be True, False or None, got {describe_value(robust)}")
     weighted = weights is not None
