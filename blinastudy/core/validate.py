@@ -21,6 +21,7 @@ __all__ = [
     "as_durations",
     "as_events",
     "as_groups",
+    "as_numbers",
     "as_treatment",
     "as_weights",
     "describe_entries",
@@ -109,6 +110,32 @@ def describe_entries(
     return ", ".join(parts) + more
 
 
+def as_numbers(values: Any, name: str) -> FloatArray:
+    """``values`` as floats, missing values as NaN, or raise naming the entries that are not numbers.
+
+    The shape is kept as it is; checking it, and the values, is the caller's.
+
+    Examples
+    --------
+    >>> as_numbers(pd.Series([1, None], index=["P1", "P2"]), "values").tolist()
+    [1.0, nan]
+    >>> as_numbers(pd.Series([1, "one"], index=["P1", "P2"]), "values")
+    Traceback (most recent call last):
+    ...
+    blinastudy.core.errors.InputError: values must be numbers; not at patient 'P2' ('one')
+    """
+    try:
+        if isinstance(values, pd.Series):
+            return values.to_numpy(dtype=float, na_value=np.nan)
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raw = np.asarray(values, dtype=object).ravel()
+        bad = (pd.to_numeric(pd.Series(raw), errors="coerce").isna() & pd.notna(raw)).to_numpy()
+        raise InputError(
+            f"{name} must be numbers; not at {describe_entries(raw, bad, _labels(values))}"
+        ) from None
+
+
 def as_weights(
     values: Any, n: int, *, allow_zero: bool = True, name: str = "weights", why: str = ""
 ) -> FloatArray:
@@ -127,17 +154,7 @@ def as_weights(
     blinastudy.core.errors.InputError: weights must be positive; not at entry 2 (0)
     """
     labels = _labels(values)
-    try:
-        if isinstance(values, pd.Series):
-            arr = values.to_numpy(dtype=float, na_value=np.nan)
-        else:
-            arr = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        raw = np.asarray(values, dtype=object).ravel()
-        bad = (pd.to_numeric(pd.Series(raw), errors="coerce").isna() & pd.notna(raw)).to_numpy()
-        raise InputError(
-            f"{name} must be numbers; not at {describe_entries(raw, bad, labels)}"
-        ) from None
+    arr = as_numbers(values, name)
     if arr.ndim != 1:
         raise InputError(f"{name} must be one number per row, got {arr.ndim} dimensions")
     if arr.size != n:
