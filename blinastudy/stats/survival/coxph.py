@@ -33,6 +33,7 @@ from scipy import optimize, special
 
 from blinastudy.core.errors import InputError
 from blinastudy.core.validate import (
+    FloatArray,
     as_durations,
     as_events,
     as_weights,
@@ -57,7 +58,6 @@ __all__ = [
     "reference_levels",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 Ties = Literal["efron", "breslow"]
 #: Columns of the :func:`cox` table (and of :meth:`CoxFit.table`).
 COX_COLUMNS = ["hr", "ci_lower", "ci_upper", "se", "p_value", "method", "reference"]

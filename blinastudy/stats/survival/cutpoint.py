@@ -43,12 +43,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
 from blinastudy.core.errors import InputError
 from blinastudy.core.validate import (
+    FloatArray,
+    IntArray,
     as_durations,
     as_events,
     as_numbers,
@@ -58,8 +59,6 @@ from blinastudy.core.validate import (
 
 __all__ = ["CutpointResult", "cutpoint", "logrank_scores", "p_lausen92"]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 #: Whether numpy's long double is wider than a double (80-bit on x86), as R's accumulators.
 _EXTENDED = bool(np.finfo(np.longdouble).nmant > np.finfo(np.float64).nmant)

@@ -56,6 +56,8 @@ import pandas as pd
 from scipy import special
 
 from blinastudy.core.validate import (
+    FloatArray,
+    IntArray,
     describe_value,
     require_columns,
     require_conf_level,
@@ -67,8 +69,6 @@ from blinastudy.stats.survival.timefix import timefix
 
 __all__ = ["FINE_GRAY_COLUMNS", "fine_gray"]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 #: Columns of the :func:`fine_gray` table.
 FINE_GRAY_COLUMNS = ["shr", "ci_lower", "ci_upper", "se", "p_value", "method", "reference"]

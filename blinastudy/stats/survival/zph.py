@@ -27,6 +27,7 @@ from scipy import stats
 
 from blinastudy.core.errors import InputError
 from blinastudy.core.validate import (
+    FloatArray,
     as_durations,
     as_events,
     as_weights,
@@ -58,7 +59,6 @@ __all__ = [
     "ph_test",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 Transform = Literal["km", "identity", "rank", "log"]
 _TRANSFORMS = ("km", "identity", "rank", "log")
 #: Columns of the :func:`ph_test` table.
