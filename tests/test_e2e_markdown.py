@@ -8,11 +8,8 @@ the Survival page to the hostile level, and every page.
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 from playwright.sync_api import Page, sync_playwright
@@ -21,7 +18,14 @@ from blinastudy.settings import Settings
 from tests._apptest import csv_bytes
 from tests._browser import file_payload
 from tests._demo_result import demo_subset
-from tests._server import CHROMIUM, CHROMIUM_ARGS, ROOT, require_chromium, streamlit_server
+from tests._server import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ROOT,
+    counting_listener,
+    require_chromium,
+    streamlit_server,
+)
 
 OUT = ROOT / "test-output"
 PAGES = ["Data", "Matching", "Survival", "MRD", "Subgroups", "Export"]
@@ -29,33 +33,11 @@ PAGES = ["Data", "Matching", "Survival", "MRD", "Subgroups", "Export"]
 pytestmark = pytest.mark.browser
 
 
-class _Counter(http.server.BaseHTTPRequestHandler):
-    hits: ClassVar[list[str]] = []
-
-    def do_GET(self) -> None:
-        type(self).hits.append(self.path)
-        self.send_response(204)
-        self.end_headers()
-
-    do_POST = do_GET
-    do_HEAD = do_GET
-
-    def log_message(self, *args: object) -> None:
-        return
-
-
 @pytest.fixture
 def listener() -> Iterator[tuple[str, list[str]]]:
-    _Counter.hits = []
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Counter)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with counting_listener(204, ("GET", "POST", "HEAD")) as (port, hits):
         # another host than the app's 127.0.0.1: the browser treats it as a foreign origin
-        yield f"localhost:{httpd.server_address[1]}", _Counter.hits
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+        yield f"localhost:{port}", hits
 
 
 def _idle(page: Page) -> None:

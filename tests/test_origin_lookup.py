@@ -11,10 +11,8 @@ Origins outright.
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from playwright.sync_api import sync_playwright
@@ -26,7 +24,14 @@ from websockets.sync.client import connect
 from websockets.typing import Origin
 
 from pages.common.ui import never_look_up_external_ip
-from tests._server import CHROMIUM, CHROMIUM_ARGS, ROOT, require_chromium, streamlit_server
+from tests._server import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ROOT,
+    counting_listener,
+    require_chromium,
+    streamlit_server,
+)
 
 FOREIGN = "https://evil.example"
 
@@ -67,32 +72,11 @@ def test_the_reference_proxy_refuses_foreign_origins() -> None:
     assert "if ($blinastudy_foreign_origin)" in block and "return 403;" in block
 
 
-class _Internet(http.server.BaseHTTPRequestHandler):
-    """A forward proxy that answers nothing: it counts what would have left."""
-
-    hits: ClassVar[list[str]] = []
-
-    def do_GET(self) -> None:
-        type(self).hits.append(self.path)
-        self.send_response(502)
-        self.end_headers()
-
-    do_CONNECT = do_GET
-
-    def log_message(self, *args: Any) -> None:
-        return
-
-
 @pytest.fixture
 def internet() -> Iterator[tuple[str, list[str]]]:
-    _Internet.hits = []
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Internet)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", _Internet.hits
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    """A forward proxy that answers nothing: it counts what would have left."""
+    with counting_listener(502, ("GET", "CONNECT")) as (port, hits):
+        yield f"http://127.0.0.1:{port}", hits
 
 
 def _foreign_handshake(url: str) -> None:
