@@ -73,6 +73,22 @@ def upload(at: AppTest, key: str, name: str, data: bytes, mime: str = "text/csv"
     return at.file_uploader(key=key).set_value((name, data, mime)).run()
 
 
+def upload_settings(at: AppTest, data: bytes, name: str = "blinastudy-settings.json") -> AppTest:
+    """Put a settings file into the sidebar's settings upload and rerun."""
+    upload = at.sidebar.file_uploader(key="settings_upload")
+    return upload.set_value((name, data, "application/json")).run()
+
+
+def edit_cell(at: AppTest, key: str, row: int, column: str, value: object) -> AppTest:
+    """Edit one cell of the data editor ``key`` (row by position) as a user would; rerun."""
+    at.session_state[key] = {
+        "edited_rows": {row: {column: value}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    return at.run()
+
+
 class LogLines(logging.Handler):
     """Keeps the message of every record it is handed, in order, in ``lines``."""
 
