@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import sync_playwright
 from streamlit import config as st_config
 from streamlit import net_util
 from streamlit.web.server import server_util
@@ -24,14 +23,8 @@ from websockets.sync.client import connect
 from websockets.typing import Origin
 
 from pages.common.ui import never_look_up_external_ip
-from tests._server import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    ROOT,
-    counting_listener,
-    require_chromium,
-    streamlit_server,
-)
+from tests._browser import READY, chromium_page
+from tests._server import ROOT, counting_listener, require_chromium, streamlit_server
 
 FOREIGN = "https://evil.example"
 
@@ -105,17 +98,9 @@ def test_a_real_server_never_looks_up_its_address_once_a_page_has_run(
         _foreign_handshake(server.url)
         assert hits
         hits.clear()
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page()
-                page.goto(server.url)
-                page.wait_for_selector(
-                    '[data-testid="stApp"][data-test-script-state="notRunning"]',
-                    timeout=90_000,
-                )
-            finally:
-                browser.close()
+        with chromium_page() as page:
+            page.goto(server.url)
+            page.wait_for_selector(READY)
         for _ in range(3):
             _foreign_handshake(server.url)
     assert hits == []
