@@ -213,6 +213,40 @@ def chromium_missing(chromium: Path) -> bool:
     return True
 
 
+def browser_main(
+    argv: list[str] | None,
+    doc: str,
+    name: str,
+    run: Callable[[argparse.Namespace], dict[str, Any]],
+    *,
+    quick_help: str,
+    options: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> int:
+    """Run a browser benchmark: its options, the Chromium check, the timing and the JSON.
+
+    The options are those of :func:`bench_parser` (first line of ``doc``, wall
+    clock only) and whatever ``options`` adds. Returns 2 when Chromium is
+    missing; otherwise calls ``run(args)`` inside :func:`bench_setup`, prints the
+    machine line at the end and writes what ``run`` returned, after the machine
+    line, to ``args.json``.
+    """
+    from tests._server import CHROMIUM
+
+    parser = bench_parser(
+        doc.splitlines()[0], name, quick_help=quick_help, with_r=False, with_clock=False
+    )
+    if options is not None:
+        options(parser)
+    args = parser.parse_args(argv)
+    if chromium_missing(CHROMIUM):
+        return 2
+    with bench_setup(args):
+        payload = run(args)
+        print(f"Machine at the end: {machine_description()}")
+        write_json(args.json, {"machine": machine_description(), **payload})
+    return 0
+
+
 def write_json(path: Path, payload: dict[str, Any]) -> None:
     """Write ``payload`` as indented JSON, creating the folder."""
     path.parent.mkdir(parents=True, exist_ok=True)

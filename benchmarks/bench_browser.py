@@ -25,6 +25,7 @@ Run: ``python benchmarks/bench_browser.py [--quick] [--repeats ROUNDS]``. Needs
 
 from __future__ import annotations
 
+import argparse
 import math
 import statistics
 import sys
@@ -35,17 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _common import (
-    ROOT,
-    bench_parser,
-    bench_setup,
-    chromium_missing,
-    fmt_ratio,
-    machine_description,
-    print_table,
-    ratio,
-    write_json,
-)
+from _common import ROOT, browser_main, fmt_ratio, print_table, ratio
 
 sys.path.insert(0, str(ROOT))
 from playwright.sync_api import Page
@@ -54,7 +45,7 @@ from blinastudy.analysis import analyze
 from blinastudy.analysis.settings import Settings
 from blinastudy.data.demo import make_demo_cohort
 from tests._browser import READY, chromium_page
-from tests._server import CHROMIUM, streamlit_server
+from tests._server import streamlit_server
 
 #: The minimal page: one slider and one number derived from it.
 MINIMAL_APP = ROOT / "benchmarks" / "minimal_app.py"
@@ -222,59 +213,47 @@ def summarise(found: dict[str, Timings]) -> list[dict[str, Any]]:
     return rows
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = bench_parser(
-        __doc__.splitlines()[0],
-        "browser",
-        quick_help="one round (3 key presses) per slider",
-        with_r=False,
-        with_clock=False,
-    )
-    args = parser.parse_args(argv)
-    if chromium_missing(CHROMIUM):
-        return 2
+def report(args: argparse.Namespace) -> dict[str, Any]:
+    """Time the key presses ``args`` ask for, print the table and return what the JSON keeps."""
     rounds = args.repeats or (1 if args.quick else 3)
     moves = 3 * rounds
-    with bench_setup(args):
-        found = measure(moves)
-        ref = reference_seconds([0.005, 0.01, 0.02], repeats=1 if args.quick else 3)
-        rows = summarise(found)
-        print(f"\nKey press on each slider, {moves} presses each (new sessions, wall clock)")
-        print("ratios: to the minimal page's p50 / p95 of the same moment, same run\n")
-        print_table(
-            ["slider", "new number p50", "p95", "settled page p50", "p95"],
+    found = measure(moves)
+    ref = reference_seconds([0.005, 0.01, 0.02], repeats=1 if args.quick else 3)
+    rows = summarise(found)
+    print(f"\nKey press on each slider, {moves} presses each (new sessions, wall clock)")
+    print("ratios: to the minimal page's p50 / p95 of the same moment, same run\n")
+    print_table(
+        ["slider", "new number p50", "p95", "settled page p50", "p95"],
+        [
             [
-                [
-                    r["slider"],
-                    fmt_ratio(r["number_p50_ratio"]),
-                    fmt_ratio(r["number_p95_ratio"]),
-                    fmt_ratio(r["settled_p50_ratio"]),
-                    fmt_ratio(r["settled_p95_ratio"]),
-                ]
-                for r in rows
-            ],
-        )
-        worst = max(r["number_p50_ratio"] or 0.0 for r in rows)
-        print(
-            f"\nGoal: p50 to the new number at most 2x the minimal page; worst {fmt_ratio(worst)}"
-        )
-        caliper = next(r for r in rows if r["slider"].startswith("Matching"))
-        print(
-            "Caliper p50 to the new number / one analyze() of the demo cohort in this process: "
-            f"{fmt_ratio(ratio(caliper['number_p50_s'], ref))}"
-        )
-        print(f"Machine at the end: {machine_description()}")
-        write_json(
-            args.json,
-            {
-                "machine": machine_description(),
-                "moves": moves,
-                "rows": rows,
-                "analyze_reference_s": ref,
-                "raw": {k: {"number": v.number, "settled": v.settled} for k, v in found.items()},
-            },
-        )
-    return 0
+                r["slider"],
+                fmt_ratio(r["number_p50_ratio"]),
+                fmt_ratio(r["number_p95_ratio"]),
+                fmt_ratio(r["settled_p50_ratio"]),
+                fmt_ratio(r["settled_p95_ratio"]),
+            ]
+            for r in rows
+        ],
+    )
+    worst = max(r["number_p50_ratio"] or 0.0 for r in rows)
+    print(f"\nGoal: p50 to the new number at most 2x the minimal page; worst {fmt_ratio(worst)}")
+    caliper = next(r for r in rows if r["slider"].startswith("Matching"))
+    print(
+        "Caliper p50 to the new number / one analyze() of the demo cohort in this process: "
+        f"{fmt_ratio(ratio(caliper['number_p50_s'], ref))}"
+    )
+    return {
+        "moves": moves,
+        "rows": rows,
+        "analyze_reference_s": ref,
+        "raw": {k: {"number": v.number, "settled": v.settled} for k, v in found.items()},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    return browser_main(
+        argv, __doc__, "browser", report, quick_help="one round (3 key presses) per slider"
+    )
 
 
 if __name__ == "__main__":

@@ -16,29 +16,21 @@ Run: ``python benchmarks/bench_memory.py [--quick] [--sessions N]``. Needs
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from _common import (
-    ROOT,
-    bench_parser,
-    bench_setup,
-    chromium_missing,
-    fmt_ratio,
-    machine_description,
-    print_table,
-    ratio,
-    write_json,
-)
+from _common import ROOT, browser_main, fmt_ratio, print_table, ratio
 from bench_browser import WAIT_S, wait_metric
 
 sys.path.insert(0, str(ROOT))
 from playwright.sync_api import Browser
 
 from tests._browser import READY, chromium_page
-from tests._server import CHROMIUM, streamlit_server
+from tests._server import streamlit_server
 
 #: Seconds a closed session survives on the server.
 SESSION_TTL_S = 2
@@ -83,14 +75,8 @@ def measure(sessions: int, settle_s: float) -> tuple[int, int]:
         return after_one, server.rss_bytes()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = bench_parser(
-        __doc__.splitlines()[0],
-        "memory",
-        quick_help="3 sessions in all instead of 25",
-        with_r=False,
-        with_clock=False,
-    )
+def options(parser: argparse.ArgumentParser) -> None:
+    """The memory benchmark's own options: how many sessions, how long to settle."""
     parser.add_argument("--sessions", type=int, default=None, help="sessions in all (default 25)")
     parser.add_argument(
         "--settle",
@@ -98,34 +84,39 @@ def main(argv: list[str] | None = None) -> int:
         default=4 * SESSION_TTL_S,
         help="seconds to wait after the last session closed before reading RSS",
     )
-    args = parser.parse_args(argv)
-    if chromium_missing(CHROMIUM):
-        return 2
+
+
+def report(args: argparse.Namespace) -> dict[str, Any]:
+    """Measure the sessions ``args`` ask for, print the table and return what the JSON keeps."""
     sessions = args.sessions or (3 if args.quick else 25)
-    with bench_setup(args):
-        after_one, after_n = measure(sessions, args.settle)
-        growth = ratio(after_n, after_one)
-        print(f"\nServer RSS (server and child processes), {args.settle:g} s after the last close")
-        print_table(
-            ["sessions opened and closed", "RSS (MiB)", "/ after 1"],
-            [
-                ["1", f"{after_one / MIB:.0f}", "1x"],
-                [str(sessions), f"{after_n / MIB:.0f}", fmt_ratio(growth)],
-            ],
-        )
-        print("\nGoal: within 10 % of the RSS after one session (at most 1.1x)")
-        print(f"Machine at the end: {machine_description()}")
-        write_json(
-            args.json,
-            {
-                "machine": machine_description(),
-                "sessions": sessions,
-                "rss_after_1": after_one,
-                "rss_after_n": after_n,
-                "ratio": growth,
-            },
-        )
-    return 0
+    after_one, after_n = measure(sessions, args.settle)
+    growth = ratio(after_n, after_one)
+    print(f"\nServer RSS (server and child processes), {args.settle:g} s after the last close")
+    print_table(
+        ["sessions opened and closed", "RSS (MiB)", "/ after 1"],
+        [
+            ["1", f"{after_one / MIB:.0f}", "1x"],
+            [str(sessions), f"{after_n / MIB:.0f}", fmt_ratio(growth)],
+        ],
+    )
+    print("\nGoal: within 10 % of the RSS after one session (at most 1.1x)")
+    return {
+        "sessions": sessions,
+        "rss_after_1": after_one,
+        "rss_after_n": after_n,
+        "ratio": growth,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    return browser_main(
+        argv,
+        __doc__,
+        "memory",
+        report,
+        quick_help="3 sessions in all instead of 25",
+        options=options,
+    )
 
 
 if __name__ == "__main__":

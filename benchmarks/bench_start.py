@@ -18,30 +18,22 @@ Run: ``python benchmarks/bench_start.py [--quick] [--repeats N]``. Needs
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from _common import (
-    ROOT,
-    bench_parser,
-    bench_setup,
-    chromium_missing,
-    fmt_ratio,
-    machine_description,
-    print_table,
-    ratio,
-    write_json,
-)
+from _common import ROOT, browser_main, fmt_ratio, print_table, ratio
 from bench_browser import MINIMAL_APP, MINIMAL_METRIC, WAIT_S
 
 sys.path.insert(0, str(ROOT))
 from playwright.sync_api import Page
 
 from tests._browser import chromium_page, metric_box
-from tests._server import CHROMIUM, streamlit_server
+from tests._server import streamlit_server
 
 #: The app's first page and the minimal page, with the metric each shows first.
 STARTS = {
@@ -77,41 +69,29 @@ def measure(repeats: int) -> list[tuple[float, float]]:
     return pairs
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = bench_parser(
-        __doc__.splitlines()[0],
-        "start",
-        quick_help="two starts of each",
-        with_r=False,
-        with_clock=False,
-    )
-    args = parser.parse_args(argv)
-    if chromium_missing(CHROMIUM):
-        return 2
+def report(args: argparse.Namespace) -> dict[str, Any]:
+    """Time the starts ``args`` ask for, print the table and return what the JSON keeps."""
     repeats = args.repeats or (2 if args.quick else 5)
-    with bench_setup(args):
-        pairs = measure(repeats)
-        ratios = [ratio(a, m) for a, m in pairs]
-        print(f"\nCold start to the first number on screen, {repeats} starts of each (wall clock)")
-        print("ratio: the app's start / the minimal page's start beside it\n")
-        print_table(
-            ["start", "app / minimal page"],
-            [[str(i + 1), fmt_ratio(r)] for i, r in enumerate(ratios)],
-        )
-        median = statistics.median(r for r in ratios if r is not None)
-        print(f"\nMedian ratio {fmt_ratio(median)} (goal: at most 1.5x)")
-        print(f"Machine at the end: {machine_description()}")
-        write_json(
-            args.json,
-            {
-                "machine": machine_description(),
-                "repeats": repeats,
-                "ratios": ratios,
-                "median_ratio": median,
-                "raw_seconds": [{"app": a, "minimal": m} for a, m in pairs],
-            },
-        )
-    return 0
+    pairs = measure(repeats)
+    ratios = [ratio(a, m) for a, m in pairs]
+    print(f"\nCold start to the first number on screen, {repeats} starts of each (wall clock)")
+    print("ratio: the app's start / the minimal page's start beside it\n")
+    print_table(
+        ["start", "app / minimal page"],
+        [[str(i + 1), fmt_ratio(r)] for i, r in enumerate(ratios)],
+    )
+    median = statistics.median(r for r in ratios if r is not None)
+    print(f"\nMedian ratio {fmt_ratio(median)} (goal: at most 1.5x)")
+    return {
+        "repeats": repeats,
+        "ratios": ratios,
+        "median_ratio": median,
+        "raw_seconds": [{"app": a, "minimal": m} for a, m in pairs],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    return browser_main(argv, __doc__, "start", report, quick_help="two starts of each")
 
 
 if __name__ == "__main__":

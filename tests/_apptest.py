@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -68,3 +71,50 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
 def upload(at: AppTest, key: str, name: str, data: bytes, mime: str = "text/csv") -> AppTest:
     """Put a file into the uploader ``key`` and rerun."""
     return at.file_uploader(key=key).set_value((name, data, mime)).run()
+
+
+def upload_settings(at: AppTest, data: bytes, name: str = "blinastudy-settings.json") -> AppTest:
+    """Put a settings file into the sidebar's settings upload and rerun."""
+    upload = at.sidebar.file_uploader(key="settings_upload")
+    return upload.set_value((name, data, "application/json")).run()
+
+
+def edit_cell(at: AppTest, key: str, row: int, column: str, value: object) -> AppTest:
+    """Edit one cell of the data editor ``key`` (row by position) as a user would; rerun."""
+    at.session_state[key] = {
+        "edited_rows": {row: {column: value}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    return at.run()
+
+
+class LogLines(logging.Handler):
+    """Keeps the message of every record it is handed, in order, in ``lines``."""
+
+    def __init__(self, level: int = logging.NOTSET) -> None:
+        super().__init__(level)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def logged_lines(logger: logging.Logger, level: int | None = None) -> Iterator[LogLines]:
+    """The messages ``logger`` logs inside the block.
+
+    With ``level`` the logger is turned on at that level for the block (and the
+    handler takes that level and above only).
+    """
+    handler = LogLines(logging.NOTSET if level is None else level)
+    before = logger.level
+    logger.addHandler(handler)
+    if level is not None:
+        logger.setLevel(level)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        if level is not None:
+            logger.setLevel(before)

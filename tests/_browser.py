@@ -46,6 +46,18 @@ def idle(page: Page) -> None:
     page.wait_for_selector(READY)
 
 
+def open_app(page: Page, url: str) -> list[str]:
+    """Open the app at ``url`` and wait until it is idle.
+
+    Returns the list that the page's uncaught JavaScript errors go to from now on.
+    """
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(url)
+    idle(page)
+    return errors
+
+
 async def idle_async(page: AsyncPage, settle_ms: int = SETTLE_MS) -> None:
     """:func:`idle` for an asynchronous Playwright page."""
     await page.wait_for_selector(READY)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import http.server
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,3 +140,34 @@ def streamlit_server(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=15)
+
+
+@contextlib.contextmanager
+def counting_listener(status: int, methods: Sequence[str]) -> Iterator[tuple[int, list[str]]]:
+    """A local HTTP server that answers every request of ``methods`` with ``status``.
+
+    Yields its port on 127.0.0.1 and the list of the paths it was asked for
+    (requests of other methods get HTTP's "unsupported method" and are not listed).
+    """
+    hits: list[str] = []
+
+    def answer(handler: http.server.BaseHTTPRequestHandler) -> None:
+        hits.append(handler.path)
+        handler.send_response(status)
+        handler.end_headers()
+
+    def quiet(handler: http.server.BaseHTTPRequestHandler, *args: object) -> None:
+        return
+
+    handler = type(
+        "Counter",
+        (http.server.BaseHTTPRequestHandler,),
+        {"log_message": quiet, **{f"do_{m}": answer for m in methods}},
+    )
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield httpd.server_address[1], hits
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -1,27 +1,36 @@
 """Test-wide settings and fixtures.
 
 Hypothesis runs derandomised, so every run (and CI) checks the same examples. The
-fixtures give a fresh headless app (``at``), and for the browser tests one real
-server (``server``, its URL) and one Chromium page (``browser_page``) per module.
-Plain helpers live beside this file: ``_apptest`` (driving the app with AppTest),
-``_browser`` (driving it in Chromium), ``_demo_result`` (demo cohorts and results).
+fixtures give the demo cohort (``cohort``, one per module), a fresh headless app
+(``at``), and for the browser tests one real server (``server``, its URL) and one
+Chromium page (``browser_page``) per module. Plain helpers live beside this file:
+``_apptest`` (driving the app with AppTest), ``_browser`` (driving it in Chromium),
+``_demo_result`` (demo cohorts and results), ``_reference`` (comparing with R).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+import pandas as pd
 import pytest
 from hypothesis import settings
 from playwright.sync_api import Page
 from streamlit.testing.v1 import AppTest
 
+from blinastudy.data.demo import make_demo_cohort
 from tests._apptest import start
 from tests._browser import OUT, chromium_page
 from tests._server import streamlit_server
 
 settings.register_profile("blinastudy", derandomize=True, print_blob=True)
 settings.load_profile("blinastudy")
+
+
+@pytest.fixture(scope="module")
+def cohort() -> pd.DataFrame:
+    """The synthetic demo cohort, made afresh for each test module."""
+    return make_demo_cohort()
 
 
 @pytest.fixture

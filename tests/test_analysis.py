@@ -47,11 +47,6 @@ def logrank_run(logrank: LogRankResult | None) -> LogRankResult:
 
 
 @pytest.fixture(scope="module")
-def cohort() -> pd.DataFrame:
-    return make_demo_cohort()
-
-
-@pytest.fixture(scope="module")
 def result(cohort: pd.DataFrame) -> AnalysisResult:
     return analyze(cohort, Settings(), sweep=False)
 

@@ -26,6 +26,7 @@ from tests._apptest import (
     start,
     texts,
     upload,
+    upload_settings,
 )
 from tests._demo_result import demo_subset
 
@@ -334,9 +335,7 @@ def test_settings_save_and_load_round_trip() -> None:
 
     fresh = start("pages/matching.py")
     assert metric(fresh, "Matched blinatumomab patients") == "90 of 90"
-    fresh.sidebar.file_uploader(key="settings_upload").set_value(
-        ("blinastudy-settings.json", saved.encode(), "application/json")
-    ).run()
+    upload_settings(fresh, saved.encode())
     assert_clean(fresh)
     assert fresh.session_state[STORE].settings == Settings.from_json(saved)
     assert metric(fresh, "Matched blinatumomab patients") == "70 of 90"
@@ -344,9 +343,7 @@ def test_settings_save_and_load_round_trip() -> None:
 
 
 def test_bad_settings_file_is_reported(at: AppTest) -> None:
-    at.sidebar.file_uploader(key="settings_upload").set_value(
-        ("s.json", b'{"matching": {"caliper": -1}}', "application/json")
-    ).run()
+    upload_settings(at, b'{"matching": {"caliper": -1}}', "s.json")
     assert_clean(at)
     assert any("settings were not loaded" in str(e.value) for e in at.error)
     # unchanged: the defaults fitted to the demo cohort

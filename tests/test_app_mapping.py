@@ -34,7 +34,15 @@ from pages.common.ui_state import (
     value_groups,
     value_table,
 )
-from tests._apptest import EXPORTS, STORE, XLSX, assert_clean, start
+from tests._apptest import (
+    EXPORTS,
+    STORE,
+    XLSX,
+    assert_clean,
+    edit_cell,
+    start,
+    upload_settings,
+)
 
 M = 365.25 / 12  # days per month
 
@@ -99,14 +107,6 @@ def upload_exports(at: AppTest, treated: str = "treated.csv") -> AppTest:
         ("pool.xlsx", (EXPORTS / "pool.xlsx").read_bytes(), XLSX)
     )
     return at.run()
-
-
-def load_settings(at: AppTest, text: str) -> AppTest:
-    return (
-        at.sidebar.file_uploader(key="settings_upload")
-        .set_value(("blinastudy-settings.json", text.encode(), "application/json"))
-        .run()
-    )
 
 
 def report(at: AppTest) -> pd.DataFrame:
@@ -291,7 +291,7 @@ def test_settings_json_holds_the_mappings_and_reproduces_the_cohort(confirmed: S
     assert treated["notes"] == [] and pool["notes"] == []
     assert "14/03/2019" not in saved and "03/06/2021" not in saved
     # the same files with the saved settings: no question asked, the identical cohort
-    fresh = upload_exports(load_settings(start(), saved))
+    fresh = upload_exports(upload_settings(start(), saved.encode()))
     assert_clean(fresh)
     assert still_needed(fresh) == [] and loadable(fresh)
     assert any("saved in the loaded settings was applied" in str(c.value) for c in fresh.caption)
@@ -308,7 +308,7 @@ def test_settings_loaded_after_the_upload_restore_the_mappings(confirmed: Sessio
     saved = confirmed.at.session_state[STORE].settings.to_json()
     at = upload_exports(start())
     assert still_needed(at)
-    load_settings(at, saved)
+    upload_settings(at, saved.encode())
     assert_clean(at)
     assert still_needed(at) == [] and loadable(at)
 
@@ -320,7 +320,7 @@ def test_settings_loaded_after_the_upload_restore_the_mappings(confirmed: Sessio
 
 def test_bad_dates_are_reported_by_patient_row_and_cell(confirmed: Session) -> None:
     saved = confirmed.at.session_state[STORE].settings.to_json()
-    at = upload_exports(load_settings(start(), saved), treated="treated_bad.csv")
+    at = upload_exports(upload_settings(start(), saved.encode()), treated="treated_bad.csv")
     assert_clean(at)
     assert any("has 12 problems" in str(e.value) for e in at.error)
     found = report(at)
@@ -362,22 +362,11 @@ def test_column_table_edits_map_a_column_and_clashes_are_reported() -> None:
     at = upload_exports(start())
     key = editor_key(at, "map.treated.")
     position = list(read_table(EXPORTS / "treated.csv").columns).index("MRD TP1 %")
-    at.session_state[key] = {
-        "edited_rows": {position: {"becomes": "mrd_day15_pct"}},
-        "added_rows": [],
-        "deleted_rows": [],
-    }
-    at.run()
+    edit_cell(at, key, position, "becomes", "mrd_day15_pct")
     assert_clean(at)
     assert not [s for s in at.selectbox if "'MRD TP1 %'" in str(s.label)]  # no longer offered
     # a second column mapped to the same target is refused, in words
-    key = editor_key(at, "map.treated.")
-    at.session_state[key] = {
-        "edited_rows": {position: {"becomes": "mrd_eoi_pct"}},
-        "added_rows": [],
-        "deleted_rows": [],
-    }
-    at.run()
+    edit_cell(at, editor_key(at, "map.treated."), position, "becomes", "mrd_eoi_pct")
     assert_clean(at)
     assert [str(e.value) for e in at.error] == [
         "This mapping cannot be used: columns 'MRD d33' and 'MRD TP1 %' are both mapped to"
@@ -396,12 +385,7 @@ def test_value_table_edit_reads_a_value_as_blank() -> None:
     )
     position = editor.value["value"].tolist().index("normal karyotype")
     assert editor.value["reads as"][position] == "B-other"  # the suggestion, pre-selected
-    at.session_state[str(editor.key)] = {
-        "edited_rows": {position: {"reads as": READ_AS_BLANK}},
-        "added_rows": [],
-        "deleted_rows": [],
-    }
-    at.run()
+    edit_cell(at, str(editor.key), position, "reads as", READ_AS_BLANK)
     button(at, "'Cytogenetics'").click().run()
     assert_clean(at)
     mapping = at.session_state[STORE].uploads["treated"]["mapping"]
@@ -411,7 +395,7 @@ def test_value_table_edit_reads_a_value_as_blank() -> None:
 
 def test_cutoff_censors_later_events(confirmed: Session) -> None:
     saved = confirmed.at.session_state[STORE].settings.to_json()
-    at = upload_exports(load_settings(start(), saved))
+    at = upload_exports(upload_settings(start(), saved.encode()))
     keyed(at, "cutoff.treated.", "date_input").set_value(dt.date(2024, 6, 30)).run()
     assert_clean(at)
     assert at.session_state[STORE].uploads["treated"]["mapping"].cutoff == dt.date(2024, 6, 30)

@@ -27,7 +27,16 @@ from blinastudy.core.errors import InputError
 from blinastudy.data.cohort import content_hash
 from pages.common.audit import AUDIT_LOGGER, audit_line, configure_audit_log, settings_hash
 from pages.common.ui_state import analysis_key
-from tests._apptest import APP, ROOT, STORE, TIMEOUT, assert_clean, csv_bytes
+from tests._apptest import (
+    APP,
+    ROOT,
+    STORE,
+    TIMEOUT,
+    LogLines,
+    assert_clean,
+    csv_bytes,
+    logged_lines,
+)
 from tests._demo_result import demo_subset
 
 MARKER = "ZQX-unique-cell-marker-4711"
@@ -100,24 +109,10 @@ def test_default_handler_writes_to_stderr_once() -> None:
 # --------------------------------------------------------------------------------------
 
 
-class _Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
-
-
 @pytest.fixture
-def records() -> Iterator[_Collect]:
-    handler = _Collect()
-    logger = logging.getLogger(AUDIT_LOGGER)
-    logger.addHandler(handler)
-    try:
+def records() -> Iterator[LogLines]:
+    with logged_lines(logging.getLogger(AUDIT_LOGGER)) as handler:
         yield handler
-    finally:
-        logger.removeHandler(handler)
 
 
 def marked_cohort() -> pd.DataFrame:
@@ -178,12 +173,12 @@ def _elements(at: AppTest) -> Iterator[Any]:
     yield from walk(at._tree)
 
 
-def events(handler: _Collect) -> list[dict[str, Any]]:
+def events(handler: LogLines) -> list[dict[str, Any]]:
     return [json.loads(line) for line in handler.lines]
 
 
 def test_upload_analysis_and_downloads_are_audited_without_patient_values(
-    records: _Collect, deferred: _Deferred
+    records: LogLines, deferred: _Deferred
 ) -> None:
     cohort = marked_cohort()
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
@@ -244,7 +239,7 @@ def _session_caches() -> dict[str, int]:
     return out
 
 
-def test_forget_my_data_frees_the_session_at_once(records: _Collect) -> None:
+def test_forget_my_data_frees_the_session_at_once(records: LogLines) -> None:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     at.file_uploader(key="upload.treated").set_value(
         (FILE, csv_bytes(marked_cohort()), "text/csv")

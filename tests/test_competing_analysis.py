@@ -16,15 +16,9 @@ from blinastudy.analysis import (
 )
 from blinastudy.analysis.settings import Settings
 from blinastudy.core.errors import InputError
-from blinastudy.data.demo import make_demo_cohort
 from blinastudy.stats.survival import cox, cumulative_incidence, fine_gray, gray_test, kaplan_meier
 from blinastudy.stats.survival.km import survival_at
 from tests._cells import num
-
-
-@pytest.fixture(scope="module")
-def cohort() -> pd.DataFrame:
-    return make_demo_cohort()
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,9 +24,8 @@ from scipy import stats
 from blinastudy.core.errors import InputError
 from blinastudy.stats.survival import cumulative_incidence, gray_test, kaplan_meier
 from blinastudy.stats.survival.timefix import timefix
+from tests._reference import DATA, as_list, assert_r
 
-DATA = Path(__file__).resolve().parent / "data"
-REL = 1e-6
 MAIN_CASES = ("synthetic", "transplant", "mgus2")
 
 
@@ -44,20 +42,6 @@ def dataset(case: str) -> pd.DataFrame:
         return pd.read_csv(DATA / f"cmprsk_{case}.csv", float_precision="round_trip")
     edge = pd.read_csv(DATA / "cmprsk_edge.csv", float_precision="round_trip")
     return edge[edge["case"] == case].reset_index(drop=True)
-
-
-def as_list(value: Any) -> list[Any]:
-    """A JSON value as a list (R's ``auto_unbox`` writes length-1 vectors as scalars)."""
-    return value if isinstance(value, list) else [value]
-
-
-def assert_r(actual: Any, wanted: Any, what: str) -> None:
-    """Equal to R's values to 1e-6 relative, NA (None) where R has NA."""
-    got = np.atleast_1d(np.asarray(actual, dtype=float))
-    want = np.array([np.nan if v is None else v for v in as_list(wanted)], dtype=float)
-    assert got.shape == want.shape, what
-    np.testing.assert_array_equal(np.isnan(got), np.isnan(want), err_msg=f"{what}: NA positions")
-    np.testing.assert_allclose(got, want, rtol=REL, atol=0, err_msg=what)
 
 
 # ---------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests._apptest import MATCHED, csv_bytes
-from tests._browser import file_payload, goto, idle, metric, metric_box, shot, uploader
+from tests._browser import file_payload, goto, idle, metric, metric_box, open_app, shot, uploader
 from tests._demo_result import demo_subset
 
 PAGES = ["Data", "Matching", "Survival", "MRD", "Subgroups", "Export"]
@@ -25,10 +25,7 @@ pytestmark = pytest.mark.browser
 
 def test_upload_move_a_slider_and_see_every_page(browser_page: Page, server: str) -> None:
     page = browser_page
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(server)
-    idle(page)
+    errors = open_app(page, server)
     expect(page.get_by_text("Synthetic demo data").first).to_be_visible()
     shot(page, "01-data-demo")
 

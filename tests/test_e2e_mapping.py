@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests._apptest import EXPORTS, XLSX
-from tests._browser import file_payload, idle, shot, uploader
+from tests._browser import file_payload, idle, open_app, shot, uploader
 
 pytestmark = pytest.mark.browser
 
@@ -40,10 +40,7 @@ def _settled(page: Page) -> Locator:
 
 def test_upload_map_confirm_and_load_real_exports(browser_page: Page, server: str) -> None:
     page = browser_page
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(server)
-    idle(page)
+    errors = open_app(page, server)
 
     uploader(page, "Treated cohort").set_input_files(
         files=file_payload("treated.csv", (EXPORTS / "treated.csv").read_bytes())

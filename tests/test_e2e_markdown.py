@@ -8,60 +8,28 @@ the Survival page to the hostile level, and every page.
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from blinastudy.settings import Settings
 from tests._apptest import csv_bytes
-from tests._browser import file_payload
+from tests._browser import MAIN_UPLOADER, OUT, chromium_page, file_payload, idle
 from tests._demo_result import demo_subset
-from tests._server import CHROMIUM, CHROMIUM_ARGS, ROOT, require_chromium, streamlit_server
+from tests._server import counting_listener, streamlit_server
 
-OUT = ROOT / "test-output"
 PAGES = ["Data", "Matching", "Survival", "MRD", "Subgroups", "Export"]
 
 pytestmark = pytest.mark.browser
 
 
-class _Counter(http.server.BaseHTTPRequestHandler):
-    hits: ClassVar[list[str]] = []
-
-    def do_GET(self) -> None:
-        type(self).hits.append(self.path)
-        self.send_response(204)
-        self.end_headers()
-
-    do_POST = do_GET
-    do_HEAD = do_GET
-
-    def log_message(self, *args: object) -> None:
-        return
-
-
 @pytest.fixture
 def listener() -> Iterator[tuple[str, list[str]]]:
-    _Counter.hits = []
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Counter)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with counting_listener(204, ("GET", "POST", "HEAD")) as (port, hits):
         # another host than the app's 127.0.0.1: the browser treats it as a foreign origin
-        yield f"localhost:{httpd.server_address[1]}", _Counter.hits
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-
-
-def _idle(page: Page) -> None:
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
-    page.wait_for_timeout(800)
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+        yield f"localhost:{port}", hits
 
 
 def _foreign_links(page: Page, host: str) -> list[str]:
@@ -85,45 +53,36 @@ def test_hostile_markdown_makes_no_request_and_no_link(
     ]
     cohort = cohort.assign(**{column: [levels[i % 2] for i in range(len(cohort))]})
     settings = Settings().update(subgroups=(column,), subgroup_filter=(column, levels[1]))
-    require_chromium()
     with (
         streamlit_server(OUT / "streamlit-e2e-markdown.log") as server,
-        sync_playwright() as p,
+        chromium_page(height=2400, timeout_ms=90_000, width=1400) as page,
     ):
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_context(viewport={"width": 1400, "height": 2400}).new_page()
-            page.set_default_timeout(90_000)
-            page.goto(server.url)
-            _idle(page)
-            uploader = page.locator(
-                '[data-testid="stMain"] [data-testid="stFileUploader"] input[type="file"]'
-            ).first
-            uploader.set_input_files(files=file_payload(f"cohort {image}.csv", csv_bytes(cohort)))
-            page.get_by_text("patients pass every check").wait_for()
-            _idle(page)
-            assert (hits, _foreign_links(page, host)) == ([], [])
-            main = page.locator('[data-testid="stMain"]').inner_text().replace("\u2060", "")
-            assert f"Columns of cohort {image}.csv" in main  # the file name, as typed
-            page.get_by_role("button", name="Use this cohort").click()
-            _idle(page)
-            page.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(
-                files=file_payload(
-                    f"settings {link}.json", settings.to_json().encode(), "application/json"
-                )
+        page.goto(server.url)
+        idle(page)
+        uploader = page.locator(f'{MAIN_UPLOADER} input[type="file"]').first
+        uploader.set_input_files(files=file_payload(f"cohort {image}.csv", csv_bytes(cohort)))
+        page.get_by_text("patients pass every check").wait_for()
+        idle(page)
+        assert (hits, _foreign_links(page, host)) == ([], [])
+        main = page.locator('[data-testid="stMain"]').inner_text().replace("\u2060", "")
+        assert f"Columns of cohort {image}.csv" in main  # the file name, as typed
+        page.get_by_role("button", name="Use this cohort").click()
+        idle(page)
+        page.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(
+            files=file_payload(
+                f"settings {link}.json", settings.to_json().encode(), "application/json"
             )
-            _idle(page)
-            seen = []
-            for name in PAGES:
-                page.locator('[data-testid="stSidebarNav"]').get_by_role(
-                    "link", name=name, exact=True
-                ).click()
-                _idle(page)
-                seen.append(page.locator('[data-testid="stMain"]').inner_text())
-                assert not _foreign_links(page, host), (name, _foreign_links(page, host))
-            page.screenshot(path=str(OUT / "markdown-safety-subgroups.png"), full_page=True)
-        finally:
-            browser.close()
+        )
+        idle(page)
+        seen = []
+        for name in PAGES:
+            page.locator('[data-testid="stSidebarNav"]').get_by_role(
+                "link", name=name, exact=True
+            ).click()
+            idle(page)
+            seen.append(page.locator('[data-testid="stMain"]').inner_text())
+            assert not _foreign_links(page, host), (name, _foreign_links(page, host))
+        page.screenshot(path=str(OUT / "markdown-safety-subgroups.png"), full_page=True)
     shown = "\n".join(seen).replace("\u2060", "")
     assert f"Restricted to {column} = {levels[1]}" in shown  # the level, as typed
     assert hits == []

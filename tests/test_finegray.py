@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 
 from blinastudy.core.errors import InputError
 from blinastudy.stats.survival import cox, fine_gray
-from tests.test_cuminc import as_list, assert_r, check_message, dataset, expected
+from tests._reference import as_list, assert_r
+from tests.test_cuminc import check_message, dataset, expected
 
 DIVERGING = ["monotone", "diverging", "rare_monotone"]
 ESTIMABLE = [

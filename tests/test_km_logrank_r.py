@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import math
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,11 +34,9 @@ from blinastudy.stats.survival import (
 )
 from blinastudy.stats.survival.km import ConfType
 from blinastudy.stats.survival.timefix import timefix
+from tests._reference import DATA, KM_FIELDS, REL, assert_r
 
-DATA = Path(__file__).resolve().parent / "data"
-REL = 1e-6
 CONF_TYPES: list[ConfType] = ["log-log", "log", "plain"]
-KM_FIELDS = ["time", "n_at_risk", "n_events", "n_censored", "survival", "ci_lower", "ci_upper"]
 
 
 @cache
@@ -62,19 +59,6 @@ def logrank_inputs() -> pd.DataFrame:
         dtype={"group": str, "stratum": str},
         keep_default_na=False,
     )
-
-
-def r_values(values: list[float | None]) -> np.ndarray:
-    return np.array([np.nan if v is None else v for v in values], dtype=float)
-
-
-def assert_r(actual: Any, wanted: Any, what: str) -> None:
-    """Equal to R's values to 1e-6 relative, NA where R has NA (NaN), Inf where R has Inf."""
-    got = np.atleast_1d(np.asarray(actual, dtype=float))
-    want = np.atleast_1d(r_values(wanted) if isinstance(wanted, list) else r_values([wanted]))
-    assert got.shape == want.shape, what
-    np.testing.assert_array_equal(np.isnan(got), np.isnan(want), err_msg=f"{what}: NA positions")
-    np.testing.assert_allclose(got, want, rtol=REL, atol=0, err_msg=what)
 
 
 def km_case(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:

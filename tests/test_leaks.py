@@ -22,7 +22,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests._apptest import STORE, csv_bytes, start, upload
-from tests._browser import chromium_page, file_payload, goto, idle, uploader
+from tests._browser import chromium_page, file_payload, goto, idle, open_app, uploader
 from tests._demo_result import demo_subset
 from tests._server import ROOT, streamlit_server
 
@@ -118,7 +118,6 @@ def test_patient_values_reach_no_disk_log_or_other_host(tmp_path: Path) -> None:
     since = time.time() - 1
     hosts: set[str] = set()
     downloads: list[bytes] = []
-    page_errors: list[str] = []
     texts: list[str] = []
     env = {"HOME": str(home), "TMPDIR": str(tmp), "TMP": str(tmp), "TEMP": str(tmp)}
     with (
@@ -126,9 +125,7 @@ def test_patient_values_reach_no_disk_log_or_other_host(tmp_path: Path) -> None:
         chromium_page(height=2400, timeout_ms=TIMEOUT_MS) as page,
     ):
         page.on("request", lambda req: hosts.add(urlparse(req.url).hostname or req.url))
-        page.on("pageerror", lambda exc: page_errors.append(str(exc)))
-        page.goto(server.url)
-        idle(page)
+        page_errors = open_app(page, server.url)
         uploader(page).set_input_files(files=file_payload("leak.csv", _marked_cohort(marker)))
         expect(page.get_by_text("180 patients pass every check")).to_be_visible()
         idle(page)

@@ -22,7 +22,7 @@ from streamlit.testing.v1 import AppTest
 
 from blinastudy.report.mdtext import WORD_JOINER, md_text
 from blinastudy.settings import Settings
-from tests._apptest import APP, STORE, TIMEOUT, assert_clean, csv_bytes
+from tests._apptest import APP, STORE, TIMEOUT, assert_clean, csv_bytes, upload_settings
 from tests._demo_result import demo_subset
 
 HOST = "http://127.0.0.1:9"
@@ -154,16 +154,12 @@ def test_hostile_names_and_values_are_shown_literally_on_every_page() -> None:
 def test_a_hostile_settings_file_name_and_error_are_shown_literally() -> None:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     good = Settings().to_json().encode()
-    at.sidebar.file_uploader(key="settings_upload").set_value(
-        (f"s {IMAGE}.json", good, "application/json")
-    ).run()
+    upload_settings(at, good, f"s {IMAGE}.json")
     assert_clean(at)
     shown = assert_inert(at)
     assert any(s.startswith("Settings loaded from s ") for s in shown)
     bad = json.dumps({"population": LINK}).encode()
-    at.sidebar.file_uploader(key="settings_upload").set_value(
-        (f"t {LINK}.json", bad, "application/json")
-    ).run()
+    upload_settings(at, bad, f"t {LINK}.json")
     assert_clean(at)
     shown = assert_inert(at)
     assert any(s.startswith("Those settings were not loaded") for s in shown)

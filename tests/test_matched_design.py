@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from blinastudy.analysis import TREATED, AnalysisResult, analyze, austin_cafri, matched_sample
+from blinastudy.analysis.results import EndpointResult
 from blinastudy.analysis.settings import Settings
 from blinastudy.data.demo import make_demo_cohort
 from blinastudy.stats.survival import cox_fit
@@ -58,6 +59,21 @@ def _hr(res: AnalysisResult, key: str = "efs") -> pd.Series:
     return res.endpoints[key].hazard_ratio.iloc[0]
 
 
+def _efs_as_r(res: AnalysisResult, expected: dict[str, Any], name: str) -> EndpointResult:
+    """Check the EFS hazard ratio and 24-month Kaplan-Meier of ``res`` against R's
+    ``<name>_cox`` and ``<name>_km24``; return the EFS result."""
+    hr = _hr(res)
+    for key, value in expected[f"{name}_cox"].items():
+        assert hr[key] == pytest.approx(value, rel=REL), key
+    ep = res.endpoints["efs"]
+    h = ep.at_horizon.set_index("arm")
+    for arm, code in (("blinatumomab", "1"), ("chemotherapy", "0")):
+        want = expected[f"{name}_km24"][code]
+        for key in ("survival", "std_err", "ci_lower", "ci_upper"):
+            assert h.loc[arm, key] == pytest.approx(want[key], rel=REL), (arm, key)
+    return ep
+
+
 def test_the_matched_samples_are_the_stored_ones(
     ratio3: AnalysisResult, replace: AnalysisResult
 ) -> None:
@@ -74,16 +90,8 @@ def test_the_matched_samples_are_the_stored_ones(
 def test_unequal_sets_use_matchit_weights_as_r(
     ratio3: AnalysisResult, expected: dict[str, Any]
 ) -> None:
-    hr = _hr(ratio3)
-    for key, value in expected["ratio3_cox"].items():
-        assert hr[key] == pytest.approx(value, rel=REL), key
-    assert hr["method"] == "ml-robust"
-    ep = ratio3.endpoints["efs"]
-    h = ep.at_horizon.set_index("arm")
-    for arm, code in (("blinatumomab", "1"), ("chemotherapy", "0")):
-        want = expected["ratio3_km24"][code]
-        for key in ("survival", "std_err", "ci_lower", "ci_upper"):
-            assert h.loc[arm, key] == pytest.approx(want[key], rel=REL), (arm, key)
+    ep = _efs_as_r(ratio3, expected, "ratio3")
+    assert _hr(ratio3)["method"] == "ml-robust"
     assert ep.logrank_label == "log-rank stratified by matched set"
     want = expected["ratio3_logrank_sets"]
     assert ep.logrank is not None
@@ -95,15 +103,7 @@ def test_unequal_sets_use_matchit_weights_as_r(
 def test_reused_controls_use_austin_cafri_as_r(
     replace: AnalysisResult, expected: dict[str, Any]
 ) -> None:
-    hr = _hr(replace)
-    for key, value in expected["replace_cox"].items():
-        assert hr[key] == pytest.approx(value, rel=REL), key
-    ep = replace.endpoints["efs"]
-    h = ep.at_horizon.set_index("arm")
-    for arm, code in (("blinatumomab", "1"), ("chemotherapy", "0")):
-        want = expected["replace_km24"][code]
-        for key in ("survival", "std_err", "ci_lower", "ci_upper"):
-            assert h.loc[arm, key] == pytest.approx(want[key], rel=REL), (arm, key)
+    ep = _efs_as_r(replace, expected, "replace")
     assert ep.logrank_stratified is None  # sets share controls: no stratified test
     assert ep.logrank_label.startswith("log-rank, unweighted")
     want = expected["replace_logrank_plain"]

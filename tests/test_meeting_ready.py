@@ -43,7 +43,7 @@ from blinastudy.data.demo import make_demo_cohort
 from blinastudy.report.bundle import Bundle, build_bundle
 from blinastudy.stats.subgroups import interaction_p
 from pages.common.ui_state import adapt_settings, baseline_display
-from tests._browser import chromium_page, file_payload, goto, idle, metric, shot
+from tests._browser import chromium_page, file_payload, goto, idle, metric, open_app, shot
 from tests._demo_result import WHEN
 
 pytestmark = pytest.mark.browser
@@ -82,10 +82,7 @@ def screen(request: pytest.FixtureRequest, server: str) -> Iterator[Page]:
     """A session of the app on the demo cohort at one viewport size."""
     width, height = request.param
     with chromium_page(height=height, width=width) as page:
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(server)
-        idle(page)
+        errors = open_app(page, server)
         yield page
         assert not errors, errors
 

@@ -11,13 +11,10 @@ Origins outright.
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
-from playwright.sync_api import sync_playwright
 from streamlit import config as st_config
 from streamlit import net_util
 from streamlit.web.server import server_util
@@ -26,7 +23,8 @@ from websockets.sync.client import connect
 from websockets.typing import Origin
 
 from pages.common.ui import never_look_up_external_ip
-from tests._server import CHROMIUM, CHROMIUM_ARGS, ROOT, require_chromium, streamlit_server
+from tests._browser import READY, chromium_page
+from tests._server import ROOT, counting_listener, require_chromium, streamlit_server
 
 FOREIGN = "https://evil.example"
 
@@ -67,32 +65,11 @@ def test_the_reference_proxy_refuses_foreign_origins() -> None:
     assert "if ($blinastudy_foreign_origin)" in block and "return 403;" in block
 
 
-class _Internet(http.server.BaseHTTPRequestHandler):
-    """A forward proxy that answers nothing: it counts what would have left."""
-
-    hits: ClassVar[list[str]] = []
-
-    def do_GET(self) -> None:
-        type(self).hits.append(self.path)
-        self.send_response(502)
-        self.end_headers()
-
-    do_CONNECT = do_GET
-
-    def log_message(self, *args: Any) -> None:
-        return
-
-
 @pytest.fixture
 def internet() -> Iterator[tuple[str, list[str]]]:
-    _Internet.hits = []
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Internet)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", _Internet.hits
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    """A forward proxy that answers nothing: it counts what would have left."""
+    with counting_listener(502, ("GET", "CONNECT")) as (port, hits):
+        yield f"http://127.0.0.1:{port}", hits
 
 
 def _foreign_handshake(url: str) -> None:
@@ -121,17 +98,9 @@ def test_a_real_server_never_looks_up_its_address_once_a_page_has_run(
         _foreign_handshake(server.url)
         assert hits
         hits.clear()
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page()
-                page.goto(server.url)
-                page.wait_for_selector(
-                    '[data-testid="stApp"][data-test-script-state="notRunning"]',
-                    timeout=90_000,
-                )
-            finally:
-                browser.close()
+        with chromium_page() as page:
+            page.goto(server.url)
+            page.wait_for_selector(READY)
         for _ in range(3):
             _foreign_handshake(server.url)
     assert hits == []

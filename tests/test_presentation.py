@@ -27,7 +27,7 @@ from blinastudy.analysis.settings import Settings
 from blinastudy.core.formatting import fmt_num
 from blinastudy.data.demo import make_demo_cohort
 from pages.common.ui_state import adapt_settings
-from tests._browser import goto, idle
+from tests._browser import goto, idle, open_app
 from tests._server import CHROMIUM, CHROMIUM_ARGS, ROOT, require_chromium, streamlit_server
 
 OUT = ROOT / "test-output"
@@ -132,11 +132,7 @@ def _open(browser: Browser, server: str, width: int, height: int) -> tuple[Page,
     page = context.new_page()
     page.set_default_timeout(90_000)
     expect.set_options(timeout=90_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(server)
-    idle(page)
-    return page, errors
+    return page, open_app(page, server)
 
 
 @pytest.fixture(scope="module", params=VIEWPORTS, ids=[f"{w}x{h}" for w, h in VIEWPORTS])

@@ -11,7 +11,6 @@ standardised mean differences before and after matching (``summary.matchit``).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -21,10 +20,8 @@ import pytest
 from blinastudy.stats.balance import balance
 from blinastudy.stats.matching import match, propensity_scores
 from blinastudy.stats.survival import cox, kaplan_meier, logrank, median_survival
+from tests._reference import DATA, KM_FIELDS, REL
 
-DATA = Path(__file__).resolve().parent / "data"
-REL = 1e-6
-KM_FIELDS = ["time", "n_at_risk", "n_events", "n_censored", "survival", "ci_lower", "ci_upper"]
 COX_FIELDS = ["hr", "ci_lower", "ci_upper", "se", "p_value"]
 
 

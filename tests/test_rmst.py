@@ -21,7 +21,8 @@ from scipy import stats
 
 from blinastudy.core.errors import InputError
 from blinastudy.stats.survival import kaplan_meier, restricted_mean, rmst_difference, survival_at
-from tests.test_tdc import _csv, assert_r, expected, heart, synth, veteran
+from tests._reference import assert_r
+from tests.test_tdc import _csv, expected, heart, synth, veteran
 
 LUNG_TAUS = sorted(expected()["rmst"]["lung"], key=float)
 HEART_TAUS = sorted(expected()["rmst"]["heart"], key=float)

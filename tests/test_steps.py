@@ -16,14 +16,8 @@ from blinastudy.analysis import PARTS, STEPS, AnalysisResult, analyze, sweep_res
 from blinastudy.analysis.settings import Settings
 from blinastudy.analysis.stepcache import StepCache, approx_nbytes, step_key
 from blinastudy.core.errors import InputError
-from blinastudy.data.demo import make_demo_cohort
 
 REPS = 20  # bootstrap replicates: few, but the bootstrap runs
-
-
-@pytest.fixture(scope="module")
-def cohort() -> pd.DataFrame:
-    return make_demo_cohort()
 
 
 def assert_identical(a: Any, b: Any, where: str = "result") -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,10 +33,7 @@ from blinastudy.stats.survival import coxph as coxph_module
 from blinastudy.stats.survival import tdc as tdc_module
 from blinastudy.stats.survival.timefix import timefix
 from tests._cells import num
-
-DATA = Path(__file__).resolve().parent / "data"
-REL = 1e-6
-KM_FIELDS = ["time", "n_at_risk", "n_events", "n_censored", "survival", "ci_lower", "ci_upper"]
+from tests._reference import DATA, KM_FIELDS, assert_r
 
 
 @cache
@@ -87,26 +83,6 @@ def jasa_split() -> pd.DataFrame:
 @cache
 def synth_split() -> pd.DataFrame:
     return split_at(synth(), id="id", duration="futime", event="status", at="at")
-
-
-_SPECIAL = {"NA": math.nan, "NaN": math.nan, "Inf": math.inf, "-Inf": -math.inf}
-
-
-def r_values(wanted: Any) -> np.ndarray[Any, np.dtype[np.float64]]:
-    """R's numbers from the JSON: "NA" is NaN, "Inf" and "-Inf" are infinities."""
-    values = wanted if isinstance(wanted, list) else [wanted]
-    return np.asarray(
-        [_SPECIAL.get(v, v) if isinstance(v, str) else v for v in values], dtype=float
-    )
-
-
-def assert_r(actual: Any, wanted: Any, what: str) -> None:
-    """Equal to R to 1e-6 relative; NaN where R has NA, Inf where R has Inf."""
-    got = np.atleast_1d(np.asarray(actual, dtype=float))
-    want = r_values(wanted)
-    assert got.shape == want.shape, what
-    np.testing.assert_array_equal(np.isnan(got), np.isnan(want), err_msg=f"{what}: NA positions")
-    np.testing.assert_allclose(got, want, rtol=REL, atol=0, err_msg=what)
 
 
 # --------------------------------------------------------------------------- tmerge

@@ -17,36 +17,20 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pages.common import ui
-from tests._apptest import APP, ROOT, TIMEOUT, assert_clean, csv_bytes
+from tests._apptest import APP, ROOT, TIMEOUT, LogLines, assert_clean, csv_bytes, logged_lines
 from tests._demo_result import demo_subset
 
 LINE = re.compile(r"page=(\w+) run=(page|fragment:\w+) cpu_ms=(\d+) wall_ms=(\d+)")
 
 
-class _Lines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
-
-
 @pytest.fixture
-def timing() -> Iterator[_Lines]:
+def timing() -> Iterator[LogLines]:
     """The timing lines logged while the test runs (the logger turned on for it)."""
-    lines = _Lines()
-    level = ui.TIMING.level
-    ui.TIMING.addHandler(lines)
-    ui.TIMING.setLevel(logging.INFO)
-    try:
+    with logged_lines(ui.TIMING, logging.INFO) as lines:
         yield lines
-    finally:
-        ui.TIMING.removeHandler(lines)
-        ui.TIMING.setLevel(level)
 
 
-def test_every_page_run_logs_one_line_with_its_times_and_no_data(timing: _Lines) -> None:
+def test_every_page_run_logs_one_line_with_its_times_and_no_data(timing: LogLines) -> None:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     assert_clean(at)
     cohort = demo_subset(20, 120, "TIMEMARK")

@@ -15,17 +15,11 @@ from blinastudy.analysis import (
     prepare_cohort,
 )
 from blinastudy.analysis.settings import Settings
-from blinastudy.data.demo import make_demo_cohort
 from blinastudy.stats.balance import balance, effective_sample_size
 from blinastudy.stats.sensitivity import e_value
 from blinastudy.stats.survival import cox, cutpoint, kaplan_meier, survival_at
 from blinastudy.stats.weighting import propensity_weights
 from tests._cells import num
-
-
-@pytest.fixture(scope="module")
-def cohort() -> pd.DataFrame:
-    return make_demo_cohort()
 
 
 @pytest.fixture(scope="module")

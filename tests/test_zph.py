@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 
 from blinastudy.core.errors import InputError
 from blinastudy.stats.survival import cox, ph_residuals, ph_test, split_at
-from tests.test_tdc import _csv, assert_r, expected, heart, synth_split, veteran
+from tests._reference import assert_r
+from tests.test_tdc import _csv, expected, heart, synth_split, veteran
 
 TRANSFORMS = ["km", "identity", "rank"]
 

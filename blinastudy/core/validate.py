@@ -7,6 +7,7 @@ instead of an exception from numpy, scikit-learn or lifelines.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -20,11 +21,13 @@ __all__ = [
     "as_durations",
     "as_events",
     "as_groups",
+    "as_numbers",
     "as_treatment",
     "as_weights",
     "describe_entries",
     "describe_value",
     "require_columns",
+    "require_conf_level",
     "require_finite",
     "require_frame",
 ]
@@ -107,6 +110,32 @@ def describe_entries(
     return ", ".join(parts) + more
 
 
+def as_numbers(values: Any, name: str) -> FloatArray:
+    """``values`` as floats, missing values as NaN, or raise naming the entries that are not numbers.
+
+    The shape is kept as it is; checking it, and the values, is the caller's.
+
+    Examples
+    --------
+    >>> as_numbers(pd.Series([1, None], index=["P1", "P2"]), "values").tolist()
+    [1.0, nan]
+    >>> as_numbers(pd.Series([1, "one"], index=["P1", "P2"]), "values")
+    Traceback (most recent call last):
+    ...
+    blinastudy.core.errors.InputError: values must be numbers; not at patient 'P2' ('one')
+    """
+    try:
+        if isinstance(values, pd.Series):
+            return values.to_numpy(dtype=float, na_value=np.nan)
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raw = np.asarray(values, dtype=object).ravel()
+        bad = (pd.to_numeric(pd.Series(raw), errors="coerce").isna() & pd.notna(raw)).to_numpy()
+        raise InputError(
+            f"{name} must be numbers; not at {describe_entries(raw, bad, _labels(values))}"
+        ) from None
+
+
 def as_weights(
     values: Any, n: int, *, allow_zero: bool = True, name: str = "weights", why: str = ""
 ) -> FloatArray:
@@ -125,17 +154,7 @@ def as_weights(
     blinastudy.core.errors.InputError: weights must be positive; not at entry 2 (0)
     """
     labels = _labels(values)
-    try:
-        if isinstance(values, pd.Series):
-            arr = values.to_numpy(dtype=float, na_value=np.nan)
-        else:
-            arr = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        raw = np.asarray(values, dtype=object).ravel()
-        bad = (pd.to_numeric(pd.Series(raw), errors="coerce").isna() & pd.notna(raw)).to_numpy()
-        raise InputError(
-            f"{name} must be numbers; not at {describe_entries(raw, bad, labels)}"
-        ) from None
+    arr = as_numbers(values, name)
     if arr.ndim != 1:
         raise InputError(f"{name} must be one number per row, got {arr.ndim} dimensions")
     if arr.size != n:
@@ -214,6 +233,29 @@ def require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str = "fr
         raise InputError(
             f"{what} is missing column(s) {', '.join(map(repr, missing))}; "
             f"it has {', '.join(map(repr, map(str, frame.columns[:20])))}"
+        )
+
+
+def require_conf_level(conf_level: float) -> None:
+    """Raise :class:`InputError` unless ``conf_level`` is a real number strictly between 0 and 1.
+
+    Booleans are refused although Python counts them as numbers.
+
+    Examples
+    --------
+    >>> require_conf_level(0.95)
+    >>> require_conf_level(95)
+    Traceback (most recent call last):
+    ...
+    blinastudy.core.errors.InputError: conf_level must be strictly between 0 and 1, got 95
+    """
+    if (
+        isinstance(conf_level, bool)
+        or not isinstance(conf_level, numbers.Real)
+        or not 0 < conf_level < 1
+    ):
+        raise InputError(
+            f"conf_level must be strictly between 0 and 1, got {describe_value(conf_level)}"
         )
 
 

@@ -56,7 +56,7 @@ import re
 from collections.abc import Mapping as AbcMapping
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -104,16 +104,7 @@ DateRole = Literal[
     "birth",
 ]
 #: Every date a mapping can take from a file.
-DATE_ROLES: tuple[DateRole, ...] = (
-    "diagnosis",
-    "blina_start",
-    "relapse",
-    "induction_failure",
-    "second_malignancy",
-    "death",
-    "last_contact",
-    "birth",
-)
+DATE_ROLES: tuple[DateRole, ...] = get_args(DateRole)
 #: EFS events, in the order that breaks a tie between two on the same day.
 EVENT_ROLES: tuple[DateRole, ...] = ("induction_failure", "relapse", "second_malignancy", "death")
 #: The dates that give EFS and OS.
@@ -743,6 +734,14 @@ def _censor(
     return last, "last contact"
 
 
+def _unknown_follow_up(missing: str, outcome: str) -> tuple[Derived, tuple[DateIssue, ...]]:
+    """No outcome, and why: no date of last contact and ``missing`` leave ``outcome`` unknown."""
+    issue = DateIssue(
+        "last_contact", f"no date of last contact and {missing}: {outcome} is unknown"
+    )
+    return Derived(), (issue,)
+
+
 def derive_outcome(
     dates: AbcMapping[DateRole, _dt.date | None],
     *,
@@ -816,12 +815,7 @@ def derive_outcome(
     else:
         end = _censor(last, cutoff, after_cutoff)
         if end is None:
-            return Derived(), (
-                DateIssue(
-                    "last_contact",
-                    "no date of last contact and no event: event-free follow-up is unknown",
-                ),
-            )
+            return _unknown_follow_up("no event", "event-free follow-up")
         efs = (end[0], end[1], 0, "none")
     death = dates.get("death")
     if death is not None and (cutoff is None or death <= cutoff):
@@ -829,12 +823,7 @@ def derive_outcome(
     else:
         end = _censor(last, cutoff, after_cutoff)
         if end is None:
-            return Derived(), (
-                DateIssue(
-                    "last_contact",
-                    "no date of last contact and no date of death: overall survival is unknown",
-                ),
-            )
+            return _unknown_follow_up("no date of death", "overall survival")
         os_ = (end[0], end[1], 0)
     return (
         Derived(

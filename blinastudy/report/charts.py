@@ -205,6 +205,49 @@ def _curve_plot(
     return cast(alt.LayerChart, plot)
 
 
+def _time_scale(
+    risk_table: pd.DataFrame, curve: pd.DataFrame
+) -> tuple[list[float], float, alt.Scale]:
+    """The x ticks (the times of the numbers table), the last month drawn and the x scale."""
+    ticks = sorted(risk_table["time"].unique()) if len(risk_table) else [0.0]
+    x_max = float(max(ticks[-1], curve["time"].max() if len(curve) else 0.0))
+    return [float(t) for t in ticks], x_max, alt.Scale(domain=[0, x_max], nice=False)
+
+
+def _band_and_line(
+    band: pd.DataFrame,
+    line: pd.DataFrame,
+    value: str,
+    title: str,
+    x: alt.X,
+    st: dict[str, Any],
+    **encoding: Any,
+) -> tuple[alt.Chart, alt.Chart]:
+    """Step curves of ``value`` (a share, drawn as percent) per arm over their CI bands.
+
+    ``band`` holds the rows with ``ci_lower`` and ``ci_upper``; ``encoding`` adds
+    channels to the line (stroke dash, tooltip).
+    """
+    area = (
+        alt.Chart(band)
+        .mark_area(opacity=0.18, interpolate="step-after")
+        .encode(
+            x=x, y=alt.Y("ci_lower:Q"), y2="ci_upper:Q", color=_arm_color(st["legend"], curve=True)
+        )
+    )
+    steps = (
+        alt.Chart(line)
+        .mark_line(interpolate="step-after", strokeWidth=st["line"])
+        .encode(
+            x=x,
+            y=alt.Y(value, scale=alt.Scale(domain=[0, 1]), title=title, axis=alt.Axis(format="%")),
+            color=_arm_color(st["legend"], curve=True),
+            **encoding,
+        )
+    )
+    return area, steps
+
+
 def km_chart(
     endpoint: Any,
     *,
@@ -232,30 +275,19 @@ def km_chart(
     """
     st = _style(presentation)
     curve = endpoint.curve.copy()
-    ticks = sorted(endpoint.risk_table["time"].unique()) if len(endpoint.risk_table) else [0.0]
-    x_max = float(max(ticks[-1], curve["time"].max() if len(curve) else 0.0))
-    x_scale = alt.Scale(domain=[0, x_max], nice=False)
+    ticks, x_max, x_scale = _time_scale(endpoint.risk_table, curve)
     x_axis = alt.Axis(
-        values=[float(t) for t in ticks],
+        values=ticks,
         title="Months"
         + (" from landmark" if endpoint.origin.startswith("landmark") else " from diagnosis"),
     )
-    base = alt.Chart(curve)
-    band = base.mark_area(opacity=0.18, interpolate="step-after").encode(
-        x=alt.X("time:Q", scale=x_scale, axis=x_axis),
-        y=alt.Y("ci_lower:Q"),
-        y2="ci_upper:Q",
-        color=_arm_color(st["legend"], curve=True),
-    )
-    line = base.mark_line(interpolate="step-after", strokeWidth=st["line"]).encode(
-        x=alt.X("time:Q", scale=x_scale, axis=x_axis),
-        y=alt.Y(
-            "survival:Q",
-            scale=alt.Scale(domain=[0, 1]),
-            title=endpoint.label,
-            axis=alt.Axis(format="%"),
-        ),
-        color=_arm_color(st["legend"], curve=True),
+    band, line = _band_and_line(
+        curve,
+        curve,
+        "survival:Q",
+        endpoint.label,
+        alt.X("time:Q", scale=x_scale, axis=x_axis),
+        st,
         strokeDash=_arm_dash(st["legend"]),
         tooltip=[
             alt.Tooltip("arm:N", title="Arm"),
@@ -354,10 +386,8 @@ def cir_chart(
     """
     st = _style(presentation)
     curve = result.curve if competing else result.curve[result.curve["cause"] == "interest"]
-    ticks = sorted(result.risk_table["time"].unique()) if len(result.risk_table) else [0.0]
-    x_max = float(max(ticks[-1], curve["time"].max() if len(curve) else 0.0))
-    x_scale = alt.Scale(domain=[0, x_max], nice=False)
-    x_axis = alt.Axis(values=[float(t) for t in ticks], title="Months from diagnosis")
+    ticks, x_max, x_scale = _time_scale(result.risk_table, curve)
+    x_axis = alt.Axis(values=ticks, title="Months from diagnosis")
     cause = alt.StrokeDash(
         "cause:N",
         title=None,
@@ -368,26 +398,13 @@ def cir_chart(
         if competing
         else None,
     )
-    base = alt.Chart(curve)
-    band = (
-        alt.Chart(curve[curve["cause"] == "interest"])
-        .mark_area(opacity=0.18, interpolate="step-after")
-        .encode(
-            x=alt.X("time:Q", scale=x_scale, axis=x_axis),
-            y=alt.Y("ci_lower:Q"),
-            y2="ci_upper:Q",
-            color=_arm_color(st["legend"], curve=True),
-        )
-    )
-    line = base.mark_line(interpolate="step-after", strokeWidth=st["line"]).encode(
-        x=alt.X("time:Q", scale=x_scale, axis=x_axis),
-        y=alt.Y(
-            "incidence:Q",
-            scale=alt.Scale(domain=[0, 1]),
-            title="Cumulative incidence",
-            axis=alt.Axis(format="%"),
-        ),
-        color=_arm_color(st["legend"], curve=True),
+    band, line = _band_and_line(
+        curve[curve["cause"] == "interest"],
+        curve,
+        "incidence:Q",
+        "Cumulative incidence",
+        alt.X("time:Q", scale=x_scale, axis=x_axis),
+        st,
         # the arms by stroke too; with the competing events drawn, the stroke tells the
         # events apart and the arms differ by colour and lightness
         strokeDash=cause if competing else _arm_dash(st["legend"]),

@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import struct
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -176,16 +176,26 @@ def _notes(slide: Any, text: str) -> None:
     slide.notes_slide.notes_text_frame.text = text
 
 
+def _arm_lines(at_horizon: pd.DataFrame, value: str, counts: Callable[[Any], str]) -> list[str]:
+    """One line per arm of ``at_horizon``: its ``value`` with CI, then ``counts(arm)``."""
+    return [
+        f"{str(r['arm']).capitalize()}: "
+        f"{fmt_survival(r[value], r['ci_lower'], r['ci_upper'])}, {counts(r['arm'])}"
+        for _, r in at_horizon.iterrows()
+    ]
+
+
 def _endpoint_lines(result: AnalysisResult, key: str) -> list[str]:
     ep = result.endpoints[key]
     s = result.settings
-    lines = [f"Time from {ep.origin}; {s.horizon_months:g}-month survival:"]
-    for _, r in ep.at_horizon.iterrows():
-        lines.append(
-            f"{str(r['arm']).capitalize()}: "
-            f"{fmt_survival(r['survival'], r['ci_lower'], r['ci_upper'])}, "
-            f"{ep.events.get(r['arm'], 0)} events in {ep.n.get(r['arm'], 0)}"
-        )
+    lines = [
+        f"Time from {ep.origin}; {s.horizon_months:g}-month survival:",
+        *_arm_lines(
+            ep.at_horizon,
+            "survival",
+            lambda arm: f"{ep.events.get(arm, 0)} events in {ep.n.get(arm, 0)}",
+        ),
+    ]
     hr = ep.hazard_ratio
     if len(hr):
         lines.append(
@@ -217,13 +227,14 @@ def _competing_lines(result: AnalysisResult, key: str) -> list[str]:
     if cr is None:
         return [result.competing_note or "No event_type column: cumulative incidence unavailable."]
     s = result.settings
-    lines = [f"From diagnosis; incidence at {s.horizon_months:g} months (Aalen-Johansen):"]
-    for _, r in cr.at_horizon.iterrows():
-        lines.append(
-            f"{str(r['arm']).capitalize()}: "
-            f"{fmt_survival(r['incidence'], r['ci_lower'], r['ci_upper'])}, "
-            f"{cr.events.get(r['arm'], 0)} events, {cr.competing.get(r['arm'], 0)} competing"
-        )
+    lines = [
+        f"From diagnosis; incidence at {s.horizon_months:g} months (Aalen-Johansen):",
+        *_arm_lines(
+            cr.at_horizon,
+            "incidence",
+            lambda arm: f"{cr.events.get(arm, 0)} events, {cr.competing.get(arm, 0)} competing",
+        ),
+    ]
     if cr.gray is not None:
         lines.append(f"Gray's test p {fmt_p(cr.gray.p_value)}")
     if len(cr.fine_gray):

@@ -57,11 +57,12 @@ from collections.abc import Sequence
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from blinastudy.core.errors import InputError
 from blinastudy.core.validate import (
+    FloatArray,
+    IntArray,
     as_treatment,
     as_weights,
     describe_entries,
@@ -88,8 +89,6 @@ MEAN_COLUMNS = [
     "mean_treated_after",
     "mean_control_after",
 ]
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 Estimand = Literal["ATT", "ATE", "ATO"]
 #: The estimands :func:`balance` and :mod:`blinastudy.stats.weighting` know.
 ESTIMANDS: tuple[Estimand, ...] = ("ATT", "ATE", "ATO")

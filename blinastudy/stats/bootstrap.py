@@ -20,16 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from blinastudy.core.errors import InputError
-from blinastudy.core.validate import describe_value
+from blinastudy.core.validate import FloatArray, IntArray, describe_value
 
 __all__ = ["BootstrapResult", "cluster_bootstrap"]
 
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
 Progress = Callable[[int, int], None]
 
 

@@ -52,6 +52,8 @@ from scipy import linalg
 
 from blinastudy.core.errors import InputError
 from blinastudy.core.validate import (
+    FloatArray,
+    IntArray,
     as_treatment,
     describe_entries,
     require_columns,
@@ -70,7 +72,6 @@ __all__ = [
     "propensity_scores",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 Scale = Literal["logit", "ps"]
 Order = Literal["largest", "smallest", "random", "data"]
 
@@ -223,8 +224,6 @@ def propensity_scores(frame: pd.DataFrame, treatment: str, covariates: Sequence[
 
 # ---------------------------------------------------------------------------
 # greedy nearest-neighbour matching
-
-IntArray = npt.NDArray[np.int64]
 
 
 class _Pool:

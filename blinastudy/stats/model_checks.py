@@ -21,6 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from blinastudy.core.errors import InputError
+from blinastudy.core.validate import FloatArray
 from blinastudy.stats.bootstrap import BootstrapResult
 from blinastudy.stats.survival import cox_zph
 from blinastudy.stats.survival.rmst import rmst_difference
@@ -33,7 +34,6 @@ __all__ = [
     "rmst_comparison",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 #: Level below which the proportional-hazards p-value earns a warning.
 PH_ALPHA = 0.05
 #: Fewest events in a bin of the residual summary.

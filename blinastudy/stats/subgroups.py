@@ -28,6 +28,7 @@ from scipy.sparse import csgraph
 
 from blinastudy.core.errors import InputError
 from blinastudy.core.validate import (
+    FloatArray,
     as_durations,
     as_events,
     as_treatment,
@@ -86,8 +87,6 @@ LIKELIHOOD_RATIO = "likelihood ratio"
 MISSING_LEVEL = "(missing)"
 MAX_LEVELS = 20
 OVERALL = "Overall"
-
-FloatArray = npt.NDArray[np.float64]
 
 
 def _levels(ser: pd.Series, name: str) -> tuple[npt.NDArray[Any], list[Any]]:

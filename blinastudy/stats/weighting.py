@@ -59,11 +59,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from blinastudy.core.errors import InputError
-from blinastudy.core.validate import as_treatment, as_weights, describe_entries, describe_value
+from blinastudy.core.validate import (
+    as_treatment,
+    as_weights,
+    describe_entries,
+    describe_value,
+)
 from blinastudy.stats.balance import ESTIMANDS, Estimand, effective_sample_size
 from blinastudy.stats.matching import fit_propensity
 
@@ -74,8 +78,6 @@ __all__ = [
     "trim_weights",
     "weights_from_scores",
 ]
-
-FloatArray = npt.NDArray[np.float64]
 
 
 def _check_estimand(estimand: Any) -> Estimand:

@@ -22,7 +22,6 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -34,12 +33,14 @@ from scipy import optimize, special
 
 from blinastudy.core.errors import InputError
 from blinastudy.core.validate import (
+    FloatArray,
     as_durations,
     as_events,
     as_weights,
     describe_entries,
     describe_value,
     require_columns,
+    require_conf_level,
     require_frame,
 )
 from blinastudy.data.schema import column_spec
@@ -57,7 +58,6 @@ __all__ = [
     "reference_levels",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 Ties = Literal["efron", "breslow"]
 #: Columns of the :func:`cox` table (and of :meth:`CoxFit.table`).
 COX_COLUMNS = ["hr", "ci_lower", "ci_upper", "se", "p_value", "method", "reference"]
@@ -1199,14 +1199,7 @@ def cox_fit(  # noqa: C901 (listed: may only shrink)
         raise InputError(
             f"firth must be True, False, 'auto' or 'flag', got {describe_value(firth)}"
         )
-    if (
-        isinstance(conf_level, bool)
-        or not isinstance(conf_level, numbers.Real)
-        or not 0 < conf_level < 1
-    ):
-        raise InputError(
-            f"conf_level must be strictly between 0 and 1, got {describe_value(conf_level)}"
-        )
+    require_conf_level(conf_level)
     if not (robust is None or robust is True or robust is False):
         raise InputError(f"robust must be True, False or None, got {describe_value(robust)}")
     weighted = weights is not None
@@ -1588,19 +1581,19 @@ def cox(
             cols.append(extra)
     require_columns(frame, cols)
     design, refs = _design(frame, covariates, reference)
-    fit = cox_fit(
-        design.to_numpy(),
-        frame[duration],
-        frame[event],
-        names=list(design.columns),
-        weights=None if weights is None else frame[weights],
-        cluster=None if cluster is None else frame[cluster],
+    fit = _frame_fit(
+        frame,
+        design,
+        duration,
+        event,
+        weights=weights,
+        cluster=cluster,
+        strata=strata,
+        start=start,
         robust=robust,
-        strata=None if strata is None else frame[strata],
         ties=ties,
         conf_level=conf_level,
         firth=firth,
-        start=None if start is None else frame[start],
     )
     table = fit.table(refs)
     table.attrs.update(
@@ -1613,6 +1606,39 @@ def cox(
         }
     )
     return table
+
+
+def _frame_fit(
+    frame: pd.DataFrame,
+    design: pd.DataFrame,
+    duration: str,
+    event: str,
+    *,
+    weights: str | None,
+    cluster: str | None,
+    strata: str | None,
+    start: str | None,
+    **options: Any,
+) -> CoxFit:
+    """:func:`cox_fit` of ``design`` with the named columns of ``frame`` (``None``: not used).
+
+    ``options`` go to :func:`cox_fit` as they are.
+    """
+
+    def column(name: str | None) -> pd.Series[Any] | None:
+        return None if name is None else frame[name]
+
+    return cox_fit(
+        design.to_numpy(),
+        frame[duration],
+        frame[event],
+        names=list(design.columns),
+        weights=column(weights),
+        cluster=column(cluster),
+        strata=column(strata),
+        start=column(start),
+        **options,
+    )
 
 
 def firth_replicates(treated: Any, durations: Any, events: Any, counts: Any) -> FloatArray:

@@ -18,7 +18,14 @@ import pandas as pd
 from scipy import stats
 
 from blinastudy.core.errors import InputError
-from blinastudy.core.validate import as_durations, as_groups, describe_entries, describe_value
+from blinastudy.core.validate import (
+    FloatArray,
+    IntArray,
+    as_durations,
+    as_groups,
+    describe_entries,
+    describe_value,
+)
 from blinastudy.stats.survival.coxph import independent_columns
 from blinastudy.stats.survival.km import _z
 
@@ -34,8 +41,6 @@ __all__ = [
     "require_cause",
 ]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 #: Columns of the :func:`cumulative_incidence` table.
 CUMINC_COLUMNS = [

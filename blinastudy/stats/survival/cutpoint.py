@@ -43,17 +43,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
 from blinastudy.core.errors import InputError
-from blinastudy.core.validate import as_durations, as_events, describe_entries, describe_value
+from blinastudy.core.validate import (
+    FloatArray,
+    IntArray,
+    as_durations,
+    as_events,
+    as_numbers,
+    describe_entries,
+    describe_value,
+)
 
 __all__ = ["CutpointResult", "cutpoint", "logrank_scores", "p_lausen92"]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 #: Whether numpy's long double is wider than a double (80-bit on x86), as R's accumulators.
 _EXTENDED = bool(np.finfo(np.longdouble).nmant > np.finfo(np.float64).nmant)
@@ -191,18 +196,7 @@ def _proportion(value: Any, name: str) -> float:
 
 def _marker(values: Any, n: int) -> FloatArray:
     labels = list(values.index) if isinstance(values, pd.Series) else None
-    try:
-        x = (
-            values.to_numpy(dtype=float, na_value=np.nan)
-            if isinstance(values, pd.Series)
-            else np.asarray(values, dtype=float)
-        )
-    except (TypeError, ValueError):
-        raw = np.asarray(values, dtype=object).ravel()
-        bad = (pd.to_numeric(pd.Series(raw), errors="coerce").isna() & pd.notna(raw)).to_numpy()
-        raise InputError(
-            f"values must be numbers; not at {describe_entries(raw, bad, labels)}"
-        ) from None
+    x = as_numbers(values, "values")
     if x.ndim != 1 or x.size != n:
         raise InputError(f"values has {x.size} entries but durations has {n}")
     bad = ~np.isfinite(x)

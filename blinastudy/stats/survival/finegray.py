@@ -46,7 +46,6 @@ not estimable on their own; the model is fitted without them.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -56,16 +55,20 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import special
 
-from blinastudy.core.errors import InputError
-from blinastudy.core.validate import describe_value, require_columns, require_frame
+from blinastudy.core.validate import (
+    FloatArray,
+    IntArray,
+    describe_value,
+    require_columns,
+    require_conf_level,
+    require_frame,
+)
 from blinastudy.stats.survival.coxph import _design, independent_columns
 from blinastudy.stats.survival.cuminc import as_causes, as_times, require_cause
 from blinastudy.stats.survival.timefix import timefix
 
 __all__ = ["FINE_GRAY_COLUMNS", "fine_gray"]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 #: Columns of the :func:`fine_gray` table.
 FINE_GRAY_COLUMNS = ["shr", "ci_lower", "ci_upper", "se", "p_value", "method", "reference"]
@@ -479,14 +482,7 @@ def fine_gray(
     t = as_times(frame[duration])
     codes = as_causes(frame[event], n=t.size)
     k = require_cause(cause, codes)
-    if (
-        isinstance(conf_level, bool)
-        or not isinstance(conf_level, numbers.Real)
-        or not 0 < conf_level < 1
-    ):
-        raise InputError(
-            f"conf_level must be strictly between 0 and 1, got {describe_value(conf_level)}"
-        )
+    require_conf_level(conf_level)
     status = np.where(codes == k, 1, np.where(codes > 0, 2, 0)).astype(np.int64)
     names = list(design.columns)
     fit = _fit(design.to_numpy(dtype=np.float64), t, status, names)

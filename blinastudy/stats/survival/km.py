@@ -30,7 +30,7 @@ import pandas as pd
 from scipy import stats
 
 from blinastudy.core.errors import InputError
-from blinastudy.core.validate import as_durations, as_events, as_weights, describe_value
+from blinastudy.core.validate import FloatArray, as_durations, as_events, as_weights, describe_value
 from blinastudy.stats.survival.tdc import as_intervals
 from blinastudy.stats.survival.timefix import TIMEFIX_TOLERANCE, timefix
 
@@ -55,7 +55,6 @@ _CONF_TYPES = ("log-log", "log", "plain")
 #: R's ``sqrt(.Machine$double.eps)``: the tolerance of ``survmean`` and ``quantile.survfit``.
 _TOL = TIMEFIX_TOLERANCE
 
-FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 

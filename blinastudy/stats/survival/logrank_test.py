@@ -23,14 +23,12 @@ import pandas as pd
 from scipy import stats
 
 from blinastudy.core.errors import InputError
-from blinastudy.core.validate import as_durations, as_events, as_groups, describe_value
+from blinastudy.core.validate import FloatArray, as_durations, as_events, as_groups, describe_value
 from blinastudy.stats.survival.coxph import _prepare
 from blinastudy.stats.survival.tdc import as_intervals
 from blinastudy.stats.survival.timefix import timefix
 
 __all__ = ["LogRankResult", "logrank", "logrank_stratified"]
-
-FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ import pandas as pd
 
 from blinastudy.core.errors import InputError
 from blinastudy.core.validate import (
+    FloatArray,
     as_durations,
     as_events,
     describe_entries,
@@ -36,8 +37,6 @@ from blinastudy.core.validate import (
 from blinastudy.stats.survival.timefix import timefix
 
 __all__ = ["as_intervals", "split_at"]
-
-FloatArray = npt.NDArray[np.float64]
 
 
 def _labels(values: Any) -> list[Any] | None:

@@ -12,11 +12,11 @@ instead of forming two event times a rounding error apart.
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
+
+from blinastudy.core.validate import FloatArray
 
 __all__ = ["TIMEFIX_TOLERANCE", "timefix"]
 
-FloatArray = npt.NDArray[np.float64]
 
 #: R's ``sqrt(.Machine$double.eps)``, the tolerance of ``all.equal`` and ``aeqSurv``.
 TIMEFIX_TOLERANCE = float(np.sqrt(np.finfo(float).eps))

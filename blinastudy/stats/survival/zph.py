@@ -27,6 +27,7 @@ from scipy import stats
 
 from blinastudy.core.errors import InputError
 from blinastudy.core.validate import (
+    FloatArray,
     as_durations,
     as_events,
     as_weights,
@@ -37,12 +38,12 @@ from blinastudy.core.validate import (
 from blinastudy.stats.survival.coxph import (
     Ties,
     _design,
+    _frame_fit,
     _labels_of,
     _prepare,
     _Risk,
     _term_moments,
     _terms,
-    cox_fit,
 )
 from blinastudy.stats.survival.km import kaplan_meier
 from blinastudy.stats.survival.tdc import as_intervals
@@ -58,7 +59,6 @@ __all__ = [
     "ph_test",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 Transform = Literal["km", "identity", "rank", "log"]
 _TRANSFORMS = ("km", "identity", "rank", "log")
 #: Columns of the :func:`ph_test` table.
@@ -288,16 +288,16 @@ def cox_zph(
         1 if levels is None else len(levels) - 1
         for _, levels in _terms(frame, covariates, reference)
     ]
-    fit = cox_fit(
-        design.to_numpy(),
-        frame[duration],
-        frame[event],
-        names=list(design.columns),
-        weights=None if weights is None else frame[weights],
-        cluster=None if cluster is None else frame[cluster],
-        strata=None if strata is None else frame[strata],
+    fit = _frame_fit(
+        frame,
+        design,
+        duration,
+        event,
+        weights=weights,
+        cluster=cluster,
+        strata=strata,
+        start=start,
         ties=ties,
-        start=None if start is None else frame[start],
         profile=False,
     )
     if fit.method not in ("ml", "ml-robust"):
