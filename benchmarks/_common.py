@@ -342,7 +342,17 @@ def traced_peak(fn: Callable[[], T]) -> tuple[int, T]:
 
 
 def max_rss_bytes() -> int:
-    """The largest resident set size this process has had so far, in bytes (``getrusage``)."""
+    """The largest resident set size this process has had so far, in bytes.
+
+    On Linux the high-water mark of the process's own memory (``VmHWM`` in
+    ``/proc/self/status``): ``getrusage``'s ``ru_maxrss`` survives ``exec``, so
+    a process started by a larger one would report its parent's peak.
+    Elsewhere ``ru_maxrss``.
+    """
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024  # kB
     import resource  # Unix only
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
