@@ -354,3 +354,60 @@ def run_r_script(
         raise RuntimeError(f"R benchmark failed:\n{done.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(done.stdout)
     return result
+
+
+def traced_peak(fn: Callable[[], T]) -> tuple[int, T]:
+    """Peak memory in bytes that one call of ``fn`` holds at once (``tracemalloc``), and its value.
+
+    Counts what ``fn`` allocates and has not yet freed at its worst moment
+    (numpy and pandas report their buffers to ``tracemalloc``), not its inputs.
+    Tracing slows the call down: time it separately.
+    """
+    import tracemalloc
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        value = fn()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak, value
+
+
+def max_rss_bytes() -> int:
+    """The largest resident set size this process has had so far, in bytes.
+
+    On Linux the high-water mark of the process's own memory (``VmHWM`` in
+    ``/proc/self/status``): ``getrusage``'s ``ru_maxrss`` survives ``exec``, so
+    a process started by a larger one would report its parent's peak.
+    Elsewhere ``ru_maxrss``.
+    """
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024  # kB
+    import resource  # Unix only
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak) if sys.platform == "darwin" else int(peak) * 1024  # Linux: KiB
+
+
+def call_in_child(script: Path, function: str, *args: Any, timeout: float = 3600) -> Any:
+    """Call ``function(*args)`` of the benchmark ``script`` in a new Python process.
+
+    For measurements that must not share a process (memory peaks of several
+    sizes): the arguments and the returned value travel as JSON.
+    """
+    code = (
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(script.parent)!r})\n"
+        f"import {script.stem} as bench\n"
+        f"value = bench.{function}(*json.loads(sys.argv[1]))\n"
+        "print('\\n' + json.dumps(value))\n"
+    )
+    command = [sys.executable, "-c", code, json.dumps(args)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    if done.returncode != 0:
+        raise RuntimeError(f"{script.name}: {function} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])

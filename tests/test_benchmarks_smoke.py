@@ -12,6 +12,7 @@ import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
@@ -65,7 +66,7 @@ def test_core_cohort_is_reproducible(core: ModuleType) -> None:
 def test_core_matched_sample(core: ModuleType) -> None:
     cohort = core.build_cohort(40, 400, seed=1)
     m = core.matched_sample(cohort, caliper=None)
-    assert list(m.columns) == ["time", "event", "treated", "pair"]
+    assert list(m.columns) == ["time", "event", "treated", "pair", "status"]
     assert len(m) == 80
     assert m.groupby("pair")["treated"].sum().eq(1).all()
 
@@ -84,6 +85,123 @@ def test_core_scaling_rows(core: ModuleType) -> None:
     rows = core.scaling((200, 400), repeats=1, seed=1)
     assert [r["n_pool"] for r in rows] == [200, 400]
     assert [r["n"] for r in rows] == [220, 440]
+
+
+def test_core_cohort_registry_columns(core: ModuleType) -> None:
+    cohort = core.build_cohort(40, 400, seed=1)
+    treated = cohort["treated"] == 1
+    assert set(cohort["status"]) == {0, 1, 2}
+    assert ((cohort["status"] > 0) == (cohort["event"] == 1)).all()
+    assert cohort["treatment_start"].isna().eq(~treated).all()
+    start = cohort.loc[treated, "treatment_start"]
+    assert (start >= 0.5).all() and np.all(start * 2 == np.round(start * 2))
+    assert cohort["id"].tolist() == list(range(1, 441))
+    # the competing cohort of bench_cmprsk draws the same causes
+    cmprsk = _load("bench_cmprsk")
+    assert cmprsk.build_competing(40, 400, seed=1)["status"].equals(cohort["status"])
+
+
+def test_core_registry_steps_run_at_tiny_size(core: ModuleType) -> None:
+    cohort = core.build_cohort(30, 300, seed=2)
+    m = core.matched_sample(cohort)
+    steps = core.run_registry_steps(cohort, m, repeats=1)
+    assert set(steps) == set(core.REGISTRY_STEPS)
+    assert all(seconds > 0 for seconds, _ in steps.values())
+    tests, curves = steps["cuminc"][1]
+    assert all(np.isfinite(t.statistic) and t.statistic >= 0 for t in tests)
+    assert sorted(curves) == ["0 1", "0 2", "1 1", "1 2"]
+    for curve in curves.values():
+        assert np.all(np.diff(curve["incidence"]) >= 0) and curve["incidence"].iloc[-1] < 1
+    w = steps["weights"][1]
+    assert (w[cohort["treated"] == 1] == 1).all()
+    assert np.all(np.isfinite(w)) and (w > 0).all()
+    exposed = int((cohort["treatment_start"] < cohort["time"]).sum())
+    assert len(steps["split"][1]) == len(cohort) + exposed
+    for key in ("weighted_cox", "tdc_cox"):
+        table = steps[key][1]
+        assert np.isfinite(table["hr"].iloc[0]) and table["se"].iloc[0] > 0
+        assert table["method"].iloc[0] == "ml-robust"
+
+
+def _as_r_output(steps: dict[str, Any]) -> dict[str, Any]:
+    """What the R script would report if R gave BlinaStudy's numbers exactly."""
+    tests, curves = steps["cuminc"][1]
+    rows = steps["split"][1]
+
+    def cox_part(table: Any) -> dict[str, Any]:
+        return {"coef": np.log(table["hr"]).tolist(), "robust_se": table["se"].tolist()}
+
+    def curve_part(curve: Any) -> dict[str, Any]:
+        at = curve[(curve["n_events"] + curve["n_competing"]) > 0]
+        return {
+            "time": at["time"].tolist(),
+            "est": at["incidence"].tolist(),
+            "var": at["variance"].tolist(),
+        }
+
+    return {
+        "cuminc": {key: curve_part(curve) for key, curve in curves.items()},
+        "gray": {"stat": [t.statistic for t in tests], "cause": ["1", "2"]},
+        "weights": steps["weights"][1].tolist(),
+        "weighted_cox": cox_part(steps["weighted_cox"][1]),
+        "split": {
+            "rows": len(rows),
+            "exposed": int(rows["exposed"].sum()),
+            "events": int(rows["event"].sum()),
+            "unexposed_time": float((rows["stop"] - rows["start"])[rows["exposed"] == 0].sum()),
+        },
+        "tdc_cox": cox_part(steps["tdc_cox"][1]),
+    }
+
+
+def test_core_registry_cross_check_finds_a_difference(core: ModuleType) -> None:
+    cohort = core.build_cohort(30, 300, seed=2)
+    steps = core.run_registry_steps(cohort, core.matched_sample(cohort), repeats=1)
+    r = _as_r_output(steps)
+    rows = core.cross_check_registry(steps, r)
+    assert len(rows) == 8
+    assert all(diff == 0.0 for _, _, diff in rows)
+    r["weights"][-1] *= 1 + 1e-5
+    r["cuminc"]["1 2"]["var"][-1] *= 1 + 1e-5
+    r["split"]["events"] += 1
+    worst = {quantity: diff for quantity, _, diff in core.cross_check_registry(steps, r)}
+    assert worst["ATT weights"] == pytest.approx(1e-5, rel=1e-3)
+    assert worst["cumulative incidence by arm (est, var)"] == pytest.approx(1e-5, rel=1e-3)
+    assert worst["split rows, exposed rows, events; unexposed time"] == float("inf")
+
+
+def test_core_report_gives_both_totals(
+    core: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cohort = core.build_cohort(30, 300, seed=2)
+    m = core.matched_sample(cohort)
+    py = core.run_blinastudy(cohort, m, repeats=1) | core.run_registry_steps(cohort, m, 1)
+    refs = {"sort": 1e-4}
+    assert core.report(py, refs, None)["target_met"] is None  # no R: no verdict
+    keys = [k for k, _, _ in core.STEP_LABELS if k != "match_caliper"]
+    fast = {"seconds": {"sort": 1e-4, **{k: 4 * py[k][0] for k in keys}}}
+    ratios = core.report(py, refs, fast)
+    assert ratios["total"]["vs_r"] == pytest.approx(0.25)
+    assert ratios["total_all"]["vs_r"] == pytest.approx(0.25)
+    assert ratios["target_met"] is True
+    slow_registry = {"seconds": {**fast["seconds"], **{k: py[k][0] for k in core.REGISTRY_STEPS}}}
+    ratios = core.report(py, refs, slow_registry)
+    assert ratios["total"]["target_met"] and not ratios["total_all"]["target_met"]
+    assert ratios["target_met"] is False
+    assert "TOTAL with competing risks" in capsys.readouterr().out
+
+
+def test_core_scaling_sizes_and_peak_memory(core: ModuleType) -> None:
+    preset = core.FULL["scaling"]
+    assert core.scaling_sizes(preset, None) == (1_000, 10_000, 100_000, 1_000_000)
+    assert core.scaling_sizes(preset, 10_000) == (1_000, 10_000)
+    assert core.scaling_sizes(preset, 250_000) == (1_000, 10_000, 100_000, 250_000)
+    assert core.scaling_sizes(preset, 500) == (500,)
+    small = core.scaling_point(400, repeats=1, seed=1)
+    large = core.scaling_point(4_000, repeats=1, seed=1)
+    assert small["n"] == 440 and large["n"] == 4_400
+    assert 0 < small["peak_bytes"] < large["peak_bytes"] < small["max_rss_bytes"]
+    assert large["seconds"] > 0
 
 
 def test_live_inputs(live: ModuleType) -> None:
