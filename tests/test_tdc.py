@@ -560,3 +560,47 @@ def test_bad_exposure_times_name_the_patient() -> None:
             frame.reset_index(drop=True).assign(at=1.0, e=[1, 0, 2]),
             id="pid", duration="t", event="e", at="at",
         )  # fmt: skip
+
+
+def _no_information_by_brute_force(
+    x: np.ndarray, stop: np.ndarray, event: np.ndarray, start: np.ndarray
+) -> np.ndarray:
+    """A column is uninformative when it is constant in every risk set with a death."""
+    varies = np.zeros(x.shape[1], dtype=bool)
+    for d in np.unique(stop[event > 0]):
+        at = (start < d) & (stop >= d)
+        varies |= x[at].max(axis=0) > x[at].min(axis=0)
+    return ~varies
+
+
+@settings(max_examples=150)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.integers(0, 4),  # start
+            st.integers(1, 4),  # length
+            st.booleans(),  # event
+            st.integers(0, 1),  # binary covariate
+            st.sampled_from([0.0, 1e-9, 2.5, -3.0]),  # values, one of them tiny
+        ),
+        min_size=2,
+        max_size=25,
+    )
+)
+def test_the_no_information_check_of_interval_rows_equals_brute_force(
+    rows: list[tuple[int, int, bool, int, float]],
+) -> None:
+    start = np.array([r[0] for r in rows], dtype=float)
+    stop = start + np.array([r[1] for r in rows], dtype=float)
+    event = np.array([r[2] for r in rows], dtype=float)
+    assume(event.any())
+    x = np.column_stack(
+        [
+            [float(r[3]) for r in rows],
+            [r[4] for r in rows],
+            (stop > 5).astype(float),  # exposed only late: often no information
+        ]
+    )
+    strata = np.zeros(len(rows), dtype=np.int64)
+    found = coxph_module._no_information_intervals(x, stop, event, strata, start)
+    np.testing.assert_array_equal(found, _no_information_by_brute_force(x, stop, event, start))

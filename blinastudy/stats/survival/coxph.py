@@ -951,12 +951,22 @@ def _no_information_intervals(
     s: npt.NDArray[np.int64],
     start: FloatArray,
 ) -> npt.NDArray[np.bool_]:
-    """:func:`_no_information` for ``(start, stop]`` rows (risk sets are not nested)."""
+    """:func:`_no_information` for ``(start, stop]`` rows (risk sets are not nested).
+
+    A sort-based screen first (:func:`_clearly_varies`: the spread of each column in
+    every risk set from cumulative sums, O(n log n)); only columns it cannot show to
+    vary are checked exactly, risk set by risk set.
+    """
     varies = np.zeros(x.shape[1], dtype=bool)
     for stratum in np.unique(s):
         rows = np.flatnonzero(s == stratum)
         ts, ss, xs = t[rows], start[rows], x[rows]
         death_times = np.unique(ts[e[rows] > 0])
+        if death_times.size == 0:
+            continue
+        varies |= _clearly_varies(xs, ss, ts, death_times)
+        if varies.all():
+            continue
         chunk = max(1, 2**22 // max(rows.size, 1))  # bound the rows x times masks
         for lo_i in range(0, death_times.size, chunk):
             dt = death_times[lo_i : lo_i + chunk]
@@ -967,6 +977,38 @@ def _no_information_intervals(
                 lo = np.where(at, col, np.inf).min(axis=0)
                 varies[j] |= bool((hi > lo).any())
     return ~varies
+
+
+def _clearly_varies(
+    x: FloatArray, start: FloatArray, stop: FloatArray, death_times: FloatArray
+) -> npt.NDArray[np.bool_]:
+    """Columns of ``x`` that certainly take two values in some risk set
+    ``{start < d <= stop}`` of a death time ``d``.
+
+    The sum of squared deviations of each risk set, from cumulative sums over the rows
+    sorted by start and by stop. Round-off in those sums is at most about
+    ``n * eps * scale**2``; a column counts only where the sum exceeds ``1e-6 * size
+    * scale**2``, far above it, so a ``True`` is never round-off (a ``False`` may be a
+    tiny true spread, left to the exact check).
+    """
+    p = x.shape[1]
+    centred = x - x.mean(axis=0)
+    scale = np.abs(centred).max(axis=0)
+    by_start, by_stop = np.argsort(start, kind="stable"), np.argsort(stop, kind="stable")
+    entered = np.searchsorted(start[by_start], death_times, side="left")  # start < d
+    left = np.searchsorted(stop[by_stop], death_times, side="left")  # stop < d
+    size = (entered - left).astype(float)
+    zero = np.zeros((1, p))
+    totals = []
+    for values in (centred, centred**2):
+        in_sum = np.concatenate([zero, np.cumsum(values[by_start], axis=0)])
+        out_sum = np.concatenate([zero, np.cumsum(values[by_stop], axis=0)])
+        totals.append(in_sum[entered] - out_sum[left])
+    s1, s2 = totals
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spread = np.where(size[:, None] > 0, s2 - s1**2 / size[:, None], 0.0)
+    bound = 1e-6 * np.maximum(size, 1.0)[:, None] * scale[None, :] ** 2
+    return np.asarray(((spread > bound) & (scale[None, :] > 0)).any(axis=0), dtype=bool)
 
 
 def _empty_level(x: FloatArray, e: FloatArray) -> bool:
