@@ -65,10 +65,12 @@ def describe_value(value: Any) -> str:
     return repr(text if len(text) <= 60 else text[:57] + "...")
 
 
-def _positional(labels: Sequence[Any] | None, n: int) -> bool:
+def _positional(labels: Sequence[Any] | pd.Index | None, n: int) -> bool:
     """True when ``labels`` are just 0, 1, 2, ... (a default index): not patient names."""
     if labels is None:
         return True
+    if isinstance(labels, pd.RangeIndex):
+        return labels.start == 0 and labels.step == 1 and len(labels) == n
     return len(labels) == n and all(
         isinstance(lab, (int, np.integer)) and int(lab) == i for i, lab in enumerate(labels)
     )
@@ -77,7 +79,7 @@ def _positional(labels: Sequence[Any] | None, n: int) -> bool:
 def describe_entries(
     values: npt.NDArray[Any] | None,
     mask: npt.NDArray[np.bool_],
-    labels: Sequence[Any] | None,
+    labels: Sequence[Any] | pd.Index | None,
 ) -> str:
     """Where ``mask`` is true: patient labels (or 1-based entry numbers) with their values.
 
@@ -276,8 +278,9 @@ def _numeric(values: Any, name: str) -> FloatArray:
     return arr
 
 
-def _labels(values: Any) -> list[Any] | None:
-    return list(values.index) if isinstance(values, pd.Series) else None
+def _labels(values: Any) -> pd.Index | None:
+    """The patients' labels of a Series (its index, not copied: read only on an error)."""
+    return values.index if isinstance(values, pd.Series) else None
 
 
 def as_durations(values: Any, name: str = "durations") -> FloatArray:
