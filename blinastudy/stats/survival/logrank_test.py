@@ -55,17 +55,31 @@ class LogRankResult:
 
 
 def _observed_expected(
-    t: FloatArray, e: npt.NDArray[np.int64], g: npt.NDArray[np.int64], k: int
+    t: FloatArray,
+    e: npt.NDArray[np.int64],
+    g: npt.NDArray[np.int64],
+    k: int,
+    s: npt.NDArray[np.int64] | None = None,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Observed, expected and variance matrix of one stratum (vectorised over times)."""
-    times, idx = np.unique(t, return_inverse=True)
-    m = times.size
-    # per time x group: number at risk (T >= t) and deaths
+    """Observed, expected and variance matrix summed over the strata ``s`` (vectorised
+    over strata and times: one row per distinct (stratum, time))."""
+    strata = np.zeros(t.size, dtype=np.int64) if s is None else s
+    order = np.lexsort((t, strata))
+    ts, ss = t[order], strata[order]
+    new = np.ones(t.size, dtype=bool)
+    new[1:] = (ts[1:] != ts[:-1]) | (ss[1:] != ss[:-1])
+    row = np.cumsum(new) - 1  # (stratum, time) row of each patient, in sorted order
+    m = int(row[-1]) + 1 if t.size else 0
+    # per (stratum, time) x group: number at risk (T >= t within the stratum) and deaths
     counts = np.zeros((m, k))
     deaths = np.zeros((m, k))
-    np.add.at(counts, (idx, g), 1.0)
-    np.add.at(deaths, (idx, g), e.astype(float))
-    at_risk = np.cumsum(counts[::-1], axis=0)[::-1]
+    np.add.at(counts, (row, g[order]), 1.0)
+    np.add.at(deaths, (row, g[order]), e[order].astype(float))
+    stratum_of_row = ss[new]
+    # the first row of the next stratum: at risk = reverse sum up to it
+    next_first = np.searchsorted(stratum_of_row, stratum_of_row, side="right")
+    tail = np.vstack([np.cumsum(counts[::-1], axis=0)[::-1], np.zeros((1, k))])
+    at_risk = tail[:-1] - tail[next_first]
     d = deaths.sum(axis=1)
     n = at_risk.sum(axis=1)
     keep = d > 0
@@ -240,15 +254,7 @@ def logrank(
         )
         return LogRankResult(statistic, dof, p_value, table)
     (t,) = timefix(t)
-    obs = np.zeros(k)
-    exp = np.zeros(k)
-    var = np.zeros((k, k))
-    for level in np.unique(s):
-        sel = s == level
-        o_, e_, v_ = _observed_expected(t[sel], e[sel], g[sel].astype(np.int64), k)
-        obs += o_
-        exp += e_
-        var += v_
+    obs, exp, var = _observed_expected(t, e, g.astype(np.int64), k, np.asarray(s, dtype=np.int64))
     statistic, dof = _chi_square(obs - exp, var, exp)
     # R: pchisq(0, 0, lower.tail = FALSE) is 1; with no events at all, df is -1 and p NaN
     p_value = float(stats.chi2.sf(statistic, dof)) if dof > 0 else 1.0 if dof == 0 else math.nan
