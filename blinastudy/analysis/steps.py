@@ -63,7 +63,8 @@ from blinastudy.core.validate import (
 from blinastudy.data.cohort import content_hash
 from blinastudy.data.eligibility import Eligibility, EligibilityFlow, apply_eligibility
 from blinastudy.data.mrd_text import MRD_BELOW_COLUMNS, mrd_class
-from blinastudy.data.schema import ROWS_ATTR, label
+from blinastudy.data.schema import label
+from blinastudy.data.table import as_file_rows
 from blinastudy.stats.balance import effective_sample_size
 from blinastudy.stats.bootstrap import BootstrapResult, cluster_bootstrap
 from blinastudy.stats.matching import MatchResult, PropensityModel, balance, fit_propensity, match
@@ -316,24 +317,47 @@ def mrd_groups(
     return np.asarray([names[c] for c in classes], dtype=object)
 
 
-def prepare_cohort(cohort: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+def prepare_cohort(
+    cohort: pd.DataFrame,
+    settings: Settings,
+    *,
+    file_rows: Sequence[int] | npt.NDArray[np.integer[Any]] | None = None,
+) -> pd.DataFrame:
     """Check the analysis columns and return the working frame indexed by patient_id.
+
+    Parameters
+    ----------
+    cohort : pandas.DataFrame
+        A canonical cohort.
+    settings : Settings
+        The analysis settings.
+    file_rows : sequence of int, optional
+        The row of the user's file each patient of ``cohort`` is on (``rows`` of the
+        :class:`~blinastudy.data.table.FileTable` from
+        :func:`blinastudy.data.cohort.load_file`), kept in the ``file_row`` column so
+        that excluded patients are listed with their row. Without it there is no such
+        column.
 
     Raises
     ------
     InputError
         Missing required columns, duplicate or empty identifiers, bad times or
-        event codes, an arm other than ``blinatumomab``/``chemotherapy``, or a
-        single arm.
+        event codes, an arm other than ``blinatumomab``/``chemotherapy``, a single
+        arm, or ``file_rows`` not giving one row number per patient.
 
     Examples
     --------
     >>> from blinastudy.data.demo import make_demo_cohort
     >>> from blinastudy.analysis.settings import Settings
-    >>> int(prepare_cohort(make_demo_cohort(), Settings())["_treated"].sum())
+    >>> cohort = make_demo_cohort()
+    >>> int(prepare_cohort(cohort, Settings())["_treated"].sum())
     90
+    >>> rows = range(2, len(cohort) + 2)  # a file with its header on row 1
+    >>> prepare_cohort(cohort, Settings(), file_rows=rows)["file_row"].tolist()[:3]
+    [2, 3, 4]
     """
     cohort = require_frame(cohort, "cohort")
+    rows = None if file_rows is None else as_file_rows(file_rows, len(cohort), "file_rows")
     require_columns(cohort, REQUIRED, what="cohort")
     ids = cohort["patient_id"]
     if ids.isna().any() or (ids.astype(str).str.strip() == "").any():
@@ -373,9 +397,8 @@ def prepare_cohort(cohort: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     for col, values in outcomes.items():
         frame[col] = values  # float, NaN where missing
     frame[TREATED] = (arm == ARMS[0]).astype(int).to_numpy()
-    rows = cohort.attrs.get(ROWS_ATTR)
-    if rows is not None and len(rows) == len(frame):
-        frame[FILE_ROW] = np.asarray(rows, dtype=object)
+    if rows is not None:
+        frame[FILE_ROW] = rows.astype(object)
     return frame
 
 
