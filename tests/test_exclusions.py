@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,8 +13,9 @@ import pytest
 
 from blinastudy.analysis import analyze, missing_outcome, prepare_cohort, propensity_warnings
 from blinastudy.analysis.settings import Settings
+from blinastudy.analysis.stepcache import StepCache
 from blinastudy.core.errors import InputError
-from blinastudy.data.cohort import load_cohort, load_file
+from blinastudy.data.cohort import content_hash, load_cohort, load_file
 from blinastudy.data.demo import make_demo_cohort
 from blinastudy.report.html import html_report, result_tables
 from blinastudy.report.methods import methods_text
@@ -115,6 +117,25 @@ def test_a_reordered_frame_never_shows_misaligned_file_rows() -> None:
     loaded = load_cohort(data)
     reordered = loaded.iloc[::-1].reset_index(drop=True)
     assert "file_row" not in missing_outcome(prepare_cohort(reordered, Settings())).columns
+
+
+def test_analyze_lists_file_rows_and_keeps_them_apart_in_the_step_cache() -> None:
+    cohort, data = _file_with_gaps()
+    table = load_file(data)
+    steps = StepCache()
+
+    def run(**kwargs: Any) -> pd.DataFrame:
+        res = analyze(table.frame, Settings(), sweep=False, replicates=0, cache=steps, **kwargs)
+        assert res.cohort_hash == content_hash(table.frame)
+        return res.excluded_outcome
+
+    first = run(file_rows=table.rows)
+    assert first[["patient_id", "file_row"]].values.tolist() == [[cohort.loc[3, "patient_id"], 6]]
+    # the same content from another file (two more lines above the header): its own rows
+    assert run(file_rows=table.rows + 2)["file_row"].tolist() == [8]
+    assert "file_row" not in run().columns
+    assert steps.runs["propensity"] == 3 and run(file_rows=table.rows).equals(first)
+    assert steps.runs["propensity"] == 3
 
 
 def test_all_outcomes_missing_in_one_arm_is_a_clear_error() -> None:

@@ -16,6 +16,7 @@ patient-level rows are needed to draw a chart.
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -64,7 +65,7 @@ from blinastudy.data.cohort import content_hash
 from blinastudy.data.eligibility import Eligibility, EligibilityFlow, apply_eligibility
 from blinastudy.data.mrd_text import MRD_BELOW_COLUMNS, mrd_class
 from blinastudy.data.schema import label
-from blinastudy.data.table import as_file_rows
+from blinastudy.data.table import RowNumbers, as_file_rows
 from blinastudy.stats.balance import effective_sample_size
 from blinastudy.stats.bootstrap import BootstrapResult, cluster_bootstrap
 from blinastudy.stats.matching import MatchResult, PropensityModel, balance, fit_propensity, match
@@ -321,7 +322,7 @@ def prepare_cohort(
     cohort: pd.DataFrame,
     settings: Settings,
     *,
-    file_rows: Sequence[int] | npt.NDArray[np.integer[Any]] | None = None,
+    file_rows: RowNumbers | None = None,
 ) -> pd.DataFrame:
     """Check the analysis columns and return the working frame indexed by patient_id.
 
@@ -2544,17 +2545,34 @@ class _PoolSteps:
     model_reads: dict[str, Any]
 
 
+def _file_rows_read(cohort: pd.DataFrame, file_rows: RowNumbers | None) -> dict[str, str]:
+    """The file rows as a step input (their SHA-256; nothing without them): the frames
+    carry them, so that the same content read from another file is another entry."""
+    if file_rows is None:
+        return {}
+    rows = as_file_rows(file_rows, len(require_frame(cohort, "cohort")), "file_rows")
+    return {"file_rows": hashlib.sha256(rows.tobytes()).hexdigest()}
+
+
 def _pool_steps(
-    cohort: pd.DataFrame, settings: Settings, run: _Runner, chash: str | None
+    cohort: pd.DataFrame,
+    settings: Settings,
+    run: _Runner,
+    chash: str | None,
+    file_rows: RowNumbers | None = None,
 ) -> _PoolSteps:
     """The steps up to the matching pool, and what the propensity model reads."""
     m = settings.matching
-    # the frames carry every column, the MRD groups included
+    rows_read = {} if chash is None else _file_rows_read(cohort, file_rows)
+    # the frames carry every column, the MRD groups and the file rows included
     frame_reads = {
         "cohort": chash,
+        **rows_read,
         **_fields(settings, "matching.covariates", "mrd", "eligibility"),
     }
-    prepared = run("prepare", frame_reads, lambda: prepare_cohort(cohort, settings))
+    prepared = run(
+        "prepare", frame_reads, lambda: prepare_cohort(cohort, settings, file_rows=file_rows)
+    )
     # who may enter the comparison (by default the study's IR/HR historical pool)
     pool: EligiblePool = run(
         "eligible_pool", frame_reads, lambda: eligible_pool(prepared, settings.eligibility)
@@ -2569,6 +2587,7 @@ def _pool_steps(
     pool_columns = [*m.covariates, *m.exact, settings.eligibility.range_column]
     model_reads = {
         "cohort": chash,
+        **rows_read,
         **_fields(settings, "matching.covariates", "matching.exact", "eligibility"),
         **(_fields(settings, "mrd") if _reads_mrd(pool_columns) else {}),
     }
@@ -2611,6 +2630,7 @@ def analyze(  # noqa: C901 (listed: may only shrink)
     cache: StepCache | None = None,
     progress: Callable[[str, float], None] | None = None,
     cohort_key: str | None = None,
+    file_rows: RowNumbers | None = None,
 ) -> AnalysisResult:
     """Compute everything the app shows for ``cohort`` under ``settings``.
 
@@ -2642,6 +2662,12 @@ def analyze(  # noqa: C901 (listed: may only shrink)
     cohort_key : str, optional
         The cohort's content hash (:func:`cohort_hash`) when the caller already has
         it; computed otherwise.
+    file_rows : sequence of int, optional
+        The row of the user's file each patient is on (``rows`` of the
+        :class:`~blinastudy.data.table.FileTable` from
+        :func:`blinastudy.data.cohort.load_file` or
+        :func:`~blinastudy.data.cohort.combine_files`): excluded patients are then
+        listed with their ``file_row`` (see :func:`prepare_cohort`).
 
     Returns
     -------
@@ -2675,7 +2701,7 @@ def analyze(  # noqa: C901 (listed: may only shrink)
     run = _Runner(cache, progress)
     chash = _cohort_key(cohort, cache, cohort_key)
     reps = settings.bootstrap.replicates if replicates is None else replicates
-    base = _pool_steps(cohort, settings, run, chash)
+    base = _pool_steps(cohort, settings, run, chash, file_rows)
     prepared, pool, cases, model_reads = base.prepared, base.pool, base.cases, base.model_reads
     warnings: list[Notice] = []
     n = {arm: int((prepared["arm"] == arm).sum()) for arm in ARMS}

@@ -27,10 +27,10 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from blinastudy.core.errors import InputError
+from blinastudy.data.table import RowNumbers
 
 __all__ = [
     "CANONICAL_COLUMNS",
@@ -809,9 +809,7 @@ def _parse_text(value: Any) -> str | None:
 # --------------------------------------------------------------------------------------
 
 
-def _resolve_rows(
-    frame: pd.DataFrame, rows: Sequence[int] | npt.NDArray[np.integer[Any]] | str | None
-) -> list[int]:
+def _resolve_rows(frame: pd.DataFrame, rows: RowNumbers | str | None) -> list[int]:
     n = len(frame)
     if isinstance(rows, str):
         if rows not in frame.columns:
@@ -837,7 +835,7 @@ def _resolve_rows(
 def check_cohort(
     frame: pd.DataFrame,
     *,
-    rows: Sequence[int] | npt.NDArray[np.integer[Any]] | str | None = None,
+    rows: RowNumbers | str | None = None,
     original: pd.DataFrame | None = None,
     decimal_comma: bool | None = None,
     require_both_arms: bool = False,
@@ -900,7 +898,7 @@ def check_cohort(
 def validate_cohort(
     frame: pd.DataFrame,
     *,
-    rows: Sequence[int] | npt.NDArray[np.integer[Any]] | str | None = None,
+    rows: RowNumbers | str | None = None,
     decimal_comma: bool | None = None,
     require_both_arms: bool = False,
 ) -> list[Problem]:

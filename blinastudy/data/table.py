@@ -24,9 +24,11 @@ import pandas as pd
 
 from blinastudy.core.errors import InputError
 
-__all__ = ["FileTable", "as_file_rows", "as_file_table"]
+__all__ = ["FileTable", "RowNumbers", "as_file_rows", "as_file_table"]
 
 RowArray = npt.NDArray[np.int64]
+#: Row numbers as callers give them: a sequence of ints or an integer array.
+RowNumbers = Sequence[int] | npt.NDArray[np.integer[Any]]
 
 
 def as_file_rows(rows: Any, n: int, what: str = "rows") -> RowArray:
@@ -129,7 +131,7 @@ class FileTable:
     def __init__(
         self,
         frame: pd.DataFrame,
-        rows: Sequence[int] | npt.NDArray[np.integer[Any]] | None = None,
+        rows: RowNumbers | None = None,
         *,
         source: str | None = None,
         sources: Sequence[str] | None = None,
