@@ -1,11 +1,13 @@
 """File row numbers travel in a FileTable beside the frame, never in ``DataFrame.attrs``:
-they stay right through filters, sorts and stacking."""
+they stay right through filters, sorts and stacking, and no module reads ``attrs``."""
 
 from __future__ import annotations
 
+import ast
 import copy
 import io
 import pickle
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +25,8 @@ from blinastudy.data.cohort import (
     read_table,
 )
 from blinastudy.data.mapping import Mapping, review_mapping, suggest_mapping
+
+ROOT = Path(__file__).resolve().parents[1]
 
 HEADER = "patient_id,arm,efs_months,efs_event,os_months,os_event"
 
@@ -176,3 +180,32 @@ def test_a_loaded_file_with_a_mapping_keeps_the_file_rows() -> None:
     )
     assert table.rows.tolist() == [2, 4, 5, 7] and table.source == "c.csv"
     assert table.frame.attrs == {}
+
+
+# --------------------------------------------------------------------------------------
+# No module reads DataFrame.attrs for this metadata
+# --------------------------------------------------------------------------------------
+
+
+def _modules() -> list[Path]:
+    folders = [ROOT / "blinastudy" / "data", ROOT / "blinastudy" / "analysis", ROOT / "pages"]
+    return [*sorted(p for f in folders for p in f.rglob("*.py")), ROOT / "blinastudy" / "cli.py"]
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_module_reads_dataframe_attrs(path: Path) -> None:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    reads = [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr == "attrs"
+        and isinstance(node.ctx, ast.Load)
+    ]
+    assert reads == [], f"{path.relative_to(ROOT)} reads .attrs on line(s) {reads}"
+
+
+def test_the_attrs_check_sees_a_read() -> None:
+    tree = ast.parse("rows = frame.attrs.get('rows')\nframe.attrs['x'] = 1\n")
+    found = [n for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr == "attrs"]
+    assert [isinstance(n.ctx, ast.Load) for n in found] == [True, True]
