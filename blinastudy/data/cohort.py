@@ -1009,15 +1009,12 @@ def read_table(
     Raises
     ------
     CohortError
-        For any file that cannot be read, with a one-line reason.
+        As :func:`read_file`.
 
     Examples
     --------
-    >>> import io
-    >>> upload = io.BytesIO(b"Patient ID;EFS\\nP1; 3,5 \\n\\n")
-    >>> upload.name = "cohort.csv"
-    >>> read_table(upload).to_dict("list")
-    {'Patient ID': ['P1'], 'EFS': ['3,5']}
+    >>> read_table(b"ID,EFS\\nP1,3.5\\n").to_dict("list")
+    {'ID': ['P1'], 'EFS': ['3.5']}
     """
     return read_file(source, limits=limits, sheet=sheet).frame
 
@@ -1190,15 +1187,8 @@ def load_file(
         already read: it is mapped and checked without reading anything again, its
         rows named as the file numbers them. A DataFrame is a table already read whose
         rows are numbered 2, 3, ... (a header on row 1).
-    mapping
-        How the file's columns, units and codes translate (default: the file already
-        uses canonical names, months, percent and 0/1 codes).
-    limits
-        Size limits (default :class:`Limits`: 50 MB, 200,000 rows, 500 columns).
-    sheet
-        Excel sheet name or 0-based index (default: the first sheet).
-    require_both_arms
-        Also require patients in both arms.
+    mapping, limits, sheet, require_both_arms
+        As for :func:`load_cohort`.
 
     Returns
     -------
@@ -1214,8 +1204,7 @@ def load_file(
     Raises
     ------
     CohortError
-        Listing every problem (column, row as the user counts it, value), or giving a
-        one-line reason for a file that cannot be read at all.
+        As :func:`load_cohort`.
 
     Examples
     --------
@@ -1482,16 +1471,8 @@ def combine_cohorts(
 
     Parameters
     ----------
-    treated, pool
-        The two cohorts.
-    arms
-        Arm given to the rows of ``treated`` and ``pool`` that have no arm column.
-    mappings
-        Optional :class:`~blinastudy.data.mapping.Mapping` for each input.
-    require_both_arms
-        Report a problem unless the combined cohort has both arms.
-    limits
-        Size limits for inputs given as files.
+    treated, pool, arms, mappings, require_both_arms, limits
+        As for :func:`combine_files`.
 
     Returns
     -------
