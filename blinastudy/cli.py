@@ -1,10 +1,10 @@
 """Command line: ``python -m blinastudy report ...`` writes every export without a browser.
 
 ``python -m blinastudy report COHORT [POOL] --settings S.json --out DIR`` loads the
-cohort (a second file is the historical control pool, stacked with
-:func:`~blinastudy.data.cohort.combine_cohorts`), runs
-:func:`~blinastudy.analysis.analyze` under the saved settings and writes to
-``DIR``:
+cohort (:func:`~blinastudy.data.cohort.load_file`; a second file is the historical
+control pool, stacked with :func:`~blinastudy.data.cohort.combine_files`), runs
+:func:`~blinastudy.analysis.analyze` under the saved settings, with the file row of
+each patient for the lists of excluded patients, and writes to ``DIR``:
 
 * ``results.json``: :meth:`AnalysisResult.numbers` plus the ``stamp``;
 * ``settings.json``: the settings used; ``stamp.json``: the stamp alone;
@@ -30,12 +30,15 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 import pandas as pd
 
 from blinastudy import __version__
 from blinastudy.core.errors import InputError
+
+if TYPE_CHECKING:
+    from blinastudy.data.table import RowNumbers
 
 __all__ = ["Progress", "main", "one_line"]
 
@@ -239,11 +242,16 @@ def _write(path: Path, data: str | bytes) -> None:
         path.write_bytes(data)
 
 
-def _analyse(cohort: pd.DataFrame, settings: Any, progress: Progress) -> Any:
+def _analyse(
+    cohort: pd.DataFrame,
+    file_rows: RowNumbers | None,
+    settings: Any,
+    progress: Progress,
+) -> Any:
     """:func:`analyze`, with the caliper sweep done one caliper at a time for the bar."""
     from blinastudy.analysis import analyze, caliper_sweep, matching_pool, prepare_cohort
 
-    result = analyze(cohort, settings, sweep=False)
+    result = analyze(cohort, settings, sweep=False, file_rows=file_rows)
     progress.step(f"analysis (pair bootstrap, {settings.bootstrap.replicates} replicates)")
     complete = matching_pool(prepare_cohort(cohort, settings), settings)
     if not len(complete) or not settings.sweep_calipers:
@@ -274,18 +282,21 @@ def _report(args: argparse.Namespace, err: TextIO, out: TextIO) -> int:
     folder = Path(args.out)
     if folder.exists() and not folder.is_dir():
         raise InputError(f"--out {folder} exists and is not a folder")
+    file_rows = None  # the demo cohort is no user's file
     if args.demo:
         from blinastudy.data.demo import make_demo_cohort
 
         cohort = make_demo_cohort()
     elif args.pool:
-        from blinastudy.data.cohort import combine_cohorts
+        from blinastudy.data.cohort import combine_files
 
-        cohort = combine_cohorts(args.cohort, args.pool, mappings=(mapping1, mapping2))
+        table = combine_files(args.cohort, args.pool, mappings=(mapping1, mapping2))
+        cohort, file_rows = table.frame, table.rows
     else:
-        from blinastudy.data.cohort import load_cohort
+        from blinastudy.data.cohort import load_file
 
-        cohort = load_cohort(args.cohort, mapping1)
+        table = load_file(args.cohort, mapping1)
+        cohort, file_rows = table.frame, table.rows
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -299,7 +310,9 @@ def _report(args: argparse.Namespace, err: TextIO, out: TextIO) -> int:
         enabled=not args.quiet,
     )
     try:
-        return _export(args, cohort, settings, when, folder, planned_figures, progress, err, out)
+        return _export(
+            args, cohort, file_rows, settings, when, folder, planned_figures, progress, err, out
+        )
     finally:
         progress.close()
 
@@ -307,6 +320,7 @@ def _report(args: argparse.Namespace, err: TextIO, out: TextIO) -> int:
 def _export(
     args: argparse.Namespace,
     cohort: pd.DataFrame,
+    file_rows: RowNumbers | None,
     settings: Any,
     when: datetime | None,
     folder: Path,
@@ -318,7 +332,7 @@ def _export(
     from blinastudy.report.bundle import build_bundle, bundle_steps
 
     progress.step("cohort loaded")
-    result = _analyse(cohort, settings, progress)
+    result = _analyse(cohort, file_rows, settings, progress)
     progress.add(bundle_steps(result) - 2 * planned_figures - 4)
     bundle = build_bundle(
         result,

@@ -22,11 +22,12 @@ import streamlit as st
 from blinastudy.core.errors import InputError
 from blinastudy.data.cohort import (
     CohortError,
-    combine_cohorts,
+    FileTable,
+    combine_files,
     drop_columns,
     identifier_reasons,
-    load_cohort,
-    read_table,
+    load_file,
+    read_file,
 )
 from blinastudy.data.mapping import (
     MRD_UNITS,
@@ -92,7 +93,7 @@ SLOT_ARMS = {"treated": "blinatumomab", "pool": "chemotherapy"}
 ARM_FROM_FILE = "from its arm column"
 ARM_CHOICES = [ARM_FROM_FILE, "blinatumomab", "chemotherapy"]
 
-ReadResult = tuple[pd.DataFrame | None, list[Problem], str, Mapping | None]
+ReadResult = tuple[FileTable | None, list[Problem], str, Mapping | None]
 LoadResult = tuple[pd.DataFrame | None, list[Problem], str]
 
 
@@ -106,19 +107,18 @@ def read_upload(name: str, digest: str, _data: bytes) -> ReadResult:
     """Read a file as it is and suggest a mapping.
 
     The only place an upload is parsed: once per session and file content (``digest``);
-    the review, the validation and the cohort all start from this table.
+    the review, the validation and the cohort all start from this table (with the file
+    row of each row, which their messages name).
     """
     try:
-        raw = read_table(named_bytes(_data, name))
+        raw = read_file(named_bytes(_data, name))
     except CohortError as exc:
         return None, list(exc.problems), exc.headline, None
     return raw, [], "", suggest_mapping(raw)
 
 
 @st.cache_data(scope="session", max_entries=32, show_spinner=False)
-def review(
-    digest: str, mapping_json: str, needs_arm: bool, _raw: pd.DataFrame
-) -> MappingReview | str:
+def review(digest: str, mapping_json: str, needs_arm: bool, _raw: FileTable) -> MappingReview | str:
     """What the mapping leaves to decide, or why it does not fit the file."""
     try:
         return review_mapping(_raw, Mapping.from_json(mapping_json), needs_arm=needs_arm)
@@ -127,14 +127,14 @@ def review(
 
 
 @st.cache_data(scope="session", max_entries=32, show_spinner=False)
-def flags(digest: str, mapping_json: str | None, _raw: pd.DataFrame) -> dict[str, str]:
+def flags(digest: str, mapping_json: str | None, _raw: FileTable) -> dict[str, str]:
     """Identifier-like columns, judged by what the mapping makes of each column."""
     mapping = None if mapping_json is None else Mapping.from_json(mapping_json)
-    return identifier_reasons(_raw, mapping=mapping)
+    return identifier_reasons(_raw.frame, mapping=mapping)
 
 
 @st.cache_data(scope="session", max_entries=16, show_spinner=False)
-def derivation(digest: str, mapping_json: str, _raw: pd.DataFrame) -> pd.DataFrame | str:
+def derivation(digest: str, mapping_json: str, _raw: FileTable) -> pd.DataFrame | str:
     """Every patient's dates beside the times derived from them."""
     try:
         return date_derivation(_raw, Mapping.from_json(mapping_json))
@@ -147,19 +147,19 @@ def validate(
     names: tuple[str, ...],
     digests: tuple[str, ...],
     mappings: tuple[str, ...],
-    _raws: tuple[pd.DataFrame, ...],
+    _raws: tuple[FileTable, ...],
 ) -> LoadResult:
     """Map and check one file, or a treated file plus a pool, as the analysis needs,
     from the tables :func:`read_upload` read (``names`` and ``digests`` say which)."""
     maps = [Mapping.from_json(m) for m in mappings]
     try:
         if len(_raws) == 1:
-            frame = load_cohort(_raws[0], maps[0], require_both_arms=True)
+            table = load_file(_raws[0], maps[0], require_both_arms=True)
         else:
-            frame = combine_cohorts(_raws[0], _raws[1], mappings=(maps[0], maps[1]))
+            table = combine_files(_raws[0], _raws[1], mappings=(maps[0], maps[1]))
     except CohortError as exc:
         return None, list(exc.problems), exc.headline
-    return frame, [], ""
+    return table.frame, [], ""
 
 
 # --------------------------------------------------------------------------------------
@@ -173,7 +173,7 @@ def _option_text(labels: dict[str, str], key: str) -> str:
 
 
 def upload_entry(
-    slot: str, index: int, digest: str, raw: pd.DataFrame, suggested: Mapping
+    slot: str, index: int, digest: str, raw: FileTable, suggested: Mapping
 ) -> dict[str, Any]:
     """The session's state of the file in ``slot``: its mapping and a version that
     renews the widgets whenever the mapping is changed from outside them.
@@ -186,7 +186,7 @@ def upload_entry(
     uploads = store().uploads
     entry = uploads.get(slot)
     if entry is None or entry["digest"] != digest:
-        start = with_default_arm(suggested, list(map(str, raw.columns)), SLOT_ARMS[slot])
+        start = with_default_arm(suggested, list(map(str, raw.frame.columns)), SLOT_ARMS[slot])
         entry = {
             "digest": digest,
             "suggested": suggested,
@@ -200,7 +200,7 @@ def upload_entry(
     key = json.dumps(saved[index], sort_keys=True) if index < len(saved) else None
     if key != entry["synced"]:
         entry["synced"] = key
-        restored = restored_mapping(saved, index, raw)
+        restored = restored_mapping(saved, index, raw.frame)
         if restored is not None and mapping_dicts([restored]) != mapping_dicts([entry["mapping"]]):
             entry["mapping"] = restored
             entry["version"] += 1
@@ -323,12 +323,12 @@ def rows_height(n: int, most: int = 25) -> int:
 
 
 def columns_editor(
-    slot: str, tag: str, raw: pd.DataFrame, entry: dict[str, Any], needs_arm: bool
+    slot: str, tag: str, raw: FileTable, entry: dict[str, Any], needs_arm: bool
 ) -> Mapping | None:
     """The column table, units and arm; returns the mapping they show (``None`` with a
     message when the choices cannot be combined)."""
     committed: Mapping = entry["mapping"]
-    columns = list(map(str, raw.columns))
+    columns = list(map(str, raw.frame.columns))
     first = review(entry["digest"], committed.to_json(), needs_arm, raw)
     if isinstance(first, MappingReview):
         reasons = column_reasons(columns, committed, entry["suggested"], first)
@@ -532,7 +532,7 @@ def cutoff_section(slot: str, tag: str, mapping: Mapping) -> None:
     )
 
 
-def trace_section(slot: str, raw: pd.DataFrame, digest: str, mapping: Mapping) -> None:
+def trace_section(slot: str, raw: FileTable, digest: str, mapping: Mapping) -> None:
     """Any patient's dates beside the times derived from them."""
     if not mapping.dates:
         return
@@ -593,8 +593,7 @@ def handle_upload(
     entry = upload_entry(slot, index, digest, raw, suggested)
     tag = f"{slot}.{digest[:10]}.{entry['version']}"
     st.caption(
-        f"{len(raw)} rows, {raw.shape[1]} columns. "
-        + "; ".join(map(md_text, raw.attrs.get("blinastudy.notes", [])))
+        f"{len(raw)} rows, {raw.frame.shape[1]} columns. " + "; ".join(map(md_text, raw.notes))
     )
     if entry["restored"]:
         st.caption("The mapping saved in the loaded settings was applied to this file.")
@@ -655,9 +654,7 @@ def _use(
     except InputError as exc:
         flash("error", md_text(exc))
         return
-    cohort = cohort.copy()
-    cohort.attrs = {}
-    set_cohort(cohort, source, is_demo=False)
+    set_cohort(cohort.copy(), source, is_demo=False)
     update_settings(mappings=mappings)  # saved with the settings: files + settings reproduce it
     flash("success", f"Now analysing {md_text(source)}: {len(cohort)} patients.")
 
@@ -717,7 +714,7 @@ def uploads_section() -> None:
     ready = True
     flagged: dict[str, tuple[str, str]] = {}
     digests: dict[str, str] = {}
-    raws: dict[str, pd.DataFrame] = {}
+    raws: dict[str, FileTable] = {}
     for index, (slot, up) in enumerate(present.items()):
         digests[slot], read = parsed(up)
         if read[0] is not None:

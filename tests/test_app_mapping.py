@@ -353,6 +353,21 @@ def test_bad_dates_are_reported_by_patient_row_and_cell(confirmed: Session) -> N
     )
 
 
+def test_an_upload_is_described_and_its_problems_name_the_rows_of_the_file() -> None:
+    text = (
+        "patient_id,arm,efs_months,efs_event,os_months,os_event\n"
+        "P1,blinatumomab,5,0,5,0\n\n\nP2,chemotherapy,6,0,x,0\n"
+    )
+    at = start()
+    at.file_uploader(key="upload.treated").set_value(("gaps.csv", text.encode(), "text/csv"))
+    at.run()
+    assert_clean(at)
+    captions = [str(c.value) for c in at.caption]
+    assert any(c.startswith("2 rows, 6 columns. read as comma-separated text") for c in captions)
+    found = report(at)
+    assert found[["row", "column", "value"]].values.tolist() == [["5", "os_months", "x"]]
+
+
 # --------------------------------------------------------------------------------------
 # Editing: the column table, the value tables, the cut-off, traceability
 # --------------------------------------------------------------------------------------

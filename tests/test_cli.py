@@ -202,6 +202,13 @@ def test_every_csv_table_is_neutralised(injected: dict[str, Any]) -> None:
     assert {row[1][:2] for row in pairs[1:]} == {"'+", "'-"}
 
 
+def test_excluded_patients_are_listed_with_their_file_row(injected: dict[str, Any]) -> None:
+    cells = _cells(injected["out"] / "tables" / "excluded_from_matching.csv")
+    assert cells[0][:2] == ["patient_id", "file_row"]
+    # the fourth patient of treated.csv, whose header is row 1
+    assert [row[1] for row in cells[1:]] == ["5"]
+
+
 def test_report_and_slides_from_files(injected: dict[str, Any]) -> None:
     page = (injected["out"] / "report.html").read_text(encoding="utf-8")
     assert "Synthetic demo data" not in page

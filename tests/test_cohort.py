@@ -21,21 +21,22 @@ from hypothesis import strategies as st
 
 from blinastudy.core.errors import InputError
 from blinastudy.data.cohort import (
-    NOTES_ATTR,
-    SOURCE_ATTR,
-    SOURCES_ATTR,
     CohortError,
+    FileTable,
     Limits,
     combine_cohorts,
+    combine_files,
     content_hash,
     drop_columns,
     identifier_columns,
     identifier_reasons,
     load_cohort,
+    load_file,
+    read_file,
     read_table,
 )
 from blinastudy.data.mapping import Mapping
-from blinastudy.data.schema import REQUIRED_COLUMNS, ROWS_ATTR
+from blinastudy.data.schema import REQUIRED_COLUMNS
 
 HEADER = "patient_id,arm,efs_months,efs_event,os_months,os_event"
 ROWS = [
@@ -72,6 +73,10 @@ def csv_bytes(*rows: str, header: str = HEADER, encoding: str = "utf-8") -> byte
 
 def load(data: bytes, name: str = "cohort.csv", **kwargs: Any) -> pd.DataFrame:
     return load_cohort(Upload(data, name), **kwargs)
+
+
+def load_table(data: bytes, name: str = "cohort.csv", **kwargs: Any) -> FileTable:
+    return load_file(Upload(data, name), **kwargs)
 
 
 def problems_of(data: bytes, name: str = "cohort.csv", **kwargs: Any) -> list[str]:
@@ -128,7 +133,7 @@ def _num(cell: str) -> Any:
 # --------------------------------------------------------------------------------------
 
 
-def test_plain_csv_canonical_dtypes_and_attrs() -> None:
+def test_plain_csv_canonical_dtypes_and_file_rows() -> None:
     frame = load(GOOD_CSV.encode())
     assert list(frame.columns) == list(REQUIRED_COLUMNS)
     assert frame["patient_id"].tolist() == ["P1", "P2", "P3"]
@@ -136,9 +141,12 @@ def test_plain_csv_canonical_dtypes_and_attrs() -> None:
     assert frame["efs_event"].dtype == np.int64
     assert frame["os_event"].tolist() == [0, 0, 1]
     assert isinstance(frame.index, pd.RangeIndex)
-    assert list(frame.attrs[ROWS_ATTR]) == [2, 3, 4]
-    assert frame.attrs[SOURCE_ATTR] == "cohort.csv"
-    assert "comma-separated" in frame.attrs[NOTES_ATTR][0]
+    assert frame.attrs == {}  # what the file says of its rows is in the FileTable
+    table = load_table(GOOD_CSV.encode())
+    pd.testing.assert_frame_equal(table.frame, frame)
+    assert table.rows.tolist() == [2, 3, 4]
+    assert table.source == "cohort.csv"
+    assert "comma-separated" in table.notes[0]
 
 
 @pytest.mark.parametrize(
@@ -159,17 +167,17 @@ def test_encodings(encoding: str, label: str) -> None:
     if encoding == "latin-1":
         rows[0] = "Pé\xa31,chemo,1,0,1,0"
     data = csv_bytes(*rows, encoding=encoding)
-    frame = load(data)
+    table = load_table(data)
     expected = rows[0].split(",")[0]
-    assert frame["patient_id"].tolist() == [expected]
-    assert label in frame.attrs[NOTES_ATTR][0]
+    assert table.frame["patient_id"].tolist() == [expected]
+    assert label in table.notes[0]
 
 
 def test_latin1_fallback_for_undefined_cp1252_bytes() -> None:
     data = csv_bytes("P\x81,chemo,1,0,1,0", encoding="latin-1")
-    frame = load(data)
-    assert frame["patient_id"].tolist() == ["P\x81"]
-    assert "Latin-1" in frame.attrs[NOTES_ATTR][0]
+    table = load_table(data)
+    assert table.frame["patient_id"].tolist() == ["P\x81"]
+    assert "Latin-1" in table.notes[0]
 
 
 @pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
@@ -240,7 +248,7 @@ def test_messy_real_file_spaces_blank_lines_na_and_quotes() -> None:
     assert frame["arm"].tolist() == ["blinatumomab", "chemotherapy", "blinatumomab"]
     assert frame["sex"].tolist() == [None, None, None]
     assert frame["note"].tolist() == ["has, comma", "two\nlines", None]
-    assert list(frame.attrs[ROWS_ATTR]) == [2, 4, 6]
+    assert load_table(text.encode()).rows.tolist() == [2, 4, 6]
 
 
 def test_row_numbers_count_blank_lines_and_leading_blank_lines() -> None:
@@ -256,7 +264,7 @@ def test_sources_path_str_upload_readonly_and_bytes(tmp_path: Path) -> None:
     for source in (path, str(path), ReadOnly(GOOD_CSV.encode(), "x/cohort.csv"), GOOD_CSV.encode()):
         frame = load_cohort(source)
         pd.testing.assert_frame_equal(frame, expected)
-    assert load_cohort(ReadOnly(GOOD_CSV.encode(), "dir/c.csv")).attrs[SOURCE_ATTR] == "c.csv"
+    assert load_file(ReadOnly(GOOD_CSV.encode(), "dir/c.csv")).source == "c.csv"
 
 
 def test_missing_file_and_folder_and_wrong_type(tmp_path: Path) -> None:
@@ -274,7 +282,7 @@ def test_missing_file_and_folder_and_wrong_type(tmp_path: Path) -> None:
 
 def test_xlsx_basic_and_same_content_hash_as_csv() -> None:
     frame = load(xlsx_bytes(table_rows()), "cohort.xlsx")
-    assert list(frame.attrs[ROWS_ATTR]) == [2, 3, 4]
+    assert load_table(xlsx_bytes(table_rows()), "cohort.xlsx").rows.tolist() == [2, 3, 4]
     pd.testing.assert_frame_equal(frame, load(GOOD_CSV.encode()), check_like=False)
     assert content_hash(frame) == content_hash(load(GOOD_CSV.encode()))
 
@@ -353,8 +361,8 @@ def test_xlsx_sheet_choice() -> None:
         load(data, "c.xlsx", sheet="nope")
     with pytest.raises(CohortError, match="no sheet 5"):
         load(data, "c.xlsx", sheet=5)
-    raw = read_table(Upload(data, "c.xlsx"))
-    assert "the first of 2" in " ".join(raw.attrs[NOTES_ATTR])
+    raw = read_file(Upload(data, "c.xlsx"))
+    assert "the first of 2" in " ".join(raw.notes)
 
 
 def test_xlsx_empty_sheet_and_header_only() -> None:
@@ -368,7 +376,7 @@ def test_parquet_roundtrip_and_row_numbers() -> None:
     buf = io.BytesIO()
     frame_data().to_parquet(buf)
     frame = load(buf.getvalue(), "c.parquet")
-    assert list(frame.attrs[ROWS_ATTR]) == [1, 2, 3]
+    assert load_table(buf.getvalue(), "c.parquet").rows.tolist() == [1, 2, 3]
     assert content_hash(frame) == content_hash(load(GOOD_CSV.encode()))
     bad = frame_data()
     bad.loc[1, "efs_event"] = 3
@@ -715,7 +723,9 @@ def test_many_zip_members_refused() -> None:
 def test_read_table_raw_strings() -> None:
     raw = read_table(Upload(b"A;B\n 1,5 ; x \n;NA\n", "c.csv"))
     assert raw.to_dict("list") == {"A": ["1,5", None], "B": ["x", None]}
-    assert list(raw.attrs[ROWS_ATTR]) == [2, 3]
+    table = read_file(Upload(b"A;B\n 1,5 ; x \n;NA\n", "c.csv"))
+    pd.testing.assert_frame_equal(table.frame, raw)
+    assert table.rows.tolist() == [2, 3] and table.decimal_comma
     with pytest.raises(CohortError):
         read_table(Upload(b"a,b\n1,2,3\n", "c.csv"))
 
@@ -774,13 +784,16 @@ def test_combine_assigns_arms_per_file(tmp_path: Path) -> None:
     treated.write_text(NO_ARM + ",hsct\nT1,5,0,5,0,1\nT2,6,1,9,0,0\n")
     pool.write_bytes(xlsx_bytes([[*NO_ARM.split(","), "centre"], ["C1", 7, 0, 7, 0, "A"]]))
     both = combine_cohorts(treated, pool)
+    table = combine_files(treated, pool)
+    pd.testing.assert_frame_equal(table.frame, both)
     assert both["patient_id"].tolist() == ["T1", "T2", "C1"]
     assert both["arm"].tolist() == ["blinatumomab", "blinatumomab", "chemotherapy"]
     assert str(both["hsct"].dtype) == "Int64"
     assert both["hsct"].isna().tolist() == [False, False, True]
     assert both["centre"].isna().tolist() == [True, True, False]
-    assert list(both.attrs[SOURCES_ATTR]) == ["treated.csv", "treated.csv", "pool.xlsx"]
-    assert list(both.attrs[ROWS_ATTR]) == [2, 3, 2]
+    assert table.sources == ("treated.csv", "treated.csv", "pool.xlsx")
+    assert table.rows.tolist() == [2, 3, 2]
+    assert table.source == "treated.csv + pool.xlsx"
     assert both["efs_event"].dtype == np.int64
 
 
@@ -796,9 +809,8 @@ def test_combine_patient_in_both_files() -> None:
     )
     pool = treated.copy()
     pool["patient_id"] = ["C", "A"]
-    pool.attrs[SOURCE_ATTR] = "pool.csv"
     with pytest.raises(CohortError) as info:
-        combine_cohorts(treated, pool)
+        combine_cohorts(treated, FileTable(pool, source="pool.csv"))
     (problem,) = info.value.problems
     assert (problem.source, problem.row, problem.column, problem.value) == (
         "pool.csv",
@@ -923,7 +935,6 @@ def test_drop_columns() -> None:
     frame["Name"] = ["a", "b", "c"]
     out = drop_columns(frame, identifier_columns(frame))
     assert "Name" not in out.columns and "Name" in frame.columns
-    assert list(out.attrs[ROWS_ATTR]) == [2, 3, 4]
     with pytest.raises(InputError, match="cannot be dropped"):
         drop_columns(frame, ["patient_id"])
     with pytest.raises(InputError, match="no column"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,8 +13,9 @@ import pytest
 
 from blinastudy.analysis import analyze, missing_outcome, prepare_cohort, propensity_warnings
 from blinastudy.analysis.settings import Settings
+from blinastudy.analysis.stepcache import StepCache
 from blinastudy.core.errors import InputError
-from blinastudy.data.cohort import load_cohort
+from blinastudy.data.cohort import content_hash, load_cohort, load_file
 from blinastudy.data.demo import make_demo_cohort
 from blinastudy.report.html import html_report, result_tables
 from blinastudy.report.methods import methods_text
@@ -73,16 +75,67 @@ def test_bad_outcome_values_still_name_the_patient() -> None:
         prepare_cohort(cohort, Settings())
 
 
-def test_file_rows_are_listed_for_a_loaded_file() -> None:
+def _file_with_gaps() -> tuple[pd.DataFrame, bytes]:
+    """The demo cohort without the fourth patient's EFS, as a CSV file with a blank line
+    after its second patient: the fourth patient is on row 6 (the header is row 1)."""
     cohort = make_demo_cohort()
     cohort.loc[3, "efs_months"] = np.nan
-    data = cohort.to_csv(index=False).encode()
-    loaded = load_cohort(data)
-    excluded = missing_outcome(prepare_cohort(loaded, Settings()))
-    # row 1 of the file is the header: the fourth patient is on row 5
+    lines = cohort.to_csv(index=False).splitlines()
+    return cohort, "\n".join([*lines[:3], "", *lines[3:]]).encode() + b"\n"
+
+
+def test_file_rows_are_listed_for_a_loaded_file() -> None:
+    cohort, data = _file_with_gaps()
+    table = load_file(data)
+    excluded = missing_outcome(prepare_cohort(table.frame, Settings(), file_rows=table.rows))
     assert excluded[["patient_id", "file_row", "reason"]].values.tolist() == [
-        [cohort.loc[3, "patient_id"], 5, "missing efs_months"]
+        [cohort.loc[3, "patient_id"], 6, "missing efs_months"]
     ]
+    assert type(excluded["file_row"].iloc[0]) is int
+    # without the file's rows no row is shown, rather than one counted from the frame
+    plain = missing_outcome(prepare_cohort(load_cohort(data), Settings()))
+    assert "file_row" not in plain.columns
+    with pytest.raises(InputError, match="file_rows has 3 entries"):
+        prepare_cohort(table.frame, Settings(), file_rows=[2, 3, 4])
+
+
+def test_file_rows_follow_the_patients_through_a_sort_and_a_filter() -> None:
+    cohort, data = _file_with_gaps()
+    table = load_file(data)
+    order = np.argsort(table.frame["efs_months"].to_numpy(), kind="stable")[::-1]
+    kept = table.take(order).take(np.arange(len(order)) % 7 != 1)
+    excluded = missing_outcome(prepare_cohort(kept.frame, Settings(), file_rows=kept.rows))
+    assert excluded[["patient_id", "file_row"]].values.tolist() == [
+        [cohort.loc[3, "patient_id"], 6]
+    ]
+
+
+def test_a_reordered_frame_never_shows_misaligned_file_rows() -> None:
+    # pandas operations on a loaded frame lose track of the file's rows: no row is
+    # listed then (metadata carried along by the frame would name a wrong row)
+    _, data = _file_with_gaps()
+    loaded = load_cohort(data)
+    reordered = loaded.iloc[::-1].reset_index(drop=True)
+    assert "file_row" not in missing_outcome(prepare_cohort(reordered, Settings())).columns
+
+
+def test_analyze_lists_file_rows_and_keeps_them_apart_in_the_step_cache() -> None:
+    cohort, data = _file_with_gaps()
+    table = load_file(data)
+    steps = StepCache()
+
+    def run(**kwargs: Any) -> pd.DataFrame:
+        res = analyze(table.frame, Settings(), sweep=False, replicates=0, cache=steps, **kwargs)
+        assert res.cohort_hash == content_hash(table.frame)
+        return res.excluded_outcome
+
+    first = run(file_rows=table.rows)
+    assert first[["patient_id", "file_row"]].values.tolist() == [[cohort.loc[3, "patient_id"], 6]]
+    # the same content from another file (two more lines above the header): its own rows
+    assert run(file_rows=table.rows + 2)["file_row"].tolist() == [8]
+    assert "file_row" not in run().columns
+    assert steps.runs["propensity"] == 3 and run(file_rows=table.rows).equals(first)
+    assert steps.runs["propensity"] == 3
 
 
 def test_all_outcomes_missing_in_one_arm_is_a_clear_error() -> None:

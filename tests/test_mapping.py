@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from blinastudy.core.errors import InputError
-from blinastudy.data.cohort import load_cohort, read_table
+from blinastudy.data.cohort import load_cohort, read_file, read_table
 from blinastudy.data.dates import STATUS_CODES, DateRole
 from blinastudy.data.mapping import (
     AS_MISSING,
@@ -28,7 +28,8 @@ from blinastudy.data.mapping import (
     suggest_mapping,
     to_months,
 )
-from blinastudy.data.schema import DECIMAL_COMMA_ATTR, ROWS_ATTR, CohortError
+from blinastudy.data.schema import CohortError
+from blinastudy.data.table import FileTable
 
 
 def raw_frame(data: dict[str, list[Any]]) -> pd.DataFrame:
@@ -235,12 +236,15 @@ def test_apply_mapping_units_are_not_rounded() -> None:
     assert out["mrd_day15_pct"].tolist()[0] == "0.5"  # percent: untouched
 
 
-def test_decimal_comma_attr_used_for_conversion() -> None:
+def test_decimal_comma_of_the_file_used_for_conversion() -> None:
     raw = raw_frame({"efs_months": ["1,5"]})
-    raw.attrs[DECIMAL_COMMA_ATTR] = True
-    assert apply_mapping(raw, Mapping(time_unit="years"))["efs_months"].tolist() == [18.0]
-    raw.attrs[DECIMAL_COMMA_ATTR] = False
-    assert apply_mapping(raw, Mapping(time_unit="years"))["efs_months"].tolist() == ["1,5"]
+    years = Mapping(time_unit="years")
+    read = FileTable(raw, decimal_comma=True)
+    assert apply_mapping(read, years)["efs_months"].tolist() == [18.0]
+    assert apply_mapping(FileTable(raw), years)["efs_months"].tolist() == ["1,5"]
+    assert apply_mapping(raw, years)["efs_months"].tolist() == ["1,5"]  # a plain frame
+    raw.attrs["blinastudy.decimal_comma"] = True  # attrs are never read
+    assert apply_mapping(raw, years)["efs_months"].tolist() == ["1,5"]
 
 
 # --------------------------------------------------------------------------------------
@@ -309,12 +313,12 @@ def test_rename_problems() -> None:
     assert "also has an arm column ('arm')" in messages[2]
 
 
-def test_rename_swaps_and_keeps_attrs() -> None:
+def test_rename_swaps_columns_of_a_frame_or_a_file_table() -> None:
     raw = raw_frame({"a": [1], "b": [2]})
-    raw.attrs[ROWS_ATTR] = [7]
-    out = rename_columns(raw, Mapping(columns={"a": "b", "b": "a"}))
+    swap = Mapping(columns={"a": "b", "b": "a"})
+    out = rename_columns(raw, swap)
     assert out.to_dict("list") == {"b": [1], "a": [2]}
-    assert list(out.attrs[ROWS_ATTR]) == [7]
+    pd.testing.assert_frame_equal(rename_columns(FileTable(raw, [7]), swap), out)
     with pytest.raises(InputError):
         rename_columns([1], None)  # type: ignore[arg-type]
 
@@ -465,12 +469,12 @@ def test_suggest_on_a_realistic_messy_file() -> None:
     assert list(frame.columns[-2:]) == ["No.", "Surname"]
 
 
-def test_suggest_uses_read_table_output() -> None:
+def test_suggest_uses_read_file_and_read_table_output() -> None:
     text = "PID;EFS_time;EFS_event;OS_time;OS_event;Arm\nA;12,5;0;12,5;0;blina\n"
     buf = io.BytesIO(text.encode())
     buf.name = "x.csv"
-    raw = read_table(buf)
-    m = suggest_mapping(raw)
+    read = read_file(buf)
+    m = suggest_mapping(read)
     assert set(m.columns.values()) == {
         "patient_id",
         "efs_months",
@@ -479,8 +483,12 @@ def test_suggest_uses_read_table_output() -> None:
         "os_event",
         "arm",
     }
+    assert suggest_mapping(read_table(buf)) == m
     buf.seek(0)
     assert load_cohort(buf, m)["efs_months"].tolist() == [12.5]
+    assert load_cohort(read, m)["efs_months"].tolist() == [12.5]  # the file's decimal comma
+    with pytest.raises(CohortError, match="'12,5'"):  # a bare frame says nothing of commas
+        load_cohort(read_table(buf), m)
 
 
 def test_time_unit_from_magnitude_is_noted() -> None:

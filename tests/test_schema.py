@@ -19,7 +19,6 @@ from blinastudy.data.schema import (
     CANONICAL_COLUMNS,
     COLUMNS,
     REQUIRED_COLUMNS,
-    ROWS_ATTR,
     CohortError,
     Problem,
     category_value,
@@ -241,7 +240,6 @@ def test_valid_cohort_has_no_problems_and_canonical_dtypes() -> None:
     assert str(out["crs_grade"].dtype) == "Int64"
     assert out["genetic_subtype"].tolist() == ["KMT2A-r", "high-hyperdiploid", None]
     assert out["sex"].tolist() == ["M", "F", None]
-    assert list(out.attrs[ROWS_ATTR]) == [2, 3, 4]
 
 
 def test_missing_required_columns() -> None:
@@ -395,8 +393,10 @@ def test_rows_argument_and_column() -> None:
     frame = cohort(efs_months=[1.0, -1.0, 1.0], row_no=[10, 20, 30])
     assert validate_cohort(frame, rows="row_no")[0].row == 20
     assert validate_cohort(frame, rows=[5, 6, 7])[0].row == 6
-    frame.attrs[ROWS_ATTR] = [7, 8, 9]
-    assert validate_cohort(frame)[0].row == 8
+    (problem,) = validate_cohort(frame, rows=np.array([7, 8, 9]))  # e.g. FileTable.rows
+    assert problem.row == 8 and type(problem.row) is int
+    frame.attrs["blinastudy.rows"] = [7, 8, 9]  # attrs are never read: 2, 3, 4
+    assert validate_cohort(frame)[0].row == 3
     with pytest.raises(InputError):
         validate_cohort(frame, rows=[1])
     with pytest.raises(InputError):

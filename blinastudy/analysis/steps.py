@@ -16,6 +16,7 @@ patient-level rows are needed to draw a chart.
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -64,7 +65,8 @@ from blinastudy.core.validate import (
 from blinastudy.data.cohort import content_hash
 from blinastudy.data.eligibility import Eligibility, EligibilityFlow, apply_eligibility
 from blinastudy.data.mrd_text import MRD_BELOW_COLUMNS, mrd_class
-from blinastudy.data.schema import ROWS_ATTR, label
+from blinastudy.data.schema import label
+from blinastudy.data.table import RowNumbers, as_file_rows
 from blinastudy.stats.balance import effective_sample_size
 from blinastudy.stats.bootstrap import BootstrapResult, cluster_bootstrap
 from blinastudy.stats.matching import MatchResult, PropensityModel, balance, fit_propensity, match
@@ -318,24 +320,47 @@ def mrd_groups(
     return np.asarray([names[c] for c in classes], dtype=object)
 
 
-def prepare_cohort(cohort: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+def prepare_cohort(
+    cohort: pd.DataFrame,
+    settings: Settings,
+    *,
+    file_rows: RowNumbers | None = None,
+) -> pd.DataFrame:
     """Check the analysis columns and return the working frame indexed by patient_id.
+
+    Parameters
+    ----------
+    cohort : pandas.DataFrame
+        A canonical cohort.
+    settings : Settings
+        The analysis settings.
+    file_rows : sequence of int, optional
+        The row of the user's file each patient of ``cohort`` is on (``rows`` of the
+        :class:`~blinastudy.data.table.FileTable` from
+        :func:`blinastudy.data.cohort.load_file`), kept in the ``file_row`` column so
+        that excluded patients are listed with their row. Without it there is no such
+        column.
 
     Raises
     ------
     InputError
         Missing required columns, duplicate or empty identifiers, bad times or
-        event codes, an arm other than ``blinatumomab``/``chemotherapy``, or a
-        single arm.
+        event codes, an arm other than ``blinatumomab``/``chemotherapy``, a single
+        arm, or ``file_rows`` not giving one row number per patient.
 
     Examples
     --------
     >>> from blinastudy.data.demo import make_demo_cohort
     >>> from blinastudy.analysis.settings import Settings
-    >>> int(prepare_cohort(make_demo_cohort(), Settings())["_treated"].sum())
+    >>> cohort = make_demo_cohort()
+    >>> int(prepare_cohort(cohort, Settings())["_treated"].sum())
     90
+    >>> rows = range(2, len(cohort) + 2)  # a file with its header on row 1
+    >>> prepare_cohort(cohort, Settings(), file_rows=rows)["file_row"].tolist()[:3]
+    [2, 3, 4]
     """
     cohort = require_frame(cohort, "cohort")
+    rows = None if file_rows is None else as_file_rows(file_rows, len(cohort), "file_rows")
     require_columns(cohort, REQUIRED, what="cohort")
     ids = cohort["patient_id"]
     if ids.isna().any() or (ids.astype(str).str.strip() == "").any():
@@ -375,9 +400,8 @@ def prepare_cohort(cohort: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     for col, values in outcomes.items():
         frame[col] = values  # float, NaN where missing
     frame[TREATED] = (arm == ARMS[0]).astype(int).to_numpy()
-    rows = cohort.attrs.get(ROWS_ATTR)
-    if rows is not None and len(rows) == len(frame):
-        frame[FILE_ROW] = np.asarray(rows, dtype=object)
+    if rows is not None:
+        frame[FILE_ROW] = rows.astype(object)
     return frame
 
 
@@ -2533,17 +2557,34 @@ class _PoolSteps:
     model_reads: dict[str, Any]
 
 
+def _file_rows_read(cohort: pd.DataFrame, file_rows: RowNumbers | None) -> dict[str, str]:
+    """The file rows as a step input (their SHA-256; nothing without them): the frames
+    carry them, so that the same content read from another file is another entry."""
+    if file_rows is None:
+        return {}
+    rows = as_file_rows(file_rows, len(require_frame(cohort, "cohort")), "file_rows")
+    return {"file_rows": hashlib.sha256(rows.tobytes()).hexdigest()}
+
+
 def _pool_steps(
-    cohort: pd.DataFrame, settings: Settings, run: _Runner, chash: str | None
+    cohort: pd.DataFrame,
+    settings: Settings,
+    run: _Runner,
+    chash: str | None,
+    file_rows: RowNumbers | None = None,
 ) -> _PoolSteps:
     """The steps up to the matching pool, and what the propensity model reads."""
     m = settings.matching
-    # the frames carry every column, the MRD groups included
+    rows_read = {} if chash is None else _file_rows_read(cohort, file_rows)
+    # the frames carry every column, the MRD groups and the file rows included
     frame_reads = {
         "cohort": chash,
+        **rows_read,
         **_fields(settings, "matching.covariates", "mrd", "eligibility"),
     }
-    prepared = run("prepare", frame_reads, lambda: prepare_cohort(cohort, settings))
+    prepared = run(
+        "prepare", frame_reads, lambda: prepare_cohort(cohort, settings, file_rows=file_rows)
+    )
     # who may enter the comparison (by default the study's IR/HR historical pool)
     pool: EligiblePool = run(
         "eligible_pool", frame_reads, lambda: eligible_pool(prepared, settings.eligibility)
@@ -2558,6 +2599,7 @@ def _pool_steps(
     pool_columns = [*m.covariates, *m.exact, settings.eligibility.range_column]
     model_reads = {
         "cohort": chash,
+        **rows_read,
         **_fields(settings, "matching.covariates", "matching.exact", "eligibility"),
         **(_fields(settings, "mrd") if _reads_mrd(pool_columns) else {}),
     }
@@ -2892,6 +2934,7 @@ def analyze(
     progress: Callable[[str, float], None] | None = None,
     cohort_key: str | None = None,
     parts: Collection[str] | None = None,
+    file_rows: RowNumbers | None = None,
 ) -> AnalysisResult:
     """Compute everything the app shows for ``cohort`` under ``settings``.
 
@@ -2929,6 +2972,12 @@ def analyze(
         says which were computed, and the fields of the others keep their empty
         defaults. Whatever is computed is identical to the same field of a full
         analysis.
+    file_rows : sequence of int, optional
+        The row of the user's file each patient is on (``rows`` of the
+        :class:`~blinastudy.data.table.FileTable` from
+        :func:`blinastudy.data.cohort.load_file` or
+        :func:`~blinastudy.data.cohort.combine_files`): excluded patients are then
+        listed with their ``file_row`` (see :func:`prepare_cohort`).
 
     Returns
     -------
@@ -2970,7 +3019,7 @@ def analyze(
     run = _Runner(cache, progress)
     chash = _cohort_key(cohort, cache, cohort_key)
     reps = settings.bootstrap.replicates if replicates is None else replicates
-    base = _pool_steps(cohort, settings, run, chash)
+    base = _pool_steps(cohort, settings, run, chash, file_rows)
     prepared, pool, cases, model_reads = base.prepared, base.pool, base.cases, base.model_reads
     n = {arm: int((prepared["arm"] == arm).sum()) for arm in ARMS}
     warnings = _pool_warnings(pool, cases)

@@ -23,6 +23,13 @@ Reading rules, in short:
   ``-`` or ``@`` in a text column is kept exactly as written.
 * Limits (:class:`Limits`): file size, rows, columns, and for ``.xlsx`` the
   uncompressed size declared in the archive, checked before parsing.
+
+:func:`read_file`, :func:`load_file` and :func:`combine_files` return a
+:class:`~blinastudy.data.table.FileTable`: the frame beside the file row of each row,
+the file's name and the reader's notes, which the app and the command line pass on
+(to mapping, validation and the analysis's lists of excluded patients).
+:func:`read_table`, :func:`load_cohort` and :func:`combine_cohorts` return the frame
+alone.
 """
 
 from __future__ import annotations
@@ -51,42 +58,34 @@ from blinastudy.core.errors import InputError
 from blinastudy.data.mapping import Mapping, map_cohort, rename_columns, suggest_mapping
 from blinastudy.data.schema import (
     CANONICAL_COLUMNS,
-    DECIMAL_COMMA_ATTR,
     MISSING_TOKENS,
     REQUIRED_COLUMNS,
-    ROWS_ATTR,
     CohortError,
     Problem,
-    SharedTuple,
     category_value,
     check_cohort,
     column_spec,
     is_missing,
     show_value,
 )
+from blinastudy.data.table import FileTable, as_file_table
 
 __all__ = [
-    "NOTES_ATTR",
-    "SOURCES_ATTR",
-    "SOURCE_ATTR",
     "CohortError",
+    "FileTable",
     "Limits",
     "Problem",
     "combine_cohorts",
+    "combine_files",
     "content_hash",
     "drop_columns",
     "identifier_columns",
     "identifier_reasons",
     "load_cohort",
+    "load_file",
+    "read_file",
     "read_table",
 ]
-
-#: ``DataFrame.attrs`` key: the file name a frame was read from.
-SOURCE_ATTR = "blinastudy.source"
-#: ``DataFrame.attrs`` key: how the file was read (encoding, delimiter, sheet, ...).
-NOTES_ATTR = "blinastudy.notes"
-#: ``DataFrame.attrs`` key of a combined cohort: the file each row came from.
-SOURCES_ATTR = "blinastudy.sources"
 
 _MB = 1024 * 1024
 
@@ -876,7 +875,7 @@ def _read_parquet(name: str, data: bytes, limits: Limits) -> _Raw:
 # --------------------------------------------------------------------------------------
 
 
-def _to_frame(raw: _Raw) -> pd.DataFrame:
+def _to_table(raw: _Raw) -> FileTable:
     names = _header_names(raw.header)
     columns: dict[int, list[Any]] = {i: [] for i in range(len(names))}
     for record in raw.records:
@@ -906,20 +905,16 @@ def _to_frame(raw: _Raw) -> pd.DataFrame:
     )
     if not keep:
         frame = pd.DataFrame(index=pd.RangeIndex(len(raw.records)))
-    frame.attrs[ROWS_ATTR] = SharedTuple(raw.rows)
-    frame.attrs[DECIMAL_COMMA_ATTR] = raw.decimal_comma
-    frame.attrs[SOURCE_ATTR] = raw.name
     notes = list(raw.notes)
     unnamed = [names[i] for i in keep if is_missing(raw.header[i])]
     if unnamed:
         notes.append(f"columns with no header were named {', '.join(unnamed)}")
-    frame.attrs[NOTES_ATTR] = notes
-    return frame
+    return FileTable(frame, raw.rows, source=raw.name, notes=notes, decimal_comma=raw.decimal_comma)
 
 
 def _read(
     source: Any, limits: Limits | None, sheet: str | int | None
-) -> tuple[pd.DataFrame, list[Problem]]:
+) -> tuple[FileTable, list[Problem]]:
     limits = Limits() if limits is None else limits
     if not isinstance(limits, Limits):
         raise CohortError(f"limits must be a Limits, got {type(limits).__name__}")
@@ -947,19 +942,23 @@ def _read(
         raw = _read_text(name, data, limits, ext)
     if not raw.records:
         raise CohortError(f"{name} has a header but no data rows")
-    return _to_frame(raw), raw.problems
+    return _to_table(raw), raw.problems
 
 
-def read_table(
+def read_file(
     source: Any, *, limits: Limits | None = None, sheet: str | int | None = None
-) -> pd.DataFrame:
-    """Read a file as it is, without mapping or validation (for :func:`suggest_mapping`).
+) -> FileTable:
+    """Read a file as it is, without mapping or validation, with the file row of each row.
 
-    All columns have object dtype: text cells are trimmed ``str`` (blank, ``NA`` and
-    ``N/A`` become ``None``); Excel and Parquet cells keep their native types.
-    Rows with no value are skipped. ``frame.attrs`` holds the row numbers as the user
-    counts them (``blinastudy.data.schema.ROWS_ATTR``), whether decimal commas are accepted,
-    the file name and notes on how the file was read.
+    The frame's columns have object dtype: text cells are trimmed ``str`` (blank,
+    ``NA`` and ``N/A`` become ``None``); Excel and Parquet cells keep their native
+    types. Rows with no value are skipped. Beside the frame, the
+    :class:`~blinastudy.data.table.FileTable` holds the row number of each row as the
+    user counts them (the header on row 1 and blank rows counted; the sheet's numbers
+    in Excel; from 1 in Parquet), the file name, whether decimal commas are read and
+    notes on how the file was read. Give it to :func:`suggest_mapping`,
+    :func:`~blinastudy.data.mapping.review_mapping` and :func:`load_file` so that their
+    messages name the rows as the file numbers them.
 
     Parameters
     ----------
@@ -979,27 +978,54 @@ def read_table(
     Examples
     --------
     >>> import io
-    >>> upload = io.BytesIO(b"Patient ID;EFS\\nP1; 3,5 \\n\\n")
+    >>> upload = io.BytesIO(b"Patient ID;EFS\\n\\nP1; 3,5 \\n\\n")
     >>> upload.name = "cohort.csv"
-    >>> raw = read_table(upload)
-    >>> raw.to_dict("list"), list(raw.attrs["blinastudy.rows"])
-    ({'Patient ID': ['P1'], 'EFS': ['3,5']}, [2])
+    >>> raw = read_file(upload)
+    >>> raw.frame.to_dict("list"), raw.rows.tolist(), raw.source, raw.decimal_comma
+    ({'Patient ID': ['P1'], 'EFS': ['3,5']}, [3], 'cohort.csv', True)
+    >>> raw.notes[0]
+    'read as semicolon-separated text, UTF-8'
     """
-    frame, problems = _read(source, limits, sheet)
+    table, problems = _read(source, limits, sheet)
     if problems:
-        name = frame.attrs.get(SOURCE_ATTR, "the file")
-        raise CohortError(_headline(name, problems), problems)
-    return frame
+        raise CohortError(_headline(str(table.source), problems), problems)
+    return table
 
 
-def _read_or_copy(
+def read_table(
+    source: Any, *, limits: Limits | None = None, sheet: str | int | None = None
+) -> pd.DataFrame:
+    """Read a file as it is, without mapping or validation: the frame of :func:`read_file`.
+
+    The file row numbers, file name and reading notes are only in :func:`read_file`'s
+    :class:`~blinastudy.data.table.FileTable`: pass that on to keep them (a frame given
+    to :func:`load_cohort` counts its rows from 2).
+
+    Parameters
+    ----------
+    source, limits, sheet
+        As for :func:`read_file`.
+
+    Raises
+    ------
+    CohortError
+        As :func:`read_file`.
+
+    Examples
+    --------
+    >>> read_table(b"ID,EFS\\nP1,3.5\\n").to_dict("list")
+    {'ID': ['P1'], 'EFS': ['3.5']}
+    """
+    return read_file(source, limits=limits, sheet=sheet).frame
+
+
+def _table_of(
     source: Any, limits: Limits | None, sheet: str | int | None
-) -> tuple[pd.DataFrame, list[Problem]]:
-    """A copy of a table already read, or the file ``source`` read now."""
-    if isinstance(source, pd.DataFrame):
-        raw = source.copy()
-        raw.attrs = dict(source.attrs)
-        return raw, []
+) -> tuple[FileTable, list[Problem]]:
+    """A table already read (a FileTable, or a DataFrame with rows 2, 3, ...), or the
+    file ``source`` read now."""
+    if isinstance(source, FileTable | pd.DataFrame):
+        return as_file_table(source), []
     return _read(source, limits, sheet)
 
 
@@ -1112,36 +1138,100 @@ def _missing_column_hints(raw: pd.DataFrame, problems: list[Problem]) -> list[Pr
 
 
 def _conform(
-    raw: pd.DataFrame,
+    raw: FileTable,
     mapping: Mapping | None,
     *,
     source: str | None = None,
     require_both_arms: bool = False,
-) -> tuple[pd.DataFrame, list[Problem]]:
+) -> tuple[FileTable, list[Problem]]:
     """Map and check one raw table; problems carry ``source`` when given."""
-    rows = list(raw.attrs.get(ROWS_ATTR, range(2, len(raw) + 2)))
     try:
-        renamed = rename_columns(raw, mapping)
+        renamed = rename_columns(raw.frame, mapping)
         mapped, mapping_problems = map_cohort(raw, mapping)
     except CohortError as exc:
         return raw, [dataclasses.replace(p, source=source) for p in exc.problems]
-    decimal_comma = bool(raw.attrs.get(DECIMAL_COMMA_ATTR, False))
-    extra = _decimal_problems(mapped, rows) if decimal_comma else []
+    decimal_comma = raw.decimal_comma
+    extra = _decimal_problems(mapped, raw.rows.tolist()) if decimal_comma else []
     typed, problems = check_cohort(
         mapped,
-        rows=rows,
+        rows=raw.rows,
         original=renamed,
         decimal_comma=decimal_comma,
         require_both_arms=require_both_arms,
     )
-    problems = _missing_column_hints(raw, problems) + extra + mapping_problems
+    problems = _missing_column_hints(raw.frame, problems) + extra + mapping_problems
     problems = [dataclasses.replace(p, source=source) for p in problems]
     for name in typed.columns:
         if name not in CANONICAL_COLUMNS:
             typed[name] = _infer_extra(typed[name], decimal_comma)
-    typed.attrs = dict(raw.attrs)
-    typed.attrs[ROWS_ATTR] = SharedTuple(rows)
-    return typed, problems
+    return raw.with_frame(typed), problems
+
+
+def load_file(
+    source: Any,
+    mapping: Mapping | None = None,
+    *,
+    limits: Limits | None = None,
+    sheet: str | int | None = None,
+    require_both_arms: bool = False,
+) -> FileTable:
+    """Read, map and validate a cohort file; return the canonical table with its file rows.
+
+    Parameters
+    ----------
+    source
+        Path, uploaded file (``.name`` plus ``.getvalue()``/``.read()``) or ``bytes``.
+        The format follows the extension (``.csv``, ``.tsv``, ``.txt``, ``.xlsx``,
+        ``.xlsm``, ``.parquet``), or the content when the extension says nothing. A
+        :class:`~blinastudy.data.table.FileTable` (from :func:`read_file`) is a file
+        already read: it is mapped and checked without reading anything again, its
+        rows named as the file numbers them. A DataFrame is a table already read whose
+        rows are numbered 2, 3, ... (a header on row 1).
+    mapping, limits, sheet, require_both_arms
+        As for :func:`load_cohort`.
+
+    Returns
+    -------
+    FileTable
+        ``frame``: one row per data row of the file, in file order, with a fresh
+        ``RangeIndex``. Canonical columns first (text and categories as ``str``,
+        numbers ``float64``, required 0/1 columns ``int64``, optional integer and 0/1
+        columns ``Int64``), then the file's other columns as read (plain-number columns
+        as ``float64``). ``rows``: the file row of each (pass them to
+        :func:`blinastudy.analysis.analyze` as ``file_rows`` to have excluded patients
+        listed with their row); ``source`` and ``notes`` as read.
+
+    Raises
+    ------
+    CohortError
+        As :func:`load_cohort`.
+
+    Examples
+    --------
+    >>> import io
+    >>> text = (b"patient_id,arm,efs_months,efs_event,os_months,os_event\\n"
+    ...         b"P1,Blina,12.5,0,12.5,0\\n\\n"
+    ...         b"P2,chemotherapy,8,1,20,1\\n")
+    >>> upload = io.BytesIO(text); upload.name = "cohort.csv"
+    >>> table = load_file(upload)
+    >>> table.frame["arm"].tolist(), table.rows.tolist(), table.source
+    (['blinatumomab', 'chemotherapy'], [2, 4], 'cohort.csv')
+    >>> bad = io.BytesIO(text.replace(b"8,1,20", b"8,1,7")); bad.name = "cohort.csv"
+    >>> load_file(read_file(bad))  # a file already read: rows as the file numbers them
+    Traceback (most recent call last):
+    ...
+    blinastudy.data.schema.CohortError: cohort.csv has 1 problem:
+    - row 4, column 'os_months', value '7': os_months is before efs_months (8); OS must be >= EFS
+    """
+    if mapping is not None and not isinstance(mapping, Mapping):
+        raise CohortError(f"mapping must be a Mapping, got {type(mapping).__name__}")
+    raw, read_problems = _table_of(source, limits, sheet)
+    typed, problems = _conform(raw, mapping, require_both_arms=require_both_arms)
+    problems = read_problems + problems
+    if problems:
+        problems.sort(key=lambda p: -1 if p.row is None else p.row)
+        raise CohortError(_headline(raw.source or "the file", problems), problems)
+    return typed
 
 
 def load_cohort(
@@ -1154,14 +1244,17 @@ def load_cohort(
 ) -> pd.DataFrame:
     """Read, map and validate a cohort file; return the canonical table.
 
+    The frame of :func:`load_file`, which also gives the file row of each row.
+
     Parameters
     ----------
     source
         Path, uploaded file (``.name`` plus ``.getvalue()``/``.read()``) or ``bytes``.
         The format follows the extension (``.csv``, ``.tsv``, ``.txt``, ``.xlsx``,
         ``.xlsm``, ``.parquet``), or the content when the extension says nothing. A
-        DataFrame is taken as a file already read (:func:`read_table`): it is mapped
-        and checked without reading anything again.
+        :class:`~blinastudy.data.table.FileTable` (:func:`read_file`) or a DataFrame
+        (:func:`read_table`) is taken as a file already read: it is mapped and checked
+        without reading anything again (a DataFrame's rows are numbered 2, 3, ...).
     mapping
         How the file's columns, units and codes translate (default: the file already
         uses canonical names, months, percent and 0/1 codes).
@@ -1179,7 +1272,6 @@ def load_cohort(
         Canonical columns first (text and categories as ``str``, numbers ``float64``,
         required 0/1 columns ``int64``, optional integer and 0/1 columns ``Int64``),
         then the file's other columns as read (plain-number columns as ``float64``).
-        ``attrs`` holds the source row numbers, file name and reading notes.
 
     Raises
     ------
@@ -1197,7 +1289,7 @@ def load_cohort(
     >>> frame = load_cohort(upload)
     >>> frame[["patient_id", "arm", "efs_months", "notes"]].values.tolist()
     [['P1', 'blinatumomab', 12.5, '=HYPERLINK(1)'], ['P2', 'chemotherapy', 8.0, None]]
-    >>> load_cohort(read_table(upload)).equals(frame)  # a table already read
+    >>> load_cohort(read_file(upload)).equals(frame)  # a file already read
     True
     >>> bad = io.BytesIO(text.replace(b"8,1,20", b"8,1,7")); bad.name = "cohort.csv"
     >>> load_cohort(bad)
@@ -1206,16 +1298,9 @@ def load_cohort(
     blinastudy.data.schema.CohortError: cohort.csv has 1 problem:
     - row 3, column 'os_months', value '7': os_months is before efs_months (8); OS must be >= EFS
     """
-    if mapping is not None and not isinstance(mapping, Mapping):
-        raise CohortError(f"mapping must be a Mapping, got {type(mapping).__name__}")
-    raw, read_problems = _read_or_copy(source, limits, sheet)
-    name = str(raw.attrs.get(SOURCE_ATTR, "the file"))
-    typed, problems = _conform(raw, mapping, require_both_arms=require_both_arms)
-    problems = read_problems + problems
-    if problems:
-        problems.sort(key=lambda p: -1 if p.row is None else p.row)
-        raise CohortError(_headline(name, problems), problems)
-    return typed
+    return load_file(
+        source, mapping, limits=limits, sheet=sheet, require_both_arms=require_both_arms
+    ).frame
 
 
 # --------------------------------------------------------------------------------------
@@ -1223,15 +1308,15 @@ def load_cohort(
 # --------------------------------------------------------------------------------------
 
 
-def _patients_in_two_files(labels: list[str], parts: list[pd.DataFrame]) -> list[Problem]:
+def _patients_in_two_files(labels: list[str], parts: list[FileTable]) -> list[Problem]:
     """A problem for each patient id that an earlier file already has."""
     found: list[Problem] = []
     first: dict[str, tuple[str, int]] = {}
     for label, part in zip(labels, parts, strict=True):
-        if "patient_id" not in part.columns:
+        if "patient_id" not in part.frame.columns:
             continue
-        rows = part.attrs.get(ROWS_ATTR, list(range(2, len(part) + 2)))
-        for pos, pid in enumerate(part["patient_id"].tolist()):
+        rows = part.rows.tolist()
+        for pos, pid in enumerate(part.frame["patient_id"].tolist()):
             if pid is None or (isinstance(pid, float) and math.isnan(pid)):
                 continue
             key = str(pid)
@@ -1252,7 +1337,7 @@ def _patients_in_two_files(labels: list[str], parts: list[pd.DataFrame]) -> list
     return found
 
 
-def combine_cohorts(
+def combine_files(
     treated: Any,
     pool: Any,
     *,
@@ -1260,15 +1345,18 @@ def combine_cohorts(
     mappings: tuple[Mapping | None, Mapping | None] = (None, None),
     require_both_arms: bool = True,
     limits: Limits | None = None,
-) -> pd.DataFrame:
-    """Stack a treated cohort and a historical control pool into one validated cohort.
+) -> FileTable:
+    """Stack a treated cohort and a historical control pool into one validated cohort,
+    with the file and file row of each row.
 
-    Each input is a file (as for :func:`load_cohort`) or a DataFrame (raw, mapped or
-    already loaded). A table without an ``arm`` column gets ``arms[0]`` (treated) or
-    ``arms[1]`` (pool) for every row; a table with one keeps its own values. Both
-    tables are checked against the data dictionary and a ``patient_id`` present in
-    both is an error. Columns present in only one table are kept (missing for the
-    other's rows).
+    Each input is a file (as for :func:`load_file`), a
+    :class:`~blinastudy.data.table.FileTable` (read or loaded) or a DataFrame (raw,
+    mapped or already loaded; its rows numbered 2, 3, ... and named ``treated`` or
+    ``pool`` in messages). A table without an ``arm`` column gets ``arms[0]``
+    (treated) or ``arms[1]`` (pool) for every row; a table with one keeps its own
+    values. Both tables are checked against the data dictionary and a ``patient_id``
+    present in both is an error. Columns present in only one table are kept (missing
+    for the other's rows).
 
     Parameters
     ----------
@@ -1285,9 +1373,111 @@ def combine_cohorts(
 
     Returns
     -------
+    FileTable
+        ``frame``: treated rows first, then the pool, with canonical dtypes;
+        ``sources`` and ``rows``: the file and file row of each row; ``source``: the
+        two files' names joined by ``" + "``.
+
+    Raises
+    ------
+    CohortError
+        Listing the problems of both inputs, each naming its file.
+
+    Examples
+    --------
+    >>> import io
+    >>> head = b"patient_id,efs_months,efs_event,os_months,os_event\\n"
+    >>> treated = io.BytesIO(head + b"T1,5,0,5,0\\n\\nT2,6,1,9,0\\n"); treated.name = "treated.csv"
+    >>> pool = io.BytesIO(head + b"C1,7,0,7,0\\n"); pool.name = "pool.csv"
+    >>> both = combine_files(treated, pool)
+    >>> both.frame["arm"].tolist(), both.rows.tolist(), both.sources
+    (['blinatumomab', 'blinatumomab', 'chemotherapy'], [2, 4, 2], ('treated.csv', 'treated.csv', 'pool.csv'))
+    """
+    if len(arms) != 2:
+        raise CohortError("arms must name two arms, for the treated file and the pool")
+    canonical_arms = []
+    for arm in arms:
+        canon = category_value("arm", arm)
+        if canon is None:
+            allowed = ", ".join(column_spec("arm").values)
+            raise CohortError(f"arms: {arm!r} is not one of {allowed}")
+        canonical_arms.append(canon)
+    if canonical_arms[0] == canonical_arms[1]:
+        raise CohortError("arms must be two different arms")
+    if len(mappings) != 2:
+        raise CohortError("mappings must give one mapping (or None) per input")
+    parts: list[FileTable] = []
+    labels: list[str] = []
+    problems: list[Problem] = []
+    for default, item, arm, mapping in (
+        ("treated", treated, canonical_arms[0], mappings[0]),
+        ("pool", pool, canonical_arms[1], mappings[1]),
+    ):
+        raw, read_problems = _table_of(item, limits, None)
+        label = raw.source or default
+        if label in labels:
+            label = f"{label} ({default})"
+        renamed_arm = mapping is not None and (
+            mapping.arm is not None or "arm" in mapping.columns.values()
+        )
+        if not renamed_arm and "arm" not in raw.frame.columns:
+            mapping = dataclasses.replace(mapping or Mapping(), arm=arm)
+        typed, found = _conform(raw, mapping, source=label)
+        problems.extend(dataclasses.replace(p, source=label) for p in read_problems)
+        problems.extend(found)
+        parts.append(typed)
+        labels.append(label)
+    problems.extend(_patients_in_two_files(labels, parts))
+    headline = f"the combined cohort ({' + '.join(labels)})"
+    if problems:
+        raise CohortError(_headline(headline, problems), problems)
+    rows = np.concatenate([p.rows for p in parts])
+    sources = tuple(label for label, p in zip(labels, parts, strict=True) for _ in range(len(p)))
+    stacked = pd.concat(
+        [p.frame.reset_index(drop=True) for p in parts], ignore_index=True, sort=False
+    )
+    # Re-derive canonical dtypes (a column present in one file only is missing for the other).
+    positions = list(range(len(stacked)))
+    combined, problems = check_cohort(stacked, rows=positions, require_both_arms=require_both_arms)
+    if problems:
+        problems = [
+            p
+            if p.row is None
+            else dataclasses.replace(p, row=int(rows[p.row]), source=sources[p.row])
+            for p in problems
+        ]
+        raise CohortError(_headline(headline, problems), problems)
+    for name in combined.columns:
+        if name not in CANONICAL_COLUMNS:
+            combined[name] = _infer_extra(combined[name], False)
+    return FileTable(combined, rows, source=" + ".join(labels), sources=sources)
+
+
+def combine_cohorts(
+    treated: Any,
+    pool: Any,
+    *,
+    arms: tuple[str, str] = ("blinatumomab", "chemotherapy"),
+    mappings: tuple[Mapping | None, Mapping | None] = (None, None),
+    require_both_arms: bool = True,
+    limits: Limits | None = None,
+) -> pd.DataFrame:
+    """Stack a treated cohort and a historical control pool into one validated cohort.
+
+    The frame of :func:`combine_files` (which also gives the file and file row of each
+    row; see it for the rules). Each input is a file (as for :func:`load_cohort`), a
+    :class:`~blinastudy.data.table.FileTable` or a DataFrame (raw, mapped or already
+    loaded).
+
+    Parameters
+    ----------
+    treated, pool, arms, mappings, require_both_arms, limits
+        As for :func:`combine_files`.
+
+    Returns
+    -------
     pandas.DataFrame
-        Treated rows first, then the pool, with canonical dtypes; ``attrs`` lists the
-        source file and row number of each row (``SOURCES_ATTR``, ``ROWS_ATTR``).
+        Treated rows first, then the pool, with canonical dtypes.
 
     Raises
     ------
@@ -1303,65 +1493,14 @@ def combine_cohorts(
     >>> both[["patient_id", "arm"]].values.tolist()
     [['T1', 'blinatumomab'], ['C1', 'chemotherapy']]
     """
-    if len(arms) != 2:
-        raise CohortError("arms must name two arms, for the treated file and the pool")
-    canonical_arms = []
-    for arm in arms:
-        canon = category_value("arm", arm)
-        if canon is None:
-            allowed = ", ".join(column_spec("arm").values)
-            raise CohortError(f"arms: {arm!r} is not one of {allowed}")
-        canonical_arms.append(canon)
-    if canonical_arms[0] == canonical_arms[1]:
-        raise CohortError("arms must be two different arms")
-    if len(mappings) != 2:
-        raise CohortError("mappings must give one mapping (or None) per input")
-    parts: list[pd.DataFrame] = []
-    labels: list[str] = []
-    problems: list[Problem] = []
-    for default, item, arm, mapping in (
-        ("treated", treated, canonical_arms[0], mappings[0]),
-        ("pool", pool, canonical_arms[1], mappings[1]),
-    ):
-        raw, read_problems = _read_or_copy(item, limits, None)
-        label = str(raw.attrs.get(SOURCE_ATTR, default))
-        if label in labels:
-            label = f"{label} ({default})"
-        renamed_arm = mapping is not None and (
-            mapping.arm is not None or "arm" in mapping.columns.values()
-        )
-        if not renamed_arm and "arm" not in raw.columns:
-            mapping = dataclasses.replace(mapping or Mapping(), arm=arm)
-        typed, found = _conform(raw, mapping, source=label)
-        problems.extend(dataclasses.replace(p, source=label) for p in read_problems)
-        problems.extend(found)
-        parts.append(typed)
-        labels.append(label)
-    problems.extend(_patients_in_two_files(labels, parts))
-    headline = f"the combined cohort ({' + '.join(labels)})"
-    if problems:
-        raise CohortError(_headline(headline, problems), problems)
-    rows = [r for p in parts for r in p.attrs.get(ROWS_ATTR, range(2, len(p) + 2))]
-    sources = [label for label, p in zip(labels, parts, strict=True) for _ in range(len(p))]
-    stacked = pd.concat([p.reset_index(drop=True) for p in parts], ignore_index=True, sort=False)
-    # Re-derive canonical dtypes (a column present in one file only is missing for the other).
-    positions = list(range(len(stacked)))
-    combined, problems = check_cohort(stacked, rows=positions, require_both_arms=require_both_arms)
-    if problems:
-        problems = [
-            p if p.row is None else dataclasses.replace(p, row=rows[p.row], source=sources[p.row])
-            for p in problems
-        ]
-        raise CohortError(_headline(headline, problems), problems)
-    for name in combined.columns:
-        if name not in CANONICAL_COLUMNS:
-            combined[name] = _infer_extra(combined[name], False)
-    combined.attrs = {
-        ROWS_ATTR: SharedTuple(rows),
-        SOURCES_ATTR: SharedTuple(sources),
-        SOURCE_ATTR: " + ".join(labels),
-    }
-    return combined
+    return combine_files(
+        treated,
+        pool,
+        arms=arms,
+        mappings=mappings,
+        require_both_arms=require_both_arms,
+        limits=limits,
+    ).frame
 
 
 # --------------------------------------------------------------------------------------
@@ -1629,6 +1768,4 @@ def drop_columns(frame: pd.DataFrame, columns: str | Iterable[str]) -> pd.DataFr
     required = [c for c in names if c in REQUIRED_COLUMNS]
     if required:
         raise InputError(f"required column(s) {', '.join(map(repr, required))} cannot be dropped")
-    out = frame.drop(columns=names)
-    out.attrs = dict(frame.attrs)
-    return out
+    return frame.drop(columns=names)

@@ -21,6 +21,11 @@ and reports what it could not translate; :func:`date_derivation` shows, for any
 patient, the dates beside the derived columns (``blinastudy.data.cohort.load_cohort``
 applies a mapping before validating).
 
+The functions that read a file's table take the :class:`~blinastudy.data.table.FileTable`
+the reader returned (:func:`blinastudy.data.cohort.read_file`), whose file row numbers
+name patients in messages and whose decimal-comma flag says how to read ``1,5``; a plain
+DataFrame counts its rows from 2 (a header on row 1) and reads no decimal commas.
+
 Times are converted to months with 1 month = 365.25 / 12 days and 1 week = 7 days,
 MRD fractions to percent (x 100 in decimal, see
 :func:`blinastudy.data.mrd_text.fraction_to_percent`). Conversions are plain arithmetic:
@@ -75,11 +80,8 @@ from blinastudy.data.mrd_text import (
 from blinastudy.data.schema import (
     CANONICAL_COLUMNS,
     COLUMNS,
-    DECIMAL_COMMA_ATTR,
-    ROWS_ATTR,
     CohortError,
     Problem,
-    SharedTuple,
     category_value,
     column_spec,
     is_missing,
@@ -87,6 +89,7 @@ from blinastudy.data.schema import (
     parse_number,
     show_value,
 )
+from blinastudy.data.table import FileTable, as_file_table
 
 __all__ = [
     "AS_MISSING",
@@ -836,17 +839,11 @@ class Mapping:
 # --------------------------------------------------------------------------------------
 
 
-def _carry_attrs(out: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
-    out.attrs.update(raw.attrs)
-    if ROWS_ATTR not in out.attrs:
-        out.attrs[ROWS_ATTR] = SharedTuple(range(2, len(raw) + 2))
-    return out
-
-
-def rename_columns(raw: pd.DataFrame, mapping: Mapping | None = None) -> pd.DataFrame:
+def rename_columns(raw: pd.DataFrame | FileTable, mapping: Mapping | None = None) -> pd.DataFrame:
     """Rename ``raw``'s columns as ``mapping`` says and add a constant arm column.
 
-    Values are untouched (see :func:`apply_mapping` for codes and units).
+    Values are untouched (see :func:`apply_mapping` for codes and units). ``raw`` is a
+    DataFrame or a :class:`~blinastudy.data.table.FileTable` (whose frame is renamed).
 
     Raises
     ------
@@ -861,11 +858,10 @@ def rename_columns(raw: pd.DataFrame, mapping: Mapping | None = None) -> pd.Data
     >>> list(rename_columns(raw, Mapping(columns={"PID": "patient_id"}, arm="chemo")).columns)
     ['patient_id', 'EFS', 'arm']
     """
-    if not isinstance(raw, pd.DataFrame):
-        raise InputError(f"raw must be a pandas DataFrame, got {type(raw).__name__}")
+    frame = as_file_table(raw).frame
     mapping = Mapping() if mapping is None else mapping
     problems: list[Problem] = []
-    names = [str(c) for c in raw.columns]
+    names = [str(c) for c in frame.columns]
     for src in mapping.columns:
         if src not in names:
             problems.append(
@@ -920,11 +916,11 @@ def rename_columns(raw: pd.DataFrame, mapping: Mapping | None = None) -> pd.Data
         )
     if problems:
         raise CohortError("the column mapping does not fit the file", problems)
-    out = raw.copy()
+    out = frame.copy()
     out.columns = pd.Index(new_names, dtype=object)
     if mapping.arm is not None:
         out["arm"] = [mapping.arm] * len(out)
-    return _carry_attrs(out, raw)
+    return out
 
 
 def _map_codes(values: list[Any], table: AbcMapping[str, Any]) -> list[Any]:
@@ -1360,7 +1356,7 @@ def _map_dates(out: pd.DataFrame, mapping: Mapping, rows: Sequence[int]) -> list
 
 
 def map_cohort(
-    raw: pd.DataFrame, mapping: Mapping | None = None
+    raw: pd.DataFrame | FileTable, mapping: Mapping | None = None
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Apply ``mapping`` to a raw table and list what could not be translated.
 
@@ -1369,7 +1365,9 @@ def map_cohort(
     results go to the companion column, see :mod:`blinastudy.data.mrd_text`), and derives
     times from dates (:mod:`blinastudy.data.dates`). Cells this step does not own (an
     unknown category code, text in a time column) are left as they are for
-    :func:`blinastudy.data.schema.check_cohort` to report.
+    :func:`blinastudy.data.schema.check_cohort` to report. ``raw`` is a DataFrame or
+    the :class:`~blinastudy.data.table.FileTable` read from the file, whose row numbers
+    name the rows and whose decimal-comma flag reads ``1,5``.
 
     Returns
     -------
@@ -1393,12 +1391,17 @@ def map_cohort(
     >>> _, problems = map_cohort(raw, m)
     >>> print(problems[0])
     row 2, column 'Relapse', value '2019-01-02': the patient in row 2: relapse 2 January 2019 is before diagnosis 14 March 2019
+    >>> from blinastudy.data.table import FileTable
+    >>> _, problems = map_cohort(FileTable(raw, [7]), m)  # the patient is on row 7 of the file
+    >>> problems[0].row
+    7
     """
     mapping = Mapping() if mapping is None else mapping
-    out = rename_columns(raw, mapping)
-    rows = list(out.attrs[ROWS_ATTR])
+    table = as_file_table(raw)
+    out = rename_columns(table.frame, mapping)
+    rows = table.rows.tolist()
     problems: list[Problem] = []
-    decimal_comma = bool(out.attrs.get(DECIMAL_COMMA_ATTR, False))
+    decimal_comma = table.decimal_comma
     for col, codes in mapping.event_codes.items():
         if col in out.columns and codes:
             out[col] = pd.Series(_map_codes(out[col].tolist(), codes), dtype=object).values
@@ -1420,16 +1423,17 @@ def map_cohort(
     if mapping.dates or mapping.status is not None:
         problems.extend(_map_dates(out, mapping, rows))
     problems.sort(key=lambda p: -1 if p.row is None else p.row)  # stable: file order in a row
-    return _carry_attrs(out, raw), problems
+    return out, problems
 
 
-def apply_mapping(raw: pd.DataFrame, mapping: Mapping | None = None) -> pd.DataFrame:
+def apply_mapping(raw: pd.DataFrame | FileTable, mapping: Mapping | None = None) -> pd.DataFrame:
     """Rename columns, translate codes and spellings, convert units, derive times from dates.
 
     Cells that cannot be translated (an unknown code, text in a time column) are left
     as they are, for :func:`blinastudy.data.schema.validate_cohort` to report with their
     row and value. Time columns become months and MRD columns percent (no rounding).
-    ``raw.attrs`` (row numbers, decimal-comma flag) are carried over. See
+    ``raw`` is a DataFrame or the :class:`~blinastudy.data.table.FileTable` read from the
+    file (whose row numbers and decimal-comma flag are then used). See
     :func:`map_cohort` for the problems this step finds itself.
 
     Raises
@@ -1457,7 +1461,7 @@ def apply_mapping(raw: pd.DataFrame, mapping: Mapping | None = None) -> pd.DataF
 
 
 def date_derivation(
-    raw: pd.DataFrame, mapping: Mapping, patients: Sequence[Any] | None = None
+    raw: pd.DataFrame | FileTable, mapping: Mapping, patients: Sequence[Any] | None = None
 ) -> pd.DataFrame:
     """The dates of each patient beside the columns derived from them.
 
@@ -1472,7 +1476,8 @@ def date_derivation(
     Parameters
     ----------
     raw
-        The file as read (:func:`blinastudy.data.cohort.read_table`).
+        The file as read (:func:`blinastudy.data.cohort.read_file`, whose row numbers
+        name the rows; a plain DataFrame counts its rows from 2).
     mapping
         A mapping with dates.
     patients
@@ -1505,8 +1510,9 @@ def date_derivation(
     """
     if not mapping.dates:
         raise InputError("the mapping has no dates to derive from")
-    out = rename_columns(raw, mapping)
-    rows = list(out.attrs[ROWS_ATTR])
+    read = as_file_table(raw)
+    out = rename_columns(read.frame, mapping)
+    rows = read.rows.tolist()
     work = _work_dates(out, mapping, rows)
     ids = (
         [None if is_missing(v) else show_value(v).strip() for v in out["patient_id"].tolist()]
@@ -2523,11 +2529,6 @@ def _analyse(raw: pd.DataFrame) -> _Analysis:
     return _Analysis(assigned, offers, notes)
 
 
-def _file_rows(raw: pd.DataFrame) -> list[int]:
-    """Row numbers of a raw table as the user counts them (2, 3, ... unless the reader set them)."""
-    return list(raw.attrs.get(ROWS_ATTR, range(2, len(raw) + 2)))
-
-
 def _taken_series(raw: pd.DataFrame, taken: dict[str, str]) -> dict[str, pd.Series[Any]]:
     """The file column of each taken target (the first of a repeated header)."""
     headers = [str(c) for c in raw.columns]
@@ -2816,7 +2817,7 @@ def _coverage_notes(
     return notes
 
 
-def suggest_mapping(raw: pd.DataFrame) -> Mapping:
+def suggest_mapping(raw: pd.DataFrame | FileTable) -> Mapping:
     """Propose a :class:`Mapping` for a raw table from its headers and values.
 
     Headers are matched to canonical columns by normalised name and common synonyms
@@ -2839,6 +2840,10 @@ def suggest_mapping(raw: pd.DataFrame) -> Mapping:
     left unanswered; unfamiliar category values (``normal karyotype``) are left for
     the user to confirm.
 
+    ``raw`` is the file as read (:func:`blinastudy.data.cohort.read_file`: its row
+    numbers name cells in the notes and its decimal-comma flag reads ``1,5``) or a
+    plain DataFrame.
+
     Examples
     --------
     >>> import pandas as pd
@@ -2856,19 +2861,17 @@ def suggest_mapping(raw: pd.DataFrame) -> Mapping:
     >>> s.columns, s.dates, s.status, s.date_formats
     ({'Study No.': 'patient_id'}, {'diagnosis': 'Date of diagnosis', 'last_contact': 'Date of last follow-up'}, 'Status', {'Date of diagnosis': 'dd/mm/yyyy'})
     """
-    if not isinstance(raw, pd.DataFrame):
-        raise InputError(f"raw must be a pandas DataFrame, got {type(raw).__name__}")
-    decimal_comma = bool(raw.attrs.get(DECIMAL_COMMA_ATTR, False))
-    headers = [str(c) for c in raw.columns]
-    analysis = _analyse(raw)
+    table = as_file_table(raw)
+    frame, rows, decimal_comma = table.frame, table.rows.tolist(), table.decimal_comma
+    headers = [str(c) for c in frame.columns]
+    analysis = _analyse(frame)
     notes = list(analysis.notes)
     assigned = analysis.assigned
     taken = {t: h for h, t in assigned.items()}
     header_duplicates = [h for h in headers if headers.count(h) > 1]
     if header_duplicates:
         notes.append(f"the file repeats column name(s) {sorted(set(header_duplicates))}")
-    series = _taken_series(raw, taken)
-    rows = _file_rows(raw)
+    series = _taken_series(frame, taken)
     renames = {h: c for h, c in assigned.items() if h != c and c in CANONICAL_COLUMNS}
     time_unit, overrides, time_notes = _suggest_time_units(taken, series, decimal_comma)
     mrd_units, mrd_notes = _suggest_mrd_units(taken, series, rows, renames, decimal_comma)
@@ -3154,13 +3157,16 @@ def _with_format_hint(
     ]
 
 
-def review_mapping(raw: pd.DataFrame, mapping: Mapping, *, needs_arm: bool = True) -> MappingReview:
+def review_mapping(
+    raw: pd.DataFrame | FileTable, mapping: Mapping, *, needs_arm: bool = True
+) -> MappingReview:
     """What ``mapping`` leaves for the user to decide about file ``raw``.
 
     Parameters
     ----------
     raw
-        The file as read (:func:`blinastudy.data.cohort.read_table`).
+        The file as read (:func:`blinastudy.data.cohort.read_file`, whose row numbers
+        name the rows; a plain DataFrame counts its rows from 2).
     mapping
         The mapping so far (e.g. from :func:`suggest_mapping`).
     needs_arm
@@ -3200,11 +3206,9 @@ def review_mapping(raw: pd.DataFrame, mapping: Mapping, *, needs_arm: bool = Tru
     >>> review_mapping(raw, m, needs_arm=False).ready
     True
     """
-    if not isinstance(raw, pd.DataFrame):
-        raise InputError(f"raw must be a pandas DataFrame, got {type(raw).__name__}")
-    renamed = rename_columns(raw, mapping)  # checks the mapping fits the file
-    rows = list(renamed.attrs[ROWS_ATTR])
-    decimal_comma = bool(raw.attrs.get(DECIMAL_COMMA_ATTR, False))
+    table = as_file_table(raw)
+    frame, rows, decimal_comma = table.frame, table.rows.tolist(), table.decimal_comma
+    renamed = rename_columns(frame, mapping)  # checks the mapping fits the file
     ambiguities: list[Ambiguity] = []
     for role, column in mapping.dates.items():
         found = _date_ambiguity(column, role, renamed[column].tolist(), rows, mapping)
@@ -3224,8 +3228,8 @@ def review_mapping(raw: pd.DataFrame, mapping: Mapping, *, needs_arm: bool = Tru
                     decimal_comma,
                 )
             )
-    analysis = _analyse(raw)
-    used_targets = {mapping.target_of(str(c)) or str(c) for c in raw.columns}
+    analysis = _analyse(frame)
+    used_targets = {mapping.target_of(str(c)) or str(c) for c in frame.columns}
     offers = [
         o
         for o in analysis.offers
@@ -3245,6 +3249,6 @@ def review_mapping(raw: pd.DataFrame, mapping: Mapping, *, needs_arm: bool = Tru
     return MappingReview(
         tuple(offers),
         tuple(ambiguities),
-        tuple(_value_choices(raw, mapping)),
-        tuple(_missing(raw, mapping, needs_arm)),
+        tuple(_value_choices(frame, mapping)),
+        tuple(_missing(frame, mapping, needs_arm)),
     )

@@ -30,20 +30,18 @@ import numpy as np
 import pandas as pd
 
 from blinastudy.core.errors import InputError
+from blinastudy.data.table import RowNumbers
 
 __all__ = [
     "CANONICAL_COLUMNS",
     "COLUMNS",
     "COVARIATE_LABELS",
-    "DECIMAL_COMMA_ATTR",
     "DEFAULT_COVARIATES",
     "MISSING_TOKENS",
     "REQUIRED_COLUMNS",
-    "ROWS_ATTR",
     "CohortError",
     "ColumnSpec",
     "Problem",
-    "SharedTuple",
     "category_value",
     "check_cohort",
     "column_spec",
@@ -60,38 +58,9 @@ __all__ = [
 Kind = Literal["text", "category", "number", "integer", "binary"]
 Group = Literal["required", "baseline", "treatment"]
 
-#: ``DataFrame.attrs`` key holding the row number (as the user counts it) of each row.
 #: Relative tolerance of the time-order rules (OS >= EFS, start <= EFS): round-off of a
 #: unit conversion must not reject a row whose times are equal in the file.
 TIME_TOLERANCE = 1e-9
-
-ROWS_ATTR = "blinastudy.rows"
-#: ``DataFrame.attrs`` key: ``True`` when text numbers use a decimal comma (``1,5``).
-DECIMAL_COMMA_ATTR = "blinastudy.decimal_comma"
-
-
-class SharedTuple(tuple[Any, ...]):
-    """An immutable sequence kept in ``DataFrame.attrs`` (row numbers, source files).
-
-    pandas deep-copies ``attrs`` on most operations; copying a ``SharedTuple``
-    returns the same object, so long per-row lists cost nothing to carry along.
-
-    Examples
-    --------
-    >>> import copy
-    >>> rows = SharedTuple([2, 3, 5])
-    >>> copy.deepcopy(rows) is rows, list(rows)
-    (True, [2, 3, 5])
-    """
-
-    __slots__ = ()
-
-    def __copy__(self) -> SharedTuple:
-        return self
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> SharedTuple:
-        return self
-
 
 #: Cell texts read as a missing value (compared case-insensitively after trimming spaces).
 MISSING_TOKENS: frozenset[str] = frozenset({"", "na", "n/a", "nan", "null", "#n/a", "<na>", "nat"})
@@ -840,7 +809,7 @@ def _parse_text(value: Any) -> str | None:
 # --------------------------------------------------------------------------------------
 
 
-def _resolve_rows(frame: pd.DataFrame, rows: Sequence[int] | str | None) -> list[int]:
+def _resolve_rows(frame: pd.DataFrame, rows: RowNumbers | str | None) -> list[int]:
     n = len(frame)
     if isinstance(rows, str):
         if rows not in frame.columns:
@@ -853,11 +822,11 @@ def _resolve_rows(frame: pd.DataFrame, rows: Sequence[int] | str | None) -> list
                 raise InputError(f"row-number column {rows!r} holds {v!r}") from None
         return out
     if rows is None:
-        attr = frame.attrs.get(ROWS_ATTR)
-        if isinstance(attr, list | tuple) and len(attr) == n:
-            return [int(r) for r in attr]
         return list(range(2, n + 2))
-    seq = [int(r) for r in rows]
+    if isinstance(rows, np.ndarray) and rows.dtype.kind in "iu":
+        seq: list[int] = rows.tolist()  # e.g. FileTable.rows: whole numbers already
+    else:
+        seq = [int(r) for r in rows]
     if len(seq) != n:
         raise InputError(f"rows has {len(seq)} entries but the frame has {n} rows")
     return seq
@@ -866,7 +835,7 @@ def _resolve_rows(frame: pd.DataFrame, rows: Sequence[int] | str | None) -> list
 def check_cohort(
     frame: pd.DataFrame,
     *,
-    rows: Sequence[int] | str | None = None,
+    rows: RowNumbers | str | None = None,
     original: pd.DataFrame | None = None,
     decimal_comma: bool | None = None,
     require_both_arms: bool = False,
@@ -886,15 +855,15 @@ def check_cohort(
     frame
         Table with canonical column names (see :mod:`blinastudy.data.mapping` to rename).
     rows
-        Row numbers as the user counts them, or the name of a column holding them.
-        Defaults to ``frame.attrs[ROWS_ATTR]`` when present, else 2, 3, ... (a file
+        Row numbers as the user counts them (e.g. ``FileTable.rows`` of the table read
+        from the file), or the name of a column holding them. Default 2, 3, ... (a file
         whose header is row 1).
     original
         Same-shaped frame whose cells are shown in messages instead of ``frame``'s
         (the values before unit conversion).
     decimal_comma
-        Accept ``1,5`` for 1.5 in number columns. Defaults to
-        ``frame.attrs[DECIMAL_COMMA_ATTR]`` (set by the CSV reader), else ``False``.
+        Accept ``1,5`` for 1.5 in number columns (e.g. ``FileTable.decimal_comma`` of
+        the table read from the file). Default ``False``.
     require_both_arms
         Report a problem unless both arms are present (needed for any comparison).
     source
@@ -918,20 +887,18 @@ def check_cohort(
     if not isinstance(frame, pd.DataFrame):
         raise InputError(f"a cohort must be a pandas DataFrame, got {type(frame).__name__}")
     row_numbers = _resolve_rows(frame, rows)
-    if decimal_comma is None:
-        decimal_comma = bool(frame.attrs.get(DECIMAL_COMMA_ATTR, False))
     if original is not None and (
         not isinstance(original, pd.DataFrame) or len(original) != len(frame)
     ):
         raise InputError("original must be a DataFrame with the same number of rows as frame")
-    checker = _Checker(frame, row_numbers, original, decimal_comma, source)
+    checker = _Checker(frame, row_numbers, original, bool(decimal_comma), source)
     return checker.run(require_both_arms)
 
 
 def validate_cohort(
     frame: pd.DataFrame,
     *,
-    rows: Sequence[int] | str | None = None,
+    rows: RowNumbers | str | None = None,
     decimal_comma: bool | None = None,
     require_both_arms: bool = False,
 ) -> list[Problem]:
@@ -1064,10 +1031,7 @@ class _Checker:
         canonical = [spec.name for spec in COLUMNS if spec.name in self.typed]
         extras = [i for i, name in enumerate(frame.columns) if name not in self.typed]
         typed = pd.DataFrame(self.typed, columns=canonical, index=pd.RangeIndex(len(frame)))
-        result = pd.concat([typed, frame.iloc[:, extras].reset_index(drop=True)], axis=1)
-        result.attrs = dict(frame.attrs)
-        result.attrs[ROWS_ATTR] = SharedTuple(self.rows)
-        return result
+        return pd.concat([typed, frame.iloc[:, extras].reset_index(drop=True)], axis=1)
 
     def parse_column(self, spec: ColumnSpec, column: pd.Series[Any]) -> None:
         values = column.tolist()
