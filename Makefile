@@ -13,8 +13,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
 	touch $(STAMP)
 
+# PYTHONMALLOC=malloc MALLOC_ARENA_MAX=2: the memory of ended sessions goes back (README).
 run: $(STAMP)
-	$(PY) -m streamlit run app.py
+	PYTHONMALLOC=malloc MALLOC_ARENA_MAX=2 $(PY) -m streamlit run app.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages.common.budget import page_budget
 from pages.common.serving import keep_uploads_in_memory, start_memory_return
 from pages.common.ui import guard
 
@@ -38,5 +39,6 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
-with guard():
+# Reading files within a CPU budget per run; work over any budget ends in one sentence.
+with guard(), page_budget():
     page.run()

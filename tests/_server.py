@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from pages.common.serving import MEMORY_ENV
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -92,6 +94,17 @@ def require_chromium() -> None:
         )
 
 
+def server_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a test server: this process's, no usage statistics, the
+    allocator the README asks for (``PYTHONMALLOC=malloc``), then ``env``."""
+    return {
+        **os.environ,
+        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+        **MEMORY_ENV,
+        **(env or {}),
+    }
+
+
 @contextlib.contextmanager
 def streamlit_server(
     log: Path, env: dict[str, str] | None = None, script: Path | str = "app.py"
@@ -103,7 +116,7 @@ def streamlit_server(
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log.parent.mkdir(parents=True, exist_ok=True)
-    full_env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", **(env or {})}
+    full_env = server_env(env)
     with log.open("w") as out:
         proc = subprocess.Popen(
             [

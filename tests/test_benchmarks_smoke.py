@@ -266,3 +266,22 @@ def test_memory_two_sessions() -> None:
     memory = _load("bench_memory")
     after_one, after_two = memory.measure(2, settle_s=2)
     assert after_one > 50 * memory.MIB and after_two > 50 * memory.MIB
+
+
+def test_heavy_cohort_and_its_summaries(tmp_path: Path) -> None:
+    heavy = _load("bench_heavy")
+    cohort = heavy.heavy_cohort(60)
+    assert len(cohort) == 60 and cohort["patient_id"].is_unique
+    assert cohort["patient_id"].iloc[0] == "H000000"
+    assert set(cohort["arm"]) == {"blinatumomab", "chemotherapy"}
+    assert heavy.quantiles([0.1, 0.3, 0.2, 5.0]) == (0.25, 5.0, 5.0)
+    assert all(x != x for x in heavy.quantiles([]))
+    log = tmp_path / "server.log"
+    log.write_text(
+        "noise\nblinastudy.timing page=Survival run=page cpu_ms=120 wall_ms=340\n"
+        "blinastudy.timing page=Propensity_matching run=fragment:body cpu_ms=7 wall_ms=9\n"
+    )
+    assert heavy.server_runs(log, 0, log.stat().st_size) == [
+        ("Survival", "page", 120, 340),
+        ("Propensity_matching", "fragment:body", 7, 9),
+    ]

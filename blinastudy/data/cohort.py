@@ -54,6 +54,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from blinastudy.core.budget import checkpoint
 from blinastudy.core.errors import InputError
 from blinastudy.data.mapping import Mapping, map_cohort, rename_columns, suggest_mapping
 from blinastudy.data.schema import (
@@ -466,6 +467,7 @@ def _read_text(name: str, data: bytes, limits: Limits, ext: str) -> _Raw:
     offset = line
     try:
         for cells in reader:
+            checkpoint()  # the session's CPU budget (blinastudy.core.budget)
             start, line = line + 1, offset + reader.line_num
             if not any(c.strip() for c in cells):
                 continue
@@ -601,6 +603,7 @@ def _excel_rows(
     records: list[list[Any]] = []
     ws.reset_dimensions()  # the stored dimensions may be wrong; read what is there
     for index, values in enumerate(ws.iter_rows(values_only=True), start=1):
+        checkpoint()
         cells = [
             None if is_missing(v) else (v.strip() if isinstance(v, str) else v) for v in values
         ]
@@ -879,6 +882,7 @@ def _to_table(raw: _Raw) -> FileTable:
     names = _header_names(raw.header)
     columns: dict[int, list[Any]] = {i: [] for i in range(len(names))}
     for record in raw.records:
+        checkpoint()
         for i in range(len(names)):
             columns[i].append(record[i] if i < len(record) else None)
     # Unnamed columns with no values (trailing delimiters, empty spreadsheet columns) go.

@@ -42,12 +42,14 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from blinastudy.analysis.settings import Settings
 from blinastudy.analysis.stepcache import StepCache
+from blinastudy.core.budget import BudgetExceeded, StepBudget
 from blinastudy.core.errors import InputError
 from blinastudy.data.cohort import content_hash
 from blinastudy.data.demo import DEMO_LABEL, demo_cohort
 from blinastudy.report.export import neutralise_formulas, to_csv_bytes
 from blinastudy.report.mdtext import md_text
 from pages.common.audit import audit, configure_audit_log, settings_hash
+from pages.common.budget import analysis_budget, show_budget_exceeded
 from pages.common.ui_state import adapt_settings, analysis_key, get_field, sweep_settings
 
 if TYPE_CHECKING:
@@ -412,6 +414,7 @@ def _analysis(
     parts: tuple[str, ...] | None,
     _cohort: pd.DataFrame,
     _steps: StepCache,
+    _budget: StepBudget | None = None,
 ) -> AnalysisResult:
     # Whole results by settings and parts (instant back-and-forth); below them, the
     # session's step cache recomputes only the steps whose inputs changed.
@@ -426,17 +429,22 @@ def _analysis(
         cache=_steps,
         cohort_key=cohort_key,
         parts=parts,
+        progress=_budget,
     )
 
 
 @st.cache_data(scope="session", max_entries=8, show_spinner=False)
 def _sweep(
-    cohort_key: str, settings_json: str, _cohort: pd.DataFrame, _steps: StepCache
+    cohort_key: str,
+    settings_json: str,
+    _cohort: pd.DataFrame,
+    _steps: StepCache,
+    _budget: StepBudget | None = None,
 ) -> pd.DataFrame:
     settings = Settings.from_json(settings_json)
     from blinastudy.analysis import sweep_result
 
-    return sweep_result(_cohort, settings, cache=_steps, cohort_key=cohort_key)
+    return sweep_result(_cohort, settings, cache=_steps, cohort_key=cohort_key, progress=_budget)
 
 
 def result(parts: Sequence[str] | None = None) -> AnalysisResult | None:
@@ -454,10 +462,18 @@ def result(parts: Sequence[str] | None = None) -> AnalysisResult | None:
         busy = f" (pair bootstrap, {replicates} replicates)" if resampled and replicates else ""
         with st.spinner(f"Updating the analysis{busy}..."):
             return _analysis(
-                s.cohort_hash, analysis_key(s.settings), wanted, s.cohort, _step_cache()
+                s.cohort_hash,
+                analysis_key(s.settings),
+                wanted,
+                s.cohort,
+                _step_cache(),
+                analysis_budget(s.cohort),
             )
     except InputError as exc:
         error = exc
+    except BudgetExceeded as exc:
+        show_budget_exceeded(exc)
+        return None
     flt = s.settings.subgroup_filter
     if flt is not None:
         # A subgroup chosen earlier can stop existing (another MRD threshold, another
@@ -465,10 +481,18 @@ def result(parts: Sequence[str] | None = None) -> AnalysisResult | None:
         unfiltered = s.settings.update(subgroup_filter=None)
         try:
             res = _analysis(
-                s.cohort_hash, analysis_key(unfiltered), wanted, s.cohort, _step_cache()
+                s.cohort_hash,
+                analysis_key(unfiltered),
+                wanted,
+                s.cohort,
+                _step_cache(),
+                analysis_budget(s.cohort),
             )
         except InputError:
             res = None
+        except BudgetExceeded as exc:
+            show_budget_exceeded(exc)
+            return None
         if res is not None:
             s.settings = unfiltered
             st.warning(
@@ -488,10 +512,17 @@ def sweep() -> pd.DataFrame | None:
     try:
         with st.spinner("Matching at every caliper width..."):
             return _sweep(
-                s.cohort_hash, sweep_settings(s.settings).to_json(), s.cohort, _step_cache()
+                s.cohort_hash,
+                sweep_settings(s.settings).to_json(),
+                s.cohort,
+                _step_cache(),
+                analysis_budget(s.cohort),
             )
     except InputError as exc:
         st.warning(f"The caliper sweep cannot run: {md_text(exc)}")
+        return None
+    except BudgetExceeded as exc:
+        show_budget_exceeded(exc)
         return None
 
 
