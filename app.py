@@ -12,13 +12,11 @@ from __future__ import annotations
 import streamlit as st
 
 from pages.common.budget import page_budget
-from pages.common.serving import keep_uploads_in_memory, start_memory_return
-from pages.common.ui import guard
+from pages.common.ui import guard, serve_safely
 
-# Before any upload can arrive: a cohort file is never spooled to /tmp.
-keep_uploads_in_memory(int(st.get_option("server.maxUploadSize")))
-# A closed session's memory is returned to the system, not kept by the allocator.
-start_memory_return()
+# Before any upload can arrive: a cohort file is never spooled to /tmp, and a closed
+# session's memory is returned to the system (every page sets them again).
+serve_safely()
 
 st.set_page_config(
     page_title="BlinaStudy",

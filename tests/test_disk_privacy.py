@@ -181,3 +181,19 @@ def test_the_pinned_streamlit_has_what_the_release_reads() -> None:
     assert "_session_mgr" in Runtime.__init__.__code__.co_names
     assert hasattr(WebsocketSessionManager, "get_session_info")
     assert "file_storage" in MemoryUploadedFileManager("/x").__dict__
+
+
+def test_a_page_opened_by_its_own_address_keeps_uploads_in_memory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A page run without app.py (a deep link on a cold server) sets the protections too."""
+    from streamlit.testing.v1 import AppTest
+
+    from pages.common import serving
+
+    monkeypatch.setattr(serving.MultiPartParser, "spool_max_size", 1024)
+    at = AppTest.from_file(
+        str(Path(__file__).resolve().parents[1] / "pages" / "matching.py"), default_timeout=120
+    ).run()
+    assert not at.exception
+    assert serving.MultiPartParser.spool_max_size > 50 * 1024 * 1024

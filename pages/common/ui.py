@@ -49,7 +49,8 @@ from blinastudy.data.demo import DEMO_LABEL, demo_cohort
 from blinastudy.report.export import neutralise_formulas, to_csv_bytes
 from blinastudy.report.mdtext import md_text
 from pages.common.audit import audit, configure_audit_log, settings_hash
-from pages.common.budget import analysis_budget, show_budget_exceeded
+from pages.common.budget import analysis_budget, page_budget, show_budget_exceeded
+from pages.common.serving import keep_uploads_in_memory, start_memory_return
 from pages.common.ui_state import adapt_settings, analysis_key, get_field, sweep_settings
 
 if TYPE_CHECKING:
@@ -961,12 +962,23 @@ def beside(key: DeltaGenerator | None) -> DeltaGenerator:
     return key
 
 
+def serve_safely() -> None:
+    """The server-wide protections: uploads held in memory (never spooled to ``/tmp``)
+    and the memory of closed sessions returned. ``app.py`` sets them before routing,
+    and every page again (:func:`render`): a page opened by its own address on a server
+    that has not yet run ``app.py`` runs without it. Both calls are idempotent."""
+    keep_uploads_in_memory(int(st.get_option("server.maxUploadSize")))
+    start_memory_return()
+
+
 def render(main: Callable[[], None], title: str) -> None:
     """Draw the common frame and the page's ``title``, then the page body ``main``,
-    each inside the error guard; the whole run is timed (:func:`timed`)."""
+    each inside the error guard; the whole run is timed (:func:`timed`) and its file
+    reading budgeted (:func:`~pages.common.budget.page_budget`)."""
+    serve_safely()
     # An emoji favicon is drawn in the browser; a :material: one is fetched from
     # fonts.gstatic.com, and the app must not call any host but its own.
-    with timed(title, "page"):
+    with timed(title, "page"), page_budget():
         st.set_page_config(layout="wide", page_icon="📈")
         st.session_state[PAGE_KEY] = title
         if st.session_state.pop(FORGOTTEN_KEY, False):
