@@ -187,13 +187,12 @@ def test_a_page_opened_by_its_own_address_keeps_uploads_in_memory(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A page run without app.py (a deep link on a cold server) sets the protections too."""
+    from starlette.formparsers import MultiPartParser
     from streamlit.testing.v1 import AppTest
 
-    from pages.common import serving
-
-    monkeypatch.setattr(serving.MultiPartParser, "spool_max_size", 1024)
+    monkeypatch.setattr(MultiPartParser, "spool_max_size", 1024)
     at = AppTest.from_file(
         str(Path(__file__).resolve().parents[1] / "pages" / "matching.py"), default_timeout=120
     ).run()
     assert not at.exception
-    assert serving.MultiPartParser.spool_max_size > 50 * 1024 * 1024
+    assert MultiPartParser.spool_max_size > 50 * 1024 * 1024
