@@ -11,12 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.common.budget import page_budget
-from pages.common.ui import guard, serve_safely
-
-# Before any upload can arrive: a cohort file is never spooled to /tmp, and a closed
-# session's memory is returned to the system (every page sets them again).
-serve_safely()
+from pages.common.ui import guard
 
 st.set_page_config(
     page_title="BlinaStudy",
@@ -37,6 +32,7 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
-# Reading files within a CPU budget per run; work over any budget ends in one sentence.
-with guard(), page_budget():
+# Each page's render() sets the server-wide protections (uploads in memory, memory
+# return) and runs the page within its file-reading budget.
+with guard():
     page.run()

@@ -964,9 +964,9 @@ def beside(key: DeltaGenerator | None) -> DeltaGenerator:
 
 def serve_safely() -> None:
     """The server-wide protections: uploads held in memory (never spooled to ``/tmp``)
-    and the memory of closed sessions returned. ``app.py`` sets them before routing,
-    and every page again (:func:`render`): a page opened by its own address on a server
-    that has not yet run ``app.py`` runs without it. Both calls are idempotent."""
+    and the memory of closed sessions returned. Every page sets them (:func:`render`),
+    before it can show an uploader, not ``app.py``: a page opened by its own address on
+    a server that has not yet run ``app.py`` runs without it. Both calls are idempotent."""
     keep_uploads_in_memory(int(st.get_option("server.maxUploadSize")))
     start_memory_return()
 
